@@ -1,0 +1,305 @@
+#include "api.h"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <optional>
+
+#include "internal/json_codec.h"
+#include "store.h"
+#include "util.h"
+
+namespace hues::sandbox {
+namespace {
+
+namespace http = boost::beast::http;
+using internal::FieldError;
+
+// A request the API answers with an error status; turned into the contract's error JSON.
+struct HttpError {
+  http::status status;
+  const char* code;
+  std::string message;
+  std::string field;
+  const char* allow = nullptr;  // the Allow header of a 405
+};
+
+HttpError invalid(std::string field, std::string message) {
+  return {http::status::bad_request, "validation_error", std::move(message), std::move(field)};
+}
+
+constexpr std::array<std::string_view, 11> kStatuses = {
+    "submitted", "received", "assigned", "in_progress", "responded", "returned",
+    "resolved",  "rated",    "rejected", "duplicate",   "transferred"};
+
+bool sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) return false;
+  return true;
+}
+
+std::string request_id_of(const Request& req) {
+  auto it = req.find("X-Request-Id");
+  if (it != req.end() && sane_request_id(it->value())) return std::string(it->value());
+  return random_id("req_", 20);
+}
+
+std::string error_json(const HttpError& e, const std::string& request_id) {
+  boost::json::value err = internal::to_json(ErrorBody{e.code, e.message, request_id, e.field});
+  if (e.field.empty()) err.as_object().erase("field");  // the contract sends field only when there is one
+  boost::json::object body;
+  body["error"] = std::move(err);
+  return boost::json::serialize(body);
+}
+
+void set_body(Response& res, http::status status, std::string body) {
+  res.result(status);
+  res.set(http::field::content_type, "application/json");
+  res.body() = std::move(body);
+}
+
+void method_allowed(const Request& req, std::initializer_list<http::verb> allowed, const char* allow) {
+  for (auto v : allowed)
+    if (req.method() == v || (v == http::verb::get && req.method() == http::verb::head)) return;
+  throw HttpError{http::status::method_not_allowed, "method_not_allowed",
+                  std::string(req.method_string()) + " is not allowed here; allowed: " + allow, "", allow};
+}
+
+bool is_json_media_type(std::string_view ct) {
+  ct = ct.substr(0, ct.find(';'));
+  while (!ct.empty() && (ct.back() == ' ' || ct.back() == '\t')) ct.remove_suffix(1);
+  constexpr std::string_view kJson = "application/json";
+  if (ct.size() != kJson.size()) return false;
+  for (std::size_t i = 0; i < ct.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(ct[i])) != kJson[i]) return false;
+  return true;
+}
+
+bool present(const boost::json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v && !v->is_null();
+}
+
+NewReport parse_new_report(std::string_view body, const Store& store) {
+  boost::json::value v;
+  try {
+    v = internal::parse_json(body);
+  } catch (const FieldError& e) {
+    throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
+  }
+  const auto* obj = v.if_object();
+  if (!obj) throw invalid("", "the body must be a JSON object");
+  NewReport r;
+  try {
+    r = internal::from_json<NewReport>(v);
+  } catch (const FieldError& e) {
+    throw invalid(e.field(), e.what());
+  }
+  if (!present(*obj, "category")) throw invalid("category", "category is required");
+  if (!store.category(r.category)) throw invalid("category", "unknown category '" + r.category + "'");
+  if (!present(*obj, "description")) throw invalid("description", "description is required");
+  const std::size_t chars = utf8_length(r.description);
+  if (chars < 1 || chars > 5000) throw invalid("description", "description must have 1 to 5000 characters");
+  if (!present(*obj, "location")) throw invalid("location", "location is required");
+  const auto& loc = obj->at("location").as_object();  // from_json checked it is an object
+  if (!present(loc, "lat")) throw invalid("location.lat", "location.lat is required");
+  if (!present(loc, "lon")) throw invalid("location.lon", "location.lon is required");
+  if (r.location.lat < -90 || r.location.lat > 90)
+    throw invalid("location.lat", "location.lat must be between -90 and 90");
+  if (r.location.lon < -180 || r.location.lon > 180)
+    throw invalid("location.lon", "location.lon must be between -180 and 180");
+  return r;
+}
+
+template <typename T>
+bool parse_number(const std::string& s, T& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);  // locale-independent
+  return ec == std::errc() && end == s.data() + s.size() && !s.empty();
+}
+
+std::string encode_cursor(std::int64_t seq) { return base64url_encode("v1." + std::to_string(seq)); }
+
+std::optional<std::int64_t> decode_cursor(std::string_view cursor) {
+  auto raw = base64url_decode(cursor);
+  std::int64_t seq = 0;
+  if (!raw || raw->compare(0, 3, "v1.") != 0 || !parse_number(raw->substr(3), seq) || seq <= 0)
+    return std::nullopt;
+  return seq;
+}
+
+ListQuery parse_list_query(const boost::urls::url_view& url, const Store& store) {
+  ListQuery q;
+  std::optional<double> lat, lon, radius;
+  auto number = [](const std::string& name, const std::string& text, double lo, double hi) {
+    double v = 0;
+    if (!parse_number(text, v) || !std::isfinite(v) || v < lo || v > hi)
+      throw invalid(name, name + " must be a number between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return v;
+  };
+  for (auto p : url.params()) {
+    if (p.value.empty()) continue;  // "status=" means no filter
+    if (p.key == "status") {
+      if (std::find(kStatuses.begin(), kStatuses.end(), p.value) == kStatuses.end())
+        throw invalid("status", "unknown status '" + p.value + "'");
+      q.status = p.value;
+    } else if (p.key == "category") {
+      if (!store.category(p.value)) throw invalid("category", "unknown category '" + p.value + "'");
+      q.category = p.value;
+    } else if (p.key == "near_lat") {
+      lat = number("near_lat", p.value, -90, 90);
+    } else if (p.key == "near_lon") {
+      lon = number("near_lon", p.value, -180, 180);
+    } else if (p.key == "radius_m") {
+      radius = number("radius_m", p.value, 0, 2.1e7);
+    } else if (p.key == "limit") {
+      if (!parse_number(p.value, q.limit) || q.limit < 1 || q.limit > 100)
+        throw invalid("limit", "limit must be an integer from 1 to 100");
+    } else if (p.key == "cursor") {
+      auto seq = decode_cursor(p.value);
+      if (!seq) throw invalid("cursor", "cursor is not one this server returned");
+      q.before_seq = *seq;
+    }
+  }
+  if (radius && *radius > 0) {
+    if (!lat) throw invalid("near_lat", "near_lat is required with radius_m");
+    if (!lon) throw invalid("near_lon", "near_lon is required with radius_m");
+    q.near = true;
+    q.lat = *lat;
+    q.lon = *lon;
+    q.radius_m = *radius;
+  }
+  return q;
+}
+
+}  // namespace
+
+void Api::handle(const Request& req, Response& res) {
+  res = {};
+  res.version(req.version());
+  const std::string request_id = request_id_of(req);
+  try {
+    route(req, res);
+  } catch (const HttpError& e) {
+    res = {};
+    res.version(req.version());
+    if (e.allow) res.set(http::field::allow, e.allow);
+    set_body(res, e.status, error_json(e, request_id));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hues-sandbox: internal error on %s: %s\n", request_id.c_str(), e.what());
+    res = {};
+    res.version(req.version());
+    set_body(res, http::status::internal_server_error,
+             error_json({http::status::internal_server_error, "internal_error", "internal server error", ""},
+                        request_id));
+  }
+  res.set("X-Request-Id", request_id);
+  res.set(http::field::server, "hues-sandbox");
+  res.keep_alive(req.keep_alive());
+  res.prepare_payload();
+  if (req.method() == http::verb::head) res.body().clear();  // keeps the GET's Content-Length
+}
+
+void Api::reject(bool too_large, std::string_view reason, const Request* headers, Response& res) {
+  res = {};
+  const std::string request_id = headers ? request_id_of(*headers) : random_id("req_", 20);
+  HttpError e = too_large ? HttpError{http::status::payload_too_large, "payload_too_large", std::string(reason), ""}
+                          : invalid("", "malformed HTTP request: " + std::string(reason));
+  set_body(res, e.status, error_json(e, request_id));
+  res.set("X-Request-Id", request_id);
+  res.set(http::field::server, "hues-sandbox");
+  res.keep_alive(false);  // the rest of the stream cannot be trusted
+  res.prepare_payload();
+}
+
+void Api::route(const Request& req, Response& res) {
+  auto parsed = boost::urls::parse_origin_form(req.target());
+  if (!parsed) throw invalid("", "malformed request target");
+  const auto& url = *parsed;
+  auto segs = url.segments();
+  std::array<std::string, 3> seg;
+  std::size_t n = 0;
+  for (auto s : segs) {
+    if (n == seg.size()) throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
+    seg[n++] = s;
+  }
+  auto authenticate = [&] {
+    auto key = req["X-Api-Key"];
+    if (key.empty()) throw HttpError{http::status::unauthorized, "missing_api_key", "the X-Api-Key header is required", ""};
+    auto id = store_.authenticate(key);
+    if (!id) throw HttpError{http::status::unauthorized, "invalid_api_key", "the API key is not valid", ""};
+    return *id;
+  };
+
+  if (n == 1 && seg[0] == "healthz") {
+    method_allowed(req, {http::verb::get}, "GET, HEAD");
+    set_body(res, http::status::ok, R"({"status":"ok"})");
+  } else if (n == 2 && seg[0] == "v1" && seg[1] == "categories") {
+    method_allowed(req, {http::verb::get}, "GET, HEAD");
+    authenticate();
+    set_body(res, http::status::ok, store_.categories_body());
+  } else if (n == 2 && seg[0] == "v1" && seg[1] == "reports") {
+    method_allowed(req, {http::verb::get, http::verb::post}, "GET, HEAD, POST");
+    const auto key_id = authenticate();
+    if (req.method() == http::verb::post) return create_report(req, res, key_id);
+    ListQuery q = parse_list_query(url, store_);
+    ListResult found = store_.list_reports(q);
+    ReportPage page{std::move(found.items), found.next_seq ? encode_cursor(found.next_seq) : std::string()};
+    set_body(res, http::status::ok, internal::to_json_string(page));
+  } else if (n == 3 && seg[0] == "v1" && seg[1] == "reports" && !seg[2].empty()) {
+    method_allowed(req, {http::verb::get}, "GET, HEAD");
+    authenticate();
+    auto report = store_.get_report(seg[2]);
+    if (!report) throw HttpError{http::status::not_found, "not_found", "no report with id '" + seg[2] + "'", ""};
+    set_body(res, http::status::ok, internal::to_json_string(*report));
+  } else {
+    throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
+  }
+}
+
+void Api::create_report(const Request& req, Response& res, std::int64_t key_id) {
+  if (!is_json_media_type(req[http::field::content_type]))
+    throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
+                    "Content-Type must be application/json", ""};
+  std::string_view idem;
+  if (auto it = req.find("Idempotency-Key"); it != req.end()) {
+    idem = it->value();
+    bool printable = !idem.empty() && idem.size() <= 255;
+    for (char c : idem) printable = printable && c >= 0x20 && c <= 0x7e;
+    if (!printable) throw invalid("Idempotency-Key", "Idempotency-Key must be 1 to 255 printable ASCII characters");
+  }
+  std::optional<HttpError> rejected;
+  NewReport report;
+  try {
+    report = parse_new_report(req.body(), store_);
+  } catch (const HttpError& e) {
+    if (idem.empty()) throw;
+    rejected = e;  // a known key still replays or conflicts, whatever this body is
+  }
+  const Sha256 hash = idem.empty() ? Sha256{} : sha256(req.body());
+  CreateOutcome out = store_.create_report(key_id, idem, hash, rejected ? nullptr : &report);
+  switch (out.kind) {
+    case CreateOutcome::Kind::kReplayed:
+      res.set("Idempotent-Replayed", "true");
+      [[fallthrough]];
+    case CreateOutcome::Kind::kCreated:
+      if (!out.response.location.empty()) res.set(http::field::location, out.response.location);
+      set_body(res, static_cast<http::status>(out.response.status), std::move(out.response.body));
+      return;
+    case CreateOutcome::Kind::kKeyReused:
+      throw HttpError{http::status::conflict, "idempotency_key_reused",
+                      "this Idempotency-Key was already used with a different request body", ""};
+    case CreateOutcome::Kind::kNotCreated:
+      throw *rejected;
+  }
+}
+
+}  // namespace hues::sandbox

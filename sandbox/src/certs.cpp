@@ -1,0 +1,164 @@
+#include "certs.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+namespace hues::sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <typename T, void (*F)(T*)>
+struct Deleter {
+  void operator()(T* p) const { F(p); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
+using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
+
+constexpr long kValidDays = 365;
+
+[[noreturn]] void fail(const std::string& what) {
+  unsigned long e = ERR_get_error();
+  char buf[256] = "";
+  if (e) ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  throw std::runtime_error("sandbox certificates: " + what + (e ? std::string(": ") + buf : ""));
+}
+
+void check(int ok, const char* what) {
+  if (ok != 1) fail(what);
+}
+
+PkeyPtr new_p256_key() {
+  PkeyPtr key(EVP_EC_gen("P-256"));
+  if (!key) fail("EC P-256 key generation");
+  return key;
+}
+
+void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+  ExtPtr ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+  if (!ext) fail(std::string("extension ") + OBJ_nid2sn(nid));
+  check(X509_add_ext(cert, ext.get(), -1), "X509_add_ext");
+}
+
+// A certificate for subject_cn, signed by issuer_key (issuer == nullptr: self-signed).
+X509Ptr make_cert(const char* subject_cn, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key) {
+  X509Ptr cert(X509_new());
+  if (!cert) fail("X509_new");
+  check(X509_set_version(cert.get(), X509_VERSION_3), "X509_set_version");
+  // 128-bit random positive serial, as CA/B guidelines ask, so re-issued certs never clash.
+  unsigned char serial[16];
+  check(RAND_bytes(serial, sizeof serial), "RAND_bytes");
+  serial[0] &= 0x7f;
+  BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
+  if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()))) fail("serial");
+  BN_free(bn);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);  // tolerate small clock skew
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), kValidDays * 24 * 3600);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("VN"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Hue-S Sandbox (development only)"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(subject_cn), -1,
+                             -1, 0);
+  check(X509_set_issuer_name(cert.get(), issuer ? X509_get_subject_name(issuer) : name), "issuer");
+  check(X509_set_pubkey(cert.get(), key), "X509_set_pubkey");
+  X509* signer = issuer ? issuer : cert.get();
+  add_ext(cert.get(), signer, NID_subject_key_identifier, "hash");
+  if (!issuer) {
+    add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
+    add_ext(cert.get(), signer, NID_key_usage, "critical,keyCertSign,cRLSign");
+  } else {
+    add_ext(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
+    add_ext(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE");
+    add_ext(cert.get(), signer, NID_key_usage, "critical,digitalSignature");
+    add_ext(cert.get(), signer, NID_ext_key_usage, "serverAuth");
+    add_ext(cert.get(), signer, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1");
+  }
+  if (X509_sign(cert.get(), issuer_key ? issuer_key : key, EVP_sha256()) <= 0) fail("X509_sign");
+  return cert;
+}
+
+// Writes via a temporary file and rename, so a concurrent reader never sees half a file.
+void write_pem(const fs::path& path, const std::vector<X509*>& certs, EVP_PKEY* key) {
+  fs::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(BIO_new_file(tmp.c_str(), "w"));
+    if (!bio) fail("cannot write " + tmp.string());
+    if (key) {
+      ::chmod(tmp.c_str(), 0600);  // before any secret byte is written
+      check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr), "write key");
+    }
+    for (X509* c : certs) check(PEM_write_bio_X509(bio.get(), c), "write certificate");
+    if (BIO_flush(bio.get()) != 1) fail("flush " + tmp.string());
+  }
+  fs::rename(tmp, path);
+}
+
+X509Ptr read_cert(const fs::path& path) {
+  std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) return nullptr;
+  return X509Ptr(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+}
+
+PkeyPtr read_key(const fs::path& path) {
+  std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(BIO_new_file(path.c_str(), "r"));
+  if (!bio) return nullptr;
+  return PkeyPtr(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+}
+
+// Still valid a day from now.
+bool fresh(X509* cert) {
+  time_t t = time(nullptr) + 24 * 3600;
+  return X509_cmp_time(X509_get0_notAfter(cert), &t) > 0;
+}
+
+}  // namespace
+
+CertFiles ensure_dev_certificates(const std::string& dir) {
+  const fs::path d(dir);
+  CertFiles files{(d / "ca.pem").string(), (d / "server.pem").string(), (d / "server-key.pem").string()};
+  const fs::path ca_key_path = d / "ca-key.pem";
+
+  X509Ptr ca = read_cert(files.ca), server = read_cert(files.server_cert);
+  PkeyPtr ca_key = read_key(ca_key_path), server_key = read_key(files.server_key);
+  ERR_clear_error();  // missing files on first start are expected
+  if (ca && server && server_key && fresh(server.get()) && X509_check_private_key(server.get(), server_key.get()) == 1 &&
+      X509_verify(server.get(), X509_get0_pubkey(ca.get())) == 1)
+    return files;
+  ERR_clear_error();
+
+  // Keep an existing CA (clients may already trust it) and only re-issue the server cert.
+  if (!ca || !ca_key || !fresh(ca.get()) || X509_check_private_key(ca.get(), ca_key.get()) != 1) {
+    ERR_clear_error();
+    ca_key = new_p256_key();
+    ca = make_cert("Hue-S Sandbox Development CA", ca_key.get(), nullptr, nullptr);
+    write_pem(ca_key_path, {}, ca_key.get());
+    write_pem(files.ca, {ca.get()}, nullptr);
+  }
+  server_key = new_p256_key();
+  server = make_cert("localhost", server_key.get(), ca.get(), ca_key.get());
+  write_pem(files.server_key, {}, server_key.get());
+  write_pem(files.server_cert, {server.get(), ca.get()}, nullptr);
+  return files;
+}
+
+}  // namespace hues::sandbox

@@ -1,0 +1,152 @@
+#include "seed.h"
+
+namespace hues::sandbox {
+namespace {
+
+CategoryAttribute attr(const char* code, const char* datatype, bool required, const char* description,
+                       std::int64_t order, std::vector<AttributeValue> values = {}) {
+  return CategoryAttribute{code, datatype, required, description, order, std::move(values)};
+}
+
+Category category(const char* code, const char* name_vi, const char* name_en, const char* group,
+                  const char* description, const char* agency, std::int64_t sla_hours,
+                  std::vector<CategoryAttribute> attributes) {
+  return Category{code, name_vi, name_en, group, description, agency, "", sla_hours, std::move(attributes)};
+}
+
+}  // namespace
+
+const std::vector<SeedAgency>& seed_agencies() {
+  static const std::vector<SeedAgency> agencies = {
+      {"QLDT_HUE", "Phòng Quản lý đô thị thành phố Huế"},
+      {"HEPCO", "Công ty CP Môi trường và Công trình đô thị Huế (HEPCO)"},
+      {"CVCX_HUE", "Trung tâm Công viên cây xanh Huế"},
+      {"SGTVT_TTH", "Sở Giao thông vận tải Thừa Thiên Huế"},
+      {"HUEWACO", "Công ty CP Cấp nước Thừa Thiên Huế (HUEWACO)"},
+      {"PC_TTH", "Công ty Điện lực Thừa Thiên Huế"},
+      {"CA_HUE", "Công an thành phố Huế"},
+      {"UBND_PHUONG", "Ủy ban nhân dân phường nơi xảy ra sự việc"},
+      {"STNMT_TTH", "Sở Tài nguyên và Môi trường Thừa Thiên Huế"},
+  };
+  return agencies;
+}
+
+const std::vector<Category>& seed_categories() {
+  static const std::vector<Category> categories = {
+      category("street_light", "Đèn chiếu sáng công cộng hỏng", "Broken street light", "infrastructure",
+               "Đèn đường không sáng, chập chờn hoặc sáng ban ngày.", "QLDT_HUE", 48,
+               {attr("pole_number", "string", false, "Số hiệu cột đèn (nếu thấy)", 1),
+                attr("light_state", "singlevaluelist", true, "Tình trạng đèn", 2,
+                     {{"off", "Không sáng"}, {"flickering", "Chập chờn"}, {"on_daytime", "Sáng ban ngày"}})}),
+      category("waste_collection", "Rác thải chưa được thu gom", "Uncollected waste", "environment",
+               "Rác sinh hoạt, xà bần hoặc rác cồng kềnh tồn đọng trên đường, vỉa hè.", "HEPCO", 24,
+               {attr("waste_type", "multivaluelist", true, "Loại rác", 1,
+                     {{"household", "Rác sinh hoạt"}, {"construction", "Xà bần, phế thải xây dựng"},
+                      {"bulky", "Rác cồng kềnh"}, {"hazardous", "Chất thải nguy hại"}}),
+                attr("volume_m3", "number", false, "Khối lượng ước tính (m³)", 2)}),
+      category("flooding", "Ngập úng đường phố", "Street flooding", "disaster",
+               "Nước ngập trên đường, cống thoát nước bị tắc.", "QLDT_HUE", 6,
+               {attr("water_depth_cm", "number", true, "Độ sâu nước ước tính (cm)", 1),
+                attr("observed_at", "datetime", false, "Thời điểm quan sát", 2)}),
+      category("road_damage", "Hư hỏng mặt đường, hố ga", "Road damage", "traffic",
+               "Ổ gà, sụt lún, nứt mặt đường hoặc mất nắp hố ga.", "SGTVT_TTH", 72,
+               {attr("damage_type", "singlevaluelist", true, "Loại hư hỏng", 1,
+                     {{"pothole", "Ổ gà"}, {"subsidence", "Sụt lún"}, {"crack", "Nứt mặt đường"},
+                      {"manhole_cover", "Mất, vỡ nắp hố ga"}}),
+                attr("size_m2", "number", false, "Diện tích hư hỏng ước tính (m²)", 2)}),
+      category("fallen_tree", "Cây xanh gãy đổ, nguy hiểm", "Fallen or dangerous tree", "environment",
+               "Cây xanh gãy cành, bật gốc hoặc nghiêng có nguy cơ ngã đổ.", "CVCX_HUE", 12,
+               {attr("blocking_road", "singlevaluelist", true, "Có cản trở giao thông không", 1,
+                     {{"yes", "Có"}, {"no", "Không"}}),
+                attr("tree_species", "string", false, "Loài cây (nếu biết)", 2)}),
+      category("water_supply", "Sự cố cấp nước", "Water supply problem", "utilities",
+               "Mất nước, nước yếu, nước đục hoặc vỡ đường ống.", "HUEWACO", 24,
+               {attr("customer_code", "string", false, "Mã khách hàng HUEWACO", 1),
+                attr("issue", "singlevaluelist", true, "Loại sự cố", 2,
+                     {{"no_water", "Mất nước"}, {"low_pressure", "Nước yếu"}, {"dirty_water", "Nước đục, có mùi"},
+                      {"pipe_burst", "Vỡ đường ống"}})}),
+      category("power_outage", "Sự cố điện", "Power outage or electrical hazard", "utilities",
+               "Mất điện, đứt dây điện, trụ điện nghiêng hoặc chập cháy.", "PC_TTH", 8,
+               {attr("customer_code", "string", false, "Mã khách hàng điện (PE...)", 1),
+                attr("issue", "singlevaluelist", true, "Loại sự cố", 2,
+                     {{"outage", "Mất điện"}, {"broken_wire", "Đứt dây điện"}, {"sparking", "Chập cháy, tóe lửa"},
+                      {"leaning_pole", "Trụ điện nghiêng"}}),
+                attr("started_at", "datetime", false, "Bắt đầu từ lúc", 3)}),
+      category("traffic_violation", "Vi phạm trật tự an toàn giao thông", "Traffic violation", "traffic",
+               "Đỗ xe sai quy định, đi ngược chiều, vượt đèn đỏ, chở quá tải.", "CA_HUE", 72,
+               {attr("plate_number", "string", false, "Biển kiểm soát", 1),
+                attr("violation", "multivaluelist", true, "Hành vi vi phạm", 2,
+                     {{"illegal_parking", "Đỗ xe sai quy định"}, {"wrong_way", "Đi ngược chiều"},
+                      {"red_light", "Vượt đèn đỏ"}, {"sidewalk_riding", "Chạy xe trên vỉa hè"},
+                      {"overloading", "Chở quá tải"}}),
+                attr("occurred_at", "datetime", true, "Thời điểm vi phạm", 3)}),
+      category("urban_order", "Trật tự đô thị, lấn chiếm vỉa hè", "Public order and sidewalk encroachment",
+               "public_order", "Buôn bán, để vật dụng, xây dựng lấn chiếm vỉa hè, lòng đường.", "UBND_PHUONG", 48,
+               {attr("details", "text", false, "Mô tả thêm", 1)}),
+      category("noise", "Ô nhiễm tiếng ồn", "Noise pollution", "environment",
+               "Tiếng ồn kéo dài từ karaoke, công trình, cơ sở kinh doanh.", "CA_HUE", 24,
+               {attr("noise_source", "singlevaluelist", true, "Nguồn gây ồn", 1,
+                     {{"karaoke", "Karaoke"}, {"construction", "Công trình xây dựng"},
+                      {"business", "Cơ sở kinh doanh"}, {"vehicles", "Phương tiện giao thông"}}),
+                attr("late_night", "singlevaluelist", false, "Sau 22 giờ", 2, {{"yes", "Có"}, {"no", "Không"}})}),
+      category("air_pollution", "Ô nhiễm không khí, đốt rác", "Air pollution or open burning", "environment",
+               "Khói bụi, đốt rác, đốt rơm rạ hoặc mùi hôi từ cơ sở sản xuất.", "STNMT_TTH", 48,
+               {attr("source", "string", false, "Nguồn gây ô nhiễm", 1)}),
+  };
+  return categories;
+}
+
+const std::vector<SeedReport>& seed_reports() {
+  // Six reports lie within 500 m of Đông Ba market (16.4726, 107.5885); the rest are farther.
+  static const std::vector<SeedReport> reports = {
+      {"road_damage", "Mặt đường đoạn gần lăng Tự Đức bị sụt lún, xe máy đi lại rất nguy hiểm.",
+       {16.4335, 107.5668, "Đường Lê Ngô Cát, gần lăng Tự Đức", "Thủy Xuân"}, "resolved", 330, false},
+      {"flooding", "Ngập sâu khoảng 40 cm ở đầu cầu Trường Tiền phía đường Lê Lợi sau mưa lớn.",
+       {16.4665, 107.5905, "Đường Lê Lợi, đầu cầu Trường Tiền", "Vĩnh Ninh"}, "resolved", 300, false},
+      {"flooding", "Đường Phan Đình Phùng ngập nước, cống thoát nước bị rác làm tắc.",
+       {16.4610, 107.5830, "Đường Phan Đình Phùng", "Vĩnh Ninh"}, "responded", 280, false},
+      {"street_light", "Đèn trên cầu Phú Xuân tắt cả dãy từ tối hôm qua.",
+       {16.4650, 107.5800, "Cầu Phú Xuân", "Vĩnh Ninh"}, "in_progress", 250, false},
+      {"traffic_violation", "Xe khách dừng đón trả khách sai quy định trước Bến xe phía Nam.",
+       {16.4421, 107.6015, "Đường An Dương Vương, Bến xe phía Nam", "An Cựu"}, "assigned", 220, true},
+      {"water_supply", "Nước máy đục, có mùi lạ từ sáng nay ở kiệt 12 đường Bà Triệu.",
+       {16.4615, 107.6040, "Kiệt 12 Bà Triệu", "Xuân Phú"}, "resolved", 200, false},
+      {"fallen_tree", "Cây phượng gãy cành lớn trên đường Lê Duẩn, gần cửa Thượng Tứ vào Đại Nội.",
+       {16.4698, 107.5786, "Đường Lê Duẩn, gần Đại Nội", "Thuận Lộc"}, "rated", 190, false},
+      {"power_outage", "Mất điện cả khu phố trên đường Hùng Vương từ 14 giờ, chưa có thông báo.",
+       {16.4607, 107.5960, "Đường Hùng Vương", "Phú Nhuận"}, "resolved", 170, false},
+      {"street_light", "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo",
+       {16.4722, 107.5880, "Đường Trần Hưng Đạo, trước chợ Đông Ba", "Đông Ba"}, "in_progress", 150, false},
+      {"waste_collection", "Rác tồn đọng ba ngày ở cổng sau chợ Đông Ba, bốc mùi hôi.",
+       {16.4731, 107.5893, "Cổng sau chợ Đông Ba", "Đông Ba"}, "assigned", 130, false},
+      {"street_light", "Đèn trang trí trên đường Tố Hữu không sáng, đoạn trước Trung tâm Hành chính công.",
+       {16.4560, 107.6120, "Đường Tố Hữu", "Xuân Phú"}, "received", 120, false},
+      {"urban_order", "Hàng quán lấn chiếm hết vỉa hè đường Trần Hưng Đạo, người đi bộ phải xuống lòng đường.",
+       {16.4708, 107.5905, "Đường Trần Hưng Đạo", "Phú Hòa"}, "received", 100, true},
+      {"traffic_violation", "Xe tải chở quá tải chạy trên đường Lý Thái Tổ vào giờ cấm.",
+       {16.4780, 107.5560, "Đường Lý Thái Tổ", "Hương Sơ"}, "submitted", 90, true},
+      {"road_damage", "Hố ga mất nắp trên đường Trần Hưng Đạo gần bến xe Nguyễn Hoàng.",
+       {16.4712, 107.5869, "Đường Trần Hưng Đạo", "Phú Hòa"}, "assigned", 80, false},
+      {"waste_collection", "Xà bần đổ trộm dưới chân cầu Dã Viên, phía đường Bùi Thị Xuân.",
+       {16.4605, 107.5700, "Đường Bùi Thị Xuân, chân cầu Dã Viên", "Phường Đúc"}, "submitted", 70, false},
+      {"noise", "Karaoke ồn ào sau 23 giờ ở khu dân cư đường Lê Hồng Phong.",
+       {16.4625, 107.5870, "Đường Lê Hồng Phong", "Phú Nhuận"}, "received", 60, true},
+      {"flooding", "Nước ngập ở Đập Đá, xe máy chết máy hàng loạt.",
+       {16.4720, 107.5990, "Đập Đá", "Vỹ Dạ"}, "in_progress", 48, false},
+      {"noise", "Công trình xây dựng gần cầu Gia Hội thi công ban đêm gây ồn.",
+       {16.4745, 107.5902, "Đường Chi Lăng, gần cầu Gia Hội", "Gia Hội"}, "submitted", 36, false},
+      {"urban_order", "Quầy hàng lấn chiếm lòng đường Đống Đa trước trường học.",
+       {16.4600, 107.5920, "Đường Đống Đa", "Phú Nhuận"}, "submitted", 30, false},
+      {"water_supply", "Vỡ ống nước trên đường Phan Chu Trinh, nước chảy tràn ra đường.",
+       {16.4580, 107.5950, "Đường Phan Chu Trinh", "Phước Vĩnh"}, "received", 20, false},
+      {"fallen_tree", "Cây bàng nghiêng sát dây điện ở đường Kim Long, nguy cơ ngã đổ khi có gió lớn.",
+       {16.4640, 107.5560, "Đường Kim Long", "Kim Long"}, "submitted", 12, false},
+      {"air_pollution", "Đốt rác thải gây khói mù mịt trên đường Võ Nguyên Giáp.",
+       {16.4520, 107.6170, "Đường Võ Nguyên Giáp", "Xuân Phú"}, "submitted", 8, false},
+      {"waste_collection", "Thùng rác đầy tràn trước chợ Đông Ba phía đường Huỳnh Thúc Kháng.",
+       {16.4740, 107.5870, "Đường Huỳnh Thúc Kháng", "Đông Ba"}, "submitted", 3, false},
+  };
+  return reports;
+}
+
+}  // namespace hues::sandbox

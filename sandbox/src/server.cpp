@@ -1,0 +1,332 @@
+#include "server.h"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/ssl.h>
+
+#include <signal.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "api.h"
+#include "certs.h"
+#include "store.h"
+
+namespace hues::sandbox {
+namespace {
+
+namespace fs = std::filesystem;
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+
+constexpr auto kIdleTimeout = std::chrono::seconds(30);
+constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+constexpr auto kShutdownTimeout = std::chrono::seconds(5);
+
+// One HTTP/1.1 connection: read a request, answer it, repeat while keep-alive holds.
+// Derived supplies stream() and do_eof() for plain TCP or TLS (Beast's "flex" pattern).
+template <class Derived>
+class Session {
+ public:
+  explicit Session(Api& api) : api_(api) {}
+
+  Derived& self() { return static_cast<Derived&>(*this); }
+
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(kJsonBodyLimit);
+    beast::get_lowest_layer(self().stream()).expires_after(kIdleTimeout);
+    http::async_read(self().stream(), buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_read, self().shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return self().do_eof();
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      const bool body = ec == http::error::body_limit;
+      api_.reject(true, body ? "the request body exceeds 1 MiB" : "the request header exceeds 16 KiB",
+                  body ? &parser_->get() : nullptr, res_);
+      return write();
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::partial_message) {
+      api_.reject(false, ec.message(), nullptr, res_);
+      return write();
+    }
+    if (ec) return;  // timeout, reset or TLS failure: dropping the session closes the socket
+    api_.handle(parser_->get(), res_);
+    write();
+  }
+
+  void write() {
+    beast::get_lowest_layer(self().stream()).expires_after(kIdleTimeout);
+    http::async_write(self().stream(), res_, beast::bind_front_handler(&Session::on_write, self().shared_from_this()));
+  }
+
+  void on_write(beast::error_code ec, std::size_t) {
+    if (ec) return;
+    if (res_.need_eof()) return self().do_eof();
+    do_read();
+  }
+
+ protected:
+  Api& api_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Response res_;
+};
+
+class PlainSession : public Session<PlainSession>, public std::enable_shared_from_this<PlainSession> {
+ public:
+  PlainSession(tcp::socket&& socket, Api& api) : Session(api), stream_(std::move(socket)) {}
+  beast::tcp_stream& stream() { return stream_; }
+  void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
+  // FIN after the last response, then drain what the client still sends for a moment:
+  // closing with unread bytes would send an RST that can destroy the response in flight.
+  void do_eof() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(kShutdownTimeout);
+    drain();
+  }
+
+ private:
+  void drain() {
+    stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->drained_ += n;
+      if (!ec && self->drained_ < kMaxDrain) self->drain();
+    });
+  }
+  static constexpr std::size_t kMaxDrain = 8 * 1024 * 1024;
+  beast::tcp_stream stream_;
+  std::size_t drained_ = 0;
+};
+
+class TlsSession : public Session<TlsSession>, public std::enable_shared_from_this<TlsSession> {
+ public:
+  TlsSession(tcp::socket&& socket, ssl::context& ctx, Api& api) : Session(api), stream_(std::move(socket), ctx) {}
+  beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+  void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&TlsSession::handshake, shared_from_this())); }
+  void do_eof() {
+    beast::get_lowest_layer(stream_).expires_after(kShutdownTimeout);
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});  // close_notify
+  }
+
+ private:
+  void handshake() {
+    beast::get_lowest_layer(stream_).expires_after(kHandshakeTimeout);
+    stream_.async_handshake(ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->do_read();
+    });
+  }
+  beast::ssl_stream<beast::tcp_stream> stream_;
+};
+
+std::string url_host(const std::string& host) {
+  if (host == "0.0.0.0") return "127.0.0.1";  // connectable form of "any address"
+  if (host == "::") return "[::1]";
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  class Listener;
+
+  ServerConfig cfg;
+  bool owns_dir = false;
+  CertFiles certs;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Api> api;
+  ssl::context tls{ssl::context::tls_server};
+  // One single-threaded io_context per thread: a connection lives on one of them, so no
+  // strands or cross-thread locking on the hot path.
+  std::vector<std::unique_ptr<net::io_context>> iocs;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
+  std::vector<std::shared_ptr<Listener>> listeners;
+  std::vector<std::thread> threads;
+  std::atomic<std::size_t> next_ioc{0};
+  int port = 0, tls_port = -1;
+  std::mutex stop_mu;
+  bool stopped = false;
+
+  explicit Impl(ServerConfig c) : cfg(std::move(c)) {}
+  void start();
+  void stop();
+  net::io_context& pick_ioc() { return *iocs[next_ioc++ % iocs.size()]; }
+};
+
+class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(Server::Impl& server, const tcp::endpoint& ep, bool tls)
+      : server_(server), acceptor_(*server.iocs[0]), retry_(*server.iocs[0]), tls_(tls) {
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(net::socket_base::reuse_address(true));
+    acceptor_.bind(ep);
+    acceptor_.listen(net::socket_base::max_listen_connections);
+  }
+  int port() const { return acceptor_.local_endpoint().port(); }
+  void accept() {
+    acceptor_.async_accept(server_.pick_ioc(), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  }
+  void close() {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  }
+
+ private:
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted) return;
+    if (ec) {  // e.g. out of file descriptors: back off instead of spinning
+      retry_.expires_after(std::chrono::milliseconds(100));
+      retry_.async_wait([self = shared_from_this()](beast::error_code e) {
+        if (!e) self->accept();
+      });
+      return;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    if (tls_)
+      std::make_shared<TlsSession>(std::move(socket), server_.tls, *server_.api)->run();
+    else
+      std::make_shared<PlainSession>(std::move(socket), *server_.api)->run();
+    accept();
+  }
+
+  Server::Impl& server_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_;
+  bool tls_;
+};
+
+void Server::Impl::start() {
+  if (cfg.data_dir.empty() && !cfg.db_path.empty()) cfg.data_dir = fs::path(cfg.db_path).parent_path().string();
+  if (cfg.data_dir.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "hues-sandbox-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary data directory");
+    cfg.data_dir = tmpl;
+    owns_dir = true;
+  } else {
+    fs::create_directories(cfg.data_dir);
+  }
+  if (cfg.db_path.empty()) cfg.db_path = (fs::path(cfg.data_dir) / "sandbox.db").string();
+
+  store = std::make_unique<Store>(cfg.db_path);
+  api = std::make_unique<Api>(*store);
+  if (cfg.tls_port >= 0) {
+    certs = ensure_dev_certificates(cfg.data_dir);
+    tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    if (SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION) != 1)
+      throw std::runtime_error("cannot require TLS 1.2");
+    tls.use_certificate_chain_file(certs.server_cert);
+    tls.use_private_key_file(certs.server_key, ssl::context::pem);
+  }
+
+  const int n = std::max(1, cfg.threads);
+  for (int i = 0; i < n; ++i) {
+    iocs.push_back(std::make_unique<net::io_context>(1));
+    guards.push_back(net::make_work_guard(*iocs.back()));
+  }
+  beast::error_code ec;
+  auto address = net::ip::make_address(cfg.host, ec);
+  if (ec) {  // a host name such as "localhost": listen on its first address
+    tcp::resolver resolver(*iocs[0]);
+    auto results = resolver.resolve(cfg.host, "0");
+    if (results.empty()) throw std::runtime_error("cannot resolve " + cfg.host);
+    address = results.begin()->endpoint().address();
+  }
+  try {
+    listeners.push_back(std::make_shared<Listener>(*this, tcp::endpoint(address, static_cast<unsigned short>(cfg.port)), false));
+    port = listeners.back()->port();
+    if (cfg.tls_port >= 0) {
+      listeners.push_back(
+          std::make_shared<Listener>(*this, tcp::endpoint(address, static_cast<unsigned short>(cfg.tls_port)), true));
+      tls_port = listeners.back()->port();
+    }
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error("hues-sandbox: cannot listen on " + cfg.host + ": " + e.code().message());
+  }
+  for (auto& l : listeners) l->accept();
+
+  // Server threads must not take the host process's signals (SIGINT belongs to its main thread).
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  for (auto& ioc : iocs)
+    threads.emplace_back([ioc = ioc.get()] {
+      for (;;) {
+        try {
+          ioc->run();
+          return;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "hues-sandbox: handler failed: %s\n", e.what());
+        }
+      }
+    });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void Server::Impl::stop() {
+  std::lock_guard<std::mutex> lk(stop_mu);
+  if (stopped) return;
+  stopped = true;
+  for (auto& ioc : iocs) ioc->stop();
+  for (auto& t : threads) t.join();
+  for (auto& l : listeners) l->close();
+  listeners.clear();
+  guards.clear();
+  iocs.clear();  // destroys the pending handlers and with them every open connection
+  api.reset();
+  store.reset();  // closes SQLite (the last connection checkpoints the WAL)
+  if (owns_dir) {
+    std::error_code ec;
+    fs::remove_all(cfg.data_dir, ec);
+  }
+}
+
+Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {
+  try {
+    impl_->start();
+  } catch (...) {
+    impl_->stop();
+    throw;
+  }
+}
+
+Server::~Server() { stop(); }
+void Server::stop() { impl_->stop(); }
+
+std::string Server::url() const { return "http://" + url_host(impl_->cfg.host) + ":" + std::to_string(impl_->port); }
+std::string Server::tls_url() const {
+  return impl_->tls_port < 0 ? std::string() : "https://localhost:" + std::to_string(impl_->tls_port);
+}
+std::string Server::ca_file() const { return impl_->certs.ca; }
+std::string Server::data_dir() const { return impl_->cfg.data_dir; }
+std::string Server::db_path() const { return impl_->cfg.db_path; }
+int Server::port() const { return impl_->port; }
+int Server::tls_port() const { return impl_->tls_port; }
+
+}  // namespace hues::sandbox

@@ -1,0 +1,44 @@
+// The sandbox server behind hues::testing::Sandbox and the hues-sandbox executable:
+// HTTP and HTTPS listeners on Boost.Beast, the API, and the SQLite store. No Boost here.
+#pragma once
+
+#include <memory>
+#include <string>
+
+namespace hues::sandbox {
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 0;      // 0: an ephemeral port
+  int tls_port = 0;  // 0: an ephemeral port; -1: no TLS
+  std::string data_dir;  // empty: a temporary directory, removed on stop()
+  std::string db_path;   // empty: data_dir/sandbox.db
+  int threads = 2;
+};
+
+class Server {
+ public:
+  // Binds both listeners and starts serving before returning; throws std::runtime_error.
+  explicit Server(ServerConfig config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  std::string url() const;
+  std::string tls_url() const;  // empty without TLS
+  std::string ca_file() const;  // empty without TLS
+  std::string data_dir() const;
+  std::string db_path() const;
+  int port() const;
+  int tls_port() const;  // -1 without TLS
+
+  // Closes the listeners and every connection, joins the threads, closes the database and
+  // removes a temporary data directory. Idempotent; must not run on a server thread.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hues::sandbox

@@ -1,0 +1,401 @@
+#include "store.h"
+
+#include <openssl/crypto.h>
+
+#include <array>
+#include <cmath>
+#include <iterator>
+
+#include "internal/json_codec.h"
+#include "seed.h"
+
+namespace hues::sandbox {
+namespace {
+
+using internal::to_json;
+
+constexpr std::int64_t kIdempotencyTtlS = 24 * 3600;
+
+// Schema steps, applied in order; PRAGMA user_version records how many have run. Later
+// features append steps here and never edit a released one.
+void migrate_schema_v1(Db& db) {
+  db.exec(R"SQL(
+    CREATE TABLE agencies (
+      code TEXT PRIMARY KEY,
+      name TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE categories (
+      code TEXT PRIMARY KEY,
+      position INTEGER NOT NULL,
+      name_vi TEXT NOT NULL,
+      name_en TEXT NOT NULL,
+      grp TEXT NOT NULL,
+      description TEXT NOT NULL,
+      agency_code TEXT NOT NULL REFERENCES agencies(code),
+      sla_hours INTEGER NOT NULL,
+      attributes TEXT NOT NULL  -- JSON array of CategoryAttribute, written by the model codec
+    ) WITHOUT ROWID;
+    CREATE TABLE api_keys (
+      id INTEGER PRIMARY KEY,
+      key_sha256 BLOB NOT NULL UNIQUE,
+      label TEXT NOT NULL,
+      created_at TEXT NOT NULL
+    );
+    CREATE TABLE reports (
+      seq INTEGER PRIMARY KEY,  -- insertion order: the list order and the cursor
+      id TEXT NOT NULL UNIQUE,
+      api_key_id INTEGER REFERENCES api_keys(id),
+      category TEXT NOT NULL REFERENCES categories(code),
+      description TEXT NOT NULL,
+      lat REAL NOT NULL,
+      lon REAL NOT NULL,
+      address TEXT NOT NULL,
+      ward TEXT NOT NULL,
+      anonymous INTEGER NOT NULL,
+      status TEXT NOT NULL,
+      agency_code TEXT NOT NULL REFERENCES agencies(code),
+      media TEXT NOT NULL,  -- JSON array of media ids
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    );
+    CREATE INDEX reports_status ON reports(status, seq);
+    CREATE INDEX reports_category ON reports(category, seq);
+    CREATE INDEX reports_lat ON reports(lat);
+    CREATE TABLE idempotency_keys (
+      api_key_id INTEGER NOT NULL,
+      key TEXT NOT NULL,
+      body_sha256 BLOB NOT NULL,
+      status INTEGER NOT NULL,
+      response_body TEXT NOT NULL,
+      location TEXT NOT NULL,
+      created_at INTEGER NOT NULL,  -- unix seconds, for the 24 h expiry
+      PRIMARY KEY (api_key_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+  )SQL");
+}
+
+constexpr const char* kInsertReport =
+    "INSERT INTO reports (id, api_key_id, category, description, lat, lon, address, ward, anonymous, "
+    "status, agency_code, media, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kReportColumns =
+    "id, category, description, lat, lon, address, ward, anonymous, status, agency_code, media, "
+    "created_at, updated_at, seq";
+
+void bind_report(Stmt& s, const Report& r, std::optional<std::int64_t> api_key_id) {
+  s.bind(1, r.id);
+  if (api_key_id) s.bind(2, *api_key_id);
+  s.bind(3, r.category).bind(4, r.description).bind(5, r.location.lat).bind(6, r.location.lon);
+  s.bind(7, r.location.address).bind(8, r.location.ward).bind(9, std::int64_t{r.anonymous});
+  s.bind(10, r.status).bind(11, r.agency_code);
+  s.bind(12, r.media.empty() ? std::string("[]") : boost::json::serialize(to_json(r.media)));
+  s.bind(13, r.created_at).bind(14, r.updated_at);
+}
+
+Report read_report(const Stmt& s) {
+  Report r;
+  r.id = s.text(0);
+  r.category = s.text(1);
+  r.description = s.text(2);
+  r.location.lat = s.real(3);
+  r.location.lon = s.real(4);
+  r.location.address = s.text(5);
+  r.location.ward = s.text(6);
+  r.anonymous = s.int64(7) != 0;
+  r.status = s.text(8);
+  r.agency_code = s.text(9);
+  if (auto media = s.text(10); media != "[]") internal::read_json(internal::parse_json(media), r.media, "media");
+  r.created_at = s.text(11);
+  r.updated_at = s.text(12);
+  return r;
+}
+
+void migrate_seed_v2(Db& db) {
+  auto agency = db.prepare("INSERT INTO agencies (code, name) VALUES (?, ?)");
+  for (const auto& a : seed_agencies()) agency.bind(1, a.code).bind(2, a.name).exec();
+
+  auto cat = db.prepare(
+      "INSERT INTO categories (code, position, name_vi, name_en, grp, description, agency_code, "
+      "sla_hours, attributes) VALUES (?,?,?,?,?,?,?,?,?)");
+  std::int64_t position = 0;
+  for (const auto& c : seed_categories()) {
+    cat.bind(1, c.code).bind(2, ++position).bind(3, c.name_vi).bind(4, c.name_en).bind(5, c.group);
+    cat.bind(6, c.description).bind(7, c.agency_code).bind(8, c.sla_hours);
+    cat.bind(9, boost::json::serialize(to_json(c.attributes))).exec();
+  }
+
+  const auto key_hash = sha256(kSeedApiKey);
+  db.prepare("INSERT INTO api_keys (key_sha256, label, created_at) VALUES (?, 'Hue-S sandbox test key', ?)")
+      .bind_blob(1, key_hash.data(), key_hash.size())
+      .bind(2, rfc3339(now()))
+      .exec();
+
+  auto insert = db.prepare(kInsertReport);
+  const std::time_t t0 = now();
+  for (const auto& s : seed_reports()) {
+    Report r;
+    r.id = random_id("rpt_", 20);
+    r.category = s.category;
+    r.description = s.description;
+    r.location = s.location;
+    r.anonymous = s.anonymous;
+    r.status = s.status;
+    for (const auto& c : seed_categories())
+      if (c.code == s.category) r.agency_code = c.agency_code;
+    const std::time_t created = t0 - std::time_t{s.hours_ago} * 3600;
+    r.created_at = rfc3339(created);
+    r.updated_at = rfc3339(r.status == "submitted" ? created : created + s.hours_ago * 3600 / 3);
+    bind_report(insert, r, std::nullopt);
+    insert.exec();
+  }
+}
+
+using Migration = void (*)(Db&);
+constexpr Migration kMigrations[] = {migrate_schema_v1, migrate_seed_v2};
+
+void migrate(Db& db) {
+  constexpr std::int64_t target = std::size(kMigrations);
+  if (db.pragma_int("user_version") == target) return;
+  Tx tx(db);  // re-read under the write lock: another process may have migrated meanwhile
+  const std::int64_t version = db.pragma_int("user_version");
+  if (version > target)
+    throw std::runtime_error("sandbox database schema v" + std::to_string(version) +
+                             " is newer than this server (v" + std::to_string(target) + ")");
+  for (std::int64_t v = version; v < target; ++v) kMigrations[v](db);
+  db.exec(("PRAGMA user_version = " + std::to_string(target)).c_str());
+  tx.commit();
+}
+
+void sql_distance(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  sqlite3_result_double(ctx, haversine_m(sqlite3_value_double(argv[0]), sqlite3_value_double(argv[1]),
+                                         sqlite3_value_double(argv[2]), sqlite3_value_double(argv[3])));
+}
+
+std::string list_sql(unsigned mask) {
+  std::string sql = std::string("SELECT ") + kReportColumns + " FROM reports WHERE seq < :before";
+  if (mask & 1) sql += " AND status = :status";
+  if (mask & 2) sql += " AND category = :category";
+  if (mask & 4)
+    sql += " AND lat BETWEEN :lat_min AND :lat_max AND lon BETWEEN :lon_min AND :lon_max"
+           " AND hs_distance(lat, lon, :lat, :lon) <= :radius";
+  return sql + " ORDER BY seq DESC LIMIT :limit";
+}
+
+}  // namespace
+
+struct Store::Reader {
+  explicit Reader(const std::string& path) : db(path, false) {
+    db.exec("PRAGMA query_only = 1");
+    int rc = sqlite3_create_function_v2(db.get(), "hs_distance", 4,
+                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, nullptr,
+                                        sql_distance, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) throw DbError(rc, "cannot register hs_distance");
+    get = db.prepare(std::string("SELECT ") + kReportColumns + " FROM reports WHERE id = ?");
+  }
+  Stmt& list(unsigned mask) {
+    if (!lists[mask].has_value()) lists[mask].emplace(db.prepare(list_sql(mask)));
+    return *lists[mask];
+  }
+  Db db;
+  Stmt get;
+  std::array<std::optional<Stmt>, 8> lists;  // prepared on first use of each filter combination
+};
+
+class Store::ReaderLease {
+ public:
+  ReaderLease(Store& s, std::unique_ptr<Reader> r) : store_(s), r_(std::move(r)) {}
+  ~ReaderLease() {
+    std::lock_guard<std::mutex> lk(store_.pool_mu_);
+    store_.pool_.push_back(std::move(r_));
+  }
+  Reader* operator->() const { return r_.get(); }
+
+ private:
+  Store& store_;
+  std::unique_ptr<Reader> r_;
+};
+
+Store::ReaderLease Store::reader() {
+  {
+    std::lock_guard<std::mutex> lk(pool_mu_);
+    if (!pool_.empty()) {
+      auto r = std::move(pool_.back());
+      pool_.pop_back();
+      return ReaderLease(*this, std::move(r));
+    }
+  }
+  return ReaderLease(*this, std::make_unique<Reader>(path_));  // the pool grows to peak concurrency
+}
+
+Store::Store(const std::string& db_path) : path_(db_path), writer_(db_path, false) {
+  if (!sqlite3_threadsafe()) throw std::runtime_error("SQLite was built without thread support");
+  writer_.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;");
+  migrate(writer_);
+  find_key_ = writer_.prepare(
+      "SELECT body_sha256, status, response_body, location FROM idempotency_keys "
+      "WHERE api_key_id = ? AND key = ? AND created_at > ?");
+  insert_key_ = writer_.prepare(
+      "INSERT OR REPLACE INTO idempotency_keys (api_key_id, key, body_sha256, status, response_body, "
+      "location, created_at) VALUES (?,?,?,?,?,?,?)");
+  insert_report_ = writer_.prepare(kInsertReport);
+  purge_keys_ = writer_.prepare("DELETE FROM idempotency_keys WHERE created_at <= ?");
+  purge_idempotency_keys();
+  load_caches();
+}
+
+Store::~Store() = default;
+
+void Store::load_caches() {
+  auto keys = writer_.prepare("SELECT key_sha256, id FROM api_keys");
+  while (keys.step()) {
+    Sha256 h{};
+    auto b = keys.blob(0);
+    if (b.size() != h.size()) continue;
+    std::copy(b.begin(), b.end(), h.begin());
+    api_keys_.emplace_back(h, keys.int64(1));
+  }
+  auto cats = writer_.prepare(
+      "SELECT c.code, c.name_vi, c.name_en, c.grp, c.description, c.agency_code, a.name, c.sla_hours, "
+      "c.attributes FROM categories c JOIN agencies a ON a.code = c.agency_code ORDER BY c.position");
+  while (cats.step()) {
+    Category c;
+    c.code = cats.text(0);
+    c.name_vi = cats.text(1);
+    c.name_en = cats.text(2);
+    c.group = cats.text(3);
+    c.description = cats.text(4);
+    c.agency_code = cats.text(5);
+    c.agency_name = cats.text(6);
+    c.sla_hours = cats.int64(7);
+    internal::read_json(internal::parse_json(cats.text(8)), c.attributes, "attributes");
+    categories_.push_back(std::move(c));
+  }
+  for (const auto& c : categories_) category_index_.emplace(c.code, &c);
+  boost::json::object body;
+  body["items"] = to_json(categories_);
+  categories_body_ = boost::json::serialize(body);
+}
+
+std::optional<std::int64_t> Store::authenticate(std::string_view api_key) const {
+  const Sha256 h = sha256(api_key);
+  std::optional<std::int64_t> id;
+  for (const auto& [hash, key_id] : api_keys_)
+    if (equal_secret(hash, h)) id = key_id;
+  return id;
+}
+
+const Category* Store::category(std::string_view code) const {
+  auto it = category_index_.find(code);
+  return it == category_index_.end() ? nullptr : it->second;
+}
+
+void Store::purge_idempotency_keys() {
+  StmtScope scope(purge_keys_);
+  purge_keys_.bind(1, static_cast<std::int64_t>(now()) - kIdempotencyTtlS).step();
+}
+
+CreateOutcome Store::create_report(std::int64_t api_key_id, std::string_view idempotency_key,
+                                   const Sha256& body_hash, const NewReport* report) {
+  CreateOutcome out;
+  const std::time_t t = now();
+  // One writer at a time: two identical requests racing on the same key serialise here, so
+  // the second always sees the first one's committed key and replays it.
+  std::lock_guard<std::mutex> lk(write_mu_);
+  if (!idempotency_key.empty()) {
+    StmtScope scope(find_key_);
+    find_key_.bind(1, api_key_id).bind(2, idempotency_key).bind(3, static_cast<std::int64_t>(t) - kIdempotencyTtlS);
+    if (find_key_.step()) {
+      auto stored = find_key_.blob(0);
+      if (stored.size() != body_hash.size() ||
+          CRYPTO_memcmp(stored.data(), body_hash.data(), body_hash.size()) != 0) {
+        out.kind = CreateOutcome::Kind::kKeyReused;
+        return out;
+      }
+      out.kind = CreateOutcome::Kind::kReplayed;
+      out.response = {static_cast<int>(find_key_.int64(1)), std::string(find_key_.text(2)),
+                      std::string(find_key_.text(3))};
+      return out;
+    }
+  }
+  if (!report) return out;
+
+  const Category* cat = category(report->category);
+  if (!cat) throw std::logic_error("create_report: unvalidated category");
+  Report r;
+  r.id = random_id("rpt_", 20);
+  r.category = report->category;
+  r.description = report->description;
+  r.location = report->location;
+  r.anonymous = report->anonymous;
+  r.status = "submitted";
+  r.agency_code = cat->agency_code;
+  r.media = report->media;
+  r.created_at = r.updated_at = rfc3339(t);
+  out.response = {201, internal::to_json_string(r), "/v1/reports/" + r.id};
+
+  // The report and its idempotency record commit together or not at all.
+  Tx tx(writer_);
+  {
+    StmtScope scope(insert_report_);
+    bind_report(insert_report_, r, api_key_id);
+    insert_report_.step();
+  }
+  if (!idempotency_key.empty()) {
+    StmtScope scope(insert_key_);
+    insert_key_.bind(1, api_key_id).bind(2, idempotency_key).bind_blob(3, body_hash.data(), body_hash.size());
+    insert_key_.bind(4, std::int64_t{out.response.status}).bind(5, out.response.body);
+    insert_key_.bind(6, out.response.location).bind(7, static_cast<std::int64_t>(t));
+    insert_key_.step();
+  }
+  tx.commit();
+  if (++creates_ % 4096 == 0) purge_idempotency_keys();
+  out.kind = CreateOutcome::Kind::kCreated;
+  return out;
+}
+
+std::optional<Report> Store::get_report(std::string_view id) {
+  auto r = reader();
+  StmtScope scope(r->get);
+  r->get.bind(1, id);
+  if (!r->get.step()) return std::nullopt;
+  return read_report(r->get);
+}
+
+ListResult Store::list_reports(const ListQuery& q) {
+  const unsigned mask = (q.status.empty() ? 0u : 1u) | (q.category.empty() ? 0u : 2u) | (q.near ? 4u : 0u);
+  auto r = reader();
+  Stmt& s = r->list(mask);
+  StmtScope scope(s);
+  s.bind(":before", q.before_seq).bind(":limit", q.limit + 1);  // one extra row tells if a page follows
+  if (mask & 1) s.bind(":status", q.status);
+  if (mask & 2) s.bind(":category", q.category);
+  if (mask & 4) {
+    // A box around the circle lets the lat index and cheap comparisons drop most rows
+    // before the exact great-circle test.
+    constexpr double kDeg = 180.0 / 3.14159265358979323846;
+    const double dlat = q.radius_m / kEarthRadiusM * kDeg * 1.01;
+    const double coslat = std::cos(q.lat / kDeg);
+    double lon_min = -180, lon_max = 180;
+    if (coslat > 1e-6) {
+      const double dlon = dlat / coslat;
+      if (q.lon - dlon >= -180 && q.lon + dlon <= 180) lon_min = q.lon - dlon, lon_max = q.lon + dlon;
+    }
+    s.bind(":lat_min", q.lat - dlat).bind(":lat_max", q.lat + dlat);
+    s.bind(":lon_min", lon_min).bind(":lon_max", lon_max);
+    s.bind(":lat", q.lat).bind(":lon", q.lon).bind(":radius", q.radius_m);
+  }
+  ListResult out;
+  out.items.reserve(static_cast<std::size_t>(q.limit));
+  std::int64_t last_seq = 0;
+  while (s.step()) {
+    if (static_cast<std::int64_t>(out.items.size()) == q.limit) {
+      out.next_seq = last_seq;
+      break;
+    }
+    out.items.push_back(read_report(s));
+    last_seq = s.int64(13);
+  }
+  return out;
+}
+
+}  // namespace hues::sandbox

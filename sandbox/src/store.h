@@ -1,0 +1,92 @@
+// The sandbox's SQLite storage: schema migrations, seed data, API keys, categories and
+// reports. One writer connection behind a mutex; readers come from a pool of connections so
+// reads never wait for each other (WAL lets them run beside the writer).
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "db.h"
+#include "hues/models.h"
+#include "util.h"
+
+namespace hues::sandbox {
+
+// A response kept for an Idempotency-Key.
+struct StoredResponse {
+  int status = 0;
+  std::string body;
+  std::string location;
+};
+
+struct CreateOutcome {
+  enum class Kind { kCreated, kReplayed, kKeyReused, kNotCreated };
+  Kind kind = Kind::kNotCreated;
+  StoredResponse response;  // kCreated and kReplayed
+};
+
+struct ListQuery {
+  std::string status, category;  // empty: any
+  bool near = false;
+  double lat = 0, lon = 0, radius_m = 0;
+  std::int64_t limit = 20;
+  std::int64_t before_seq = std::numeric_limits<std::int64_t>::max();  // from the cursor
+};
+
+struct ListResult {
+  std::vector<Report> items;
+  std::int64_t next_seq = 0;  // 0 on the last page
+};
+
+class Store {
+ public:
+  explicit Store(const std::string& db_path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The id of the API key, or nullopt. Compares SHA-256 digests in constant time.
+  std::optional<std::int64_t> authenticate(std::string_view api_key) const;
+
+  const std::string& categories_body() const { return categories_body_; }  // {"items": [...]}
+  const Category* category(std::string_view code) const;
+
+  // With an idempotency key: replays or rejects a known key; otherwise, when report is
+  // non-null, inserts it together with the key and its response in one transaction.
+  // report == nullptr means the request was invalid: only the key lookup happens.
+  CreateOutcome create_report(std::int64_t api_key_id, std::string_view idempotency_key,
+                              const Sha256& body_hash, const NewReport* report);
+  std::optional<Report> get_report(std::string_view id);
+  ListResult list_reports(const ListQuery& q);
+
+ private:
+  struct Reader;
+  class ReaderLease;
+  ReaderLease reader();
+  void load_caches();
+  void purge_idempotency_keys();
+
+  std::string path_;
+  std::mutex write_mu_;  // guards writer_ and the write statements
+  Db writer_;
+  Stmt find_key_, insert_key_, insert_report_, purge_keys_;
+  std::uint64_t creates_ = 0;
+
+  std::mutex pool_mu_;  // guards only the free list, never a query
+  std::vector<std::unique_ptr<Reader>> pool_;
+
+  // Loaded at start and read-only afterwards, so lookups need no lock.
+  std::vector<std::pair<Sha256, std::int64_t>> api_keys_;
+  std::vector<Category> categories_;
+  std::unordered_map<std::string_view, const Category*> category_index_;
+  std::string categories_body_;
+};
+
+}  // namespace hues::sandbox

@@ -1,0 +1,88 @@
+// Errors raised by the Hue-S SDK.
+//
+// Failures are C++ exceptions, all derived from hues::Error. Why exceptions rather than a
+// StatusOr: every language we ship (Python, Java/Kotlin, C#) reports failure by exception,
+// and the bindings translate this hierarchy one class to one class; async calls carry the
+// same exception through their future. Each error says whether retrying may help, and
+// carries the HTTP status, the server's error code, its request id and, for validation
+// errors, the offending field.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace hues {
+
+// The concrete class of an error, so bindings can map it without a dynamic_cast chain.
+enum class ErrorType {
+  kValidation,        // 400/422, or rejected by the SDK before sending; see field()
+  kAuthentication,    // 401: missing or wrong credentials
+  kPermissionDenied,  // 403
+  kNotFound,          // 404
+  kConflict,          // 409: e.g. an Idempotency-Key reused with another body
+  kRateLimited,       // 429
+  kServer,            // 5xx
+  kApi,               // any other HTTP error status
+  kTimeout,           // connect, attempt or overall deadline passed
+  kTls,               // handshake or certificate verification failed
+  kConnection,        // refused, reset, DNS or proxy failure
+  kProtocol,          // malformed, truncated or oversized response
+  kCancelled,         // the caller cancelled the call
+};
+
+// Returns a stable name for the type, e.g. "timeout".
+const char* to_string(ErrorType type) noexcept;
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorType type, std::string message, int http_status = 0, std::string code = {},
+        std::string request_id = {}, std::string field = {}, bool retryable = false);
+
+  ErrorType type() const noexcept { return type_; }
+  // HTTP status of the response, 0 when no response was received.
+  int http_status() const noexcept { return http_status_; }
+  // Machine-readable code from the server ("invalid_api_key") or the SDK ("timeout").
+  const std::string& code() const noexcept { return code_; }
+  const std::string& message() const noexcept { return message_; }
+  // The X-Request-Id of the failed call: quote it to Hue-S support.
+  const std::string& request_id() const noexcept { return request_id_; }
+  // The request field a validation error is about ("location.lat"), else empty.
+  const std::string& field() const noexcept { return field_; }
+  // True when the same call may succeed if retried later.
+  bool retryable() const noexcept { return retryable_; }
+
+ private:
+  ErrorType type_;
+  int http_status_;
+  std::string code_;
+  std::string message_;
+  std::string request_id_;
+  std::string field_;
+  bool retryable_;
+};
+
+// The server answered with an error status.
+class ApiError : public Error { using Error::Error; };
+class ValidationError : public ApiError { using ApiError::ApiError; };
+class AuthenticationError : public ApiError { using ApiError::ApiError; };
+class PermissionDeniedError : public ApiError { using ApiError::ApiError; };
+class NotFoundError : public ApiError { using ApiError::ApiError; };
+class ConflictError : public ApiError { using ApiError::ApiError; };
+class RateLimitError : public ApiError { using ApiError::ApiError; };
+class ServerError : public ApiError { using ApiError::ApiError; };
+
+// No usable response arrived.
+class TransportError : public Error { using Error::Error; };
+class TimeoutError : public TransportError { using TransportError::TransportError; };
+class TlsError : public TransportError { using TransportError::TransportError; };
+class ConnectionError : public TransportError { using TransportError::TransportError; };
+class ProtocolError : public TransportError { using TransportError::TransportError; };
+
+class CancelledError : public Error { using Error::Error; };
+
+// Throws the subclass of Error that matches type (used by the SDK and by bindings).
+[[noreturn]] void throw_error(ErrorType type, std::string message, int http_status = 0,
+                              std::string code = {}, std::string request_id = {},
+                              std::string field = {}, bool retryable = false);
+
+}  // namespace hues

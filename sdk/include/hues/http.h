@@ -1,0 +1,76 @@
+// The HTTP layer under every call, public so tests and apps can wrap or replace the
+// transport (fault injection, a custom network stack) without a mock server.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace hues {
+
+struct ClientOptions;
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string url;     // absolute: https://host:port/path?query
+  Headers headers;
+  std::string body;
+  // Case-insensitive header lookup; empty when absent.
+  std::string header(const std::string& name) const;
+  void set_header(const std::string& name, std::string value);
+};
+
+struct HttpResponse {
+  int status = 0;
+  Headers headers;
+  std::string body;
+  std::string header(const std::string& name) const;
+};
+
+// Lets a caller stop a call in flight from another thread. Cancelling ends the call
+// promptly with hues::CancelledError; cancelling twice is harmless.
+class CancellationToken {
+ public:
+  void cancel();
+  bool cancelled() const noexcept { return cancelled_.load(); }
+  // Registers fn to run once on cancel (at once if already cancelled). Returns an id for
+  // remove_callback. Used by transports to abort blocking I/O.
+  std::uint64_t add_callback(std::function<void()> fn);
+  void remove_callback(std::uint64_t id);
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  std::mutex mu_;
+  std::uint64_t next_id_ = 1;
+  std::vector<std::pair<std::uint64_t, std::function<void()>>> callbacks_;
+};
+
+// Limits that apply to one attempt.
+struct AttemptContext {
+  std::chrono::steady_clock::time_point deadline;  // the attempt must end by then
+  std::chrono::milliseconds connect_timeout{10000};
+  std::shared_ptr<CancellationToken> cancel;       // may be null
+};
+
+// Sends one HTTP request and returns the response, whatever its status. Throws
+// hues::TransportError subclasses (timeout, TLS, connection, protocol) or CancelledError.
+// Must be thread-safe.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual HttpResponse send(const HttpRequest& request, const AttemptContext& context) = 0;
+};
+
+// The SDK's own transport (Boost.Beast + OpenSSL, pooled keep-alive connections, TLS 1.2+
+// with verification, CA file, HTTP proxy with CONNECT), configured from options.
+std::shared_ptr<Transport> make_default_transport(const ClientOptions& options);
+
+}  // namespace hues

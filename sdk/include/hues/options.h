@@ -1,0 +1,72 @@
+// Options for a client and for single calls. Call options override client options, which
+// override the defaults below. Durations are milliseconds.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "hues/http.h"
+
+namespace hues {
+
+// Retries use exponential backoff with full jitter, and wait at least what a 429/503
+// Retry-After asks. Only safe calls are retried: GET/HEAD/PUT/DELETE, and POSTs that carry
+// an Idempotency-Key (the SDK adds one to every create and reuses it on each retry).
+struct RetryPolicy {
+  int max_attempts = 4;  // attempts in all, including the first; 1 disables retries
+  std::int64_t initial_backoff_ms = 200;
+  std::int64_t max_backoff_ms = 10000;
+  double multiplier = 2.0;
+};
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+// Receives the SDK's log lines. Lines never contain credentials: Authorization, API keys
+// and tokens are redacted before a line is built. Must be thread-safe.
+class Logger {
+ public:
+  virtual ~Logger() = default;
+  virtual void log(LogLevel level, const std::string& message) = 0;
+};
+
+struct ClientOptions {
+  // e.g. "https://api.hue-s.vn" or a sandbox's url(). Required.
+  std::string base_url;
+  // Partner API key, sent as X-Api-Key.
+  std::string api_key;
+
+  std::int64_t connect_timeout_ms = 10000;  // TCP connect + TLS handshake
+  std::int64_t attempt_timeout_ms = 30000;  // one attempt, from connect to last body byte
+  std::int64_t deadline_ms = 120000;        // the whole call, across retries and backoff
+  RetryPolicy retry;
+
+  // PEM file of extra trusted CAs (e.g. the sandbox's). Empty: the system's CA store.
+  std::string ca_file;
+  // "http://[user:pass@]host:port". HTTPS goes through it with CONNECT. Empty: no proxy.
+  std::string proxy;
+  // Appended to "hues-sdk-cpp/<version>" in User-Agent.
+  std::string user_agent;
+
+  std::shared_ptr<Logger> logger;
+  LogLevel log_level = LogLevel::kInfo;
+
+  std::int64_t max_connections_per_host = 8;
+  std::int64_t max_response_bytes = 64 * 1024 * 1024;
+
+  // Replaces the HTTP transport (fault injection, custom stacks). Null: the default one.
+  std::shared_ptr<Transport> transport;
+};
+
+// Per-call overrides; zero or empty means "use the client's".
+struct CallOptions {
+  std::int64_t attempt_timeout_ms = 0;
+  std::int64_t deadline_ms = 0;
+  int max_attempts = 0;
+  // For creates: the key that makes retries safe. Empty: the SDK generates one per call.
+  std::string idempotency_key;
+  // Cancel the call from another thread.
+  std::shared_ptr<CancellationToken> cancel;
+};
+
+}  // namespace hues

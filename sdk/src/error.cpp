@@ -1,0 +1,59 @@
+#include "hues/error.h"
+
+namespace hues {
+
+const char* to_string(ErrorType type) noexcept {
+  switch (type) {
+    case ErrorType::kValidation: return "validation";
+    case ErrorType::kAuthentication: return "authentication";
+    case ErrorType::kPermissionDenied: return "permission_denied";
+    case ErrorType::kNotFound: return "not_found";
+    case ErrorType::kConflict: return "conflict";
+    case ErrorType::kRateLimited: return "rate_limited";
+    case ErrorType::kServer: return "server";
+    case ErrorType::kApi: return "api";
+    case ErrorType::kTimeout: return "timeout";
+    case ErrorType::kTls: return "tls";
+    case ErrorType::kConnection: return "connection";
+    case ErrorType::kProtocol: return "protocol";
+    case ErrorType::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+Error::Error(ErrorType type, std::string message, int http_status, std::string code,
+             std::string request_id, std::string field, bool retryable)
+    : std::runtime_error(message),
+      type_(type),
+      http_status_(http_status),
+      code_(std::move(code)),
+      message_(std::move(message)),
+      request_id_(std::move(request_id)),
+      field_(std::move(field)),
+      retryable_(retryable) {}
+
+void throw_error(ErrorType type, std::string message, int http_status, std::string code,
+                 std::string request_id, std::string field, bool retryable) {
+#define HUES_THROW(Class) \
+  throw Class(type, std::move(message), http_status, std::move(code), std::move(request_id), \
+              std::move(field), retryable)
+  switch (type) {
+    case ErrorType::kValidation: HUES_THROW(ValidationError);
+    case ErrorType::kAuthentication: HUES_THROW(AuthenticationError);
+    case ErrorType::kPermissionDenied: HUES_THROW(PermissionDeniedError);
+    case ErrorType::kNotFound: HUES_THROW(NotFoundError);
+    case ErrorType::kConflict: HUES_THROW(ConflictError);
+    case ErrorType::kRateLimited: HUES_THROW(RateLimitError);
+    case ErrorType::kServer: HUES_THROW(ServerError);
+    case ErrorType::kApi: HUES_THROW(ApiError);
+    case ErrorType::kTimeout: HUES_THROW(TimeoutError);
+    case ErrorType::kTls: HUES_THROW(TlsError);
+    case ErrorType::kConnection: HUES_THROW(ConnectionError);
+    case ErrorType::kProtocol: HUES_THROW(ProtocolError);
+    case ErrorType::kCancelled: HUES_THROW(CancelledError);
+  }
+  HUES_THROW(Error);
+#undef HUES_THROW
+}
+
+}  // namespace hues

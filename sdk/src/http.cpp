@@ -1,0 +1,59 @@
+#include "hues/http.h"
+
+#include <strings.h>
+
+namespace hues {
+namespace {
+
+std::string find_header(const Headers& headers, const std::string& name) {
+  for (const auto& [k, v] : headers) {
+    if (k.size() == name.size() && strncasecmp(k.c_str(), name.c_str(), k.size()) == 0) return v;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string HttpRequest::header(const std::string& name) const { return find_header(headers, name); }
+
+void HttpRequest::set_header(const std::string& name, std::string value) {
+  for (auto& [k, v] : headers) {
+    if (k.size() == name.size() && strncasecmp(k.c_str(), name.c_str(), k.size()) == 0) {
+      v = std::move(value);
+      return;
+    }
+  }
+  headers.emplace_back(name, std::move(value));
+}
+
+std::string HttpResponse::header(const std::string& name) const { return find_header(headers, name); }
+
+// Callbacks run under the lock, so once remove_callback returns its callback will not run:
+// transports rely on that to know when a cancel can no longer touch a connection.
+void CancellationToken::cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cancelled_.exchange(true)) return;
+  for (auto& [id, fn] : callbacks_) fn();
+}
+
+std::uint64_t CancellationToken::add_callback(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cancelled_) {
+    fn();
+    return 0;
+  }
+  callbacks_.emplace_back(next_id_, std::move(fn));
+  return next_id_++;
+}
+
+void CancellationToken::remove_callback(std::uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = callbacks_.begin(); it != callbacks_.end(); ++it) {
+    if (it->first == id) {
+      callbacks_.erase(it);
+      return;
+    }
+  }
+}
+
+}  // namespace hues

@@ -1,0 +1,95 @@
+// What a Client shares between its copies: options, pipeline, async workers.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hues/client.h"
+#include "internal/json_codec.h"
+#include "internal/pipeline.h"
+
+namespace hues::internal {
+
+// A small fixed pool for the async forms. Workers are started on first use.
+class Executor {
+ public:
+  explicit Executor(std::size_t threads) : threads_(threads) {}
+  ~Executor();
+  void post(std::function<void()> task);
+
+ private:
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<std::function<void()>> tasks;
+    bool stopping = false;
+  };
+  std::size_t threads_;
+  std::shared_ptr<State> state_ = std::make_shared<State>();
+  std::vector<std::thread> workers_;
+  std::once_flag started_;
+};
+
+class ClientCore {
+ public:
+  explicit ClientCore(ClientOptions options);
+  const ClientOptions& options() const { return options_; }
+
+  // Sends a request through the pipeline and returns a 2xx response; any other status
+  // becomes the matching hues::Error.
+  HttpResponse call(const std::string& method, const std::string& path_and_query,
+                    std::string body, const CallOptions& call) const;
+
+  template <typename F>
+  auto run_async(F fn) const -> std::future<decltype(fn())> {
+    auto task = std::make_shared<std::packaged_task<decltype(fn())()>>(std::move(fn));
+    auto future = task->get_future();
+    executor_->post([task] { (*task)(); });
+    return future;
+  }
+
+ private:
+  ClientOptions options_;
+  std::string base_url_;  // without a trailing slash
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<Executor> executor_;
+};
+
+// Decodes a JSON body into T; a body that does not fit is a ProtocolError naming the field.
+template <typename T>
+T decode_body(const HttpResponse& response) {
+  try {
+    return from_json_string<T>(response.body);
+  } catch (const FieldError& e) {
+    throw_error(ErrorType::kProtocol, std::string("unexpected response: ") + e.what(), response.status,
+                "malformed_response", response.header("X-Request-Id"), e.field(), false);
+  }
+}
+
+// Decodes {"items": [...]} into a vector of T.
+template <typename T>
+std::vector<T> decode_items(const HttpResponse& response) {
+  try {
+    auto doc = parse_json(response.body);
+    const auto* obj = doc.if_object();
+    const auto* items = obj ? obj->if_contains("items") : nullptr;
+    if (!items) throw FieldError("items", "missing");
+    std::vector<T> out;
+    read_json(*items, out, "items");
+    return out;
+  } catch (const FieldError& e) {
+    throw_error(ErrorType::kProtocol, std::string("unexpected response: ") + e.what(), response.status,
+                "malformed_response", response.header("X-Request-Id"), e.field(), false);
+  }
+}
+
+bool is_valid_utf8(const std::string& text);
+
+}  // namespace hues::internal

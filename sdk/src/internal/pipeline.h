@@ -1,0 +1,74 @@
+// The request pipeline: small policies, each owning one concern, ending in the transport.
+// Order (outermost first): request id, user agent, idempotency key, retry, auth, logging,
+// transport. Everything before retry runs once per logical call; the rest once per attempt.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hues/http.h"
+#include "hues/options.h"
+
+namespace hues::internal {
+
+using Clock = std::chrono::steady_clock;
+
+// What one logical call needs besides the request: its limits, cancel token, progress.
+struct CallState {
+  Clock::time_point deadline;            // overall, across retries
+  std::chrono::milliseconds attempt_timeout{30000};
+  std::chrono::milliseconds connect_timeout{10000};
+  RetryPolicy retry;
+  std::string idempotency_key;
+  std::shared_ptr<CancellationToken> cancel;
+  int attempt = 0;  // 1-based once the retry policy starts
+};
+
+class Policy;
+
+// The rest of the pipeline after a policy.
+class Next {
+ public:
+  Next(const std::vector<std::unique_ptr<Policy>>& policies, std::size_t index)
+      : policies_(policies), index_(index) {}
+  HttpResponse operator()(HttpRequest& request, CallState& state) const;
+
+ private:
+  const std::vector<std::unique_ptr<Policy>>& policies_;
+  std::size_t index_;
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  virtual HttpResponse send(HttpRequest& request, CallState& state, const Next& next) = 0;
+};
+
+class Pipeline {
+ public:
+  Pipeline(const ClientOptions& options, std::shared_ptr<Transport> transport);
+  HttpResponse send(HttpRequest& request, CallState& state) const {
+    return Next(policies_, 0)(request, state);
+  }
+
+ private:
+  std::vector<std::unique_ptr<Policy>> policies_;
+};
+
+// Random identifiers from OpenSSL's CSPRNG.
+std::string random_hex(std::size_t bytes);
+std::string new_uuid4();
+
+// True for methods that may be repeated, or a request carrying an Idempotency-Key.
+bool is_retry_safe(const HttpRequest& request);
+
+// Wait before retry number `retry` (1-based): full jitter over the exponential bound,
+// and never less than what Retry-After asked (in ms, -1 when absent).
+std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int retry, long long retry_after_ms);
+
+// Parses Retry-After (delta-seconds or HTTP-date) into milliseconds; -1 when absent/invalid.
+long long parse_retry_after(const std::string& value);
+
+}  // namespace hues::internal

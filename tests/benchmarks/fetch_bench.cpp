@@ -1,0 +1,140 @@
+// Typed fetch benchmark: keep-alive GET of one report and JSON -> model, by the Hue-S SDK
+// and by a libcurl + Boost.JSON loop doing the same, against the same sandbox endpoint in
+// the same run. Rounds alternate the two so machine noise hits both alike.
+//
+//   build/release/tests/benchmarks/fetch_bench [--iterations N] [--rounds R] [--url URL --key KEY --id ID]
+#include <curl/curl.h>
+
+#include <boost/json.hpp>
+
+#include <hues/hues.h>
+#include <hues/testing/sandbox.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The libcurl peer decodes into the same model, field by field, as a hand-written client would.
+hues::Report decode(const boost::json::value& v) {
+  const auto& o = v.as_object();
+  auto str = [&](const char* k) { return std::string(o.at(k).as_string()); };
+  hues::Report r;
+  r.id = str("id");
+  r.category = str("category");
+  r.description = str("description");
+  r.status = str("status");
+  r.agency_code = str("agency_code");
+  r.created_at = str("created_at");
+  r.updated_at = str("updated_at");
+  r.anonymous = o.at("anonymous").as_bool();
+  const auto& loc = o.at("location").as_object();
+  r.location.lat = loc.at("lat").to_number<double>();
+  r.location.lon = loc.at("lon").to_number<double>();
+  r.location.address = std::string(loc.at("address").as_string());
+  r.location.ward = std::string(loc.at("ward").as_string());
+  for (const auto& m : o.at("media").as_array()) r.media.emplace_back(m.as_string());
+  return r;
+}
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+double run_curl(const std::string& url, const std::string& key, int iterations) {
+  CURL* curl = curl_easy_init();
+  std::string body;
+  curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, ("X-Api-Key: " + key).c_str());
+  headers = curl_slist_append(headers, "Accept: application/json");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 30000L);
+  std::size_t check = 0;
+  auto start = Clock::now();
+  for (int i = 0; i < iterations; ++i) {
+    body.clear();
+    if (curl_easy_perform(curl) != CURLE_OK) throw std::runtime_error("curl failed");
+    check += decode(boost::json::parse(body)).description.size();
+  }
+  auto took = std::chrono::duration<double>(Clock::now() - start).count();
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  if (check == 0) throw std::runtime_error("empty reports");
+  return iterations / took;
+}
+
+double run_hues(const hues::Client& client, const std::string& id, int iterations) {
+  auto reports = client.reports();
+  std::size_t check = 0;
+  auto start = Clock::now();
+  for (int i = 0; i < iterations; ++i) check += reports.get(id).description.size();
+  auto took = std::chrono::duration<double>(Clock::now() - start).count();
+  if (check == 0) throw std::runtime_error("empty reports");
+  return iterations / took;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int iterations = 2000, rounds = 5;
+  std::string url, key, id;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i];
+    if (a == "--iterations") iterations = std::stoi(argv[i + 1]);
+    else if (a == "--rounds") rounds = std::stoi(argv[i + 1]);
+    else if (a == "--url") url = argv[i + 1];
+    else if (a == "--key") key = argv[i + 1];
+    else if (a == "--id") id = argv[i + 1];
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  std::unique_ptr<hues::testing::Sandbox> sandbox;
+  if (url.empty()) {
+    hues::testing::SandboxOptions so;
+    so.tls_port = -1;
+    sandbox = std::make_unique<hues::testing::Sandbox>(so);
+    url = sandbox->url();
+    key = sandbox->api_key();
+  }
+  hues::ClientOptions options;
+  options.base_url = url;
+  options.api_key = key;
+  hues::Client client(options);
+  if (id.empty()) {
+    hues::NewReport r;
+    r.category = client.reports().categories().at(0).code;
+    r.description = "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo, tối om từ 3 đêm nay.";
+    r.location = {16.4726, 107.5885, "Chợ Đông Ba, 2 Trần Hưng Đạo", "Đông Ba"};
+    id = client.reports().create(r).id;
+  }
+  std::string get_url = url + "/v1/reports/" + id;
+  run_hues(client, id, std::max(1, iterations / 10));  // warm both paths up
+  run_curl(get_url, key, std::max(1, iterations / 10));
+
+  std::vector<double> ratios;
+  double best_hues = 0, best_curl = 0;
+  for (int round = 0; round < rounds; ++round) {
+    double h = run_hues(client, id, iterations);
+    double c = run_curl(get_url, key, iterations);
+    best_hues = std::max(best_hues, h);
+    best_curl = std::max(best_curl, c);
+    ratios.push_back(h / c);
+    std::cout << "round " << round + 1 << ": hues " << static_cast<long>(h) << " req/s, libcurl+Boost.JSON "
+              << static_cast<long>(c) << " req/s, ratio " << h / c << "\n";
+  }
+  std::sort(ratios.begin(), ratios.end());
+  std::cout << "median ratio hues/libcurl: " << ratios[ratios.size() / 2] << " (best " << static_cast<long>(best_hues)
+            << " vs " << static_cast<long>(best_curl) << " req/s, " << iterations << " GETs x " << rounds
+            << " rounds)\n";
+  curl_global_cleanup();
+  return 0;
+}
