@@ -1,0 +1,121 @@
+"""Starts the standalone hues-sandbox binary and gives tests a client that checks every
+response against docs/openapi.yaml. Run: python3 -m pytest tests/contract"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from harness import MISSING_MSG, SANDBOX_BIN, Api, SandboxProcess
+from speccheck import Spec
+
+TEST_TIMEOUT_S = 60  # per test, unless a test sets its own pytest.mark.timeout
+
+
+def pytest_report_header(config):
+    return f"hues-sandbox: {SANDBOX_BIN or 'NOT FOUND'}"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SANDBOX_BIN is None:
+        bar = "!" * 88
+        terminalreporter.write_line(f"{bar}\n!! {MISSING_MSG}\n{bar}", red=True, bold=True)
+
+
+@pytest.fixture(scope="session")
+def spec() -> Spec:
+    return Spec()
+
+
+@pytest.fixture(scope="session")
+def sandbox_bin() -> Path:
+    if SANDBOX_BIN is None:
+        print(f"\n\n*** {MISSING_MSG} ***\n", file=sys.stderr)
+        pytest.skip(MISSING_MSG)
+    if not (SANDBOX_BIN.is_file() and os.access(SANDBOX_BIN, os.X_OK)):
+        pytest.fail(f"HUES_SANDBOX_BIN={SANDBOX_BIN} is not an executable file")
+    return SANDBOX_BIN
+
+
+@pytest.fixture
+def start_sandbox(sandbox_bin, tmp_path_factory):
+    """Factory for private sandboxes (fresh data directory unless one is given)."""
+    started: list[SandboxProcess] = []
+
+    def start(data_dir: str | None = None) -> SandboxProcess:
+        d = data_dir or str(tmp_path_factory.mktemp("sandbox"))
+        sb = SandboxProcess(sandbox_bin, d)
+        started.append(sb)
+        return sb
+
+    yield start
+    for sb in started:
+        sb.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox(sandbox_bin):
+    d = tempfile.mkdtemp(prefix="hues-contract-")
+    sb = SandboxProcess(sandbox_bin, d)
+    yield sb
+    sb.stop()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def api(spec, sandbox):
+    a = Api(spec, sandbox.url, api_key=sandbox.api_key)
+    yield a
+    a.close()
+
+
+@pytest.fixture(scope="session")
+def categories(api) -> list[dict]:
+    items = api.call("GET", "/v1/categories", expect=200).body["items"]
+    assert items, "the sandbox seeds no categories"
+    return items
+
+
+@pytest.fixture
+def new_report(categories):
+    """Builds a valid NewReport body (Vietnamese text at Đông Ba market by default)."""
+    def make(**over) -> dict:
+        body = {
+            "category": categories[0]["code"],
+            "description": "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo",
+            "location": {"lat": 16.4726, "lon": 107.5885,
+                         "address": "Chợ Đông Ba, đường Trần Hưng Đạo", "ward": "Đông Ba"},
+            "anonymous": False,
+            "media": [],
+        }
+        body.update(over)
+        return body
+    return make
+
+
+@pytest.fixture(scope="session")
+def sample_calls(api, categories):
+    """For each operation in the spec, the arguments of one call that should succeed."""
+    body = {"category": categories[0]["code"],
+            "description": "Rác thải chưa được thu gom trên đường Lê Lợi, gần cầu Trường Tiền",
+            "location": {"lat": 16.4665, "lon": 107.5905, "address": "Đường Lê Lợi",
+                         "ward": "Vĩnh Ninh"}, "anonymous": True, "media": []}
+    rid = api.call("POST", "/v1/reports", json_body=body, expect=201).body["id"]
+    return {
+        ("GET", "/healthz"): dict(path="/healthz"),
+        ("GET", "/v1/categories"): dict(path="/v1/categories"),
+        ("POST", "/v1/reports"): dict(path="/v1/reports", json_body=body),
+        ("GET", "/v1/reports"): dict(path="/v1/reports", params={"limit": 5}),
+        ("GET", "/v1/reports/{id}"): dict(path=f"/v1/reports/{rid}"),
+    }
