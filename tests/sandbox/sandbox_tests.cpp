@@ -370,7 +370,7 @@ TEST_CASE("listing filters by status, category and distance") {
     CHECK(str(r.at("description")) != "Xa chợ");  // 511 m away
   }
 
-  for (const std::string& status : {"submitted", "resolved", "in_progress"}) {
+  for (const std::string status : {"submitted", "resolved", "in_progress"}) {
     auto got = list_all(c, sb, "status=" + status, 100);
     std::size_t want = 0;
     for (const auto& r : all) want += str(r.at("status")) == status;
@@ -535,7 +535,8 @@ TEST_CASE("a restart on the same data directory keeps reports and the certificat
     ca = read_file(sb.ca_file());
     cert = read_file(dir.path + "/server.pem");
     CHECK(sb.ca_file() == dir.path + "/ca.pem");
-    CHECK((fs::status(dir.path + "/server-key.pem").permissions() & fs::perms::all) == fs::perms::owner_read | fs::perms::owner_write);
+    const auto key_perms = fs::status(dir.path + "/server-key.pem").permissions() & fs::perms::all;
+    CHECK(key_perms == (fs::perms::owner_read | fs::perms::owner_write));
   }
   REQUIRE(fs::exists(dir.path + "/sandbox.db"));  // a caller's directory is never removed
   Sandbox sb(SandboxOptions{"127.0.0.1", 0, 0, dir.path, 2});

@@ -115,8 +115,8 @@ class Client {
     with_stream([&](auto& s) {
       beast::get_lowest_layer(s).expires_after(kTimeout);
       buffer_.consume(buffer_.size());
-      net::async_read(s, buffer_.prepare(1),
-                      [&](beast::error_code ec, std::size_t) { result = ec ? ec : net::error::would_block; });
+      s.async_read_some(buffer_.prepare(1),
+                        [&](beast::error_code ec, std::size_t) { result = ec ? ec : net::error::would_block; });
       ioc_.restart();
       ioc_.run();
     });
