@@ -1,0 +1,100 @@
+"""TLS, deadlines, the GIL and option checking."""
+import threading
+import time
+
+import pytest
+
+import hues
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_tls_with_the_sandbox_ca_works(sandbox):
+    assert sandbox.tls_url.startswith("https://")
+    with sandbox.client(tls=True) as c:
+        assert c.reports.categories()
+
+
+def test_tls_without_the_ca_is_refused(sandbox):
+    # The system store does not trust the sandbox's development CA: verification must fail.
+    with hues.Client(base_url=sandbox.tls_url, api_key=sandbox.api_key, timeout=10) as c:
+        with pytest.raises(hues.TlsError) as err:
+            c.reports.categories()
+    assert isinstance(err.value, hues.TransportError) and err.value.http_status == 0
+
+
+def test_gil_is_released_while_a_call_blocks(silent_server):
+    url, accepted = silent_server
+    client = hues.Client(base_url=url, api_key="hk_test_x", timeout=2, max_attempts=1)
+    outcome = {}
+
+    def call():
+        start = time.monotonic()
+        try:
+            client.reports.get("r1")
+        except hues.HuesError as e:
+            outcome["error"] = e
+        outcome["elapsed"] = time.monotonic() - start
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    assert accepted.wait(5), "the client never connected"
+    # This thread runs Python while the worker is inside the C++ call. Were the GIL held
+    # there, we could only get here after the call had ended.
+    spins = 0
+    until = time.monotonic() + 0.3
+    while time.monotonic() < until:
+        spins += 1
+    assert worker.is_alive(), "the call ended before this thread could run"
+    assert spins > 1000
+    worker.join(15)
+    assert not worker.is_alive()
+    e = outcome["error"]
+    assert isinstance(e, hues.HuesTimeoutError) and isinstance(e, TimeoutError)
+    assert e.code == "timeout" and e.http_status == 0
+    assert 1.5 <= outcome["elapsed"] < 10
+
+
+def test_cancellation_token_ends_a_blocked_call(silent_server):
+    url, accepted = silent_server
+    client = hues.Client(base_url=url, api_key="hk_test_x", timeout=30)
+    token = hues.CancellationToken()
+    threading.Thread(target=lambda: (accepted.wait(5), time.sleep(0.2), token.cancel())).start()
+    start = time.monotonic()
+    with pytest.raises(hues.CancelledError):
+        client.reports.categories(cancel=token)
+    assert time.monotonic() - start < 10 and token.cancelled
+
+
+def test_connection_refused_is_a_connection_error():
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    c = hues.Client(base_url=f"http://127.0.0.1:{port}", api_key="k", timeout=5, max_attempts=1)
+    with pytest.raises(hues.HuesConnectionError) as err:
+        c.reports.categories()
+    assert isinstance(err.value, ConnectionError)
+
+
+def test_bad_options_are_rejected_with_the_field():
+    with pytest.raises(hues.ValidationError) as err:
+        hues.Client(base_url="ftp://example.invalid", api_key="k")
+    assert err.value.field == "base_url"
+    with pytest.raises(hues.ValidationError) as err:
+        hues.Client(base_url="http://127.0.0.1:1", timeout=-1)
+    assert err.value.field == "timeout"
+    with pytest.raises(TypeError):
+        hues.Client(base_url="http://127.0.0.1:1", timeout="5")
+    with pytest.raises(TypeError):
+        hues.Client(base_url="http://127.0.0.1:1", no_such_option=1)
+
+
+def test_options_keywords_map_to_client_options():
+    c = hues.Client(base_url="http://127.0.0.1:1", api_key="hk_secret_key_123", timeout=2.5,
+                    connect_timeout=0.5, max_attempts=2, user_agent="pytest")
+    o = c.options
+    assert (o.deadline_ms, o.connect_timeout_ms, o.retry.max_attempts) == (2500, 500, 2)
+    assert o.user_agent == "pytest" and o.api_key == "hk_secret_key_123"
+    assert "hk_secret_key_123" not in repr(o) and "hk_secret_key_123" not in repr(c)
