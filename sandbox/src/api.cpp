@@ -50,7 +50,7 @@ bool sane_request_id(std::string_view id) {
 std::string request_id_of(const Request& req) {
   auto it = req.find("X-Request-Id");
   if (it != req.end() && sane_request_id(it->value())) return std::string(it->value());
-  return random_id("req_", 20);
+  return request_id();
 }
 
 std::string error_json(const HttpError& e, const std::string& request_id) {
@@ -210,11 +210,11 @@ void Api::handle(const Request& req, Response& res) {
 
 void Api::reject(bool too_large, std::string_view reason, const Request* headers, Response& res) {
   res = {};
-  const std::string request_id = headers ? request_id_of(*headers) : random_id("req_", 20);
+  const std::string rid = headers ? request_id_of(*headers) : request_id();
   HttpError e = too_large ? HttpError{http::status::payload_too_large, "payload_too_large", std::string(reason), ""}
                           : invalid("", "malformed HTTP request: " + std::string(reason));
-  set_body(res, e.status, error_json(e, request_id));
-  res.set("X-Request-Id", request_id);
+  set_body(res, e.status, error_json(e, rid));
+  res.set("X-Request-Id", rid);
   res.set(http::field::server, "hues-sandbox");
   res.keep_alive(false);  // the rest of the stream cannot be trusted
   res.prepare_payload();
@@ -257,9 +257,9 @@ void Api::route(const Request& req, Response& res) {
   } else if (n == 3 && seg[0] == "v1" && seg[1] == "reports" && !seg[2].empty()) {
     method_allowed(req, {http::verb::get}, "GET, HEAD");
     authenticate();
-    auto report = store_.get_report(seg[2]);
-    if (!report) throw HttpError{http::status::not_found, "not_found", "no report with id '" + seg[2] + "'", ""};
-    set_body(res, http::status::ok, internal::to_json_string(*report));
+    auto json = store_.report_json(seg[2]);
+    if (!json) throw HttpError{http::status::not_found, "not_found", "no report with id '" + seg[2] + "'", ""};
+    set_body(res, http::status::ok, *json);
   } else {
     throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
   }

@@ -7,8 +7,10 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -59,6 +61,24 @@ class Session {
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(kJsonBodyLimit);
     beast::get_lowest_layer(self().stream()).expires_after(kIdleTimeout);
+    http::async_read_header(self().stream(), buffer_, *parser_,
+                            beast::bind_front_handler(&Session::on_header, self().shared_from_this()));
+  }
+
+  // The header decides the rest: over-limit bodies fail here, before the client sends them,
+  // and a client that sent "Expect: 100-continue" is told to go on.
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec || parser_->is_done()) return on_read(ec, 0);
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      continue_.emplace(http::status::continue_, 11);
+      return http::async_write(self().stream(), *continue_, [self = self().shared_from_this()](beast::error_code e, std::size_t) {
+        if (!e) self->read_body();
+      });
+    }
+    read_body();
+  }
+
+  void read_body() {
     http::async_read(self().stream(), buffer_, *parser_,
                      beast::bind_front_handler(&Session::on_read, self().shared_from_this()));
   }
@@ -96,6 +116,7 @@ class Session {
   Api& api_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::empty_body>> continue_;
   Response res_;
 };
 
@@ -222,7 +243,10 @@ class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
 };
 
 void Server::Impl::start() {
-  if (cfg.data_dir.empty() && !cfg.db_path.empty()) cfg.data_dir = fs::path(cfg.db_path).parent_path().string();
+  if (cfg.data_dir.empty() && !cfg.db_path.empty()) {
+    cfg.data_dir = fs::path(cfg.db_path).parent_path().string();
+    if (cfg.data_dir.empty()) cfg.data_dir = ".";  // a bare file name lives in the working directory
+  }
   if (cfg.data_dir.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "hues-sandbox-XXXXXX").string();
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary data directory");
@@ -291,6 +315,8 @@ void Server::Impl::start() {
 
 void Server::Impl::stop() {
   std::lock_guard<std::mutex> lk(stop_mu);
+  for (auto& t : threads)  // joining itself would never return
+    if (t.get_id() == std::this_thread::get_id()) throw std::logic_error("Sandbox::stop() called from a server thread");
   if (stopped) return;
   stopped = true;
   for (auto& ioc : iocs) ioc->stop();

@@ -3,11 +3,13 @@
 // reads never wait for each other (WAL lets them run beside the writer).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -63,7 +65,9 @@ class Store {
   // report == nullptr means the request was invalid: only the key lookup happens.
   CreateOutcome create_report(std::int64_t api_key_id, std::string_view idempotency_key,
                               const Sha256& body_hash, const NewReport* report);
-  std::optional<Report> get_report(std::string_view id);
+  // The JSON of one report, or nullptr. Served from a bounded in-memory cache in front of
+  // SQLite: every write to a report goes through this class and refreshes its entry.
+  std::shared_ptr<const std::string> report_json(std::string_view id);
   ListResult list_reports(const ListQuery& q);
 
  private:
@@ -72,6 +76,24 @@ class Store {
   ReaderLease reader();
   void load_caches();
   void purge_idempotency_keys();
+
+  // Sharded so concurrent GETs only share a lock 1/kShards of the time, and then only a
+  // reader lock.
+  class ReportCache {
+   public:
+    std::shared_ptr<const std::string> find(std::string_view id);
+    void put(std::string_view id, std::shared_ptr<const std::string> json);
+
+   private:
+    static constexpr std::size_t kShards = 16, kPerShard = 1024;
+    struct Shard {
+      std::shared_mutex mu;
+      std::unordered_map<std::string, std::shared_ptr<const std::string>> map;
+    };
+    Shard& shard(std::string_view id) { return shards_[std::hash<std::string_view>{}(id) % kShards]; }
+    std::array<Shard, kShards> shards_;
+  };
+  ReportCache cache_;
 
   std::string path_;
   std::mutex write_mu_;  // guards writer_ and the write statements

@@ -21,10 +21,32 @@ std::string random_id(std::string_view prefix, std::size_t n) {
   return out;
 }
 
+std::string request_id() {
+  // Not a secret, so a per-thread splitmix64 stream (seeded from the CSPRNG) is enough and
+  // keeps OpenSSL off the per-request path.
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+  thread_local std::uint64_t state = [] {
+    std::uint64_t seed = 0;
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&seed), sizeof seed) != 1) throw std::runtime_error("RAND_bytes failed");
+    return seed;
+  }();
+  std::string out = "req_";
+  for (int word = 0; word < 2; ++word) {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    for (int i = 0; i < 10; ++i, z >>= 5) out.push_back(kAlphabet[z & 31]);
+  }
+  return out;
+}
+
 Sha256 sha256(std::string_view data) {
+  // Fetched once: OpenSSL 3's implicit fetch in EVP_sha256() costs more than hashing a key.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   Sha256 out{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1)
+  if (!md || EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1)
     throw std::runtime_error("SHA-256 failed");
   return out;
 }

@@ -15,6 +15,8 @@ using Sha256 = std::array<unsigned char, 32>;
 
 // `prefix` + n lowercase base32 characters drawn from OpenSSL's CSPRNG ("rpt_k3...").
 std::string random_id(std::string_view prefix, std::size_t n);
+// "req_" + 20 base32 characters, unique in practice; cheap enough for every request.
+std::string request_id();
 Sha256 sha256(std::string_view data);
 bool equal_secret(const Sha256& a, const Sha256& b);  // constant time
 std::string to_hex(const unsigned char* data, std::size_t n);

@@ -142,7 +142,8 @@ TEST_CASE("categories are Huế's, in Vietnamese and English, with Open311 attri
   auto r = c.request(http::verb::get, "/v1/categories", {}, key_of(sb));
   REQUIRE(r.result_int() == 200);
   CHECK(r[http::field::content_type] == "application/json");
-  const auto& items = json_of(r).at("items").as_array();
+  const auto categories = json_of(r);
+  const auto& items = categories.at("items").as_array();
   CHECK(items.size() >= 10);
   std::map<std::string, boost::json::object> by_code;
   std::set<std::string> datatypes;
@@ -493,6 +494,23 @@ TEST_CASE("keep-alive serves many requests on one connection until Connection: c
     CHECK(!last.keep_alive());
     CHECK(c.peer_closed());
   }
+}
+
+TEST_CASE("Expect: 100-continue gets an interim 100, or a 413 when the body is too large") {
+  Sandbox sb;
+  Client c(sb.port());
+  const std::string body = report_json(kViText);
+  const std::string head = "POST /v1/reports HTTP/1.1\r\nHost: x\r\nX-Api-Key: " + sb.api_key() +
+                           "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ";
+  c.write_bytes(head + std::to_string(body.size()) + "\r\n\r\n");
+  CHECK(c.read_response().result_int() == 100);
+  c.write_bytes(body);
+  auto r = c.read_response();
+  CHECK(r.result_int() == 201);
+  CHECK(str(json_of(r).at("description")) == kViText);
+
+  c.write_bytes(head + "5000000\r\n\r\n");  // refused before a byte of the body is sent
+  CHECK(c.read_response().result_int() == 413);
 }
 
 TEST_CASE("TLS verifies against the sandbox CA and refuses old protocols") {

@@ -162,7 +162,8 @@ inline std::string error_code_of(const Response& r) {
 }
 
 inline std::string error_field_of(const Response& r) {
-  const auto& err = json_of(r).at("error").as_object();
+  const auto body = json_of(r);
+  const auto& err = body.at("error").as_object();
   return err.contains("field") ? std::string(err.at("field").as_string()) : std::string();
 }
 
