@@ -4,9 +4,11 @@
 #include <hues/hues.h>
 #include <hues/testing/sandbox.h>
 
+#include <iomanip>
 #include <iostream>
 
 int main() try {
+  std::cout << std::setprecision(8);
   hues::testing::Sandbox sandbox;  // real HTTP(S) server + SQLite on ephemeral ports
   std::cout << "Sandbox running at " << sandbox.url() << " and " << sandbox.tls_url() << "\n";
 

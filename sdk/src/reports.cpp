@@ -3,7 +3,7 @@
 #include <boost/url/url.hpp>
 
 #include <cmath>
-#include <cstdio>
+#include <charconv>
 
 #include "internal/client_core.h"
 
@@ -27,10 +27,12 @@ void validate(const NewReport& r) {
     invalid("location.lon", "location.lon must be between -180 and 180");
 }
 
+// std::to_chars ignores the process locale: a JVM or .NET host with a comma decimal
+// separator must still send "16.4726".
 std::string number(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
+  auto res = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, res.ptr);
 }
 
 std::string list_path(const ReportQuery& q) {

@@ -10,3 +10,8 @@ run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -G ${GENERATOR}
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix)
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run(${WORK_DIR}/build/hues-demo)
+# The installed standalone server starts and answers (its RPATH finds the library).
+execute_process(COMMAND ${WORK_DIR}/prefix/bin/hues-sandbox --help RESULT_VARIABLE rc OUTPUT_QUIET ERROR_QUIET)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "installed hues-sandbox does not run (${rc})")
+endif()
