@@ -10,6 +10,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -343,26 +344,42 @@ class BeastTransport final : public Transport {
     }
   }
 
-  HttpResponse exchange(Connection& conn, const Endpoint& target, const HttpRequest& request,
-                        const AttemptContext& ctx, bool& keep_alive) {
-    http::request<http::string_body> req;
-    req.method_string(request.method);
-    req.target(proxy_ && !target.tls() ? request.url : target.target);
-    req.version(11);
-    for (const auto& [name, value] : request.headers) req.set(name, value);
-    if (req.find(http::field::host) == req.end()) {
+  // The request head and body in one buffer, written with one call: cheaper than Beast's
+  // serializer for the small JSON requests that are nearly all of our traffic.
+  std::string serialize(const Endpoint& target, const HttpRequest& request) const {
+    std::string wire;
+    wire.reserve(256 + request.body.size());
+    wire.append(request.method).append(" ").append(proxy_ && !target.tls() ? request.url : target.target)
+        .append(" HTTP/1.1\r\n");
+    bool has_host = false;
+    for (const auto& [name, value] : request.headers) {
+      // A CR or LF would let a value smuggle in extra headers.
+      if (name.empty() || name.find_first_of(":\r\n ") != std::string::npos ||
+          value.find_first_of("\r\n") != std::string::npos)
+        throw_error(ErrorType::kValidation, "invalid HTTP header " + name, 0, "invalid_header", {}, "headers");
+      if (beast::iequals(name, "Content-Length")) continue;
+      has_host = has_host || beast::iequals(name, "Host");
+      wire.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (!has_host) {
       bool default_port = target.port == (target.tls() ? "443" : "80");
-      req.set(http::field::host, default_port ? target.host : target.authority());
+      wire.append("Host: ").append(default_port ? target.host : target.authority()).append("\r\n");
     }
     if (proxy_ && !target.tls() && !proxy_->userinfo.empty())
-      req.set(http::field::proxy_authorization, "Basic " + base64(proxy_->userinfo));
-    req.body() = request.body;
-    req.prepare_payload();
+      wire.append("Proxy-Authorization: Basic ").append(base64(proxy_->userinfo)).append("\r\n");
+    if (!request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH")
+      wire.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
+    wire.append("\r\n").append(request.body);
+    return wire;
+  }
 
+  HttpResponse exchange(Connection& conn, const Endpoint& target, const HttpRequest& request,
+                        const AttemptContext& ctx, bool& keep_alive) {
+    std::string wire = serialize(target, request);
     conn.lowest().expires_at(ctx.deadline);
     error_code ec = run_op(conn, ctx, [&](auto handler) {
-      if (conn.secure) http::async_write(*conn.secure, req, handler);
-      else http::async_write(*conn.plain, req, handler);
+      if (conn.secure) asio::async_write(*conn.secure, asio::buffer(wire), handler);
+      else asio::async_write(*conn.plain, asio::buffer(wire), handler);
     });
     if (ec && ec != beast::error::timeout && conn.reused) throw StaleConnection{};
     if (ec) classify_io_error(ec, "sending the request");

@@ -334,3 +334,23 @@ TEST_CASE("the logger sees every attempt and never the API key") {
     CHECK(line.find("hk_wrong_secret_value") == std::string::npos);
   }
 }
+
+TEST_CASE("the default transport refuses header values that would inject headers") {
+  std::atomic<int> requests{0};
+  FaultServer server(scripted(requests, [](int, const std::string&) { return http_response(200, "{}"); }));
+  hues::ClientOptions o = options_for(server.url());
+  auto transport = hues::make_default_transport(o);
+  hues::HttpRequest req;
+  req.method = "GET";
+  req.url = server.url() + "/v1/categories";
+  req.headers.emplace_back("X-Note", "ok\r\nX-Injected: yes");
+  hues::AttemptContext ctx;
+  ctx.deadline = Clock::now() + std::chrono::seconds(5);
+  auto err = catch_error([&] { transport->send(req, ctx); });
+  CHECK(err.type() == hues::ErrorType::kValidation);
+  CHECK(err.field() == "headers");
+  CHECK(requests.load() == 0);
+  req.headers.back().second = "fine";
+  CHECK(transport->send(req, ctx).status == 200);
+  CHECK(requests.load() == 1);
+}
