@@ -6,6 +6,7 @@
 
 %{
 #include <stdexcept>
+#include <utility>
 #include "hues/hues.h"
 #include "hues/testing/sandbox.h"
 %}
@@ -94,6 +95,11 @@ static void hues_set_pending(int type, const char *message) {
 %exception {
   try {
     $action
+  } catch (const hues::cs::StoreFailure &e) {
+    // A C# TokenStore threw: -3 makes a TokenStoreException wrapping that exception (its id
+    // travels in the status slot).
+    hues_error_callback(-3, e.id, "token_store", e.what(), "", "", 0);
+    return $null;
   } catch (const hues::Error &e) {
     hues_error_callback(static_cast<int>(e.type()), e.http_status(), e.code().c_str(),
                         e.message().c_str(), e.request_id().c_str(), e.field().c_str(),
@@ -175,6 +181,16 @@ struct AttributeValue; struct CategoryAttribute; struct Category; struct Report;
 %ignore hues::ReportsClient::get_async;
 %ignore hues::ReportsClient::list_page_async;
 %ignore hues::Client::options;
+%ignore hues::OidcClient::options;
+// Credentials authorize requests inside the C++ pipeline only.
+%ignore hues::CredentialsProvider::authorize;
+%ignore hues::CredentialsProvider::on_unauthorized;
+%ignore hues::ClientCredentials::authorize;
+%ignore hues::ClientCredentials::on_unauthorized;
+%ignore hues::UserCredentials::authorize;
+%ignore hues::UserCredentials::on_unauthorized;
+%rename(CreateAuthorizationRequest) hues::OidcClient::authorization_request;
+%rename(ClientCredentialsGrant) hues::OidcClient::client_credentials;
 %ignore hues::Pager::Pager;
 %ignore hues::Pager::iterator;
 %ignore hues::Pager::begin;
@@ -187,19 +203,97 @@ struct AttributeValue; struct CategoryAttribute; struct Category; struct Report;
 %typemap(csclassmodifiers) hues::Client, hues::ReportsClient, hues::ClientOptions,
   hues::CallOptions, hues::RetryPolicy, hues::CancellationToken, hues::Logger,
   hues::testing::Sandbox, hues::testing::SandboxOptions,
-  hues::Pager<hues::Report, hues::ReportPage> "internal class"
+  hues::Pager<hues::Report, hues::ReportPage>, hues::OidcOptions, hues::OidcClient,
+  hues::CredentialsProvider, hues::ClientCredentials, hues::UserCredentials, hues::TokenStore,
+  hues::LoopbackReceiver, hues::cs::ManagedTokenStore "internal class"
 %rename(NativeCancellationToken) hues::CancellationToken;
+%rename(NativeTokenStore) hues::TokenStore;
+%rename(NativeOidcClient) hues::OidcClient;
+%rename(NativeClientCredentials) hues::ClientCredentials;
+%rename(NativeUserCredentials) hues::UserCredentials;
+%rename(NativeLoopbackReceiver) hues::LoopbackReceiver;
+// A director hands C# a TokenSet that lives in C++ only during the call: stores copy it.
+%copyctor hues::TokenSet;
 
 // ---- Shared objects. Logger is a director: LoggerBridge (src/HuesClient.cs) subclasses it in
 // C# and receives the SDK's log lines.
 %shared_ptr(hues::Logger)
 %shared_ptr(hues::CancellationToken)
 %feature("director") hues::Logger;
+%shared_ptr(hues::CredentialsProvider)
+%shared_ptr(hues::ClientCredentials)
+%shared_ptr(hues::UserCredentials)
+%shared_ptr(hues::TokenStore)
+%shared_ptr(hues::OidcClient)
+%shared_ptr(hues::cs::ManagedTokenStore)
+%feature("director") hues::cs::ManagedTokenStore;
 
 %include "hues/error.h"
 %include "hues/models.h"
 %include "hues/http.h"
 %include "hues/options.h"
+%include "hues/identity.h"
+
+// ---- Token stores written in C#. TokenStoreBridge (src/Identity/TokenStore.cs) is a director
+// of ManagedTokenStore; adapt_token_store wraps it in a hues::TokenStore for the SDK. The
+// bridge pins itself with a GCHandle until the adapter, the SDK's only reference, is
+// destroyed and calls release(): callbacks never reach a collected object. A C# exception
+// cannot cross into C++ frames, so the bridge catches it, reports its id with
+// store_failed(), and the adapter throws StoreFailure for the error handler above.
+%{
+namespace hues { namespace cs {
+struct StoreFailure : std::runtime_error {
+  StoreFailure(int id, const std::string &what) : std::runtime_error(what), id(id) {}
+  int id;
+};
+static thread_local int pending_store_failure = 0;
+}}
+%}
+%inline %{
+namespace hues { namespace cs {
+class ManagedTokenStore {
+ public:
+  virtual ~ManagedTokenStore() = default;
+  virtual TokenSet load(const std::string &key) = 0;
+  virtual void save(const std::string &key, const TokenSet &tokens) = 0;
+  virtual void remove(const std::string &key) = 0;
+  virtual void release() = 0;
+};
+// Called by the bridge, on the thread of the failing callback.
+void store_failed(int id) { pending_store_failure = id; }
+}}
+%}
+%{
+namespace hues { namespace cs {
+class TokenStoreAdapter final : public TokenStore {
+ public:
+  explicit TokenStoreAdapter(std::shared_ptr<ManagedTokenStore> impl) : impl_(std::move(impl)) {}
+  ~TokenStoreAdapter() override { impl_->release(); }
+  TokenSet load(const std::string &key) override {
+    TokenSet t = impl_->load(key);
+    check("load");
+    return t;
+  }
+  void save(const std::string &key, const TokenSet &tokens) override { impl_->save(key, tokens); check("save"); }
+  void remove(const std::string &key) override { impl_->remove(key); check("remove"); }
+
+ private:
+  static void check(const char *op) {
+    if (int id = std::exchange(pending_store_failure, 0))
+      throw StoreFailure(id, std::string("the token store's ") + op + " failed");
+  }
+  std::shared_ptr<ManagedTokenStore> impl_;
+};
+}}
+%}
+%inline %{
+namespace hues { namespace cs {
+std::shared_ptr<TokenStore> adapt_token_store(std::shared_ptr<ManagedTokenStore> impl) {
+  return std::make_shared<TokenStoreAdapter>(std::move(impl));
+}
+}}
+%}
+
 %warnfilter(SWIGWARN_PARSE_KEYWORD) hues::internal;  // namespace internal: never wrapped
 %include "hues/client.h"
 %template(ReportPager) hues::Pager<hues::Report, hues::ReportPage>;

@@ -62,6 +62,8 @@ namespace std {
 // ---- Names: lowerCamelCase methods; fields become getX()/setX().
 %rename("%(lowercamelcase)s", %$isfunction) "";
 %rename("%(lowercamelcase)s", %$ismember, %$isvariable) "";
+// Object.wait(long) is final in Java.
+%rename(waitForRedirect) hues::LoopbackReceiver::wait;
 %rename(DEBUG) hues::LogLevel::kDebug;
 %rename(INFO) hues::LogLevel::kInfo;
 %rename(WARNING) hues::LogLevel::kWarning;
@@ -87,11 +89,41 @@ namespace std {
 %feature("copyctor", "0") hues::CancellationToken;
 %feature("copyctor", "0") hues::Logger;
 %feature("copyctor", "0") hues::testing::Sandbox;
+// Credentials providers work inside the C++ pipeline (HttpRequest is not exposed); Java only
+// creates them and hands them to ClientOptions.
+%ignore hues::CredentialsProvider::authorize;
+%ignore hues::CredentialsProvider::on_unauthorized;
+%ignore hues::ClientCredentials::authorize;
+%ignore hues::ClientCredentials::on_unauthorized;
+%ignore hues::UserCredentials::authorize;
+%ignore hues::UserCredentials::on_unauthorized;
+%feature("copyctor", "0") hues::CredentialsProvider;
+%feature("copyctor", "0") hues::ClientCredentials;
+%feature("copyctor", "0") hues::UserCredentials;
+%feature("copyctor", "0") hues::OidcClient;
+%feature("copyctor", "0") hues::LoopbackReceiver;
+%feature("copyctor", "0") hues::TokenStore;
 
 // ---- Shared objects. Logger is a director: a Java subclass receives the SDK's log lines.
 %shared_ptr(hues::Logger)
 %shared_ptr(hues::CancellationToken)
+%shared_ptr(hues::CredentialsProvider)
+%shared_ptr(hues::ClientCredentials)
+%shared_ptr(hues::UserCredentials)
+%shared_ptr(hues::OidcClient)
+%shared_ptr(hues::TokenStore)
 %feature("director") hues::Logger;
+// TokenStore is a director too: apps keep tokens where they like (Android keystore, a file).
+%feature("director") hues::TokenStore;
+
+// A Java exception thrown by a director method travels through C++ as JavaThrowable (a global
+// reference) and is rethrown to the Java caller as the same object: never lost, never a crash.
+%feature("director:except") %{
+  if (jthrowable $error = jenv->ExceptionOccurred()) {
+    jenv->ExceptionClear();
+    throw hues_jni::JavaThrowable(jenv, $error);
+  }
+%}
 
 // ---- Lists are java.util.List implementations (AbstractList + RandomAccess).
 namespace hues {
@@ -106,6 +138,7 @@ struct AttributeValue; struct CategoryAttribute; struct Category; struct Report;
 %include "hues/models.h"
 %include "hues/http.h"
 %include "hues/options.h"
+%include "hues/identity.h"
 
 // Every model prints as its JSON and compares by value (generated from HUES_FOR_EACH_MODEL).
 %define HUES_SWIG_MODEL_EXTRAS(Model)

@@ -12,8 +12,10 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <sstream>
 
 #include "internal/json_codec.h"
+#include "oidc.h"
 #include "store.h"
 #include "util.h"
 
@@ -26,10 +28,11 @@ using internal::FieldError;
 // A request the API answers with an error status; turned into the contract's error JSON.
 struct HttpError {
   http::status status;
-  const char* code;
+  std::string code;
   std::string message;
   std::string field;
   const char* allow = nullptr;  // the Allow header of a 405
+  std::string www_authenticate = {};  // RFC 6750 §3 on Bearer failures
 };
 
 HttpError invalid(std::string field, std::string message) {
@@ -106,6 +109,8 @@ NewReport parse_new_report(std::string_view body, const Store& store) {
   }
   if (!present(*obj, "category")) throw invalid("category", "category is required");
   if (!store.category(r.category)) throw invalid("category", "unknown category '" + r.category + "'");
+  if (!r.visibility.empty() && r.visibility != "public" && r.visibility != "private")
+    throw invalid("visibility", "visibility must be public or private");
   if (!present(*obj, "description")) throw invalid("description", "description is required");
   const std::size_t chars = utf8_length(r.description);
   if (chars < 1 || chars > 5000) throw invalid("description", "description must have 1 to 5000 characters");
@@ -182,16 +187,21 @@ ListQuery parse_list_query(const boost::urls::url_view& url, const Store& store)
 
 }  // namespace
 
-void Api::handle(const Request& req, Response& res) {
+void Api::handle(const Request& req, Response& res, const std::string& issuer) {
   res = {};
   res.version(req.version());
   const std::string request_id = request_id_of(req);
   try {
-    route(req, res);
+    try {
+      route(req, res, issuer);
+    } catch (const ApiError& e) {
+      throw HttpError{static_cast<http::status>(e.status), e.code, e.message, "", e.allow};
+    }
   } catch (const HttpError& e) {
     res = {};
     res.version(req.version());
     if (e.allow) res.set(http::field::allow, e.allow);
+    if (!e.www_authenticate.empty()) res.set(http::field::www_authenticate, e.www_authenticate);
     set_body(res, e.status, error_json(e, request_id));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hues-sandbox: internal error on %s: %s\n", request_id.c_str(), e.what());
@@ -220,10 +230,11 @@ void Api::reject(bool too_large, std::string_view reason, const Request* headers
   res.prepare_payload();
 }
 
-void Api::route(const Request& req, Response& res) {
+void Api::route(const Request& req, Response& res, const std::string& issuer) {
   auto parsed = boost::urls::parse_origin_form(req.target());
   if (!parsed) throw invalid("", "malformed request target");
   const auto& url = *parsed;
+  if (oidc_.handle(req, res, url.path(), issuer)) return;
   auto segs = url.segments();
   std::array<std::string, 3> seg;
   std::size_t n = 0;
@@ -231,12 +242,33 @@ void Api::route(const Request& req, Response& res) {
     if (n == seg.size()) throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
     seg[n++] = s;
   }
-  auto authenticate = [&] {
+  // A Bearer token (RFC 6750) or a partner API key; scope is what a token must carry.
+  auto authenticate = [&](const char* scope) {
+    Caller caller;
+    auto auth = req[http::field::authorization];
+    if (!auth.empty()) {
+      std::optional<Caller> who;
+      if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) who = oidc_.caller_of(auth.substr(7));
+      if (!who)
+        throw HttpError{http::status::unauthorized, "invalid_token", "the access token is invalid, expired or revoked", "",
+                        nullptr, R"(Bearer error="invalid_token")"};
+      std::istringstream scopes(who->scope);
+      bool granted = scope == nullptr;
+      for (std::string s; !granted && scopes >> s;) granted = s == scope;
+      if (!granted)
+        throw HttpError{http::status::forbidden, "insufficient_scope",
+                        std::string("the access token lacks the ") + scope + " scope", "", nullptr,
+                        std::string(R"(Bearer error="insufficient_scope", scope=")") + scope + "\""};
+      return std::move(*who);
+    }
     auto key = req["X-Api-Key"];
-    if (key.empty()) throw HttpError{http::status::unauthorized, "missing_api_key", "the X-Api-Key header is required", ""};
-    auto id = store_.authenticate(key);
-    if (!id) throw HttpError{http::status::unauthorized, "invalid_api_key", "the API key is not valid", ""};
-    return *id;
+    if (key.empty())
+      throw HttpError{http::status::unauthorized, "missing_api_key",
+                      "an X-Api-Key header or an Authorization: Bearer token is required", "", nullptr,
+                      R"(Bearer realm="hues")"};
+    caller.api_key_id = store_.authenticate(key);
+    if (!caller.api_key_id) throw HttpError{http::status::unauthorized, "invalid_api_key", "the API key is not valid", ""};
+    return caller;
   };
 
   if (n == 1 && seg[0] == "healthz") {
@@ -244,28 +276,40 @@ void Api::route(const Request& req, Response& res) {
     set_body(res, http::status::ok, R"({"status":"ok"})");
   } else if (n == 2 && seg[0] == "v1" && seg[1] == "categories") {
     method_allowed(req, {http::verb::get}, "GET, HEAD");
-    authenticate();
+    authenticate(nullptr);
     set_body(res, http::status::ok, store_.categories_body());
+  } else if (n == 2 && seg[0] == "v1" && seg[1] == "me") {
+    method_allowed(req, {http::verb::get}, "GET, HEAD");
+    const Caller caller = authenticate(nullptr);
+    auto me = caller.role.empty() ? std::nullopt : oidc_.profile(caller.principal);
+    if (!me)
+      throw HttpError{http::status::forbidden, "insufficient_scope", "/v1/me needs a person's access token", "",
+                      nullptr, R"(Bearer error="insufficient_scope", scope="openid")"};
+    res.set(http::field::cache_control, "no-store");
+    set_body(res, http::status::ok, internal::to_json_string(*me));
   } else if (n == 2 && seg[0] == "v1" && seg[1] == "reports") {
     method_allowed(req, {http::verb::get, http::verb::post}, "GET, HEAD, POST");
-    const auto key_id = authenticate();
-    if (req.method() == http::verb::post) return create_report(req, res, key_id);
+    const bool post = req.method() == http::verb::post;
+    const Caller caller = authenticate(post ? "reports:write" : "reports:read");
+    if (post) return create_report(req, res, caller);
     ListQuery q = parse_list_query(url, store_);
-    ListResult found = store_.list_reports(q);
+    ListResult found = store_.list_reports(q, caller);
     ReportPage page{std::move(found.items), found.next_seq ? encode_cursor(found.next_seq) : std::string()};
     set_body(res, http::status::ok, internal::to_json_string(page));
   } else if (n == 3 && seg[0] == "v1" && seg[1] == "reports" && !seg[2].empty()) {
     method_allowed(req, {http::verb::get}, "GET, HEAD");
-    authenticate();
-    auto json = store_.report_json(seg[2]);
-    if (!json) throw HttpError{http::status::not_found, "not_found", "no report with id '" + seg[2] + "'", ""};
-    set_body(res, http::status::ok, *json);
+    const Caller caller = authenticate("reports:read");
+    auto report = store_.report(seg[2]);
+    // 404 rather than 403 for a private report: its id must not leak.
+    if (!report || !report->visible_to(caller))
+      throw HttpError{http::status::not_found, "not_found", "no report with id '" + seg[2] + "'", ""};
+    set_body(res, http::status::ok, report->json);
   } else {
     throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
   }
 }
 
-void Api::create_report(const Request& req, Response& res, std::int64_t key_id) {
+void Api::create_report(const Request& req, Response& res, const Caller& caller) {
   if (!is_json_media_type(req[http::field::content_type]))
     throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
                     "Content-Type must be application/json", ""};
@@ -285,7 +329,10 @@ void Api::create_report(const Request& req, Response& res, std::int64_t key_id) 
     rejected = e;  // a known key still replays or conflicts, whatever this body is
   }
   const Sha256 hash = idem.empty() ? Sha256{} : sha256(req.body());
-  CreateOutcome out = store_.create_report(key_id, idem, hash, rejected ? nullptr : &report);
+  if (!rejected && caller.api_key_id && report.visibility == "private")
+    throw HttpError{http::status::forbidden, "insufficient_scope",
+                    "partner API keys create public reports only; private ones need a person's token", ""};
+  CreateOutcome out = store_.create_report(caller, idem, hash, rejected ? nullptr : &report);
   switch (out.kind) {
     case CreateOutcome::Kind::kReplayed:
       res.set("Idempotent-Replayed", "true");

@@ -12,6 +12,8 @@
 namespace hues::sandbox {
 
 class Store;
+class Oidc;
+struct Caller;
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
@@ -21,20 +23,22 @@ inline constexpr std::size_t kJsonBodyLimit = 1024 * 1024;
 
 class Api {
  public:
-  explicit Api(Store& store) : store_(store) {}
+  Api(Store& store, Oidc& oidc) : store_(store), oidc_(oidc) {}
 
-  // Fills res (status, headers, body) for req. Never throws.
-  void handle(const Request& req, Response& res);
+  // Fills res (status, headers, body) for req. Never throws. issuer: the scheme://host:port
+  // of the listener the request came in on (each listener is its own OpenID issuer).
+  void handle(const Request& req, Response& res, const std::string& issuer);
 
   // For requests the parser rejected: 413 when a limit was hit, else 400. request_headers
   // is the partial request when its header was read (for X-Request-Id), else nullptr.
   void reject(bool too_large, std::string_view reason, const Request* request_headers, Response& res);
 
  private:
-  void route(const Request& req, Response& res);
-  void create_report(const Request& req, Response& res, std::int64_t key_id);
+  void route(const Request& req, Response& res, const std::string& issuer);
+  void create_report(const Request& req, Response& res, const Caller& caller);
 
   Store& store_;
+  Oidc& oidc_;
 };
 
 }  // namespace hues::sandbox

@@ -16,6 +16,32 @@ Category category(const char* code, const char* name_vi, const char* name_en, co
 
 }  // namespace
 
+const std::vector<SeedPerson>& seed_people() {
+  static const std::vector<SeedPerson> people = {
+      {"nguyen.van.an", "Nguyễn Văn An", "+84905000001", "citizen", 2, "", "Phú Hội"},
+      {"tran.thi.binh", "Trần Thị Bình", "+84905000002", "citizen", 1, "", "Vỹ Dạ"},
+      {"le.ioc", "Lê Minh Châu", "+84905000003", "ioc", 2, "IOC", ""},
+      {"hepco.staff", "Phạm Thị Dung", "+84905000004", "agency", 2, "HEPCO", ""},
+      {"qldt.staff", "Hoàng Văn Em", "+84905000005", "agency", 2, "QLDT_HUE", ""},
+  };
+  return people;
+}
+
+const std::vector<SeedClient>& seed_clients() {
+  static const std::vector<SeedClient> clients = {
+      {"hues-demo-app", nullptr, true, "authorization_code refresh_token",
+       "openid profile phone offline_access reports:read reports:write",
+       "http://127.0.0.1/callback vn.hues.demo:/oauth2redirect", "RS256"},
+      {"hues-cli", nullptr, false, "urn:ietf:params:oauth:grant-type:device_code refresh_token",
+       "openid profile offline_access reports:read reports:write", "", "RS256"},
+      {"hues-taxi-backend", "taxi-secret-2025", false, "client_credentials", "reports:read reports:write", "", "RS256"},
+      {"huewaco-backend", "huewaco-secret-2025", false, "client_credentials", "reports:read", "", "RS256"},
+      {"hues-web-portal", "portal-secret-2025", false, "authorization_code refresh_token", "openid profile reports:read",
+       "https://portal.example/callback", "ES256"},
+  };
+  return clients;
+}
+
 const std::vector<SeedAgency>& seed_agencies() {
   static const std::vector<SeedAgency> agencies = {
       {"QLDT_HUE", "Phòng Quản lý đô thị thành phố Huế"},

@@ -25,6 +25,32 @@ struct SeedReport {
 // The partner test key of docs/api-contract.md (only its SHA-256 is stored).
 inline constexpr const char* kSeedApiKey = "hk_test_hue_s_sandbox_0001";
 
+// The people and OAuth clients of docs/identity-contract.md.
+struct SeedPerson {
+  const char* username;
+  const char* name;
+  const char* phone;
+  const char* role;  // citizen | ioc | agency
+  int level;
+  const char* agency_code;  // agency staff only
+  const char* ward;
+};
+
+struct SeedClient {
+  const char* id;
+  const char* secret;  // nullptr: a public client
+  bool native;         // RFC 8252 loopback redirects may use any port
+  const char* grants;  // space-separated, like scopes
+  const char* scopes;
+  const char* redirect_uris;
+  const char* id_token_alg;
+};
+
+inline constexpr const char* kSeedPassword = "HueS-demo-2025";
+inline constexpr const char* kAdminKey = "hadm_test_sandbox_0001";
+
+const std::vector<SeedPerson>& seed_people();
+const std::vector<SeedClient>& seed_clients();
 const std::vector<SeedAgency>& seed_agencies();
 const std::vector<Category>& seed_categories();  // agency_name left empty: joined from agencies
 const std::vector<SeedReport>& seed_reports();   // oldest first

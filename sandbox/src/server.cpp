@@ -31,6 +31,7 @@
 
 #include "api.h"
 #include "certs.h"
+#include "oidc.h"
 #include "store.h"
 
 namespace hues::sandbox {
@@ -52,7 +53,7 @@ constexpr auto kShutdownTimeout = std::chrono::seconds(5);
 template <class Derived>
 class Session {
  public:
-  explicit Session(Api& api) : api_(api) {}
+  Session(Api& api, const std::string& issuer) : api_(api), issuer_(issuer) {}
 
   Derived& self() { return static_cast<Derived&>(*this); }
 
@@ -97,7 +98,7 @@ class Session {
       return write();
     }
     if (ec) return;  // timeout, reset or TLS failure: dropping the session closes the socket
-    api_.handle(parser_->get(), res_);
+    api_.handle(parser_->get(), res_, issuer_);
     write();
   }
 
@@ -114,6 +115,7 @@ class Session {
 
  protected:
   Api& api_;
+  std::string issuer_;  // of the listener that accepted this connection
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
@@ -122,7 +124,8 @@ class Session {
 
 class PlainSession : public Session<PlainSession>, public std::enable_shared_from_this<PlainSession> {
  public:
-  PlainSession(tcp::socket&& socket, Api& api) : Session(api), stream_(std::move(socket)) {}
+  PlainSession(tcp::socket&& socket, Api& api, const std::string& issuer)
+      : Session(api, issuer), stream_(std::move(socket)) {}
   beast::tcp_stream& stream() { return stream_; }
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
   // FIN after the last response, then drain what the client still sends for a moment:
@@ -148,7 +151,8 @@ class PlainSession : public Session<PlainSession>, public std::enable_shared_fro
 
 class TlsSession : public Session<TlsSession>, public std::enable_shared_from_this<TlsSession> {
  public:
-  TlsSession(tcp::socket&& socket, ssl::context& ctx, Api& api) : Session(api), stream_(std::move(socket), ctx) {}
+  TlsSession(tcp::socket&& socket, ssl::context& ctx, Api& api, const std::string& issuer)
+      : Session(api, issuer), stream_(std::move(socket), ctx) {}
   beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&TlsSession::handshake, shared_from_this())); }
   void do_eof() {
@@ -181,6 +185,7 @@ struct Server::Impl {
   bool owns_dir = false;
   CertFiles certs;
   std::unique_ptr<Store> store;
+  std::unique_ptr<Oidc> oidc;
   std::unique_ptr<Api> api;
   ssl::context tls{ssl::context::tls_server};
   // One single-threaded io_context per thread: a connection lives on one of them, so no
@@ -210,6 +215,7 @@ class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
     acceptor_.listen(net::socket_base::max_listen_connections);
   }
   int port() const { return acceptor_.local_endpoint().port(); }
+  std::string issuer;  // set once the port is known, before accepting
   void accept() {
     acceptor_.async_accept(server_.pick_ioc(), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
   }
@@ -230,9 +236,9 @@ class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
     }
     socket.set_option(tcp::no_delay(true), ec);
     if (tls_)
-      std::make_shared<TlsSession>(std::move(socket), server_.tls, *server_.api)->run();
+      std::make_shared<TlsSession>(std::move(socket), server_.tls, *server_.api, issuer)->run();
     else
-      std::make_shared<PlainSession>(std::move(socket), *server_.api)->run();
+      std::make_shared<PlainSession>(std::move(socket), *server_.api, issuer)->run();
     accept();
   }
 
@@ -258,7 +264,8 @@ void Server::Impl::start() {
   if (cfg.db_path.empty()) cfg.db_path = (fs::path(cfg.data_dir) / "sandbox.db").string();
 
   store = std::make_unique<Store>(cfg.db_path);
-  api = std::make_unique<Api>(*store);
+  oidc = std::make_unique<Oidc>(cfg.db_path);  // after the Store: it migrates the schema
+  api = std::make_unique<Api>(*store, *oidc);
   if (cfg.tls_port >= 0) {
     certs = ensure_dev_certificates(cfg.data_dir);
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -293,6 +300,8 @@ void Server::Impl::start() {
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("hues-sandbox: cannot listen on " + cfg.host + ": " + e.code().message());
   }
+  listeners[0]->issuer = "http://" + url_host(cfg.host) + ":" + std::to_string(port);
+  if (tls_port >= 0) listeners[1]->issuer = "https://localhost:" + std::to_string(tls_port);
   for (auto& l : listeners) l->accept();
 
   // Server threads must not take the host process's signals (SIGINT belongs to its main thread).
@@ -326,6 +335,7 @@ void Server::Impl::stop() {
   guards.clear();
   iocs.clear();  // destroys the pending handlers and with them every open connection
   api.reset();
+  oidc.reset();
   store.reset();  // closes SQLite (the last connection checkpoints the WAL)
   if (owns_dir) {
     std::error_code ec;

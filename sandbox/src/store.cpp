@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "internal/json_codec.h"
+#include "jose.h"
 #include "seed.h"
 
 namespace hues::sandbox {
@@ -74,12 +75,16 @@ void migrate_schema_v1(Db& db) {
   )SQL");
 }
 
-constexpr const char* kInsertReport =
+// The seed (v2) predates visibility and reporter; it keeps its own statement.
+constexpr const char* kInsertSeedReport =
     "INSERT INTO reports (id, api_key_id, category, description, lat, lon, address, ward, anonymous, "
     "status, agency_code, media, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+constexpr const char* kInsertReport =
+    "INSERT INTO reports (id, api_key_id, category, description, lat, lon, address, ward, anonymous, "
+    "status, agency_code, media, created_at, updated_at, visibility, reporter) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kReportColumns =
     "id, category, description, lat, lon, address, ward, anonymous, status, agency_code, media, "
-    "created_at, updated_at, seq";
+    "created_at, updated_at, seq, visibility, reporter";
 
 void bind_report(Stmt& s, const Report& r, std::optional<std::int64_t> api_key_id) {
   s.bind(1, r.id);
@@ -106,7 +111,13 @@ Report read_report(const Stmt& s) {
   if (auto media = s.text(10); media != "[]") internal::read_json(internal::parse_json(media), r.media, "media");
   r.created_at = s.text(11);
   r.updated_at = s.text(12);
+  r.visibility = s.text(14);
   return r;
+}
+
+std::shared_ptr<const StoredReport> stored(const Report& r, std::string_view reporter) {
+  return std::make_shared<const StoredReport>(
+      StoredReport{internal::to_json_string(r), r.visibility == "private", std::string(reporter), r.agency_code});
 }
 
 void migrate_seed_v2(Db& db) {
@@ -129,7 +140,7 @@ void migrate_seed_v2(Db& db) {
       .bind(2, rfc3339(now()))
       .exec();
 
-  auto insert = db.prepare(kInsertReport);
+  auto insert = db.prepare(kInsertSeedReport);
   const std::time_t t0 = now();
   for (const auto& s : seed_reports()) {
     Report r;
@@ -139,6 +150,7 @@ void migrate_seed_v2(Db& db) {
     r.location = s.location;
     r.anonymous = s.anonymous;
     r.status = s.status;
+    r.visibility = "public";
     for (const auto& c : seed_categories())
       if (c.code == s.category) r.agency_code = c.agency_code;
     const std::time_t created = t0 - std::time_t{s.hours_ago} * 3600;
@@ -149,8 +161,122 @@ void migrate_seed_v2(Db& db) {
   }
 }
 
+// Identity (issue 3): people, OAuth clients, signing keys, codes, tokens, device grants;
+// reports learn who reported them and who may see them; idempotency keys belong to any
+// caller (an API key, a person or a client), not only to API keys.
+void migrate_identity_v3(Db& db) {
+  db.exec(R"SQL(
+    CREATE TABLE users (
+      sub TEXT PRIMARY KEY,
+      username TEXT NOT NULL UNIQUE,
+      password_hash TEXT NOT NULL,  -- pbkdf2-sha256$iterations$salt$hash
+      name TEXT NOT NULL,
+      phone_number TEXT NOT NULL,
+      role TEXT NOT NULL,
+      verification_level INTEGER NOT NULL,
+      agency_code TEXT NOT NULL,
+      ward TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE oauth_clients (
+      client_id TEXT PRIMARY KEY,
+      secret_sha256 BLOB,  -- NULL: a public client
+      native INTEGER NOT NULL,
+      grants TEXT NOT NULL,
+      scopes TEXT NOT NULL,
+      redirect_uris TEXT NOT NULL,
+      id_token_alg TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE signing_keys (
+      kid TEXT PRIMARY KEY,
+      alg TEXT NOT NULL,
+      private_pem TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      signing INTEGER NOT NULL,
+      remove_at INTEGER  -- leaves the JWKS at this time; NULL while current
+    ) WITHOUT ROWID;
+    CREATE TABLE auth_codes (
+      code_sha256 BLOB PRIMARY KEY,
+      client_id TEXT NOT NULL,
+      redirect_uri TEXT NOT NULL,
+      scope TEXT NOT NULL,
+      sub TEXT NOT NULL,
+      nonce TEXT NOT NULL,
+      code_challenge TEXT NOT NULL,
+      auth_time INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      family TEXT NOT NULL,  -- the token family its exchange starts, revoked on reuse
+      used INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE TABLE oauth_tokens (
+      token_sha256 BLOB PRIMARY KEY,
+      kind TEXT NOT NULL,  -- access | refresh
+      client_id TEXT NOT NULL,
+      sub TEXT NOT NULL,   -- empty for client-credentials tokens
+      scope TEXT NOT NULL,
+      family TEXT NOT NULL,
+      auth_time INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      revoked INTEGER NOT NULL DEFAULT 0,
+      rotated INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    CREATE INDEX oauth_tokens_family ON oauth_tokens(family);
+    CREATE TABLE device_grants (
+      device_sha256 BLOB PRIMARY KEY,
+      user_code TEXT NOT NULL UNIQUE,
+      client_id TEXT NOT NULL,
+      scope TEXT NOT NULL,
+      expires_at INTEGER NOT NULL,
+      interval_s INTEGER NOT NULL,
+      last_poll_ms INTEGER NOT NULL DEFAULT 0,
+      state TEXT NOT NULL DEFAULT 'pending',  -- pending | approved | denied | used
+      sub TEXT NOT NULL DEFAULT '',
+      auth_time INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    ALTER TABLE reports ADD COLUMN visibility TEXT NOT NULL DEFAULT 'public';
+    ALTER TABLE reports ADD COLUMN reporter TEXT NOT NULL DEFAULT '';
+    CREATE TABLE idempotency_owned (
+      owner TEXT NOT NULL,  -- key:<api key id> | sub:<person> | client:<client id>
+      key TEXT NOT NULL,
+      body_sha256 BLOB NOT NULL,
+      status INTEGER NOT NULL,
+      response_body TEXT NOT NULL,
+      location TEXT NOT NULL,
+      created_at INTEGER NOT NULL,
+      PRIMARY KEY (owner, key)
+    ) WITHOUT ROWID;
+    INSERT INTO idempotency_owned SELECT 'key:' || api_key_id, key, body_sha256, status, response_body,
+      location, created_at FROM idempotency_keys;
+    DROP TABLE idempotency_keys;
+    ALTER TABLE idempotency_owned RENAME TO idempotency_keys;
+    CREATE INDEX idempotency_keys_created2 ON idempotency_keys(created_at);
+  )SQL");
+}
+
+void migrate_seed_identity_v4(Db& db) {
+  auto user = db.prepare(
+      "INSERT INTO users (sub, username, password_hash, name, phone_number, role, verification_level, "
+      "agency_code, ward) VALUES (?,?,?,?,?,?,?,?,?)");
+  for (const auto& p : seed_people()) {
+    user.bind(1, random_id("usr_", 16)).bind(2, p.username).bind(3, hash_password(kSeedPassword)).bind(4, p.name);
+    user.bind(5, p.phone).bind(6, p.role).bind(7, std::int64_t{p.level}).bind(8, p.agency_code).bind(9, p.ward).exec();
+  }
+  auto client = db.prepare(
+      "INSERT INTO oauth_clients (client_id, secret_sha256, native, grants, scopes, redirect_uris, id_token_alg) "
+      "VALUES (?,?,?,?,?,?,?)");
+  for (const auto& c : seed_clients()) {
+    client.bind(1, c.id);
+    if (c.secret) {
+      const Sha256 h = sha256(c.secret);  // high-entropy secrets: a fast hash is enough
+      client.bind_blob(2, h.data(), h.size());
+    }
+    client.bind(3, std::int64_t{c.native}).bind(4, c.grants).bind(5, c.scopes).bind(6, c.redirect_uris);
+    client.bind(7, c.id_token_alg).exec();
+  }
+}
+
 using Migration = void (*)(Db&);
-constexpr Migration kMigrations[] = {migrate_schema_v1, migrate_seed_v2};
+constexpr Migration kMigrations[] = {migrate_schema_v1, migrate_seed_v2, migrate_identity_v3,
+                                     migrate_seed_identity_v4};
 
 void migrate(Db& db) {
   constexpr std::int64_t target = std::size(kMigrations);
@@ -171,7 +297,10 @@ void sql_distance(sqlite3_context* ctx, int, sqlite3_value** argv) {
 }
 
 std::string list_sql(unsigned mask) {
-  std::string sql = std::string("SELECT ") + kReportColumns + " FROM reports WHERE seq < :before";
+  // Unbound :me / :agency stay NULL, which matches nothing.
+  std::string sql = std::string("SELECT ") + kReportColumns +
+                    " FROM reports WHERE seq < :before AND (visibility = 'public' OR :all = 1 OR reporter = :me"
+                    " OR agency_code = :agency)";
   if (mask & 1) sql += " AND status = :status";
   if (mask & 2) sql += " AND category = :category";
   if (mask & 4)
@@ -236,9 +365,9 @@ Store::Store(const std::string& db_path) : path_(db_path), writer_(db_path, fals
   migrate(writer_);
   find_key_ = writer_.prepare(
       "SELECT body_sha256, status, response_body, location FROM idempotency_keys "
-      "WHERE api_key_id = ? AND key = ? AND created_at > ?");
+      "WHERE owner = ? AND key = ? AND created_at > ?");
   insert_key_ = writer_.prepare(
-      "INSERT OR REPLACE INTO idempotency_keys (api_key_id, key, body_sha256, status, response_body, "
+      "INSERT OR REPLACE INTO idempotency_keys (owner, key, body_sha256, status, response_body, "
       "location, created_at) VALUES (?,?,?,?,?,?,?)");
   insert_report_ = writer_.prepare(kInsertReport);
   purge_keys_ = writer_.prepare("DELETE FROM idempotency_keys WHERE created_at <= ?");
@@ -297,8 +426,9 @@ void Store::purge_idempotency_keys() {
   purge_keys_.bind(1, static_cast<std::int64_t>(now()) - kIdempotencyTtlS).step();
 }
 
-CreateOutcome Store::create_report(std::int64_t api_key_id, std::string_view idempotency_key,
+CreateOutcome Store::create_report(const Caller& caller, std::string_view idempotency_key,
                                    const Sha256& body_hash, const NewReport* report) {
+  const std::string owner = caller.idempotency_owner();
   CreateOutcome out;
   const std::time_t t = now();
   // One writer at a time: two identical requests racing on the same key serialise here, so
@@ -306,7 +436,7 @@ CreateOutcome Store::create_report(std::int64_t api_key_id, std::string_view ide
   std::lock_guard<std::mutex> lk(write_mu_);
   if (!idempotency_key.empty()) {
     StmtScope scope(find_key_);
-    find_key_.bind(1, api_key_id).bind(2, idempotency_key).bind(3, static_cast<std::int64_t>(t) - kIdempotencyTtlS);
+    find_key_.bind(1, owner).bind(2, idempotency_key).bind(3, static_cast<std::int64_t>(t) - kIdempotencyTtlS);
     if (find_key_.step()) {
       auto stored = find_key_.blob(0);
       if (stored.size() != body_hash.size() ||
@@ -333,6 +463,7 @@ CreateOutcome Store::create_report(std::int64_t api_key_id, std::string_view ide
   r.status = "submitted";
   r.agency_code = cat->agency_code;
   r.media = report->media;
+  r.visibility = report->visibility.empty() ? "public" : report->visibility;
   r.created_at = r.updated_at = rfc3339(t);
   out.response = {201, internal::to_json_string(r), "/v1/reports/" + r.id};
 
@@ -340,57 +471,60 @@ CreateOutcome Store::create_report(std::int64_t api_key_id, std::string_view ide
   Tx tx(writer_);
   {
     StmtScope scope(insert_report_);
-    bind_report(insert_report_, r, api_key_id);
+    bind_report(insert_report_, r, caller.api_key_id);
+    insert_report_.bind(15, r.visibility).bind(16, caller.principal);
     insert_report_.step();
   }
   if (!idempotency_key.empty()) {
     StmtScope scope(insert_key_);
-    insert_key_.bind(1, api_key_id).bind(2, idempotency_key).bind_blob(3, body_hash.data(), body_hash.size());
+    insert_key_.bind(1, owner).bind(2, idempotency_key).bind_blob(3, body_hash.data(), body_hash.size());
     insert_key_.bind(4, std::int64_t{out.response.status}).bind(5, out.response.body);
     insert_key_.bind(6, out.response.location).bind(7, static_cast<std::int64_t>(t));
     insert_key_.step();
   }
   tx.commit();
-  cache_.put(r.id, std::make_shared<const std::string>(out.response.body));
+  cache_.put(r.id, stored(r, caller.principal));
   if (++creates_ % 4096 == 0) purge_idempotency_keys();
   out.kind = CreateOutcome::Kind::kCreated;
   return out;
 }
 
-std::shared_ptr<const std::string> Store::ReportCache::find(std::string_view id) {
+std::shared_ptr<const StoredReport> Store::ReportCache::find(std::string_view id) {
   Shard& s = shard(id);
   std::shared_lock<std::shared_mutex> lk(s.mu);
   auto it = s.map.find(std::string(id));
   return it == s.map.end() ? nullptr : it->second;
 }
 
-void Store::ReportCache::put(std::string_view id, std::shared_ptr<const std::string> json) {
+void Store::ReportCache::put(std::string_view id, std::shared_ptr<const StoredReport> json) {
   Shard& s = shard(id);
   std::unique_lock<std::shared_mutex> lk(s.mu);
   if (s.map.size() >= kPerShard) s.map.erase(s.map.begin());  // bounded; any victim will do
   s.map.insert_or_assign(std::string(id), std::move(json));
 }
 
-std::shared_ptr<const std::string> Store::report_json(std::string_view id) {
+std::shared_ptr<const StoredReport> Store::report(std::string_view id) {
   if (auto hit = cache_.find(id)) return hit;
-  std::shared_ptr<const std::string> json;
+  std::shared_ptr<const StoredReport> json;
   {
     auto r = reader();
     StmtScope scope(r->get);
     r->get.bind(1, id);
     if (!r->get.step()) return nullptr;
-    json = std::make_shared<const std::string>(internal::to_json_string(read_report(r->get)));
+    json = stored(read_report(r->get), r->get.text(15));
   }
   cache_.put(id, json);
   return json;
 }
 
-ListResult Store::list_reports(const ListQuery& q) {
+ListResult Store::list_reports(const ListQuery& q, const Caller& caller) {
   const unsigned mask = (q.status.empty() ? 0u : 1u) | (q.category.empty() ? 0u : 2u) | (q.near ? 4u : 0u);
   auto r = reader();
   Stmt& s = r->list(mask);
   StmtScope scope(s);
-  s.bind(":before", q.before_seq).bind(":limit", q.limit + 1);  // one extra row tells if a page follows
+  s.bind(":before", q.before_seq).bind(":limit", q.limit + 1).bind(":all", std::int64_t{caller.role == "ioc"});
+  if (!caller.principal.empty()) s.bind(":me", caller.principal);
+  if (caller.role == "agency") s.bind(":agency", caller.agency_code);  // one extra row tells if a page follows
   if (mask & 1) s.bind(":status", q.status);
   if (mask & 2) s.bind(":category", q.category);
   if (mask & 4) {

@@ -34,6 +34,31 @@ struct CreateOutcome {
   StoredResponse response;  // kCreated and kReplayed
 };
 
+// Who is calling /v1: a partner API key, a person (user token) or a client (client
+// credentials token).
+struct Caller {
+  std::optional<std::int64_t> api_key_id;
+  std::string principal;  // the person's sub or the client's id; empty for API keys
+  std::string client_id;
+  std::string role;         // people only: citizen | ioc | agency
+  std::string agency_code;  // agency staff
+  std::string scope;        // tokens only
+  std::string idempotency_owner() const {
+    return api_key_id ? "key:" + std::to_string(*api_key_id) : (role.empty() ? "client:" : "sub:") + principal;
+  }
+};
+
+// A report's JSON with what decides who may see it.
+struct StoredReport {
+  std::string json;
+  bool is_private = false;
+  std::string reporter, agency_code;
+  bool visible_to(const Caller& c) const {
+    return !is_private || (!c.principal.empty() && c.principal == reporter) || c.role == "ioc" ||
+           (c.role == "agency" && c.agency_code == agency_code);
+  }
+};
+
 struct ListQuery {
   std::string status, category;  // empty: any
   bool near = false;
@@ -63,12 +88,13 @@ class Store {
   // With an idempotency key: replays or rejects a known key; otherwise, when report is
   // non-null, inserts it together with the key and its response in one transaction.
   // report == nullptr means the request was invalid: only the key lookup happens.
-  CreateOutcome create_report(std::int64_t api_key_id, std::string_view idempotency_key,
+  CreateOutcome create_report(const Caller& caller, std::string_view idempotency_key,
                               const Sha256& body_hash, const NewReport* report);
   // The JSON of one report, or nullptr. Served from a bounded in-memory cache in front of
   // SQLite: every write to a report goes through this class and refreshes its entry.
-  std::shared_ptr<const std::string> report_json(std::string_view id);
-  ListResult list_reports(const ListQuery& q);
+  std::shared_ptr<const StoredReport> report(std::string_view id);
+  // Only the reports caller may see.
+  ListResult list_reports(const ListQuery& q, const Caller& caller);
 
  private:
   struct Reader;
@@ -81,14 +107,14 @@ class Store {
   // reader lock.
   class ReportCache {
    public:
-    std::shared_ptr<const std::string> find(std::string_view id);
-    void put(std::string_view id, std::shared_ptr<const std::string> json);
+    std::shared_ptr<const StoredReport> find(std::string_view id);
+    void put(std::string_view id, std::shared_ptr<const StoredReport> json);
 
    private:
     static constexpr std::size_t kShards = 16, kPerShard = 1024;
     struct Shard {
       std::shared_mutex mu;
-      std::unordered_map<std::string, std::shared_ptr<const std::string>> map;
+      std::unordered_map<std::string, std::shared_ptr<const StoredReport>> map;
     };
     Shard& shard(std::string_view id) { return shards_[std::hash<std::string_view>{}(id) % kShards]; }
     std::array<Shard, kShards> shards_;

@@ -66,7 +66,9 @@ ErrorType type_for_status(int status) {
   }
 }
 
-[[noreturn]] void raise_for_status(const HttpResponse& res, const std::string& sent_request_id) {
+}  // namespace
+
+void raise_for_status(const HttpResponse& res, const std::string& sent_request_id) {
   ErrorBody body;
   try {
     auto doc = parse_json(res.body);
@@ -81,8 +83,6 @@ ErrorType type_for_status(int status) {
   throw_error(type_for_status(res.status), std::move(message), res.status, std::move(code),
               std::move(request_id), std::move(body.field), res.status == 429 || res.status >= 500);
 }
-
-}  // namespace
 
 ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {
   auto url = boost::urls::parse_uri(options_.base_url);
@@ -104,6 +104,18 @@ ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {
 
 HttpResponse ClientCore::call(const std::string& method, const std::string& path_and_query,
                               std::string body, const CallOptions& call) const {
+  HttpRequest request;
+  request.method = method;
+  request.url = base_url_ + path_and_query;
+  request.headers.emplace_back("Accept", "application/json");
+  if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
+  request.body = std::move(body);
+  HttpResponse response = send(request, call);
+  if (response.status < 200 || response.status > 299) raise_for_status(response, request.header("X-Request-Id"));
+  return response;
+}
+
+HttpResponse ClientCore::send(HttpRequest& request, const CallOptions& call) const {
   using std::chrono::milliseconds;
   CallState state;
   state.deadline = Clock::now() + milliseconds(call.deadline_ms > 0 ? call.deadline_ms : options_.deadline_ms);
@@ -113,16 +125,7 @@ HttpResponse ClientCore::call(const std::string& method, const std::string& path
   if (call.max_attempts > 0) state.retry.max_attempts = call.max_attempts;
   state.idempotency_key = call.idempotency_key;
   state.cancel = call.cancel;
-
-  HttpRequest request;
-  request.method = method;
-  request.url = base_url_ + path_and_query;
-  request.headers.emplace_back("Accept", "application/json");
-  if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
-  request.body = std::move(body);
-  HttpResponse response = pipeline_->send(request, state);
-  if (response.status < 200 || response.status > 299) raise_for_status(response, request.header("X-Request-Id"));
-  return response;
+  return pipeline_->send(request, state);
 }
 
 bool is_valid_utf8(const std::string& s) {
@@ -153,5 +156,9 @@ Client::Client(ClientOptions options) : core_(std::make_shared<internal::ClientC
 const ClientOptions& Client::options() const { return core_->options(); }
 
 const char* Client::version() noexcept { return HUES_VERSION; }
+
+CitizenProfile Client::me(const CallOptions& options) const {
+  return internal::decode_body<CitizenProfile>(core_->call("GET", "/v1/me", {}, options));
+}
 
 }  // namespace hues

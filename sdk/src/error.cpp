@@ -17,6 +17,8 @@ const char* to_string(ErrorType type) noexcept {
     case ErrorType::kConnection: return "connection";
     case ErrorType::kProtocol: return "protocol";
     case ErrorType::kCancelled: return "cancelled";
+    case ErrorType::kOAuth: return "oauth";
+    case ErrorType::kInvalidToken: return "invalid_token";
   }
   return "unknown";
 }
@@ -51,6 +53,8 @@ void throw_error(ErrorType type, std::string message, int http_status, std::stri
     case ErrorType::kConnection: HUES_THROW(ConnectionError);
     case ErrorType::kProtocol: HUES_THROW(ProtocolError);
     case ErrorType::kCancelled: HUES_THROW(CancelledError);
+    case ErrorType::kOAuth: HUES_THROW(OAuthError);
+    case ErrorType::kInvalidToken: HUES_THROW(InvalidTokenError);
   }
   HUES_THROW(Error);
 #undef HUES_THROW

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "hues/error.h"
+#include "hues/identity.h"
 
 #ifndef HUES_VERSION
 #define HUES_VERSION "0.0.0"
@@ -167,16 +168,26 @@ class RetryPolicyStage final : public Policy {
   }
 };
 
-class ApiKeyPolicy final : public Policy {
+// Adds the credential to every attempt. After a 401 the provider may drop its token (say,
+// revoked or rotated server-side); then the attempt is repeated once with a fresh one.
+class CredentialsPolicy final : public Policy {
  public:
-  explicit ApiKeyPolicy(std::string key) : key_(std::move(key)) {}
+  explicit CredentialsPolicy(std::shared_ptr<CredentialsProvider> credentials)
+      : credentials_(std::move(credentials)) {}
   HttpResponse send(HttpRequest& req, CallState& state, const Next& next) override {
-    if (!key_.empty()) req.set_header("X-Api-Key", key_);
-    return next(req, state);
+    if (!credentials_) return next(req, state);
+    credentials_->authorize(req);
+    HttpResponse res = next(req, state);
+    if (res.status == 401 && !state.reauthorized && credentials_->on_unauthorized()) {
+      state.reauthorized = true;
+      credentials_->authorize(req);
+      return next(req, state);
+    }
+    return res;
   }
 
  private:
-  std::string key_;
+  std::shared_ptr<CredentialsProvider> credentials_;
 };
 
 // Logs one line per attempt and per outcome. Only allow-listed headers are printed, so
@@ -241,7 +252,9 @@ Pipeline::Pipeline(const ClientOptions& options, std::shared_ptr<Transport> tran
   policies_.push_back(std::make_unique<UserAgentPolicy>(options.user_agent));
   policies_.push_back(std::make_unique<IdempotencyPolicy>());
   policies_.push_back(std::make_unique<RetryPolicyStage>());
-  policies_.push_back(std::make_unique<ApiKeyPolicy>(options.api_key));
+  auto credentials = options.credentials;
+  if (!credentials && !options.api_key.empty()) credentials = api_key_credentials(options.api_key);
+  policies_.push_back(std::make_unique<CredentialsPolicy>(std::move(credentials)));
   policies_.push_back(std::make_unique<LoggingPolicy>(options.logger, options.log_level));
   policies_.push_back(std::make_unique<TransportStage>(std::move(transport)));
 }

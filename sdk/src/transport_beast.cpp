@@ -26,6 +26,7 @@
 #include "hues/error.h"
 #include "hues/http.h"
 #include "hues/options.h"
+#include "internal/crypto.h"
 
 namespace hues {
 namespace {
@@ -76,15 +77,6 @@ Endpoint parse_endpoint(const std::string& url, const char* field) {
   e.target = r->encoded_path().empty() ? "/" : std::string(r->encoded_path());
   if (r->has_query()) e.target += "?" + std::string(r->encoded_query());
   return e;
-}
-
-std::string base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()),
-                          static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
 }
 
 bool is_safe_to_resend(const HttpRequest& req) {
@@ -293,7 +285,7 @@ class BeastTransport final : public Transport {
     http::request<http::empty_body> req{http::verb::connect, target.authority(), 11};
     req.set(http::field::host, target.authority());
     if (!proxy_->userinfo.empty())
-      req.set(http::field::proxy_authorization, "Basic " + base64(proxy_->userinfo));
+      req.set(http::field::proxy_authorization, "Basic " + internal::base64_encode(proxy_->userinfo));
     conn.plain->expires_at(connect_deadline(ctx));
     error_code ec = run_op(conn, ctx, [&](auto handler) { http::async_write(*conn.plain, req, handler); });
     http::response_parser<http::empty_body> parser;
@@ -366,7 +358,7 @@ class BeastTransport final : public Transport {
       wire.append("Host: ").append(default_port ? target.host : target.authority()).append("\r\n");
     }
     if (proxy_ && !target.tls() && !proxy_->userinfo.empty())
-      wire.append("Proxy-Authorization: Basic ").append(base64(proxy_->userinfo)).append("\r\n");
+      wire.append("Proxy-Authorization: Basic ").append(internal::base64_encode(proxy_->userinfo)).append("\r\n");
     if (!request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH")
       wire.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
     wire.append("\r\n").append(request.body);

@@ -10,6 +10,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import requests
+from urllib.parse import urlencode
+
+import oidc
 
 from harness import MISSING_MSG, SANDBOX_BIN, Api, SandboxProcess
 from speccheck import Spec
@@ -112,7 +116,52 @@ def sample_calls(api, categories):
             "location": {"lat": 16.4665, "lon": 107.5905, "address": "Đường Lê Lợi",
                          "ward": "Vĩnh Ninh"}, "anonymous": True, "media": []}
     rid = api.call("POST", "/v1/reports", json_body=body, expect=201).body["id"]
+    form = "application/x-www-form-urlencoded"
+    user = oidc.user_tokens(api.base)
+    bearer = {"Authorization": "Bearer " + user["access_token"]}
+    admin = {"X-Admin-Key": "hadm_test_sandbox_0001"}
+    # A sign-in form and its cookie; a wrong password answers 200 and keeps the form alive.
+    browser = requests.Session()
+    page = browser.get(api.base + "/oauth/authorize", params={
+        "response_type": "code", "client_id": "hues-demo-app", "scope": "openid",
+        "redirect_uri": "http://127.0.0.1:50999/callback", "code_challenge": oidc.pkce_pair()[1],
+        "code_challenge_method": "S256"}, timeout=oidc.TIMEOUT)
+    fields = oidc.hidden_inputs(page.text)
+    cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items())}
+    wrong = urlencode({**fields, "username": "nguyen.van.an", "password": "sai", "decision": "approve"}).encode()
+    device_page = browser.get(api.base + "/device", timeout=oidc.TIMEOUT)
+    device_fields = oidc.hidden_inputs(device_page.text)
+    device_cookie = {"Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items())}
+    device_wrong = urlencode({**device_fields, "user_code": "BCDF-GHJK", "username": "x", "password": "y",
+                              "decision": "approve"}).encode()
+    rotated = api.call("POST", "/admin/keys/rotate", json_body={"alg": "ES256"}, key=None, headers=admin,
+                       expect=200).body["kid"]
+    cc = urlencode({"grant_type": "client_credentials", "client_id": "hues-taxi-backend",
+                    "client_secret": "taxi-secret-2025"}).encode()
     return {
+        ("GET", "/v1/me"): dict(path="/v1/me", key=None, headers=bearer),
+        ("GET", "/.well-known/openid-configuration"): dict(path="/.well-known/openid-configuration", key=None),
+        ("GET", "/oauth/jwks"): dict(path="/oauth/jwks", key=None),
+        ("GET", "/oauth/authorize"): dict(path="/oauth/authorize", key=None, params={
+            "response_type": "code", "client_id": "hues-demo-app", "scope": "openid",
+            "redirect_uri": "http://127.0.0.1:50999/callback", "code_challenge": oidc.pkce_pair()[1],
+            "code_challenge_method": "S256"}),
+        ("POST", "/oauth/authorize"): dict(path="/oauth/authorize", key=None, raw=wrong, content_type=form,
+                                           headers=cookie),
+        ("POST", "/oauth/token"): dict(path="/oauth/token", key=None, raw=cc, content_type=form),
+        ("POST", "/oauth/device_authorization"): dict(path="/oauth/device_authorization", key=None,
+                                                      raw=b"client_id=hues-cli&scope=openid", content_type=form),
+        ("POST", "/oauth/revoke"): dict(path="/oauth/revoke", key=None, content_type=form,
+                                        raw=b"client_id=hues-demo-app&token=hat_unknown"),
+        ("GET", "/oauth/userinfo"): dict(path="/oauth/userinfo", key=None, headers=bearer),
+        ("POST", "/oauth/userinfo"): dict(path="/oauth/userinfo", key=None, headers=bearer),
+        ("GET", "/device"): dict(path="/device", key=None, params={"user_code": "BCDF-GHJK"}),
+        ("POST", "/device"): dict(path="/device", key=None, raw=device_wrong, content_type=form,
+                                  headers=device_cookie),
+        ("POST", "/admin/keys/rotate"): dict(path="/admin/keys/rotate", key=None, headers=admin,
+                                             json_body={"alg": "RS256"}),
+        ("POST", "/admin/keys/retire"): dict(path="/admin/keys/retire", key=None, headers=admin,
+                                             json_body={"kid": rotated, "grace_seconds": 3600}),
         ("GET", "/healthz"): dict(path="/healthz"),
         ("GET", "/v1/categories"): dict(path="/v1/categories"),
         ("POST", "/v1/reports"): dict(path="/v1/reports", json_body=body),

@@ -29,6 +29,8 @@ def test_json_members_match_the_schemas(api, sample_calls, categories):
         api.call("DELETE", "/v1/categories", expect=405),
     ]
     for r in responses:
+        if r.schema is None:  # HTML pages and empty bodies
+            continue
         seen_schemas.add(r.schema)
         problems += [f"{r.resp.request.method} {r.resp.url} -> {r.status}: {d}"
                      for d in SPEC.key_diffs(r.body, r.schema)]

@@ -26,7 +26,8 @@ def parse_models_h() -> dict[str, list[tuple[str, str]]]:
     text = MODELS_H.read_text(encoding="utf-8")
     lists = {}
     for m in re.finditer(r"#define (HUES_\w+_FIELDS)\(F\)((?:.*\\\n)*.*)", text):
-        lists[m.group(1)] = re.findall(r'F\(([^,]+(?:<[^>]*>)?),\s*\w+,\s*"(\w+)"\)', m.group(2))
+        body = m.group(2).replace("\\\n", " ")  # an F(...) may wrap over lines
+        lists[m.group(1)] = re.findall(r'F\(\s*([^,]+(?:<[^>]*>)?),\s*\w+,\s*"(\w+)"\s*\)', body)
     each = re.search(r"#define HUES_FOR_EACH_MODEL\(M\)((?:.*\\\n)*.*)", text).group(1)
     models = {name: lists[fields] for name, fields in re.findall(r"M\((\w+),\s*(\w+)\)", each)}
     assert len(models) >= 9 and all(models.values()), models
@@ -93,28 +94,47 @@ def iter_operations(spec):
                 yield path, method, op
 
 
+IDENTITY_OPS = {("GET", "/.well-known/openid-configuration"), ("GET", "/oauth/jwks"),
+                ("GET", "/oauth/authorize"), ("POST", "/oauth/authorize"), ("POST", "/oauth/token"),
+                ("POST", "/oauth/device_authorization"), ("POST", "/oauth/revoke"),
+                ("GET", "/oauth/userinfo"), ("POST", "/oauth/userinfo"), ("GET", "/device"),
+                ("POST", "/device"), ("POST", "/admin/keys/rotate"), ("POST", "/admin/keys/retire")}
+OAUTH_JSON = {"/oauth/token", "/oauth/device_authorization", "/oauth/revoke", "/oauth/userinfo"}
+
+
 def test_operations_shape(spec):
     ops = {(m.upper(), p) for p, m, _ in iter_operations(spec)}
     assert ops == {("GET", "/healthz"), ("GET", "/v1/categories"), ("POST", "/v1/reports"),
-                   ("GET", "/v1/reports"), ("GET", "/v1/reports/{id}")}
-    assert spec.doc["security"] == [{"ApiKey": []}]
-    assert spec.doc["components"]["securitySchemes"]["ApiKey"] == {
-        **spec.doc["components"]["securitySchemes"]["ApiKey"],
-        "type": "apiKey", "in": "header", "name": "X-Api-Key"}
+                   ("GET", "/v1/reports"), ("GET", "/v1/reports/{id}"), ("GET", "/v1/me")} | IDENTITY_OPS
+    assert spec.doc["security"] == [{"ApiKey": []}, {"Bearer": []}]
+    schemes = spec.doc["components"]["securitySchemes"]
+    assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header", "name": "X-Api-Key"}
+    assert schemes["Bearer"]["type"] == "http" and schemes["Bearer"]["scheme"] == "bearer"
+    assert set(schemes["OAuth2"]["flows"]) == {"authorizationCode", "clientCredentials"}
+    assert schemes["OpenIdConnect"] == {"type": "openIdConnect",
+                                        "openIdConnectUrl": "/.well-known/openid-configuration"}
     urls = [s["url"] for s in spec.doc["servers"]]
     assert urls == ["https://api.hue-s.vn", "http://127.0.0.1:{port}"]
     for path, method, op in iter_operations(spec):
-        public = op.get("security") == []
-        assert public == (path == "/healthz"), f"{method} {path}: security {op.get('security')}"
         codes = set(op["responses"])
-        assert {"405", "429", "500"} <= codes, (method, path, codes)
-        assert ("401" in codes) != public, (method, path, codes)
+        assert {"405", "500"} <= codes, (method, path, codes)
         for code in codes:
             node, ptr = spec.deref(f"/paths/{esc(path)}/{method}/responses/{code}")
             assert "X-Request-Id" in node["headers"], (method, path, code)
+            if "application/json" not in node.get("content", {}) or code < "400" or code == "500":
+                continue
             schema = spec.deref(f"{ptr}/content/application~1json/schema")[1]
-            if code >= "400":
-                assert schema == "/components/schemas/Error", (method, path, code, schema)
+            want = ("/components/schemas/OAuthErrorBody" if path in OAUTH_JSON and code != "405"
+                    else "/components/schemas/Error")
+            assert schema == want, (method, path, code, schema)
+        if (method.upper(), path) in IDENTITY_OPS:
+            continue
+        public = op.get("security") == []
+        assert public == (path == "/healthz"), f"{method} {path}: security {op.get('security')}"
+        assert "429" in codes, (method, path, codes)
+        assert ("401" in codes) != public, (method, path, codes)
+        if path.startswith("/v1/"):
+            assert "403" in codes or path == "/v1/categories", (method, path, codes)
     post = spec.doc["paths"]["/v1/reports"]["post"]
     assert {"201", "400", "409", "413", "415"} <= set(post["responses"])
     assert {"Location", "Idempotent-Replayed"} <= set(post["responses"]["201"]["headers"])

@@ -15,7 +15,8 @@ from speccheck import Spec
 
 SPEC = Spec()
 OPS = SPEC.operations()
-PROTECTED = [op for op in OPS if SPEC.operation(*op).get("security") != []]
+# The /v1 calls take the partner key (the identity endpoints authenticate their own ways).
+PROTECTED = [op for op in OPS if op[1].startswith("/v1/")]
 RID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
@@ -27,7 +28,7 @@ def test_healthz_needs_no_key(api):
 
 @pytest.mark.parametrize("op", PROTECTED, ids=lambda op: f"{op[0]} {op[1]}")
 def test_missing_and_invalid_key(api, sample_calls, op):
-    call = sample_calls[op]
+    call = {k: v for k, v in sample_calls[op].items() if k not in ("key", "headers")}
     api.call(op[0], key=None, expect=401, **call).error("missing_api_key")
     api.call(op[0], key="hk_test_hue_s_sandbox_0002", expect=401, **call).error("invalid_api_key")
     # One character short: a prefix comparison would wrongly accept it.

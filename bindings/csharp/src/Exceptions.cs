@@ -18,6 +18,12 @@ public class HuesException : Exception {
     Retryable = retryable;
   }
 
+  protected HuesException(string message, string code, Exception inner) : base(message, inner) {
+    Code = code;
+    RequestId = "";
+    Field = "";
+  }
+
   // HTTP status of the response; 0 when no response was received.
   public int HttpStatus { get; }
   // Machine-readable code from the server ("invalid_api_key") or the SDK ("timeout").
@@ -43,6 +49,7 @@ public class HuesException : Exception {
     switch (type) {
       case -2: return new ArgumentException(message);
       case -1: return new InvalidOperationException(message);
+      case -3: return TokenStoreException.FromBridge(message, status);
     }
     switch ((ErrorType)type) {
       case ErrorType.Validation: return new ValidationException(message, status, code, requestId, field, retryable);
@@ -58,6 +65,8 @@ public class HuesException : Exception {
       case ErrorType.Connection: return new HuesConnectionException(message, status, code, requestId, field, retryable);
       case ErrorType.Protocol: return new ProtocolException(message, status, code, requestId, field, retryable);
       case ErrorType.Cancelled: return new CancelledException(message, status, code, requestId, field, retryable);
+      case ErrorType.OAuth: return new OAuthException(message, status, code, requestId, field, retryable);
+      case ErrorType.InvalidToken: return new InvalidTokenException(message, status, code, requestId, field, retryable);
       default: return new HuesException(message, status, code, requestId, field, retryable);
     }
   }
@@ -159,6 +168,30 @@ public class CancelledException : HuesException {
   public CancelledException(string message, int httpStatus = 0, string code = "", string requestId = "",
                             string field = "", bool retryable = false)
       : base(message, httpStatus, code, requestId, field, retryable) {}
+}
+
+// An OAuth 2.0 error answer: Code is the OAuth error (invalid_grant, access_denied, ...).
+public class OAuthException : ApiException {
+  public OAuthException(string message, int httpStatus = 0, string code = "", string requestId = "",
+                        string field = "", bool retryable = false)
+      : base(message, httpStatus, code, requestId, field, retryable) {}
+}
+
+// A token failed validation: Code names the check (signature, exp, aud, nonce, state, ...).
+public class InvalidTokenException : HuesException {
+  public InvalidTokenException(string message, int httpStatus = 0, string code = "", string requestId = "",
+                               string field = "", bool retryable = false)
+      : base(message, httpStatus, code, requestId, field, retryable) {}
+}
+
+// A TokenStore written in C# threw; InnerException is what it threw. Code "token_store".
+public class TokenStoreException : HuesException {
+  public TokenStoreException(string message, Exception inner) : base(message, "token_store", inner) {}
+
+  internal static TokenStoreException FromBridge(string message, int failureId) {
+    var inner = Identity.TokenStoreBridge.TakeFailure(failureId);
+    return new TokenStoreException(inner == null ? message : message + ": " + inner.Message, inner);
+  }
 }
 
 }

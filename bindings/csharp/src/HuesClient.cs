@@ -7,6 +7,8 @@
 // enum live in Hues.Sdk.Native; they are generated from the one description in hues/models.h.
 using System;
 using System.Threading;
+using System.Threading.Tasks;
+using Hues.Sdk.Identity;
 using Hues.Sdk.Native;
 
 namespace Hues.Sdk {
@@ -21,6 +23,8 @@ public interface ILogger {
 public sealed class HuesClientOptions {
   public string BaseUrl { get; set; }
   public string ApiKey { get; set; }
+  // Client credentials or a signed-in user (Hues.Sdk.Identity); used instead of ApiKey.
+  public Credentials Credentials { get; set; }
   public TimeSpan? ConnectTimeout { get; set; }   // TCP connect + TLS handshake
   public TimeSpan? AttemptTimeout { get; set; }   // one attempt
   public TimeSpan? Deadline { get; set; }         // the whole call, across retries
@@ -36,7 +40,7 @@ public sealed class HuesClientOptions {
   public int? MaxConnectionsPerHost { get; set; }
   public long? MaxResponseBytes { get; set; }
 
-  internal ClientOptions ToNative(Logger logger) {
+  internal ClientOptions ToNative(Logger logger, Credentials credentials = null) {
     var o = new ClientOptions();
     o.BaseUrl = BaseUrl ?? "";
     o.ApiKey = ApiKey ?? "";
@@ -56,6 +60,7 @@ public sealed class HuesClientOptions {
     if (LogLevel.HasValue) o.LogLevel = LogLevel.Value;
     if (MaxConnectionsPerHost.HasValue) o.MaxConnectionsPerHost = MaxConnectionsPerHost.Value;
     if (MaxResponseBytes.HasValue) o.MaxResponseBytes = MaxResponseBytes.Value;
+    if (credentials != null) credentials.Apply(o);
     return o;
   }
 
@@ -74,54 +79,45 @@ public sealed class RequestOptions {
 // Thread-safe; share one client. Dispose is idempotent and may race with calls in flight:
 // they finish normally and the native client is freed when the last one returns.
 public sealed class HuesClient : IDisposable {
-  readonly object gate = new object();
-  // The C++ core calls this director from its own threads, so the client keeps it reachable.
+  // The C++ core calls the logger director from its own threads and the credentials' token
+  // store through them, so the client keeps both reachable.
   readonly LoggerBridge logger;
+  readonly Credentials credentials;
   readonly Client client;
   readonly ReportsClient reports;
-  int active;
-  bool disposed;
+  readonly CallGate gate;
 
   public HuesClient(HuesClientOptions options) {
     if (options == null) throw new ArgumentNullException(nameof(options));
     if (options.Logger != null) logger = new LoggerBridge(options.Logger);
-    using (var native = options.ToNative(logger)) client = new Client(native);
+    credentials = options.Credentials;
+    using (var native = options.ToNative(logger, credentials)) client = new Client(native);
     reports = client.Reports();
+    gate = new CallGate(this, () => { reports.Dispose(); client.Dispose(); });
     Reports = new ReportsService(this);
   }
 
   // Citizen reports (phản ánh hiện trường).
   public ReportsService Reports { get; }
 
+  // The signed-in person's profile (/v1/me); needs UserCredentials.
+  public CitizenProfile Me(RequestOptions options = null,
+                           CancellationToken cancellationToken = default(CancellationToken)) {
+    using (var call = new NativeCall(options, cancellationToken))
+      return gate.Run(() => client.Me(call.Options));
+  }
+
+  public Task<CitizenProfile> MeAsync(RequestOptions options = null,
+                                      CancellationToken cancellationToken = default(CancellationToken)) {
+    return AsyncCall.Run(() => Me(options, cancellationToken), cancellationToken);
+  }
+
   // The SDK's version, e.g. "0.1.0".
   public static string Version { get { return Client.Version(); } }
 
-  internal T Call<T>(Func<ReportsClient, T> call) {
-    lock (gate) {
-      if (disposed) throw new ObjectDisposedException(nameof(HuesClient));
-      active++;
-    }
-    try {
-      return call(reports);
-    } finally {
-      lock (gate) {
-        if (--active == 0 && disposed) Release();
-      }
-    }
-  }
+  internal T Call<T>(Func<ReportsClient, T> call) { return gate.Run(() => call(reports)); }
 
-  public void Dispose() {
-    lock (gate) {
-      if (disposed) return;
-      disposed = true;
-      if (active == 0) Release();
-    }
-  }
-
-  void Release() {
-    reports.Dispose();
-    client.Dispose();
-  }
+  public void Dispose() { gate.Dispose(); }
 }
 
 // The director the C++ core logs through; forwards to the user's ILogger.

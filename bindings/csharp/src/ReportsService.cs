@@ -52,38 +52,30 @@ public sealed class ReportsService {
   // ends the Task as cancelled. Errors are the same exceptions as the synchronous forms.
   public Task<IReadOnlyList<Category>> CategoriesAsync(RequestOptions options = null,
       CancellationToken cancellationToken = default(CancellationToken)) {
-    return RunAsync(() => Categories(options, cancellationToken), cancellationToken);
+    return AsyncCall.Run(() => Categories(options, cancellationToken), cancellationToken);
   }
 
   public Task<Report> CreateAsync(NewReport report, RequestOptions options = null,
                                   CancellationToken cancellationToken = default(CancellationToken)) {
     if (report == null) throw new ArgumentNullException(nameof(report));
-    return RunAsync(() => Create(report, options, cancellationToken), cancellationToken);
+    return AsyncCall.Run(() => Create(report, options, cancellationToken), cancellationToken);
   }
 
   public Task<Report> GetAsync(string id, RequestOptions options = null,
                                CancellationToken cancellationToken = default(CancellationToken)) {
     if (id == null) throw new ArgumentNullException(nameof(id));
-    return RunAsync(() => Get(id, options, cancellationToken), cancellationToken);
+    return AsyncCall.Run(() => Get(id, options, cancellationToken), cancellationToken);
   }
 
   public Task<ReportPage> ListPageAsync(ReportQuery query = null, RequestOptions options = null,
                                         CancellationToken cancellationToken = default(CancellationToken)) {
-    return RunAsync(() => ListPage(query, options, cancellationToken), cancellationToken);
+    return AsyncCall.Run(() => ListPage(query, options, cancellationToken), cancellationToken);
   }
 
   T Invoke<T>(RequestOptions options, CancellationToken cancellationToken,
               Func<ReportsClient, CallOptions, T> call) {
     using (var native = new NativeCall(options, cancellationToken))
       return client.Call(r => call(r, native.Options));
-  }
-
-  static async Task<T> RunAsync<T>(Func<T> call, CancellationToken cancellationToken) {
-    try {
-      return await Task.Run(call, cancellationToken).ConfigureAwait(false);
-    } catch (CancelledException e) when (cancellationToken.IsCancellationRequested) {
-      throw new OperationCanceledException(e.Message, e, cancellationToken);
-    }
   }
 }
 

@@ -16,8 +16,9 @@ struct ExceptionClass {
   jclass cls = nullptr;
   jmethodID ctor = nullptr;
 };
-constexpr int kErrorTypes = static_cast<int>(hues::ErrorType::kCancelled) + 1;
+constexpr int kErrorTypes = static_cast<int>(hues::ErrorType::kInvalidToken) + 1;
 ExceptionClass g_classes[kErrorTypes];
+JavaVM* g_vm = nullptr;
 
 const char* java_class_for(hues::ErrorType t) {
   switch (t) {
@@ -34,6 +35,8 @@ const char* java_class_for(hues::ErrorType t) {
     case hues::ErrorType::kConnection: return "vn/hues/sdk/ConnectionException";
     case hues::ErrorType::kProtocol: return "vn/hues/sdk/ProtocolException";
     case hues::ErrorType::kCancelled: return "vn/hues/sdk/CancelledException";
+    case hues::ErrorType::kOAuth: return "vn/hues/sdk/OAuthException";
+    case hues::ErrorType::kInvalidToken: return "vn/hues/sdk/InvalidTokenException";
   }
   return "vn/hues/sdk/HuesException";
 }
@@ -63,6 +66,18 @@ void throw_error(JNIEnv* env, const hues::Error& e) {
 }
 
 }  // namespace
+
+JavaThrowable::JavaThrowable(JNIEnv* env, jthrowable error)
+    : ref_(env->NewGlobalRef(error), [](jobject ref) {
+        if (!ref || !g_vm) return;
+        JNIEnv* e = nullptr;
+        // The last copy may die on a thread the JVM does not know: attach it for the delete.
+        bool attached = false;
+        if (g_vm->GetEnv(reinterpret_cast<void**>(&e), JNI_VERSION_1_8) != JNI_OK)
+          attached = g_vm->AttachCurrentThreadAsDaemon(reinterpret_cast<void**>(&e), nullptr) == JNI_OK;
+        if (e) e->DeleteGlobalRef(ref);
+        if (attached) g_vm->DetachCurrentThread();
+      }) {}
 
 std::string to_utf8(JNIEnv* env, jstring s) {
   std::string out;
@@ -138,6 +153,8 @@ jstring to_jstring(JNIEnv* env, const std::string& utf8) {
 void rethrow_as_java(JNIEnv* env) {
   try {
     throw;
+  } catch (const JavaThrowable& e) {
+    if (!env->ExceptionCheck() && e.get()) env->Throw(e.get());
   } catch (const hues::Error& e) {
     throw_error(env, e);
   } catch (const std::out_of_range& e) {  // Pager::next past the end
@@ -160,6 +177,7 @@ extern "C" JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM* vm, void*) {
   JNIEnv* env = nullptr;
   if (vm->GetEnv(reinterpret_cast<void**>(&env), JNI_VERSION_1_8) != JNI_OK) return JNI_ERR;
   using namespace hues_jni;
+  g_vm = vm;
   for (int i = 0; i < kErrorTypes; ++i) {
     jclass local = env->FindClass(java_class_for(static_cast<hues::ErrorType>(i)));
     if (!local) {  // the API classes are missing (raw use of the generated classes)

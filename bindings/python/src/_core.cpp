@@ -151,6 +151,17 @@ bool equal(const T& a, const T& b) {
   }
 }
 
+// Fields whose values are credentials: repr() shows only whether they are set.
+bool is_secret_field(const std::string& field) {
+  for (const char* f : {"access_token", "refresh_token", "id_token", "device_code", "client_secret", "code_verifier"})
+    if (field == f) return true;
+  return false;
+}
+
+std::string masked_repr(py::handle value) {
+  return py::len(value) == 0 ? "''" : "'***'";
+}
+
 template <typename T>
 void bind_model(py::module_& m) {
   const char* name = ModelInfo<T>::name;
@@ -167,7 +178,9 @@ void bind_model(py::module_& m) {
         std::string out = std::string(name) + "(";
         const char* sep = "";
         ModelInfo<T>::members([&](const char* field, auto) {
-          out += sep + std::string(field) + "=" + py::repr(self.attr(field)).cast<std::string>();
+          py::object v = self.attr(field);
+          out += sep + std::string(field) + "=" +
+                 (is_secret_field(field) ? masked_repr(v) : py::repr(v).cast<std::string>());
           sep = ", ";
         });
         return out + ")";
@@ -230,6 +243,35 @@ class PyLogger : public hues::Logger, public py::trampoline_self_life_support {
   }
 };
 
+// Lets Python subclasses of hues.TokenStore keep a user's tokens. The SDK calls it from any
+// thread, so each call takes the GIL; the Python exception of a failing store propagates to
+// the caller of the SDK method that needed the store.
+class PyTokenStore : public hues::TokenStore, public py::trampoline_self_life_support {
+ public:
+  hues::TokenSet load(const std::string& key) override {
+    py::gil_scoped_acquire gil;
+    py::object r = call("load", key);
+    // None (or an empty TokenSet) means "nothing saved"; a dict is accepted like everywhere.
+    return r.is_none() ? hues::TokenSet{} : from_py<hues::TokenSet>(r, "TokenStore.load()");
+  }
+  void save(const std::string& key, const hues::TokenSet& tokens) override {
+    py::gil_scoped_acquire gil;
+    call("save", key, tokens);
+  }
+  void remove(const std::string& key) override {
+    py::gil_scoped_acquire gil;
+    call("remove", key);
+  }
+
+ private:
+  template <typename... A>
+  py::object call(const char* name, A&&... args) {
+    py::function f = py::get_override(static_cast<const hues::TokenStore*>(this), name);
+    if (!f) throw py::type_error(std::string("hues.TokenStore subclasses must implement ") + name + "()");
+    return f(std::forward<A>(args)...);
+  }
+};
+
 // A pager guarded by a mutex, since Python threads may share one while the GIL is released.
 struct PyReportPager {
   explicit PyReportPager(hues::ReportPager p) : pager(std::move(p)) {}
@@ -263,6 +305,8 @@ const char* error_class_name(hues::ErrorType type) {
     case T::kConnection: return "HuesConnectionError";
     case T::kProtocol: return "ProtocolError";
     case T::kCancelled: return "CancelledError";
+    case T::kOAuth: return "OAuthError";
+    case T::kInvalidToken: return "InvalidTokenError";
   }
   return "HuesError";
 }
@@ -278,6 +322,101 @@ void translate_errors(std::exception_ptr p) {
                          "retryable"_a = e.retryable());
     PyErr_SetObject(cls.ptr(), exc.ptr());
   }
+}
+
+// ---- Identity (hues/identity.h) ------------------------------------------------------------
+
+// A const getter run with the GIL released (properties take no call_guard).
+template <typename T, typename R>
+auto without_gil(R (T::*getter)() const) {
+  return [getter](const T& self) {
+    py::gil_scoped_release nogil;
+    return (self.*getter)();
+  };
+}
+
+// Every call that may reach the network, wait for a browser or take a credentials mutex runs
+// with the GIL released: a Python TokenStore or logger called from inside needs it.
+void bind_identity(py::module_& m) {
+  const auto release_gil = py::call_guard<py::gil_scoped_release>();
+
+  py::class_<hues::TokenStore, PyTokenStore, py::smart_holder>(m, "TokenStore")
+      .def(py::init<>())
+      .def("load", &hues::TokenStore::load, "key"_a, release_gil)
+      .def("save", &hues::TokenStore::save, "key"_a, "tokens"_a, release_gil)
+      .def("remove", &hues::TokenStore::remove, "key"_a, release_gil);
+  m.def("make_memory_token_store", &hues::make_memory_token_store);
+  m.def("make_file_token_store", &hues::make_file_token_store, "directory"_a);
+
+  using hues::OidcOptions;
+  copyable<OidcOptions>(py::class_<OidcOptions>(m, "OidcOptions"))
+      .def(py::init<>())
+      .def_readwrite("issuer", &OidcOptions::issuer)
+      .def_readwrite("client_id", &OidcOptions::client_id)
+      .def_readwrite("client_secret", &OidcOptions::client_secret)
+      .def_readwrite("client_secret_post", &OidcOptions::client_secret_post)
+      .def_readwrite("http", &OidcOptions::http)
+      .def_readwrite("allowed_algorithms", &OidcOptions::allowed_algorithms)
+      .def_readwrite("clock_skew_seconds", &OidcOptions::clock_skew_seconds)
+      .def_readwrite("refresh_margin_seconds", &OidcOptions::refresh_margin_seconds)
+      .def("__repr__", [](const OidcOptions& o) {
+        return "OidcOptions(issuer=" + py::repr(py::str(o.issuer)).cast<std::string>() +
+               ", client_id=" + py::repr(py::str(o.client_id)).cast<std::string>() +
+               ", client_secret=" + (o.client_secret.empty() ? "''" : "'***'") + ")";
+      });
+
+  using hues::AuthorizationRequest;
+  copyable<AuthorizationRequest>(py::class_<AuthorizationRequest>(m, "AuthorizationRequest"))
+      .def(py::init<>())
+      .def_readwrite("url", &AuthorizationRequest::url)
+      .def_readwrite("redirect_uri", &AuthorizationRequest::redirect_uri)
+      .def_readwrite("state", &AuthorizationRequest::state)
+      .def_readwrite("nonce", &AuthorizationRequest::nonce)
+      .def_readwrite("code_verifier", &AuthorizationRequest::code_verifier)
+      .def("__repr__", [](const AuthorizationRequest& r) {
+        return "AuthorizationRequest(url=" + py::repr(py::str(r.url)).cast<std::string>() +
+               ", redirect_uri=" + py::repr(py::str(r.redirect_uri)).cast<std::string>() + ")";
+      });
+
+  py::class_<hues::LoopbackReceiver>(m, "LoopbackReceiver")
+      .def(py::init<>())
+      .def_property_readonly("redirect_uri", &hues::LoopbackReceiver::redirect_uri)
+      .def("wait", &hues::LoopbackReceiver::wait, "timeout_ms"_a, release_gil);
+
+  using hues::OidcClient;
+  py::class_<OidcClient, py::smart_holder>(m, "OidcClient")
+      .def(py::init([](OidcOptions o) {
+             py::gil_scoped_release nogil;
+             return make_gil_safe<OidcClient>(std::move(o));
+           }),
+           "options"_a)
+      .def_property_readonly("options", [](const OidcClient& c) { return c.options(); })
+      .def("metadata", &OidcClient::metadata, release_gil)
+      .def("authorization_request", &OidcClient::authorization_request, "redirect_uri"_a, "scope"_a, release_gil)
+      .def("exchange_code", &OidcClient::exchange_code, "request"_a, "redirected_to"_a, release_gil)
+      .def("start_device_authorization", &OidcClient::start_device_authorization, "scope"_a, release_gil)
+      .def("poll_device_token", &OidcClient::poll_device_token, "device"_a, "options"_a = hues::CallOptions(),
+           release_gil)
+      .def("client_credentials", &OidcClient::client_credentials, "scope"_a = "", release_gil)
+      .def("refresh", &OidcClient::refresh, "refresh_token"_a, "scope"_a = "", release_gil)
+      .def("revoke", &OidcClient::revoke, "token"_a, "token_type_hint"_a = "", release_gil)
+      .def("validate_id_token", &OidcClient::validate_id_token, "id_token"_a, "expected_nonce"_a = "", release_gil)
+      .def("userinfo", &OidcClient::userinfo, "access_token"_a, release_gil);
+
+  using hues::ClientCredentials;
+  py::class_<ClientCredentials, hues::CredentialsProvider, py::smart_holder>(m, "ClientCredentials")
+      .def(py::init<std::shared_ptr<OidcClient>, std::string>(), "oidc"_a.none(false), "scope"_a = "")
+      .def("access_token", &ClientCredentials::access_token, release_gil)
+      .def_property_readonly("fetch_count", without_gil(&ClientCredentials::fetch_count));
+
+  using hues::UserCredentials;
+  py::class_<UserCredentials, hues::CredentialsProvider, py::smart_holder>(m, "UserCredentials")
+      .def(py::init<std::shared_ptr<OidcClient>, std::shared_ptr<hues::TokenStore>, std::string, hues::TokenSet>(),
+           "oidc"_a.none(false), "store"_a, "key"_a, "tokens"_a = hues::TokenSet())
+      .def("tokens", &UserCredentials::tokens, release_gil)
+      .def_property_readonly("refresh_count", without_gil(&UserCredentials::refresh_count))
+      .def_property_readonly("signed_in", without_gil(&UserCredentials::signed_in))
+      .def("sign_out", &UserCredentials::sign_out, release_gil);
 }
 
 }  // namespace
@@ -313,6 +452,10 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("max_backoff_ms", &hues::RetryPolicy::max_backoff_ms)
       .def_readwrite("multiplier", &hues::RetryPolicy::multiplier);
 
+  // Credentials objects are created in C++ and shared with every client that uses them.
+  py::class_<hues::CredentialsProvider, py::smart_holder>(m, "CredentialsProvider");
+  m.def("api_key_credentials", &hues::api_key_credentials, "api_key"_a);
+
   copyable<hues::ClientOptions>(py::class_<hues::ClientOptions>(m, "ClientOptions"))
       .def(py::init<>())
       .def_readwrite("base_url", &hues::ClientOptions::base_url)
@@ -324,6 +467,7 @@ PYBIND11_MODULE(_core, m) {
       .def_readwrite("ca_file", &hues::ClientOptions::ca_file)
       .def_readwrite("proxy", &hues::ClientOptions::proxy)
       .def_readwrite("user_agent", &hues::ClientOptions::user_agent)
+      .def_readwrite("credentials", &hues::ClientOptions::credentials)
       .def_readwrite("logger", &hues::ClientOptions::logger)
       .def_readwrite("log_level", &hues::ClientOptions::log_level)
       .def_readwrite("max_connections_per_host", &hues::ClientOptions::max_connections_per_host)
@@ -331,7 +475,8 @@ PYBIND11_MODULE(_core, m) {
       .def("__repr__", [](const hues::ClientOptions& o) {
         // Never show the key itself, only whether one is set.
         return "ClientOptions(base_url=" + py::repr(py::str(o.base_url)).cast<std::string>() +
-               ", api_key=" + (o.api_key.empty() ? "''" : "'***'") + ")";
+               ", api_key=" + (o.api_key.empty() ? "''" : "'***'") +
+               (o.credentials ? ", credentials=set" : "") + ")";
       });
 
   copyable<hues::CallOptions>(py::class_<hues::CallOptions>(m, "CallOptions"))
@@ -388,8 +533,11 @@ PYBIND11_MODULE(_core, m) {
            }),
            "options"_a)
       .def("reports", [](const hues::Client& c) { return make_gil_safe<ReportsClient>(c.reports()); })
+      .def("me", &hues::Client::me, "options"_a = hues::CallOptions(), release_gil)
       .def_property_readonly("options", [](const hues::Client& c) { return c.options(); })
       .def_static("version", &hues::Client::version);
+
+  bind_identity(m);
 
   using hues::testing::Sandbox;
   using hues::testing::SandboxOptions;

@@ -122,6 +122,8 @@ class Client {
   explicit Client(ClientOptions options);
 
   ReportsClient reports() const { return ReportsClient(core_); }
+  // The signed-in person's profile (/v1/me); needs user credentials.
+  CitizenProfile me(const CallOptions& options = {}) const;
   const ClientOptions& options() const;
 
   // The SDK's version, e.g. "0.1.0".

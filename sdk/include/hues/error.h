@@ -28,6 +28,8 @@ enum class ErrorType {
   kConnection,        // refused, reset, DNS or proxy failure
   kProtocol,          // malformed, truncated or oversized response
   kCancelled,         // the caller cancelled the call
+  kOAuth,             // an OAuth 2.0 error answer (invalid_grant, authorization_pending...)
+  kInvalidToken,      // an ID token failed a check; code() names it (signature, exp, aud...)
 };
 
 // Returns a stable name for the type, e.g. "timeout".
@@ -79,6 +81,13 @@ class ConnectionError : public TransportError { using TransportError::TransportE
 class ProtocolError : public TransportError { using TransportError::TransportError; };
 
 class CancelledError : public Error { using Error::Error; };
+
+// The authorization server refused: code() is the OAuth error (invalid_grant,
+// invalid_client, access_denied, expired_token, ...).
+class OAuthError : public ApiError { using ApiError::ApiError; };
+// A token failed validation. code() says which check: malformed, alg, kid, signature, iss,
+// aud, azp, exp, nbf, iat, nonce, state.
+class InvalidTokenError : public Error { using Error::Error; };
 
 // Throws the subclass of Error that matches type (used by the SDK and by bindings).
 [[noreturn]] void throw_error(ErrorType type, std::string message, int http_status = 0,

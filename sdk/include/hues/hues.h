@@ -4,5 +4,6 @@
 #include "hues/client.h"
 #include "hues/error.h"
 #include "hues/http.h"
+#include "hues/identity.h"
 #include "hues/models.h"
 #include "hues/options.h"

@@ -63,12 +63,14 @@ struct Location {
   HUES_LOCATION_FIELDS(HUES_DECLARE_FIELD)
 };
 
-// What a caller sends to create a report.
+// What a caller sends to create a report. visibility: "public" (default when empty) or
+// "private" (only the reporter, the assigned agency and the IOC see it).
 #define HUES_NEW_REPORT_FIELDS(F)                  \
   F(std::string, category, "category")             \
   F(std::string, description, "description")       \
   F(Location, location, "location")                \
   F(bool, anonymous, "anonymous")                  \
+  F(std::string, visibility, "visibility")         \
   F(std::vector<std::string>, media, "media")
 struct NewReport {
   HUES_NEW_REPORT_FIELDS(HUES_DECLARE_FIELD)
@@ -83,6 +85,7 @@ struct NewReport {
   F(std::string, description, "description")        \
   F(Location, location, "location")                 \
   F(bool, anonymous, "anonymous")                   \
+  F(std::string, visibility, "visibility")          \
   F(std::string, status, "status")                  \
   F(std::string, agency_code, "agency_code")        \
   F(std::vector<std::string>, media, "media")       \
@@ -124,6 +127,100 @@ struct ErrorBody {
   HUES_ERROR_BODY_FIELDS(HUES_DECLARE_FIELD)
 };
 
+// ---- Identity (OpenID Connect) ----
+
+// A signed-in person's profile (/v1/me, userinfo). verification_level: 1 or 2, like the
+// national e-ID app. role: citizen, ioc or agency.
+#define HUES_CITIZEN_PROFILE_FIELDS(F)                   \
+  F(std::string, sub, "sub")                             \
+  F(std::string, name, "name")                           \
+  F(std::string, phone_number, "phone_number")           \
+  F(std::int64_t, verification_level, "verification_level") \
+  F(std::string, role, "role")                           \
+  F(std::string, agency_code, "agency_code")             \
+  F(std::string, ward, "ward")
+struct CitizenProfile {
+  HUES_CITIZEN_PROFILE_FIELDS(HUES_DECLARE_FIELD)
+};
+
+// An OAuth 2.0 token endpoint response (RFC 6749 section 5.1).
+#define HUES_TOKEN_RESPONSE_FIELDS(F)                    \
+  F(std::string, access_token, "access_token")           \
+  F(std::string, token_type, "token_type")               \
+  F(std::int64_t, expires_in, "expires_in")              \
+  F(std::string, refresh_token, "refresh_token")         \
+  F(std::string, id_token, "id_token")                   \
+  F(std::string, scope, "scope")
+struct TokenResponse {
+  HUES_TOKEN_RESPONSE_FIELDS(HUES_DECLARE_FIELD)
+};
+
+// Tokens as the SDK keeps them: expires_at is the access token's expiry in Unix seconds.
+#define HUES_TOKEN_SET_FIELDS(F)                         \
+  F(std::string, access_token, "access_token")           \
+  F(std::string, refresh_token, "refresh_token")         \
+  F(std::string, id_token, "id_token")                   \
+  F(std::string, scope, "scope")                         \
+  F(std::int64_t, expires_at, "expires_at")
+struct TokenSet {
+  HUES_TOKEN_SET_FIELDS(HUES_DECLARE_FIELD)
+};
+
+// An OAuth 2.0 error response (RFC 6749 section 5.2).
+#define HUES_OAUTH_ERROR_FIELDS(F)                       \
+  F(std::string, error, "error")                         \
+  F(std::string, error_description, "error_description")
+struct OAuthErrorBody {
+  HUES_OAUTH_ERROR_FIELDS(HUES_DECLARE_FIELD)
+};
+
+// The device authorization response (RFC 8628 section 3.2).
+#define HUES_DEVICE_AUTHORIZATION_FIELDS(F)                          \
+  F(std::string, device_code, "device_code")                         \
+  F(std::string, user_code, "user_code")                             \
+  F(std::string, verification_uri, "verification_uri")               \
+  F(std::string, verification_uri_complete, "verification_uri_complete") \
+  F(std::int64_t, expires_in, "expires_in")                          \
+  F(std::int64_t, interval, "interval")
+struct DeviceAuthorization {
+  HUES_DEVICE_AUTHORIZATION_FIELDS(HUES_DECLARE_FIELD)
+};
+
+// OpenID Provider metadata (OpenID Connect Discovery 1.0 section 3), the parts we use.
+#define HUES_PROVIDER_METADATA_FIELDS(F)                                       \
+  F(std::string, issuer, "issuer")                                             \
+  F(std::string, authorization_endpoint, "authorization_endpoint")             \
+  F(std::string, token_endpoint, "token_endpoint")                             \
+  F(std::string, userinfo_endpoint, "userinfo_endpoint")                       \
+  F(std::string, jwks_uri, "jwks_uri")                                         \
+  F(std::string, revocation_endpoint, "revocation_endpoint")                   \
+  F(std::string, device_authorization_endpoint, "device_authorization_endpoint") \
+  F(std::vector<std::string>, id_token_signing_alg_values_supported,           \
+    "id_token_signing_alg_values_supported")                                   \
+  F(std::vector<std::string>, code_challenge_methods_supported, "code_challenge_methods_supported")
+struct ProviderMetadata {
+  HUES_PROVIDER_METADATA_FIELDS(HUES_DECLARE_FIELD)
+};
+
+// The claims of a validated ID token that apps use. aud holds the client id it was
+// validated for.
+#define HUES_ID_TOKEN_CLAIMS_FIELDS(F)                            \
+  F(std::string, iss, "iss")                                      \
+  F(std::string, sub, "sub")                                      \
+  F(std::string, aud, "aud")                                      \
+  F(std::string, azp, "azp")                                      \
+  F(std::string, nonce, "nonce")                                  \
+  F(std::string, name, "name")                                    \
+  F(std::string, role, "role")                                    \
+  F(std::int64_t, verification_level, "verification_level")       \
+  F(std::int64_t, exp, "exp")                                     \
+  F(std::int64_t, iat, "iat")                                     \
+  F(std::int64_t, nbf, "nbf")                                     \
+  F(std::int64_t, auth_time, "auth_time")
+struct IdTokenClaims {
+  HUES_ID_TOKEN_CLAIMS_FIELDS(HUES_DECLARE_FIELD)
+};
+
 }  // namespace hues
 
 // Every model with its field list, for code that walks all of them (codec, bindings).
@@ -136,4 +233,11 @@ struct ErrorBody {
   M(Report, HUES_REPORT_FIELDS)                              \
   M(ReportQuery, HUES_REPORT_QUERY_FIELDS)                   \
   M(ReportPage, HUES_REPORT_PAGE_FIELDS)                     \
-  M(ErrorBody, HUES_ERROR_BODY_FIELDS)
+  M(ErrorBody, HUES_ERROR_BODY_FIELDS)                       \
+  M(CitizenProfile, HUES_CITIZEN_PROFILE_FIELDS)             \
+  M(TokenResponse, HUES_TOKEN_RESPONSE_FIELDS)               \
+  M(TokenSet, HUES_TOKEN_SET_FIELDS)                         \
+  M(OAuthErrorBody, HUES_OAUTH_ERROR_FIELDS)                 \
+  M(DeviceAuthorization, HUES_DEVICE_AUTHORIZATION_FIELDS)   \
+  M(ProviderMetadata, HUES_PROVIDER_METADATA_FIELDS)         \
+  M(IdTokenClaims, HUES_ID_TOKEN_CLAIMS_FIELDS)

@@ -10,6 +10,8 @@
 
 namespace hues {
 
+class CredentialsProvider;  // hues/identity.h
+
 // Retries use exponential backoff with full jitter, and wait at least what a 429/503
 // Retry-After asks. Only safe calls are retried: GET/HEAD/PUT/DELETE, and POSTs that carry
 // an Idempotency-Key (the SDK adds one to every create and reuses it on each retry).
@@ -35,6 +37,9 @@ struct ClientOptions {
   std::string base_url;
   // Partner API key, sent as X-Api-Key.
   std::string api_key;
+  // Any other credentials (client credentials, a signed-in user; see hues/identity.h).
+  // When set, it is used instead of api_key.
+  std::shared_ptr<CredentialsProvider> credentials;
 
   std::int64_t connect_timeout_ms = 10000;  // TCP connect + TLS handshake
   std::int64_t attempt_timeout_ms = 30000;  // one attempt, from connect to last body byte

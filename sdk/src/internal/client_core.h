@@ -46,6 +46,9 @@ class ClientCore {
   // becomes the matching hues::Error.
   HttpResponse call(const std::string& method, const std::string& path_and_query,
                     std::string body, const CallOptions& call) const;
+  // Sends a request with an absolute URL through the pipeline and returns the response
+  // whatever its status (for protocols with their own error shapes, like OAuth).
+  HttpResponse send(HttpRequest& request, const CallOptions& call) const;
 
   template <typename F>
   auto run_async(F fn) const -> std::future<decltype(fn())> {
@@ -91,5 +94,8 @@ std::vector<T> decode_items(const HttpResponse& response) {
 }
 
 bool is_valid_utf8(const std::string& text);
+
+// Raises the hues::Error matching a non-2xx response with the Hue-S error body.
+[[noreturn]] void raise_for_status(const HttpResponse& response, const std::string& sent_request_id);
 
 }  // namespace hues::internal

@@ -24,6 +24,7 @@ struct CallState {
   std::string idempotency_key;
   std::shared_ptr<CancellationToken> cancel;
   int attempt = 0;  // 1-based once the retry policy starts
+  bool reauthorized = false;  // the credentials were renewed once after a 401
 };
 
 class Policy;

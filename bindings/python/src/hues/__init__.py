@@ -9,6 +9,9 @@
     for r in client.reports.list(status="submitted"):
         print(r.id, r.description)
 
+Sign-in (OpenID Connect): hues.OidcClient, hues.UserCredentials, hues.ClientCredentials,
+hues.TokenStore (see hues.identity).
+
 Errors are hues.HuesError subclasses (see hues.errors). asyncio: hues.AsyncClient, or the
 ``*_async`` methods. In-process sandbox for tests: hues.testing.Sandbox.
 """
@@ -21,21 +24,39 @@ from ._core import (
     AttributeValue,
     CallOptions,
     CancellationToken,
+    AuthorizationRequest,
     Category,
     CategoryAttribute,
+    CitizenProfile,
     ClientOptions,
+    CredentialsProvider,
+    DeviceAuthorization,
     ErrorBody,
+    IdTokenClaims,
     Location,
     Logger,
     LogLevel,
     NewReport,
+    OidcOptions,
+    ProviderMetadata,
     Report,
     ReportPage,
     ReportPager,
     ReportQuery,
     RetryPolicy,
+    TokenSet,
 )
 from ._client import Client, Reports
+from .identity import (
+    ClientCredentials,
+    FileTokenStore,
+    LoopbackReceiver,
+    MemoryTokenStore,
+    OidcClient,
+    TokenStore,
+    UserCredentials,
+    api_key_credentials,
+)
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -44,7 +65,9 @@ from .errors import (
     HuesConnectionError,
     HuesError,
     HuesTimeoutError,
+    InvalidTokenError,
     NotFoundError,
+    OAuthError,
     PermissionDeniedError,
     ProtocolError,
     RateLimitError,
@@ -60,9 +83,15 @@ __all__ = [
     "AsyncClient", "AttributeValue", "CallOptions", "CancellationToken", "Category",
     "CategoryAttribute", "Client", "ClientOptions", "ErrorBody", "Location", "Logger", "LogLevel",
     "NewReport", "Report", "ReportPage", "ReportPager", "ReportQuery", "Reports", "RetryPolicy",
+    # identity
+    "AuthorizationRequest", "CitizenProfile", "ClientCredentials", "CredentialsProvider",
+    "DeviceAuthorization", "FileTokenStore", "IdTokenClaims", "LoopbackReceiver",
+    "MemoryTokenStore", "OidcClient", "OidcOptions", "ProviderMetadata", "TokenSet",
+    "TokenStore", "UserCredentials", "api_key_credentials",
     "ApiError", "AuthenticationError", "CancelledError", "ConflictError", "HuesConnectionError",
-    "HuesError", "HuesTimeoutError", "NotFoundError", "PermissionDeniedError", "ProtocolError",
-    "RateLimitError", "ServerError", "TlsError", "TransportError", "ValidationError",
+    "HuesError", "HuesTimeoutError", "InvalidTokenError", "NotFoundError", "OAuthError",
+    "PermissionDeniedError", "ProtocolError", "RateLimitError", "ServerError", "TlsError",
+    "TransportError", "ValidationError",
 ]
 
 

@@ -13,6 +13,7 @@ from ._core import (
     CallOptions,
     CancellationToken,
     Category,
+    CitizenProfile,
     ClientOptions,
     Logger,
     LogLevel,
@@ -28,7 +29,7 @@ from .errors import ValidationError
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["Client", "Reports"]
+__all__ = ["Client", "Reports"]  # plus helpers shared with hues.identity
 
 _NO_CALL_OPTIONS = CallOptions()
 
@@ -125,6 +126,81 @@ def _level_of(logger: Any) -> LogLevel:
     return LogLevel.ERROR
 
 
+
+def _client_options(
+    options: Optional[ClientOptions] = None,
+    *,
+    timeout: Optional[float] = None,
+    connect_timeout: Optional[float] = None,
+    attempt_timeout: Optional[float] = None,
+    max_attempts: Optional[int] = None,
+    retry: Optional[RetryPolicy] = None,
+    ca_file: Optional[Union[str, os.PathLike]] = None,
+    proxy: Optional[str] = None,
+    user_agent: Optional[str] = None,
+    logger: Any = None,
+    log_level: Optional[LogLevel] = None,
+    max_connections_per_host: Optional[int] = None,
+    max_response_bytes: Optional[int] = None,
+) -> ClientOptions:
+    """Transport options from keywords (durations in seconds) over a copy of ``options``;
+    shared by hues.Client and hues.OidcClient."""
+    opts = copy.copy(options) if options is not None else ClientOptions()
+    for field, value, name in (("deadline_ms", timeout, "timeout"),
+                               ("connect_timeout_ms", connect_timeout, "connect_timeout"),
+                               ("attempt_timeout_ms", attempt_timeout, "attempt_timeout")):
+        if value is not None:
+            setattr(opts, field, _to_ms(value, name))
+    if retry is not None:
+        opts.retry = retry
+    if max_attempts is not None:
+        opts.retry.max_attempts = max_attempts
+    if ca_file is not None:
+        opts.ca_file = os.fspath(ca_file)
+    if proxy is not None:
+        opts.proxy = proxy
+    if user_agent is not None:
+        opts.user_agent = user_agent
+    if logger is not None:
+        opts.logger = _as_logger(logger)
+        if log_level is None and isinstance(opts.logger, _LoggingAdapter):
+            log_level = _level_of(logger)
+    if log_level is not None:
+        opts.log_level = LogLevel(log_level)
+    if max_connections_per_host is not None:
+        opts.max_connections_per_host = max_connections_per_host
+    if max_response_bytes is not None:
+        opts.max_response_bytes = max_response_bytes
+    return opts
+
+
+class _AsyncWorkers:
+    """The threads that run an object's ``*_async`` calls (created on first use)."""
+
+    _max_async_workers = 32
+
+    def _executor(self) -> "ThreadPoolExecutor":
+        lock = self.__dict__.setdefault("_pool_lock", threading.Lock())
+        with lock:
+            if self.__dict__.get("_pool") is None:
+                from concurrent.futures import ThreadPoolExecutor
+                self._pool = ThreadPoolExecutor(self._max_async_workers, thread_name_prefix="hues")
+            return self._pool
+
+    def close(self) -> None:
+        """Stops the asyncio worker threads (connections close when the object is freed)."""
+        with self.__dict__.setdefault("_pool_lock", threading.Lock()):
+            pool, self._pool = self.__dict__.get("_pool"), None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def __enter__(self):  # type: ignore[no-untyped-def]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 class Reports:
     """Citizen reports (phản ánh hiện trường): categories, create, get, list.
 
@@ -214,16 +290,19 @@ class Reports:
                                    _call_options(options, timeout=timeout, cancel=cancel))
 
 
-class Client:
+class Client(_AsyncWorkers):
     """A Hue-S client. Thread-safe; share one per process (it pools connections).
 
     >>> client = hues.Client(base_url="https://api.hue-s.vn", api_key="hk_live_...", timeout=30)
     >>> for c in client.reports.categories(): print(c.name_vi)
 
     Durations are seconds. ``api_key`` defaults to the HUES_API_KEY environment variable.
-    ``logger`` is a hues.Logger, a logging.Logger or a callable(level, message); the SDK
-    never passes it credentials. ``options`` (a ClientOptions) is the base the keywords
-    override.
+    ``credentials`` (hues.ClientCredentials, hues.UserCredentials) replaces the API key.
+    Transport keywords: timeout, connect_timeout, attempt_timeout, max_attempts, retry,
+    ca_file, proxy, user_agent, logger, log_level, max_connections_per_host,
+    max_response_bytes. ``logger`` is a hues.Logger, a logging.Logger or a
+    callable(level, message); the SDK never passes it credentials. ``options`` (a
+    ClientOptions) is the base the keywords override.
     """
 
     def __init__(
@@ -231,59 +310,27 @@ class Client:
         base_url: Optional[str] = None,
         api_key: Optional[str] = None,
         *,
-        timeout: Optional[float] = None,
-        connect_timeout: Optional[float] = None,
-        attempt_timeout: Optional[float] = None,
-        max_attempts: Optional[int] = None,
-        retry: Optional[RetryPolicy] = None,
-        ca_file: Optional[Union[str, os.PathLike]] = None,
-        proxy: Optional[str] = None,
-        user_agent: Optional[str] = None,
-        logger: Any = None,
-        log_level: Optional[LogLevel] = None,
-        max_connections_per_host: Optional[int] = None,
-        max_response_bytes: Optional[int] = None,
+        credentials: Optional[_core.CredentialsProvider] = None,
         max_async_workers: int = 32,
         options: Optional[ClientOptions] = None,
+        **transport: Any,
     ) -> None:
-        opts = copy.copy(options) if options is not None else ClientOptions()
+        opts = _client_options(options, **transport)
         if base_url is not None:
             opts.base_url = base_url
         if api_key is not None:
             opts.api_key = api_key
         elif not opts.api_key:
             opts.api_key = os.environ.get("HUES_API_KEY", "")
-        for field, value, name in (("deadline_ms", timeout, "timeout"),
-                                   ("connect_timeout_ms", connect_timeout, "connect_timeout"),
-                                   ("attempt_timeout_ms", attempt_timeout, "attempt_timeout")):
-            if value is not None:
-                setattr(opts, field, _to_ms(value, name))
-        if retry is not None:
-            opts.retry = retry
-        if max_attempts is not None:
-            opts.retry.max_attempts = max_attempts
-        if ca_file is not None:
-            opts.ca_file = os.fspath(ca_file)
-        if proxy is not None:
-            opts.proxy = proxy
-        if user_agent is not None:
-            opts.user_agent = user_agent
-        if logger is not None:
-            opts.logger = _as_logger(logger)
-            if log_level is None and isinstance(opts.logger, _LoggingAdapter):
-                log_level = _level_of(logger)
-        if log_level is not None:
-            opts.log_level = LogLevel(log_level)
-        if max_connections_per_host is not None:
-            opts.max_connections_per_host = max_connections_per_host
-        if max_response_bytes is not None:
-            opts.max_response_bytes = max_response_bytes
+        if credentials is not None:
+            if not isinstance(credentials, _core.CredentialsProvider):
+                raise TypeError("credentials: expected hues.ClientCredentials, hues.UserCredentials or "
+                                f"another hues.CredentialsProvider, got {type(credentials).__name__}")
+            opts.credentials = credentials
 
         self._core = _core.Client(opts)
         self.reports = Reports(self._core.reports(), self)
         self._max_async_workers = max_async_workers
-        self._pool: Optional["ThreadPoolExecutor"] = None
-        self._pool_lock = threading.Lock()
 
     @property
     def options(self) -> ClientOptions:
@@ -295,26 +342,16 @@ class Client:
         """The C++ core's version, e.g. "0.1.0"."""
         return _core.Client.version()
 
-    def _executor(self) -> "ThreadPoolExecutor":
-        """The threads that run the asyncio forms' calls (created on first use)."""
-        with self._pool_lock:
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-                self._pool = ThreadPoolExecutor(self._max_async_workers, thread_name_prefix="hues")
-            return self._pool
+    def me(self, *, options: Optional[CallOptions] = None, timeout: Optional[float] = None,
+           cancel: Optional[CancellationToken] = None) -> CitizenProfile:
+        """The signed-in person's profile (needs ``credentials=hues.UserCredentials(...)``)."""
+        return self._core.me(_call_options(options, timeout=timeout, cancel=cancel))
 
-    def close(self) -> None:
-        """Stops the asyncio worker threads (connections close when the client is freed)."""
-        with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True)
-
-    def __enter__(self) -> "Client":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    async def me_async(self, *, options: Optional[CallOptions] = None,
+                       timeout: Optional[float] = None,
+                       cancel: Optional[CancellationToken] = None) -> CitizenProfile:
+        from .aio import run_call
+        return await run_call(self, self._core.me, _call_options(options, timeout=timeout, cancel=cancel))
 
     def __repr__(self) -> str:
         return f"hues.Client(base_url={self._core.options.base_url!r})"

@@ -21,12 +21,12 @@ from . import _core
 from ._client import Client
 from ._core import CallOptions, CancellationToken, Category, NewReport, Report, ReportPage, ReportQuery
 
-__all__ = ["AsyncClient", "AsyncReports", "ReportAsyncIterator", "run_call"]
+__all__ = ["AsyncClient", "AsyncReports", "ReportAsyncIterator", "run_blocking", "run_call"]
 
 T = TypeVar("T")
 
 
-async def run_call(client: Client, fn: Callable[..., T], options: CallOptions, *args: Any) -> T:
+async def run_call(client: Any, fn: Callable[..., T], options: CallOptions, *args: Any) -> T:
     """Awaits fn(*args, options) run on the client's executor; cancelling the awaiting task
     cancels the call (through options.cancel, created here when the caller gave none)."""
     token = options.cancel
@@ -39,6 +39,12 @@ async def run_call(client: Client, fn: Callable[..., T], options: CallOptions, *
     except asyncio.CancelledError:
         token.cancel()
         raise
+
+
+async def run_blocking(owner: Any, fn: Callable[..., T], *args: Any) -> T:
+    """Awaits fn(*args) on owner's executor, for calls without a CancellationToken: a
+    cancelled task stops waiting while the call ends by its own deadline."""
+    return await asyncio.get_running_loop().run_in_executor(owner._executor(), fn, *args)
 
 
 class ReportAsyncIterator:
@@ -105,6 +111,9 @@ class AsyncClient:
     @property
     def options(self) -> _core.ClientOptions:
         return self.sync.options
+
+    async def me(self, **call: Any) -> _core.CitizenProfile:
+        return await self.sync.me_async(**call)
 
     async def close(self) -> None:
         # Joining the worker threads blocks, so it happens off the event loop.

@@ -26,6 +26,8 @@ __all__ = [
     "HuesConnectionError",
     "ProtocolError",
     "CancelledError",
+    "OAuthError",
+    "InvalidTokenError",
 ]
 
 
@@ -132,3 +134,11 @@ class ProtocolError(TransportError):
 
 class CancelledError(HuesError):
     """The call was cancelled through its CancellationToken."""
+
+
+class OAuthError(ApiError):
+    """An OAuth 2.0 error answer; ``code`` is the OAuth error (invalid_grant, access_denied...)."""
+
+
+class InvalidTokenError(HuesError):
+    """A token failed validation; ``code`` names the check (signature, exp, aud, nonce, state...)."""

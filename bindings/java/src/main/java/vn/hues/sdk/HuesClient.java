@@ -3,19 +3,15 @@ package vn.hues.sdk;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import vn.hues.sdk.internal.CallOptions;
-import vn.hues.sdk.internal.CancellationToken;
+import vn.hues.sdk.internal.CitizenProfile;
 import vn.hues.sdk.internal.Client;
 import vn.hues.sdk.internal.ClientOptions;
 import vn.hues.sdk.internal.LogLevel;
+import vn.hues.sdk.internal.NativeCalls;
 import vn.hues.sdk.internal.RetryPolicy;
 
 /**
@@ -28,21 +24,19 @@ import vn.hues.sdk.internal.RetryPolicy;
  * }</pre>
  */
 public final class HuesClient implements AutoCloseable {
+  private static final CallOptions DEFAULTS = new CallOptions();
   private final Client client;
   private final ReportsService reports;
-  private final Executor executor;
-  private final ExecutorService ownedExecutor;
-  // Calls hold the read lock, close() the write lock: close never frees native objects under a
-  // call in flight (which would crash the JVM rather than throw).
-  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private boolean closed;
+  private final NativeCalls calls;
 
   private HuesClient(Builder b) {
     b.options.setRetry(b.retry);
     this.client = new Client(b.options);
-    this.ownedExecutor = b.executor == null ? Executors.newCachedThreadPool(daemonThreads()) : null;
-    this.executor = b.executor == null ? ownedExecutor : b.executor;
     this.reports = new ReportsService(this, client.reports());
+    this.calls = new NativeCalls("HuesClient", b.executor, () -> {
+      reports.release();
+      client.delete();
+    });
   }
 
   public static Builder builder() {
@@ -54,6 +48,23 @@ public final class HuesClient implements AutoCloseable {
     return reports;
   }
 
+  /**
+   * The signed-in person's profile (/v1/me). Needs user credentials ({@link
+   * Builder#credentials}); without them it throws {@link AuthenticationException}.
+   */
+  public CitizenProfile me() { return me(null); }
+
+  public CitizenProfile me(CallOptions options) {
+    return call(() -> client.me(options == null ? DEFAULTS : options));
+  }
+
+  /** {@link #me} on the client's executor; cancelling the future cancels the call. */
+  public CompletableFuture<CitizenProfile> meAsync() { return meAsync(null); }
+
+  public CompletableFuture<CitizenProfile> meAsync(CallOptions options) {
+    return async(options, this::me);
+  }
+
   /** The SDK's version, e.g. "0.1.0". */
   public static String version() {
     return Client.version();
@@ -62,66 +73,15 @@ public final class HuesClient implements AutoCloseable {
   /** Releases the connection pool and the async executor (if the client created it). */
   @Override
   public void close() {
-    lock.writeLock().lock();
-    try {
-      if (closed) return;
-      closed = true;
-      reports.release();
-      client.delete();
-      if (ownedExecutor != null) ownedExecutor.shutdown();
-    } finally {
-      lock.writeLock().unlock();
-    }
+    calls.close();
   }
 
   <T> T call(Supplier<T> body) {
-    lock.readLock().lock();
-    try {
-      if (closed) throw new IllegalStateException("HuesClient is closed");
-      return body.get();
-    } finally {
-      lock.readLock().unlock();
-    }
+    return calls.call(body);
   }
 
-  /**
-   * Runs call on the executor with options that carry a cancellation token; cancelling the
-   * returned future cancels the native call in flight.
-   */
   <T> CompletableFuture<T> async(CallOptions options, Function<CallOptions, T> call) {
-    CallOptions opts = options == null ? new CallOptions() : new CallOptions(options);
-    CancellationToken token = opts.getCancel();
-    if (token == null) {
-      token = new CancellationToken();
-      opts.setCancel(token);
-    }
-    CompletableFuture<T> future = new CompletableFuture<>();
-    CancellationToken cancel = token;
-    future.whenComplete((r, e) -> {
-      if (future.isCancelled()) cancel.cancel();
-    });
-    try {
-      executor.execute(() -> {
-        if (future.isDone()) return;
-        try {
-          future.complete(call.apply(opts));
-        } catch (Throwable e) {
-          future.completeExceptionally(e);
-        }
-      });
-    } catch (RuntimeException e) {  // rejected: executor shut down
-      future.completeExceptionally(e);
-    }
-    return future;
-  }
-
-  private static ThreadFactory daemonThreads() {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, "hues-async-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
+    return calls.async(options, call);
   }
 
   /** Options for a client; unset values keep the SDK's defaults. */
@@ -136,6 +96,14 @@ public final class HuesClient implements AutoCloseable {
     public Builder baseUrl(String url) { options.setBaseUrl(url); return this; }
     /** Partner API key, sent as X-Api-Key and never logged. */
     public Builder apiKey(String key) { options.setApiKey(key); return this; }
+    /**
+     * Credentials other than an API key (a partner backend's {@code ClientCredentials}, a
+     * signed-in user's {@code UserCredentials}); used instead of the API key when set.
+     */
+    public Builder credentials(Credentials credentials) {
+      options.setCredentials(credentials == null ? null : credentials.provider());
+      return this;
+    }
     /** TCP connect + TLS handshake. */
     public Builder connectTimeout(Duration d) { options.setConnectTimeoutMs(d.toMillis()); return this; }
     /** One attempt, from connect to the last body byte. */

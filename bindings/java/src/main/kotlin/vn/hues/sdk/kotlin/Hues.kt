@@ -60,11 +60,15 @@ suspend fun ReportsService.awaitListPage(query: ReportQuery, options: CallOption
 suspend fun ReportsService.awaitCategories(options: CallOptions? = null): List<Category> =
     categoriesAsync(options).awaitCancellable()
 
+/** The signed-in person's profile (needs user credentials). */
+suspend fun HuesClient.awaitMe(options: CallOptions? = null): CitizenProfile =
+    meAsync(options).awaitCancellable()
+
 /**
  * Awaits the future; cancelling the coroutine cancels the future, which cancels the native
  * call through its CancellationToken (see HuesClient.async). SDK errors are rethrown as-is.
  */
-private suspend fun <T> CompletableFuture<T>.awaitCancellable(): T =
+internal suspend fun <T> CompletableFuture<T>.awaitCancellable(): T =
     suspendCancellableCoroutine { cont ->
       whenComplete { value, error ->
         // Ignored when the coroutine was already cancelled.

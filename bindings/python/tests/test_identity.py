@@ -1,0 +1,380 @@
+"""Sign-in against the sandbox's OpenID provider over real sockets and real TLS: the test
+plays the browser (plain form posts to the login page), the SDK plays the app."""
+import asyncio
+import gc
+import http.client
+import ssl
+import threading
+import time
+import urllib.parse
+from html.parser import HTMLParser
+from http.cookies import SimpleCookie
+
+import pytest
+
+import hues
+
+pytestmark = pytest.mark.timeout(60)
+
+PASSWORD = "HueS-demo-2025"
+SCOPE = "openid profile offline_access reports:read reports:write"
+AN = "Nguyễn Văn An"
+
+
+class Browser:
+    """A browser without JavaScript: GET a page, POST a form, keep cookies (the login form's
+    CSRF token is bound to one), never follow redirects."""
+
+    def __init__(self, ca_file):
+        self.tls = ssl.create_default_context(cafile=ca_file)
+        self.cookies = {}
+
+    def send(self, method, url, form=None):
+        u = urllib.parse.urlsplit(url)
+        conn = (http.client.HTTPSConnection(u.hostname, u.port, context=self.tls, timeout=10)
+                if u.scheme == "https" else http.client.HTTPConnection(u.hostname, u.port, timeout=10))
+        body = urllib.parse.urlencode(form) if form is not None else None
+        headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        try:
+            conn.request(method, u.path + ("?" + u.query if u.query else ""), body, headers)
+            res = conn.getresponse()
+            for header in res.headers.get_all("Set-Cookie") or []:
+                self.cookies.update((k, m.value) for k, m in SimpleCookie(header).items())
+            return res.status, res.getheader("Location", ""), res.read().decode("utf-8")
+        finally:
+            conn.close()
+
+
+def form_fields(page):
+    """The named inputs of a page's form (hidden ones carry the authorization request)."""
+    fields = {}
+
+    class Inputs(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "input" and a.get("name"):
+                fields[a["name"]] = a.get("value") or ""
+
+    Inputs().feed(page)
+    return fields
+
+
+@pytest.fixture
+def browser(sandbox):
+    return Browser(sandbox.ca_file)
+
+
+def oidc_for(sandbox, client_id, **kw):
+    return hues.OidcClient(issuer=sandbox.tls_url, client_id=client_id, ca_file=sandbox.ca_file,
+                           timeout=20, **kw)
+
+
+def sign_in(sandbox, browser, url, username, decision="approve"):
+    """Logs username in on the authorize page at url; returns the redirect's Location."""
+    status, _, page = browser.send("GET", url)
+    assert status == 200
+    fields = form_fields(page)
+    fields.update(username=username, password=PASSWORD, decision=decision)
+    status, location, _ = browser.send("POST", sandbox.tls_url + "/oauth/authorize", fields)
+    assert status == 302
+    return location
+
+
+def sign_in_with_pkce(sandbox, browser, oidc, username):
+    receiver = hues.LoopbackReceiver()
+    request = oidc.authorization_request(receiver.redirect_uri, SCOPE)
+    location = sign_in(sandbox, browser, request.url, username)
+    assert location.startswith(receiver.redirect_uri + "?")
+    # The browser follows the redirect to the app's loopback listener.
+    follow = threading.Thread(target=browser.send, args=("GET", location))
+    follow.start()
+    redirected = receiver.wait(timeout=10)
+    follow.join()
+    return oidc.exchange_code(request, redirected)
+
+
+def user_client(sandbox, credentials):
+    return hues.Client(base_url=sandbox.tls_url, ca_file=sandbox.ca_file, credentials=credentials,
+                       api_key="", timeout=20)
+
+
+class DictStore(hues.TokenStore):
+    """A token store written in Python: what an app backed by a keyring would do."""
+
+    def __init__(self):
+        super().__init__()
+        self.saved = {}
+        self.calls = []
+        self.lock = threading.Lock()
+
+    def load(self, key):
+        with self.lock:
+            self.calls.append(("load", key))
+            return self.saved.get(key)
+
+    def save(self, key, tokens):
+        with self.lock:
+            self.calls.append(("save", key))
+            self.saved[key] = tokens
+
+    def remove(self, key):
+        with self.lock:
+            self.calls.append(("remove", key))
+            self.saved.pop(key, None)
+
+
+def test_client_credentials_fetch_one_token_and_reuse_it(sandbox):
+    for post in (False, True):
+        oidc = oidc_for(sandbox, "hues-taxi-backend", client_secret="taxi-secret-2025",
+                        client_secret_post=post)
+        creds = hues.ClientCredentials(oidc, scope="reports:read reports:write")
+        with user_client(sandbox, creds) as client:
+            for _ in range(3):
+                assert client.reports.categories()
+        assert creds.fetch_count == 1
+        assert creds.access_token().startswith("hat_")
+        assert creds.fetch_count == 1
+
+    with pytest.raises(hues.OAuthError) as e:
+        oidc_for(sandbox, "hues-taxi-backend", client_secret="wrong-secret").client_credentials()
+    assert e.value.code == "invalid_client"
+
+
+def test_code_pkce_sign_in_through_the_login_page_and_loopback(sandbox, browser):
+    oidc = oidc_for(sandbox, "hues-demo-app")
+    tokens = sign_in_with_pkce(sandbox, browser, oidc, "nguyen.van.an")
+    assert tokens.access_token and tokens.refresh_token and tokens.id_token
+    assert tokens.access_token not in repr(tokens)  # secrets never shown
+
+    claims = oidc.validate_id_token(tokens.id_token)
+    assert claims.name == AN and claims.aud == "hues-demo-app"
+
+    user = hues.UserCredentials(oidc, DictStore(), "an", tokens)
+    with user_client(sandbox, user) as client:
+        me = client.me()
+    assert me.name == AN  # Vietnamese, byte for byte
+    assert me.name.encode("utf-8") == AN.encode("utf-8")
+    assert me.verification_level == 2 and me.sub == claims.sub
+    assert oidc.userinfo(tokens.access_token).sub == claims.sub
+
+
+def test_a_redirect_with_another_state_is_refused(sandbox):
+    oidc = oidc_for(sandbox, "hues-demo-app")
+    request = oidc.authorization_request("http://127.0.0.1:9/callback", "openid")
+    assert "code_challenge_method=S256" in request.url
+    with pytest.raises(hues.InvalidTokenError) as e:
+        oidc.exchange_code(request, "http://127.0.0.1:9/callback?code=abc&state=forged")
+    assert e.value.code == "state"
+
+
+def approve_device(sandbox, browser, device, username="nguyen.van.an", decision="approve"):
+    status, _, page = browser.send("GET", device.verification_uri_complete or device.verification_uri)
+    assert status == 200
+    fields = form_fields(page)
+    fields.update(user_code=device.user_code, username=username, password=PASSWORD, decision=decision)
+    status, _, _ = browser.send("POST", sandbox.tls_url + "/device", fields)
+    assert status == 200
+
+
+def test_device_flow_approve_and_deny(sandbox, browser):
+    oidc = oidc_for(sandbox, "hues-cli")
+
+    async def approve():
+        device = await oidc.start_device_authorization_async("openid profile reports:read")
+        poll = asyncio.ensure_future(oidc.poll_device_token_async(device))
+        await asyncio.sleep(0.3)
+        assert not poll.done()  # still pending: nobody has approved yet
+        await asyncio.get_running_loop().run_in_executor(None, approve_device, sandbox, browser, device)
+        return await poll
+
+    tokens = asyncio.run(approve())
+    assert oidc.validate_id_token(tokens.id_token).name == AN
+
+    denied = oidc.start_device_authorization("openid")
+    approver = threading.Timer(0.3, approve_device, (sandbox, browser, denied), {"decision": "deny"})
+    approver.start()
+    with pytest.raises(hues.OAuthError) as e:
+        oidc.poll_device_token(denied)
+    approver.join()
+    assert e.value.code == "access_denied"
+    oidc.close()
+
+
+def test_device_poll_is_cancellable_and_releases_the_gil(sandbox):
+    oidc = oidc_for(sandbox, "hues-cli")
+    device = oidc.start_device_authorization("openid")
+    cancel = hues.CancellationToken()
+    ticks = []
+    ticker = threading.Thread(target=lambda: [ticks.append(time.sleep(0.01)) for _ in range(20)])
+
+    def cancel_soon():
+        time.sleep(0.5)
+        cancel.cancel()
+
+    threading.Thread(target=cancel_soon).start()
+    ticker.start()
+    start = time.monotonic()
+    with pytest.raises(hues.CancelledError):
+        oidc.poll_device_token(device, cancel=cancel)
+    assert time.monotonic() - start < 5
+    ticker.join()
+    assert len(ticks) == 20  # Python threads ran while the poll waited
+
+    async def cancelled_task():
+        task = asyncio.ensure_future(oidc.poll_device_token_async(device))
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled_task())
+    oidc.close()
+
+
+def test_python_token_store_saves_restores_and_sign_out_clears(sandbox, browser):
+    oidc = oidc_for(sandbox, "hues-demo-app")
+    tokens = sign_in_with_pkce(sandbox, browser, oidc, "nguyen.van.an")
+    store = DictStore()
+    hues.UserCredentials(oidc, store, "an", tokens)
+    assert store.saved["an"].refresh_token == tokens.refresh_token
+    assert store.saved["an"].access_token == tokens.access_token
+
+    restored = hues.UserCredentials(oidc, store, "an")  # the app restarted
+    assert ("load", "an") in store.calls
+    assert restored.signed_in
+    assert restored.tokens().refresh_token == tokens.refresh_token
+    with user_client(sandbox, restored) as client:
+        assert client.me().name == AN
+
+    restored.sign_out()
+    assert not restored.signed_in
+    assert "an" not in store.saved and ("remove", "an") in store.calls
+    with pytest.raises(hues.OAuthError) as e:
+        oidc.refresh(tokens.refresh_token)
+    assert e.value.code == "invalid_grant"
+    assert not hues.UserCredentials(oidc, store, "an").signed_in
+
+
+def test_threads_needing_a_fresh_token_share_one_refresh_through_a_python_store(sandbox, browser):
+    oidc = oidc_for(sandbox, "hues-demo-app")
+    tokens = sign_in_with_pkce(sandbox, browser, oidc, "tran.thi.binh")
+    tokens.expires_at = 1  # as if it had expired long ago
+    store = DictStore()
+    user = hues.UserCredentials(oidc, store, "binh", tokens)
+    seen = [None] * 16
+
+    def worker(i):
+        seen[i] = user.tokens().access_token
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert user.refresh_count == 1
+    assert len(set(seen)) == 1 and seen[0] != tokens.access_token
+    assert store.saved["binh"].access_token == seen[0]  # the refresh was saved
+
+
+def test_the_store_lives_as_long_as_the_credentials_need_it(sandbox, browser):
+    oidc = oidc_for(sandbox, "hues-demo-app")
+    tokens = sign_in_with_pkce(sandbox, browser, oidc, "nguyen.van.an")
+    tokens.expires_at = 1
+    saved = []
+
+    class ListStore(hues.TokenStore):
+        def load(self, key):
+            return None
+
+        def save(self, key, tokens):
+            saved.append((key, tokens.access_token))
+
+        def remove(self, key):
+            saved.append((key, None))
+
+    user = hues.UserCredentials(oidc, ListStore(), "an", tokens)  # no Python reference kept
+    gc.collect()
+    fresh = user.tokens()  # refreshes, then saves through the store
+    assert saved[-1] == ("an", fresh.access_token)
+    assert len(saved) == 2
+
+
+def test_a_failing_store_raises_its_own_error_and_crashes_nothing(sandbox, browser):
+    oidc = oidc_for(sandbox, "hues-demo-app")
+    tokens = sign_in_with_pkce(sandbox, browser, oidc, "nguyen.van.an")
+
+    class FullDisk(DictStore):
+        def save(self, key, tokens):
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        hues.UserCredentials(oidc, FullDisk(), "an", tokens)
+
+    class BadLoad(DictStore):
+        def load(self, key):
+            return 42
+
+    with pytest.raises(TypeError, match="TokenStore.load"):
+        hues.UserCredentials(oidc, BadLoad(), "an")
+
+    class Incomplete(hues.TokenStore):
+        def load(self, key):
+            return None
+
+    with pytest.raises(TypeError, match="save"):
+        hues.UserCredentials(oidc, Incomplete(), "an", tokens)
+
+    # A store failing inside a client call, on an SDK thread, reaches the caller too.
+    class FailsLater(DictStore):
+        fail = False
+
+        def save(self, key, tokens):
+            if self.fail:
+                raise RuntimeError("keyring locked")
+            super().save(key, tokens)
+
+    store = FailsLater()
+    tokens.expires_at = 1
+    user = hues.UserCredentials(oidc, store, "an", tokens)
+    store.fail = True
+    with user_client(sandbox, user) as client:
+        with pytest.raises(RuntimeError, match="keyring locked"):
+            client.me()
+
+
+def test_bad_arguments_are_typed_errors(sandbox):
+    with pytest.raises(hues.ValidationError) as e:
+        hues.OidcClient(issuer=sandbox.tls_url)
+    assert e.value.field == "client_id"
+    with pytest.raises(TypeError, match="credentials"):
+        hues.Client(base_url=sandbox.url, credentials="hat_123")
+    with pytest.raises(TypeError, match="store"):
+        hues.UserCredentials(oidc_for(sandbox, "hues-demo-app"), {}, "an")
+    with pytest.raises(hues.HuesTimeoutError):
+        hues.LoopbackReceiver().wait(timeout=0.2)
+    opts = oidc_for(sandbox, "hues-taxi-backend", client_secret="taxi-secret-2025").options
+    assert "taxi-secret-2025" not in repr(opts)
+    assert opts.http.ca_file == sandbox.ca_file
+
+
+def test_file_token_store_and_me_async(sandbox, browser, tmp_path):
+    oidc = oidc_for(sandbox, "hues-demo-app")
+    tokens = sign_in_with_pkce(sandbox, browser, oidc, "nguyen.van.an")
+    store = hues.FileTokenStore(tmp_path)
+    hues.UserCredentials(oidc, store, "an", tokens)
+    files = list(tmp_path.iterdir())
+    assert len(files) == 1 and files[0].stat().st_mode & 0o777 == 0o600
+    user = hues.UserCredentials(oidc, store, "an")
+
+    async def main():
+        async with hues.AsyncClient(base_url=sandbox.tls_url, ca_file=sandbox.ca_file,
+                                    credentials=user) as client:
+            me = await client.me()
+        await user.sign_out_async()
+        return me
+
+    assert asyncio.run(main()).name == AN
+    assert store.load("an").refresh_token == ""
+    oidc.close()

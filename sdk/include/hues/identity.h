@@ -1,0 +1,165 @@
+// Citizen identity: OpenID Connect sign-in (code + PKCE, device flow), client credentials,
+// ID-token validation, and credentials that refresh themselves.
+//
+//   auto oidc = std::make_shared<hues::OidcClient>(oidc_options);
+//   auto device = oidc->start_device_authorization("openid profile reports:write");
+//   std::cout << "Open " << device.verification_uri << " and enter " << device.user_code;
+//   auto tokens = oidc->poll_device_token(device);
+//   auto user = std::make_shared<hues::UserCredentials>(oidc, store, "citizen", tokens);
+//   client_options.credentials = user;   // every call now carries a fresh Bearer token
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hues/http.h"
+#include "hues/models.h"
+#include "hues/options.h"
+
+namespace hues {
+
+// Adds the credential to each attempt of a request. Implementations refresh by themselves
+// and must be thread-safe.
+class CredentialsProvider {
+ public:
+  virtual ~CredentialsProvider() = default;
+  virtual void authorize(HttpRequest& request) = 0;
+  // The server answered 401 to a request this provider authorized: drop the cached token.
+  // Returns true when a retry with a new token may succeed (the SDK retries once).
+  virtual bool on_unauthorized() { return false; }
+};
+
+// A partner API key, sent as X-Api-Key.
+std::shared_ptr<CredentialsProvider> api_key_credentials(std::string api_key);
+
+// Where an app keeps a user's tokens (Android keystore, Windows DPAPI, a file). Implement it
+// in any language. Must be thread-safe.
+class TokenStore {
+ public:
+  virtual ~TokenStore() = default;
+  // The saved tokens; an empty access_token and refresh_token mean "none saved".
+  virtual TokenSet load(const std::string& key) = 0;
+  virtual void save(const std::string& key, const TokenSet& tokens) = 0;
+  virtual void remove(const std::string& key) = 0;
+};
+
+std::shared_ptr<TokenStore> make_memory_token_store();
+// One JSON file per key in directory, created with mode 0600.
+std::shared_ptr<TokenStore> make_file_token_store(const std::string& directory);
+
+struct OidcOptions {
+  std::string issuer;         // e.g. "https://id.hue-s.vn" or a sandbox's tls_url()
+  std::string client_id;
+  std::string client_secret;  // confidential clients only
+  bool client_secret_post = false;  // send the secret in the form instead of Basic auth
+  // Transport settings for calls to the provider (ca_file, proxy, timeouts, logger...);
+  // base_url and credentials are ignored.
+  ClientOptions http;
+  std::vector<std::string> allowed_algorithms{"RS256", "ES256"};
+  std::int64_t clock_skew_seconds = 60;
+  std::int64_t refresh_margin_seconds = 60;  // refresh this long before expiry
+};
+
+// What authorization_request() prepared: open url in a browser, keep the rest for
+// exchange_code().
+struct AuthorizationRequest {
+  std::string url;
+  std::string redirect_uri;
+  std::string state;
+  std::string nonce;
+  std::string code_verifier;
+};
+
+// A one-shot HTTP listener on 127.0.0.1 for the redirect of a native app (RFC 8252 §7.3).
+class LoopbackReceiver {
+ public:
+  LoopbackReceiver();  // listens on an ephemeral port at once
+  ~LoopbackReceiver();
+  LoopbackReceiver(const LoopbackReceiver&) = delete;
+  LoopbackReceiver& operator=(const LoopbackReceiver&) = delete;
+  std::string redirect_uri() const;  // "http://127.0.0.1:PORT/callback"
+  // Waits for the browser's redirect and returns the full URL it requested; answers the
+  // browser with a short page. Throws TimeoutError after timeout_ms.
+  std::string wait(std::int64_t timeout_ms);
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+class OidcClient {
+ public:
+  explicit OidcClient(OidcOptions options);
+  ~OidcClient();
+
+  const OidcOptions& options() const;
+  // Discovery document (fetched once, then cached). Its issuer must equal options' issuer.
+  ProviderMetadata metadata();
+
+  // Authorization code + PKCE S256 (RFC 7636), with fresh state and nonce.
+  AuthorizationRequest authorization_request(const std::string& redirect_uri, const std::string& scope);
+  // Checks the redirect (state, iss, error), exchanges the code and validates the ID token
+  // (nonce included). Throws InvalidTokenError("state") on a state mismatch, OAuthError for
+  // an error redirect or a refused exchange.
+  TokenSet exchange_code(const AuthorizationRequest& request, const std::string& redirected_to);
+
+  // Device authorization grant (RFC 8628).
+  DeviceAuthorization start_device_authorization(const std::string& scope);
+  // Polls at the server's interval (slowing down when told) until the user approves, denies
+  // (OAuthError access_denied), the code expires (OAuthError expired_token) or options cancel.
+  TokenSet poll_device_token(const DeviceAuthorization& device, const CallOptions& options = {});
+
+  // Client credentials grant, for partner backends.
+  TokenSet client_credentials(const std::string& scope = "");
+  // Refresh grant; the returned set carries the rotated refresh token.
+  TokenSet refresh(const std::string& refresh_token, const std::string& scope = "");
+  // Token revocation (RFC 7009).
+  void revoke(const std::string& token, const std::string& token_type_hint = "");
+  // Checks signature (JWKS, refetched once on an unknown kid), alg allow-list, iss, aud, azp,
+  // exp, nbf, iat (with clock skew) and nonce when given. Throws InvalidTokenError.
+  IdTokenClaims validate_id_token(const std::string& id_token, const std::string& expected_nonce = "");
+  CitizenProfile userinfo(const std::string& access_token);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Client credentials that fetch and refresh a token by themselves.
+class ClientCredentials final : public CredentialsProvider {
+ public:
+  ClientCredentials(std::shared_ptr<OidcClient> oidc, std::string scope = "");
+  void authorize(HttpRequest& request) override;
+  bool on_unauthorized() override;
+  std::string access_token();  // current, fetched or refreshed when needed
+  int fetch_count() const;     // tokens fetched so far
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// A signed-in user's tokens: refreshed before expiry (one refresh at a time, however many
+// threads call), saved to the store after every change; sign_out() revokes them.
+class UserCredentials final : public CredentialsProvider {
+ public:
+  // Starts from tokens (e.g. from exchange_code) and saves them; with empty tokens, loads
+  // what the store holds under key.
+  UserCredentials(std::shared_ptr<OidcClient> oidc, std::shared_ptr<TokenStore> store, std::string key,
+                  TokenSet tokens = {});
+  void authorize(HttpRequest& request) override;
+  bool on_unauthorized() override;
+  TokenSet tokens();        // current, refreshed when near expiry
+  int refresh_count() const;
+  bool signed_in() const;
+  // Revokes the refresh token (and with it the access tokens) and clears the store.
+  void sign_out();
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace hues

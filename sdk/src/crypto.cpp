@@ -1,0 +1,78 @@
+#include "internal/crypto.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace hues::internal {
+namespace {
+
+bool is_url_safe(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+}  // namespace
+
+std::string base64_encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock adds a NUL
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string base64url_encode(std::string_view bytes) {
+  std::string out = base64_encode(bytes);
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
+  return out;
+}
+
+std::string base64url_decode(std::string_view text) {
+  if (text.size() % 4 == 1) throw std::invalid_argument("base64url: impossible length");
+  std::string b64(text);
+  for (char& c : b64) {
+    // Checked here because EVP_DecodeBlock would skip whitespace and accept '=' and '+/'.
+    if (!is_url_safe(c)) throw std::invalid_argument("base64url: character outside the url-safe alphabet");
+    c = c == '-' ? '+' : c == '_' ? '/' : c;
+  }
+  std::size_t pad = (4 - b64.size() % 4) % 4;
+  b64.append(pad, '=');
+  std::string out(b64.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+  if (n < 0) throw std::invalid_argument("base64url: undecodable");
+  out.resize(static_cast<std::size_t>(n) - pad);  // EVP_DecodeBlock counts the padding as zero bytes
+  // One byte string has one encoding: refuse set bits in the unused tail (malleable tokens).
+  if (base64url_encode(out) != text) throw std::invalid_argument("base64url: non-canonical encoding");
+  return out;
+}
+
+std::string sha256(std::string_view bytes) {
+  std::string out(32, '\0');
+  unsigned int len = 0;
+  if (!EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data()), &len, EVP_sha256(),
+                  nullptr) ||
+      len != out.size())
+    throw std::runtime_error("SHA-256 failed");
+  return out;
+}
+
+std::string random_urlsafe(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1)
+    throw std::runtime_error("the random number generator failed");
+  return base64url_encode(raw);
+}
+
+std::string pkce_challenge(std::string_view verifier) { return base64url_encode(sha256(verifier)); }
+
+bool constant_time_equals(std::string_view a, std::string_view b) {
+  // Lengths of our secrets (nonces, states, MACs) are public; only their bytes are compared blind.
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace hues::internal

@@ -1,0 +1,571 @@
+// OpenID Connect client flows, token stores and self-refreshing credentials.
+#include "hues/identity.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/url/encode.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
+#include <condition_variable>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <utility>
+#include <sstream>
+
+#include "internal/client_core.h"
+#include "internal/crypto.h"
+#include "internal/jwt.h"
+
+namespace hues {
+namespace {
+
+using internal::Clock;
+using Form = std::vector<std::pair<std::string, std::string>>;
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string url_encode(const std::string& s) { return boost::urls::encode(s, boost::urls::unreserved_chars); }
+
+std::string form_encode(const Form& form) {
+  std::string out;
+  for (const auto& [k, v] : form) {
+    if (v.empty()) continue;
+    if (!out.empty()) out += '&';
+    out += url_encode(k) + "=" + url_encode(v);
+  }
+  return out;
+}
+
+[[noreturn]] void invalid_token(const std::string& check, const std::string& message) {
+  throw_error(ErrorType::kInvalidToken, message, 0, check);
+}
+
+class ApiKeyCredentials final : public CredentialsProvider {
+ public:
+  explicit ApiKeyCredentials(std::string key) : key_(std::move(key)) {}
+  void authorize(HttpRequest& request) override { request.set_header("X-Api-Key", key_); }
+
+ private:
+  std::string key_;
+};
+
+class MemoryTokenStore final : public TokenStore {
+ public:
+  TokenSet load(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = tokens_.find(key);
+    return it == tokens_.end() ? TokenSet{} : it->second;
+  }
+  void save(const std::string& key, const TokenSet& tokens) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    tokens_[key] = tokens;
+  }
+  void remove(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    tokens_.erase(key);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, TokenSet> tokens_;
+};
+
+// Files are named by a hash of the key, written to a temporary file and renamed, so a
+// crash never leaves half a token file; the mode is 0600 from creation.
+class FileTokenStore final : public TokenStore {
+ public:
+  explicit FileTokenStore(std::string directory) : dir_(std::move(directory)) {
+    std::filesystem::create_directories(dir_);
+  }
+  TokenSet load(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::ifstream in(path(key), std::ios::binary);
+    if (!in) return {};
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      return internal::from_json_string<TokenSet>(text.str());
+    } catch (const internal::FieldError&) {
+      return {};  // a damaged file means "signed out", never a crash
+    }
+  }
+  void save(const std::string& key, const TokenSet& tokens) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string target = path(key), tmp = target + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("hues: cannot write token file in " + dir_);
+    std::string data = internal::to_json_string(tokens);
+    bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), target.c_str()) != 0) {
+      ::unlink(tmp.c_str());
+      throw std::runtime_error("hues: cannot write token file in " + dir_);
+    }
+  }
+  void remove(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ::unlink(path(key).c_str());
+  }
+
+ private:
+  std::string path(const std::string& key) const {
+    std::string digest = internal::sha256(key);
+    static const char* hex = "0123456789abcdef";
+    std::string name;
+    for (unsigned char c : digest.substr(0, 16)) {
+      name += hex[c >> 4];
+      name += hex[c & 15];
+    }
+    return dir_ + "/tokens-" + name + ".json";
+  }
+  std::string dir_;
+  std::mutex mu_;
+};
+
+// Sleeps for ms, waking early (and throwing CancelledError) when token is cancelled.
+void cancellable_sleep(std::int64_t ms, const std::shared_ptr<CancellationToken>& token) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool woken = false;
+  std::uint64_t id = 0;
+  if (token) id = token->add_callback([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    woken = true;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return woken; });
+  }
+  if (token) token->remove_callback(id);
+  if (token && token->cancelled()) throw_error(ErrorType::kCancelled, "the call was cancelled", 0, "cancelled");
+}
+
+}  // namespace
+
+std::shared_ptr<CredentialsProvider> api_key_credentials(std::string api_key) {
+  return std::make_shared<ApiKeyCredentials>(std::move(api_key));
+}
+std::shared_ptr<TokenStore> make_memory_token_store() { return std::make_shared<MemoryTokenStore>(); }
+std::shared_ptr<TokenStore> make_file_token_store(const std::string& directory) {
+  return std::make_shared<FileTokenStore>(directory);
+}
+
+// ---- LoopbackReceiver ----
+
+LoopbackReceiver::LoopbackReceiver() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // loopback only: no other host can answer
+  socklen_t len = sizeof addr;
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 8) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd_ >= 0) ::close(fd_);
+    throw_error(ErrorType::kConnection, "cannot listen on 127.0.0.1 for the sign-in redirect", 0, "loopback_failed");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+LoopbackReceiver::~LoopbackReceiver() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string LoopbackReceiver::redirect_uri() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + "/callback";
+}
+
+std::string LoopbackReceiver::wait(std::int64_t timeout_ms) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    pollfd p{fd_, POLLIN, 0};
+    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
+      throw_error(ErrorType::kTimeout, "no sign-in redirect arrived in time", 0, "timeout");
+    int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) continue;
+    timeval tv{5, 0};
+    ::setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string head;
+    char buf[2048];
+    while (head.find("\r\n\r\n") == std::string::npos && head.size() < 16384) {
+      ssize_t n = ::recv(conn, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      head.append(buf, static_cast<std::size_t>(n));
+    }
+    std::istringstream line(head.substr(0, head.find("\r\n")));
+    std::string method, target;
+    line >> method >> target;
+    bool ours = method == "GET" && target.rfind("/callback", 0) == 0;
+    std::string page = ours ? "<!doctype html><meta charset=utf-8><title>Hue-S</title>"
+                              "<p>Đăng nhập xong, bạn có thể đóng cửa sổ này. Signed in: you can close this window.</p>"
+                            : "not found";
+    std::string res = std::string(ours ? "HTTP/1.1 200 OK" : "HTTP/1.1 404 Not Found") +
+                      "\r\nContent-Type: text/html; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close"
+                      "\r\nContent-Length: " + std::to_string(page.size()) + "\r\n\r\n" + page;
+    ::send(conn, res.data(), res.size(), MSG_NOSIGNAL);
+    ::close(conn);
+    if (ours) return "http://127.0.0.1:" + std::to_string(port_) + target;
+  }
+}
+
+// ---- OidcClient ----
+
+struct OidcClient::Impl {
+  OidcOptions options;
+  std::unique_ptr<internal::ClientCore> core;
+  std::mutex mu;
+  std::optional<ProviderMetadata> metadata;
+  std::shared_ptr<const internal::Jwks> jwks;
+
+  explicit Impl(OidcOptions o) : options(std::move(o)) {
+    if (options.issuer.empty())
+      throw_error(ErrorType::kValidation, "issuer is required", 0, "invalid_option", {}, "issuer");
+    if (options.client_id.empty())
+      throw_error(ErrorType::kValidation, "client_id is required", 0, "invalid_option", {}, "client_id");
+    ClientOptions http = options.http;
+    http.base_url = options.issuer;
+    http.api_key.clear();
+    http.credentials.reset();  // the provider's endpoints take client authentication instead
+    core = std::make_unique<internal::ClientCore>(std::move(http));
+  }
+
+  bool confidential() const { return !options.client_secret.empty(); }
+
+  HttpResponse get(const std::string& url, const std::string& bearer = {}) {
+    HttpRequest req;
+    req.method = "GET";
+    req.url = url;
+    req.headers.emplace_back("Accept", "application/json");
+    if (!bearer.empty()) req.headers.emplace_back("Authorization", "Bearer " + bearer);
+    HttpResponse res = core->send(req, {});
+    if (res.status < 200 || res.status > 299) internal::raise_for_status(res, req.header("X-Request-Id"));
+    return res;
+  }
+
+  // POSTs a form to an endpoint with the client's authentication (RFC 6749 §2.3.1).
+  HttpResponse post_form(const std::string& url, Form form, CallOptions call) {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = url;
+    req.headers.emplace_back("Accept", "application/json");
+    req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    if (confidential() && !options.client_secret_post) {
+      std::string basic = url_encode(options.client_id) + ":" + url_encode(options.client_secret);
+      req.headers.emplace_back("Authorization", "Basic " + internal::base64_encode(basic));
+    } else {
+      form.emplace_back("client_id", options.client_id);
+      if (confidential()) form.emplace_back("client_secret", options.client_secret);
+    }
+    req.body = form_encode(form);
+    return core->send(req, call);
+  }
+
+  [[noreturn]] static void raise_oauth(const HttpResponse& res) {
+    OAuthErrorBody body;
+    try {
+      body = internal::from_json_string<OAuthErrorBody>(res.body);
+    } catch (const internal::FieldError&) {
+    }
+    if (body.error.empty()) internal::raise_for_status(res, {});
+    throw_error(ErrorType::kOAuth, body.error_description.empty() ? body.error : body.error_description,
+                res.status, body.error, res.header("X-Request-Id"), {}, body.error == "slow_down");
+  }
+
+  // Token requests that are not idempotent (a code, a rotating refresh token) get one
+  // attempt only: a blind retry could burn the code or trip refresh-token reuse detection.
+  TokenSet token_request(Form form, bool idempotent, CallOptions call = {}) {
+    if (!idempotent) call.max_attempts = 1;
+    auto res = post_form(provider().token_endpoint, std::move(form), call);
+    if (res.status < 200 || res.status > 299) raise_oauth(res);
+    auto tr = internal::decode_body<TokenResponse>(res);
+    if (tr.access_token.empty())
+      throw_error(ErrorType::kProtocol, "token response without access_token", res.status, "malformed_response");
+    TokenSet ts;
+    ts.access_token = tr.access_token;
+    ts.refresh_token = tr.refresh_token;
+    ts.id_token = tr.id_token;
+    ts.scope = tr.scope;
+    ts.expires_at = tr.expires_in > 0 ? unix_now() + tr.expires_in : 0;
+    return ts;
+  }
+
+  ProviderMetadata provider() {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!metadata) {
+      std::string base = options.issuer;
+      while (!base.empty() && base.back() == '/') base.pop_back();
+      auto md = internal::decode_body<ProviderMetadata>(get(base + "/.well-known/openid-configuration"));
+      // OpenID Connect Discovery §4.3: the issuer in the document must be the one we asked.
+      if (md.issuer != options.issuer)
+        invalid_token("iss", "discovery issuer " + md.issuer + " differs from " + options.issuer);
+      metadata = md;
+    }
+    return *metadata;
+  }
+
+  std::shared_ptr<const internal::Jwks> keys(bool refetch) {
+    auto md = provider();
+    std::lock_guard<std::mutex> lock(mu);
+    if (!jwks || refetch) {
+      auto res = get(md.jwks_uri);
+      try {
+        jwks = std::make_shared<internal::Jwks>(internal::parse_json(res.body));
+      } catch (const internal::FieldError& e) {
+        throw_error(ErrorType::kProtocol, std::string("bad JWKS: ") + e.what(), res.status, "malformed_response");
+      }
+    }
+    return jwks;
+  }
+};
+
+OidcClient::OidcClient(OidcOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+OidcClient::~OidcClient() = default;
+
+const OidcOptions& OidcClient::options() const { return impl_->options; }
+ProviderMetadata OidcClient::metadata() { return impl_->provider(); }
+
+AuthorizationRequest OidcClient::authorization_request(const std::string& redirect_uri, const std::string& scope) {
+  if (redirect_uri.empty())
+    throw_error(ErrorType::kValidation, "redirect_uri is required", 0, "invalid_option", {}, "redirect_uri");
+  AuthorizationRequest r;
+  r.redirect_uri = redirect_uri;
+  r.state = internal::random_urlsafe(16);
+  r.nonce = internal::random_urlsafe(16);
+  r.code_verifier = internal::random_urlsafe(32);  // 43 characters, RFC 7636 §4.1
+  std::string endpoint = impl_->provider().authorization_endpoint;
+  r.url = endpoint + (endpoint.find('?') == std::string::npos ? "?" : "&") +
+          form_encode({{"response_type", "code"},
+                       {"client_id", impl_->options.client_id},
+                       {"redirect_uri", redirect_uri},
+                       {"scope", scope.empty() ? "openid" : scope},
+                       {"state", r.state},
+                       {"nonce", r.nonce},
+                       {"code_challenge", internal::pkce_challenge(r.code_verifier)},
+                       {"code_challenge_method", "S256"}});
+  return r;
+}
+
+TokenSet OidcClient::exchange_code(const AuthorizationRequest& request, const std::string& redirected_to) {
+  auto url = boost::urls::parse_uri_reference(redirected_to);
+  if (!url) invalid_token("malformed", "the redirect URL cannot be parsed");
+  std::map<std::string, std::string> params;
+  for (auto p : url->params()) params[std::string(p.key)] = std::string(p.value);
+  // State first: an unsolicited redirect must not even reveal its error (CSRF).
+  if (!internal::constant_time_equals(params["state"], request.state))
+    invalid_token("state", "the redirect's state does not match the request's (possible CSRF)");
+  if (params.count("iss") && params["iss"] != impl_->provider().issuer)
+    invalid_token("iss", "the redirect comes from another issuer (RFC 9207 mix-up defence)");
+  if (params.count("error"))
+    throw_error(ErrorType::kOAuth, params["error_description"].empty() ? params["error"] : params["error_description"],
+                0, params["error"]);
+  if (params["code"].empty()) invalid_token("malformed", "the redirect carries no code");
+  TokenSet tokens = impl_->token_request({{"grant_type", "authorization_code"},
+                                          {"code", params["code"]},
+                                          {"redirect_uri", request.redirect_uri},
+                                          {"code_verifier", request.code_verifier}},
+                                         false);
+  if (!tokens.id_token.empty()) validate_id_token(tokens.id_token, request.nonce);
+  return tokens;
+}
+
+DeviceAuthorization OidcClient::start_device_authorization(const std::string& scope) {
+  auto md = impl_->provider();
+  if (md.device_authorization_endpoint.empty())
+    throw_error(ErrorType::kValidation, "the provider has no device authorization endpoint", 0, "unsupported");
+  auto res = impl_->post_form(md.device_authorization_endpoint, {{"scope", scope}}, {});
+  if (res.status < 200 || res.status > 299) Impl::raise_oauth(res);
+  auto d = internal::decode_body<DeviceAuthorization>(res);
+  if (d.device_code.empty() || d.user_code.empty() || d.verification_uri.empty())
+    throw_error(ErrorType::kProtocol, "incomplete device authorization response", res.status, "malformed_response");
+  if (d.interval <= 0) d.interval = 5;  // RFC 8628 §3.2 default
+  return d;
+}
+
+TokenSet OidcClient::poll_device_token(const DeviceAuthorization& device, const CallOptions& options) {
+  std::int64_t interval = std::max<std::int64_t>(1, device.interval);
+  auto expires = Clock::now() + std::chrono::seconds(device.expires_in > 0 ? device.expires_in : 600);
+  for (;;) {
+    cancellable_sleep(interval * 1000, options.cancel);
+    if (Clock::now() >= expires)
+      throw_error(ErrorType::kOAuth, "the device code expired before the user approved", 0, "expired_token");
+    try {
+      return impl_->token_request({{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"},
+                                   {"device_code", device.device_code}},
+                                  false, options);
+    } catch (const OAuthError& e) {
+      if (e.code() == "slow_down") interval += 5;  // RFC 8628 §3.5
+      else if (e.code() != "authorization_pending") throw;
+    }
+  }
+}
+
+TokenSet OidcClient::client_credentials(const std::string& scope) {
+  return impl_->token_request({{"grant_type", "client_credentials"}, {"scope", scope}}, true);
+}
+
+TokenSet OidcClient::refresh(const std::string& refresh_token, const std::string& scope) {
+  return impl_->token_request({{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}, {"scope", scope}},
+                              false);
+}
+
+void OidcClient::revoke(const std::string& token, const std::string& token_type_hint) {
+  auto md = impl_->provider();
+  auto res = impl_->post_form(md.revocation_endpoint, {{"token", token}, {"token_type_hint", token_type_hint}}, {});
+  if (res.status < 200 || res.status > 299) Impl::raise_oauth(res);
+}
+
+IdTokenClaims OidcClient::validate_id_token(const std::string& id_token, const std::string& expected_nonce) {
+  auto jwt = internal::decode_jwt(id_token);
+  internal::JwtExpectations expect;
+  expect.issuer = impl_->provider().issuer;
+  expect.audience = impl_->options.client_id;
+  expect.nonce = expected_nonce;
+  expect.allowed_algorithms = impl_->options.allowed_algorithms;
+  expect.clock_skew_seconds = impl_->options.clock_skew_seconds;
+  try {
+    return internal::validate_id_token(jwt, *impl_->keys(false), expect);
+  } catch (const InvalidTokenError& e) {
+    if (e.code() != "kid") throw;
+    // Keys rotate: refetch the JWKS once for an unknown kid, then give up.
+    return internal::validate_id_token(jwt, *impl_->keys(true), expect);
+  }
+}
+
+CitizenProfile OidcClient::userinfo(const std::string& access_token) {
+  return internal::decode_body<CitizenProfile>(impl_->get(impl_->provider().userinfo_endpoint, access_token));
+}
+
+// ---- ClientCredentials ----
+
+struct ClientCredentials::State {
+  std::shared_ptr<OidcClient> oidc;
+  std::string scope;
+  std::mutex mu;  // held across the fetch: concurrent callers wait for the one fetch
+  TokenSet current;
+  int fetches = 0;
+};
+
+ClientCredentials::ClientCredentials(std::shared_ptr<OidcClient> oidc, std::string scope)
+    : state_(std::make_shared<State>()) {
+  state_->oidc = std::move(oidc);
+  state_->scope = std::move(scope);
+}
+
+std::string ClientCredentials::access_token() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  auto margin = state_->oidc->options().refresh_margin_seconds;
+  if (state_->current.access_token.empty() ||
+      (state_->current.expires_at > 0 && state_->current.expires_at - margin <= unix_now())) {
+    state_->current = state_->oidc->client_credentials(state_->scope);
+    ++state_->fetches;
+  }
+  return state_->current.access_token;
+}
+
+void ClientCredentials::authorize(HttpRequest& request) {
+  request.set_header("Authorization", "Bearer " + access_token());
+}
+
+bool ClientCredentials::on_unauthorized() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->current = {};
+  return true;
+}
+
+int ClientCredentials::fetch_count() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->fetches;
+}
+
+// ---- UserCredentials ----
+
+struct UserCredentials::State {
+  std::shared_ptr<OidcClient> oidc;
+  std::shared_ptr<TokenStore> store;
+  std::string key;
+  std::mutex mu;  // held across a refresh: single flight however many threads call
+  TokenSet tokens;
+  int refreshes = 0;
+  bool force_refresh = false;
+};
+
+UserCredentials::UserCredentials(std::shared_ptr<OidcClient> oidc, std::shared_ptr<TokenStore> store,
+                                 std::string key, TokenSet tokens)
+    : state_(std::make_shared<State>()) {
+  if (!store) store = make_memory_token_store();
+  state_->oidc = std::move(oidc);
+  state_->store = std::move(store);
+  state_->key = std::move(key);
+  if (tokens.access_token.empty() && tokens.refresh_token.empty()) {
+    state_->tokens = state_->store->load(state_->key);
+  } else {
+    state_->tokens = std::move(tokens);
+    state_->store->save(state_->key, state_->tokens);
+  }
+}
+
+TokenSet UserCredentials::tokens() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  auto& t = state_->tokens;
+  if (t.access_token.empty() && t.refresh_token.empty())
+    throw_error(ErrorType::kAuthentication, "no user is signed in", 0, "not_signed_in");
+  auto margin = state_->oidc->options().refresh_margin_seconds;
+  bool stale = state_->force_refresh || t.access_token.empty() || (t.expires_at > 0 && t.expires_at - margin <= unix_now());
+  if (stale && !t.refresh_token.empty()) {
+    TokenSet fresh = state_->oidc->refresh(t.refresh_token);
+    if (fresh.refresh_token.empty()) fresh.refresh_token = t.refresh_token;  // no rotation
+    if (fresh.id_token.empty()) fresh.id_token = t.id_token;
+    t = std::move(fresh);
+    state_->store->save(state_->key, t);
+    ++state_->refreshes;
+    state_->force_refresh = false;
+  }
+  return t;
+}
+
+void UserCredentials::authorize(HttpRequest& request) {
+  request.set_header("Authorization", "Bearer " + tokens().access_token);
+}
+
+bool UserCredentials::on_unauthorized() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (state_->tokens.refresh_token.empty()) return false;
+  state_->force_refresh = true;
+  return true;
+}
+
+int UserCredentials::refresh_count() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->refreshes;
+}
+
+bool UserCredentials::signed_in() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return !state_->tokens.access_token.empty() || !state_->tokens.refresh_token.empty();
+}
+
+void UserCredentials::sign_out() {
+  TokenSet old;
+  {
+    // Forget locally first: signing out must not depend on the network.
+    std::lock_guard<std::mutex> lock(state_->mu);
+    old = std::exchange(state_->tokens, TokenSet{});
+    state_->store->remove(state_->key);
+  }
+  if (!old.refresh_token.empty()) state_->oidc->revoke(old.refresh_token, "refresh_token");
+  if (!old.access_token.empty()) state_->oidc->revoke(old.access_token, "access_token");
+}
+
+}  // namespace hues

@@ -1,0 +1,308 @@
+// Sign-in flows against the sandbox's OpenID provider over real sockets: the test plays the
+// browser (plain HTTP form posts to the login page) and the SDK plays the app.
+#include <doctest/doctest.h>
+
+#include <hues/hues.h>
+#include <hues/testing/sandbox.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <thread>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+const char* kPassword = "HueS-demo-2025";
+
+hues::testing::Sandbox& sandbox() {
+  static hues::testing::Sandbox sb;
+  return sb;
+}
+
+std::shared_ptr<hues::OidcClient> oidc(const std::string& client_id, const std::string& secret = {},
+                                       bool post = false) {
+  hues::OidcOptions o;
+  o.issuer = sandbox().tls_url();
+  o.client_id = client_id;
+  o.client_secret = secret;
+  o.client_secret_post = post;
+  o.http.ca_file = sandbox().ca_file();
+  return std::make_shared<hues::OidcClient>(o);
+}
+
+hues::Client client_with(std::shared_ptr<hues::CredentialsProvider> credentials) {
+  hues::ClientOptions o;
+  o.base_url = sandbox().tls_url();
+  o.ca_file = sandbox().ca_file();
+  o.credentials = std::move(credentials);
+  return hues::Client(o);
+}
+
+// A browser without JavaScript: GET a page, POST a form, keep cookies (the login forms bind
+// a CSRF token to one), never follow redirects.
+struct Browser {
+  std::shared_ptr<hues::Transport> http;
+  std::string cookie;
+  Browser() {
+    hues::ClientOptions o;
+    o.ca_file = sandbox().ca_file();
+    http = hues::make_default_transport(o);
+  }
+  hues::HttpResponse send(const std::string& method, const std::string& url, const std::string& form = {}) {
+    hues::HttpRequest req;
+    req.method = method;
+    req.url = url;
+    if (!form.empty()) req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    req.body = form;
+    if (!cookie.empty()) req.headers.emplace_back("Cookie", cookie);
+    hues::AttemptContext ctx;
+    ctx.deadline = Clock::now() + std::chrono::seconds(10);
+    auto res = http->send(req, ctx);
+    std::string set = res.header("Set-Cookie");
+    if (!set.empty()) cookie = set.substr(0, set.find(';'));
+    return res;
+  }
+};
+
+std::string html_unescape(std::string s) {
+  const std::pair<const char*, const char*> entities[] = {{"&quot;", "\""}, {"&#39;", "'"}, {"&#x27;", "'"},
+                                                          {"&lt;", "<"},    {"&gt;", ">"},  {"&amp;", "&"}};
+  for (const auto& [from, to] : entities)
+    for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + 1)) s.replace(pos, strlen(from), to);
+  return s;
+}
+
+std::string percent(const std::string& s) {
+  std::string out;
+  char buf[4];
+  for (unsigned char c : s) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+    else { snprintf(buf, sizeof buf, "%%%02X", c); out += buf; }
+  }
+  return out;
+}
+
+// The named inputs of the first form on a page (hidden ones carry the request).
+std::map<std::string, std::string> form_fields(const std::string& html) {
+  std::map<std::string, std::string> fields;
+  std::regex input(R"(<input\b[^>]*>)", std::regex::icase);
+  std::regex name(R"re(\bname\s*=\s*"([^"]*)")re", std::regex::icase);
+  std::regex value(R"re(\bvalue\s*=\s*"([^"]*)")re", std::regex::icase);
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), input); it != std::sregex_iterator(); ++it) {
+    std::string tag = it->str();
+    std::smatch n, v;
+    if (!std::regex_search(tag, n, name)) continue;
+    fields[html_unescape(n[1])] = std::regex_search(tag, v, value) ? html_unescape(v[1]) : "";
+  }
+  return fields;
+}
+
+std::string encode(const std::map<std::string, std::string>& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) out += (out.empty() ? "" : "&") + percent(k) + "=" + percent(v);
+  return out;
+}
+
+// Logs username in on the authorize page at url and returns the redirect Location.
+std::string sign_in(const std::string& url, const std::string& username, const std::string& decision = "approve") {
+  Browser b;
+  auto page = b.send("GET", url);
+  REQUIRE(page.status == 200);
+  auto fields = form_fields(page.body);
+  fields["username"] = username;
+  fields["password"] = kPassword;
+  fields["decision"] = decision;
+  auto res = b.send("POST", sandbox().tls_url() + "/oauth/authorize", encode(fields));
+  REQUIRE(res.status == 302);
+  return res.header("Location");
+}
+
+hues::TokenSet sign_in_with_pkce(hues::OidcClient& client, const std::string& username,
+                                 hues::AuthorizationRequest* out = nullptr) {
+  hues::LoopbackReceiver receiver;
+  auto req = client.authorization_request(receiver.redirect_uri(), "openid profile offline_access reports:read reports:write");
+  std::string location = sign_in(req.url, username);
+  // The browser follows the redirect to the app's loopback listener.
+  std::thread browser([&] { Browser().send("GET", location); });
+  std::string redirected = receiver.wait(10000);
+  browser.join();
+  if (out) *out = req;
+  return client.exchange_code(req, redirected);
+}
+
+template <typename F>
+hues::Error catch_error(F f) {
+  try {
+    f();
+  } catch (const hues::Error& e) {
+    return e;
+  }
+  FAIL("expected a hues::Error");
+  return hues::Error(hues::ErrorType::kApi, "unreachable");
+}
+
+}  // namespace
+
+TEST_CASE("discovery names every endpoint under the issuer") {
+  auto md = oidc("hues-demo-app")->metadata();
+  CHECK(md.issuer == sandbox().tls_url());
+  CHECK(md.token_endpoint.rfind(md.issuer, 0) == 0);
+  CHECK(md.device_authorization_endpoint.rfind(md.issuer, 0) == 0);
+  CHECK(std::count(md.code_challenge_methods_supported.begin(), md.code_challenge_methods_supported.end(), "S256") == 1);
+}
+
+TEST_CASE("client credentials: a partner backend fetches one token and reuses it") {
+  for (bool post : {false, true}) {
+    auto creds = std::make_shared<hues::ClientCredentials>(oidc("hues-taxi-backend", "taxi-secret-2025", post),
+                                                           "reports:read reports:write");
+    auto client = client_with(creds);
+    for (int i = 0; i < 3; ++i) CHECK_FALSE(client.reports().categories().empty());
+    CHECK(creds->fetch_count() == 1);
+  }
+  auto err = catch_error([] { oidc("hues-taxi-backend", "wrong-secret")->client_credentials(); });
+  CHECK(err.type() == hues::ErrorType::kOAuth);
+  CHECK(err.code() == "invalid_client");
+}
+
+TEST_CASE("code + PKCE through the login page and a loopback redirect signs a citizen in") {
+  auto client = oidc("hues-demo-app");
+  auto tokens = sign_in_with_pkce(*client, "nguyen.van.an");
+  CHECK_FALSE(tokens.access_token.empty());
+  CHECK_FALSE(tokens.refresh_token.empty());
+  auto claims = client->validate_id_token(tokens.id_token);
+  CHECK(claims.name == "Nguyễn Văn An");
+  CHECK(claims.aud == "hues-demo-app");
+
+  auto user = std::make_shared<hues::UserCredentials>(client, hues::make_memory_token_store(), "an", tokens);
+  auto me = client_with(user).me();
+  CHECK(me.name == "Nguyễn Văn An");
+  CHECK(me.verification_level == 2);
+  CHECK(client->userinfo(tokens.access_token).sub == claims.sub);
+}
+
+TEST_CASE("a redirect with another state is refused as CSRF") {
+  auto client = oidc("hues-demo-app");
+  auto req = client->authorization_request("http://127.0.0.1:9/callback", "openid");
+  auto err = catch_error([&] { client->exchange_code(req, "http://127.0.0.1:9/callback?code=abc&state=forged"); });
+  CHECK(err.type() == hues::ErrorType::kInvalidToken);
+  CHECK(err.code() == "state");
+}
+
+TEST_CASE("a wrong PKCE verifier and a reused code are refused; reuse revokes what the code gave") {
+  auto client = oidc("hues-demo-app");
+  {
+    hues::LoopbackReceiver receiver;
+    auto req = client->authorization_request(receiver.redirect_uri(), "openid");
+    std::string location = sign_in(req.url, "tran.thi.binh");
+    req.code_verifier = std::string(43, 'x');
+    auto err = catch_error([&] { client->exchange_code(req, location); });
+    CHECK(err.code() == "invalid_grant");
+  }
+  hues::LoopbackReceiver receiver;
+  auto req = client->authorization_request(receiver.redirect_uri(), "openid profile offline_access");
+  std::string location = sign_in(req.url, "tran.thi.binh");
+  auto first = client->exchange_code(req, location);
+  CHECK(client->userinfo(first.access_token).name == "Trần Thị Bình");
+  auto err = catch_error([&] { client->exchange_code(req, location); });
+  CHECK(err.code() == "invalid_grant");
+  CHECK_THROWS_AS(client->userinfo(first.access_token), hues::AuthenticationError);
+}
+
+TEST_CASE("an unregistered redirect_uri gets an error page, never a redirect") {
+  auto client = oidc("hues-demo-app");
+  auto req = client->authorization_request("https://attacker.example/callback", "openid");
+  auto page = Browser().send("GET", req.url);
+  CHECK(page.status == 400);
+  CHECK(page.header("Location").empty());
+}
+
+TEST_CASE("refresh tokens rotate; a reused one revokes the whole family") {
+  auto client = oidc("hues-demo-app");
+  auto tokens = sign_in_with_pkce(*client, "tran.thi.binh");
+  auto second = client->refresh(tokens.refresh_token);
+  CHECK(second.refresh_token != tokens.refresh_token);
+  CHECK(catch_error([&] { client->refresh(tokens.refresh_token); }).code() == "invalid_grant");
+  CHECK(catch_error([&] { client->refresh(second.refresh_token); }).code() == "invalid_grant");
+}
+
+TEST_CASE("50 threads needing a fresh token cause exactly one refresh") {
+  auto client = oidc("hues-demo-app");
+  auto tokens = sign_in_with_pkce(*client, "nguyen.van.an");
+  tokens.expires_at = 1;  // as if it had expired long ago
+  auto user = std::make_shared<hues::UserCredentials>(client, hues::make_memory_token_store(), "an", tokens);
+  std::vector<std::thread> threads;
+  std::vector<std::string> seen(50);
+  for (int i = 0; i < 50; ++i) threads.emplace_back([&, i] { seen[i] = user->tokens().access_token; });
+  for (auto& t : threads) t.join();
+  CHECK(user->refresh_count() == 1);
+  CHECK(std::count(seen.begin(), seen.end(), seen[0]) == 50);
+  CHECK(seen[0] != tokens.access_token);
+}
+
+// The person's phone: opens the verification page, signs in and decides. Returns the page.
+std::string decide_on_phone(const hues::DeviceAuthorization& device, const std::string& decision) {
+  Browser b;
+  auto page = b.send("GET", device.verification_uri_complete.empty() ? device.verification_uri
+                                                                       : device.verification_uri_complete);
+  REQUIRE(page.status == 200);
+  auto fields = form_fields(page.body);
+  fields["user_code"] = device.user_code;
+  fields["username"] = "nguyen.van.an";
+  fields["password"] = kPassword;
+  fields["decision"] = decision;
+  return b.send("POST", sandbox().tls_url() + "/device", encode(fields)).body;
+}
+
+TEST_CASE("device flow: the CLI polls while the person approves on another device") {
+  auto client = oidc("hues-cli");
+  for (std::string decision : {"approve", "deny"}) {
+    auto device = client->start_device_authorization("openid profile reports:read");
+    CHECK(device.user_code.size() >= 8);
+    hues::CallOptions poll;
+    poll.cancel = std::make_shared<hues::CancellationToken>();
+    hues::TokenSet tokens;
+    hues::Error err(hues::ErrorType::kApi, "");
+    std::thread cli([&] {
+      try {
+        tokens = client->poll_device_token(device, poll);
+      } catch (const hues::Error& e) {
+        err = e;
+      }
+    });
+    std::string page = decide_on_phone(device, decision);
+    bool decided = page.find(decision == "approve" ? "Approved" : "Denied") != std::string::npos;
+    CHECK(decided);
+    if (!decided) poll.cancel->cancel();  // never leave the poller waiting for the code to expire
+    cli.join();
+    if (decision == "approve") CHECK(client->validate_id_token(tokens.id_token).name == "Nguyễn Văn An");
+    else CHECK(err.code() == "access_denied");
+  }
+}
+
+TEST_CASE("a file token store keeps tokens with mode 0600; sign-out revokes and clears") {
+  auto dir = std::filesystem::temp_directory_path() / ("hues-tokens-" + std::to_string(Clock::now().time_since_epoch().count()));
+  auto store = hues::make_file_token_store(dir.string());
+  auto client = oidc("hues-demo-app");
+  auto tokens = sign_in_with_pkce(*client, "nguyen.van.an");
+  { hues::UserCredentials user(client, store, "an", tokens); }
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    ++files;
+    struct stat st {};
+    ::stat(entry.path().c_str(), &st);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
+  CHECK(files == 1);
+  hues::UserCredentials restored(client, store, "an");  // the app restarted
+  CHECK(restored.signed_in());
+  CHECK(restored.tokens().refresh_token == tokens.refresh_token);
+  restored.sign_out();
+  CHECK_FALSE(restored.signed_in());
+  CHECK(store->load("an").refresh_token.empty());
+  CHECK(catch_error([&] { client->refresh(tokens.refresh_token); }).code() == "invalid_grant");
+  std::filesystem::remove_all(dir);
+}
