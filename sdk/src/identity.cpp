@@ -228,6 +228,7 @@ struct OidcClient::Impl {
   std::mutex mu;
   std::optional<ProviderMetadata> metadata;
   std::shared_ptr<const internal::Jwks> jwks;
+  Clock::time_point jwks_fetched{};
 
   explicit Impl(OidcOptions o) : options(std::move(o)) {
     if (options.issuer.empty())
@@ -318,10 +319,12 @@ struct OidcClient::Impl {
   std::shared_ptr<const internal::Jwks> keys(bool refetch) {
     auto md = provider();
     std::lock_guard<std::mutex> lock(mu);
-    if (!jwks || refetch) {
+    bool expired = Clock::now() - jwks_fetched >= std::chrono::seconds(options.jwks_cache_seconds);
+    if (!jwks || refetch || expired) {
       auto res = get(md.jwks_uri);
       try {
         jwks = std::make_shared<internal::Jwks>(internal::parse_json(res.body));
+        jwks_fetched = Clock::now();
       } catch (const internal::FieldError& e) {
         throw_error(ErrorType::kProtocol, std::string("bad JWKS: ") + e.what(), res.status, "malformed_response");
       }

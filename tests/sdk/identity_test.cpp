@@ -13,6 +13,9 @@
 #include <regex>
 #include <thread>
 
+#include "internal/crypto.h"
+#include "internal/json_codec.h"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -305,4 +308,43 @@ TEST_CASE("a file token store keeps tokens with mode 0600; sign-out revokes and 
   CHECK(store->load("an").refresh_token.empty());
   CHECK(catch_error([&] { client->refresh(tokens.refresh_token); }).code() == "invalid_grant");
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("key rotation: a new kid is fetched once; a retired key's tokens stop validating") {
+  auto admin = [](const std::string& path, const std::string& body) {
+    Browser b;
+    hues::HttpRequest req;
+    req.method = "POST";
+    req.url = sandbox().tls_url() + path;
+    req.headers = {{"X-Admin-Key", "hadm_test_sandbox_0001"}, {"Content-Type", "application/json"}};
+    req.body = body;
+    hues::AttemptContext ctx;
+    ctx.deadline = Clock::now() + std::chrono::seconds(10);
+    auto res = b.http->send(req, ctx);
+    REQUIRE(res.status == 200);
+    return res.body;
+  };
+  auto kid_of = [](const std::string& jwt) {
+    auto header = hues::internal::base64url_decode(jwt.substr(0, jwt.find('.')));
+    return std::string(hues::internal::parse_json(header).as_object().at("kid").as_string());
+  };
+  hues::OidcOptions o = oidc("hues-demo-app")->options();
+  o.jwks_cache_seconds = 2;
+  auto client = std::make_shared<hues::OidcClient>(o);
+  auto before = sign_in_with_pkce(*client, "tran.thi.binh");
+  CHECK(client->validate_id_token(before.id_token).name == "Trần Thị Bình");  // JWKS now cached
+
+  std::string rotated = admin("/admin/keys/rotate", R"({"alg": "RS256"})");
+  auto after = sign_in_with_pkce(*client, "tran.thi.binh");
+  CHECK(kid_of(after.id_token) != kid_of(before.id_token));
+  CHECK(rotated.find(kid_of(after.id_token)) != std::string::npos);
+  CHECK(client->validate_id_token(after.id_token).sub == client->validate_id_token(before.id_token).sub);
+
+  admin("/admin/keys/retire", R"({"kid": ")" + kid_of(before.id_token) + R"("})");
+  CHECK(client->validate_id_token(before.id_token).name == "Trần Thị Bình");  // cached key, within its TTL
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  auto err = catch_error([&] { client->validate_id_token(before.id_token); });
+  CHECK(err.type() == hues::ErrorType::kInvalidToken);
+  CHECK(err.code() == "kid");
+  CHECK(client->validate_id_token(after.id_token).name == "Trần Thị Bình");
 }

@@ -60,6 +60,9 @@ struct OidcOptions {
   std::vector<std::string> allowed_algorithms{"RS256", "ES256"};
   std::int64_t clock_skew_seconds = 60;
   std::int64_t refresh_margin_seconds = 60;  // refresh this long before expiry
+  // How long fetched signing keys are trusted before the JWKS is fetched again, so a key
+  // the provider retired stops validating tokens. An unknown kid refetches at once.
+  std::int64_t jwks_cache_seconds = 300;
 };
 
 // What authorization_request() prepared: open url in a browser, keep the rest for
