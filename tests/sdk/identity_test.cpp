@@ -15,6 +15,9 @@
 
 #include "internal/crypto.h"
 #include "internal/json_codec.h"
+#include "test_support.h"
+
+using hues_test::catch_error;
 
 namespace {
 
@@ -135,17 +138,6 @@ hues::TokenSet sign_in_with_pkce(hues::OidcClient& client, const std::string& us
   browser.join();
   if (out) *out = req;
   return client.exchange_code(req, redirected);
-}
-
-template <typename F>
-hues::Error catch_error(F f) {
-  try {
-    f();
-  } catch (const hues::Error& e) {
-    return e;
-  }
-  FAIL("expected a hues::Error");
-  return hues::Error(hues::ErrorType::kApi, "unreachable");
 }
 
 }  // namespace

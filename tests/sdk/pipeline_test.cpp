@@ -11,6 +11,7 @@
 #include <set>
 
 #include "fault_server.h"
+#include "test_support.h"
 
 using namespace hues_test;
 using Clock = std::chrono::steady_clock;
@@ -64,17 +65,6 @@ std::string header_of(const std::string& msg, const std::string& name) {
   if (pos == std::string::npos) return {};
   auto start = msg.find_first_not_of(' ', pos + name.size() + 3);
   return msg.substr(start, msg.find("\r\n", start) - start);
-}
-
-template <typename F>
-hues::Error catch_error(F f) {
-  try {
-    f();
-  } catch (const hues::Error& e) {
-    return e;
-  }
-  FAIL("expected a hues::Error");
-  return hues::Error(hues::ErrorType::kApi, "unreachable");
 }
 
 }  // namespace
