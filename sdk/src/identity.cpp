@@ -13,7 +13,6 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
-#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -132,25 +131,6 @@ class FileTokenStore final : public TokenStore {
   std::string dir_;
   std::mutex mu_;
 };
-
-// Sleeps for ms, waking early (and throwing CancelledError) when token is cancelled.
-void cancellable_sleep(std::int64_t ms, const std::shared_ptr<CancellationToken>& token) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool woken = false;
-  std::uint64_t id = 0;
-  if (token) id = token->add_callback([&] {
-    std::lock_guard<std::mutex> lock(mu);
-    woken = true;
-    cv.notify_all();
-  });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return woken; });
-  }
-  if (token) token->remove_callback(id);
-  if (token && token->cancelled()) throw_error(ErrorType::kCancelled, "the call was cancelled", 0, "cancelled");
-}
 
 }  // namespace
 
@@ -400,7 +380,8 @@ TokenSet OidcClient::poll_device_token(const DeviceAuthorization& device, const 
   std::int64_t interval = std::max<std::int64_t>(1, device.interval);
   auto expires = Clock::now() + std::chrono::seconds(device.expires_in > 0 ? device.expires_in : 600);
   for (;;) {
-    cancellable_sleep(interval * 1000, options.cancel);
+    if (!internal::sleep_until(Clock::now() + std::chrono::seconds(interval), options.cancel))
+      throw_error(ErrorType::kCancelled, "the call was cancelled", 0, "cancelled");
     if (Clock::now() >= expires)
       throw_error(ErrorType::kOAuth, "the device code expired before the user approved", 0, "expired_token");
     try {

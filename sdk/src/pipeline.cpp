@@ -74,6 +74,24 @@ long long parse_retry_after(const std::string& value) {
   return std::max(0LL, delta) * 1000;
 }
 
+bool sleep_until(Clock::time_point until, const std::shared_ptr<CancellationToken>& cancel) {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool woken = false;
+  std::uint64_t id = 0;
+  if (cancel) id = cancel->add_callback([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    woken = true;
+    cv.notify_all();
+  });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_until(lock, until, [&] { return woken; });
+  }
+  if (cancel) cancel->remove_callback(id);
+  return !(cancel && cancel->cancelled());
+}
+
 namespace {
 
 class RequestIdPolicy final : public Policy {
@@ -149,20 +167,7 @@ class RetryPolicyStage final : public Policy {
     auto delay = backoff_delay(state.retry, state.attempt, retry_after_ms);
     auto until = Clock::now() + delay;
     if (until >= state.deadline) return false;
-    std::mutex mu;
-    std::condition_variable cv;
-    bool woken = false;
-    std::uint64_t cb = 0;
-    if (state.cancel) cb = state.cancel->add_callback([&] {
-      std::lock_guard<std::mutex> lock(mu);
-      woken = true;
-      cv.notify_all();
-    });
-    {
-      std::unique_lock<std::mutex> lock(mu);
-      cv.wait_until(lock, until, [&] { return woken; });
-    }
-    if (state.cancel) state.cancel->remove_callback(cb);
+    sleep_until(until, state.cancel);
     check_live(state);
     return true;
   }

@@ -27,6 +27,7 @@
 #include "hues/http.h"
 #include "hues/options.h"
 #include "internal/crypto.h"
+#include "internal/pipeline.h"
 
 namespace hues {
 namespace {
@@ -77,12 +78,6 @@ Endpoint parse_endpoint(const std::string& url, const char* field) {
   e.target = r->encoded_path().empty() ? "/" : std::string(r->encoded_path());
   if (r->has_query()) e.target += "?" + std::string(r->encoded_query());
   return e;
-}
-
-bool is_safe_to_resend(const HttpRequest& req) {
-  const std::string& m = req.method;
-  return m == "GET" || m == "HEAD" || m == "PUT" || m == "DELETE" || m == "OPTIONS" ||
-         !req.header("Idempotency-Key").empty();
 }
 
 // Thrown when a reused keep-alive connection turned out to be closed by the server before
@@ -151,7 +146,7 @@ class BeastTransport final : public Transport {
         if (keep_alive) release(key, std::move(conn));
         return response;
       } catch (const StaleConnection&) {
-        if (!is_safe_to_resend(request))
+        if (!internal::is_retry_safe(request))
           fail_transport(ErrorType::kConnection, "connection_reset",
                          "the server closed a kept-alive connection", true);
       }
