@@ -50,6 +50,11 @@ class ClientCore {
   // whatever its status (for protocols with their own error shapes, like OAuth).
   HttpResponse send(HttpRequest& request, const CallOptions& call) const;
 
+  // Sends request through the pipeline (url may be a path, appended to base_url). done runs
+  // exactly once with the response whatever its status, or a hues::Error exception_ptr.
+  using ResponseHandler = std::function<void(std::exception_ptr error, HttpResponse response)>;
+  void send_async(HttpRequest request, const CallOptions& call, ResponseHandler done) const;
+
   template <typename F>
   auto run_async(F fn) const -> std::future<decltype(fn())> {
     auto task = std::make_shared<std::packaged_task<decltype(fn())()>>(std::move(fn));

@@ -1,0 +1,988 @@
+// The C boundary (hues/c_api.h): objects by name, calls by number, completions as JSON.
+//
+// HTTP operations run through one generic executor driven by the generated call table
+// (bridge_calls.inc): args JSON -> path, query and body -> ClientCore::send_async -> the
+// response body, or an error JSON. Object methods (OidcClient, credentials, stores) are C++
+// code that still blocks on the network, so they run on a small fixed pool until identity is
+// asynchronous too. Completions for callback sinks run on one delivery thread, never on an
+// I/O thread and never under a lock of ours.
+#include "hues/c_api.h"
+
+#include <boost/json.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/pchars.hpp>
+#include <boost/url/url.hpp>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "hues/client.h"
+#include "hues/identity.h"
+#include "internal/client_core.h"
+#include "internal/json_codec.h"
+
+#ifndef HUES_VERSION
+#define HUES_VERSION "0.0.0"
+#endif
+
+namespace json = boost::json;
+
+namespace hues::internal::bridge {
+
+enum class CallKind { kHttp, kMethod };
+enum class ParamIn { kPath, kQuery };
+enum class ParamKind { kString, kEnum, kInt32, kInt64, kDouble, kBool, kDatetime };
+struct ParamDesc {
+  const char* name;
+  ParamIn in;
+  ParamKind kind;
+};
+struct CallDesc {
+  CallKind kind;
+  const char* object;  // the target's type
+  const char* method;  // "reports.get" for HTTP calls, the method name for objects
+  const char* http_method;
+  const char* path;
+  const ParamDesc* params;
+  bool has_body;
+  bool idempotency_key;
+};
+
+#include "bridge_calls.inc"
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& field, const std::string& message) {
+  throw_error(ErrorType::kValidation, message, 0, "validation_error", {}, field);
+}
+
+std::string error_json(const std::exception_ptr& eptr) {
+  json::object o;
+  try {
+    std::rethrow_exception(eptr);
+  } catch (const Error& e) {
+    o["type"] = to_string(e.type());
+    o["message"] = e.message();
+    o["status"] = e.http_status();
+    o["code"] = e.code();
+    o["request_id"] = e.request_id();
+    o["field"] = e.field();
+    o["retryable"] = e.retryable();
+  } catch (const FieldError& e) {
+    o["type"] = "validation";
+    o["message"] = e.what();
+    o["status"] = 0;
+    o["code"] = "validation_error";
+    o["field"] = e.field();
+    o["retryable"] = false;
+  } catch (const std::exception& e) {
+    o["type"] = "error";
+    o["message"] = e.what();
+    o["status"] = 0;
+    o["retryable"] = false;
+  } catch (...) {
+    o["type"] = "error";
+    o["message"] = "unknown error";
+    o["status"] = 0;
+    o["retryable"] = false;
+  }
+  return json::serialize(o);
+}
+
+hues_bytes to_bytes(const std::string& s) {
+  hues_bytes b{nullptr, s.size()};
+  b.data = static_cast<std::uint8_t*>(std::malloc(s.size() ? s.size() : 1));
+  if (b.data && !s.empty()) std::memcpy(b.data, s.data(), s.size());
+  return b;
+}
+
+// ---- a small FIFO of tasks on fixed threads (delivery, and blocking object methods) ----
+class Worker {
+ public:
+  explicit Worker(std::size_t threads) : threads_(threads) {}
+  ~Worker() { stop(); }
+  void post(std::function<void()> task) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (stopping_) {  // after shutdown: run it here, so a completion is never lost
+        lock.unlock();
+        task();
+        return;
+      }
+      if (!started_) {
+        started_ = true;
+        for (std::size_t i = 0; i < threads_; ++i) pool_.emplace_back([this] { run(); });
+      }
+      tasks_.push_back(std::move(task));
+    }
+    cv_.notify_one();
+  }
+  // Runs what is queued, then joins the threads.
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : pool_)
+      if (t.joinable()) {
+        if (t.get_id() == std::this_thread::get_id()) t.detach(); else t.join();
+      }
+    pool_.clear();
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+  std::size_t threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  std::vector<std::thread> pool_;
+  bool started_ = false;
+  bool stopping_ = false;
+};
+
+// ---- objects ----
+struct Object {
+  virtual ~Object() = default;
+  virtual std::string type() const = 0;
+};
+
+struct HostObject final : Object {
+  std::string interface_name;
+  hues_invoke_fn invoke = nullptr;
+  void* context = nullptr;
+  std::uint64_t host_id = 0;
+  std::string type() const override { return interface_name; }
+  ~HostObject() override {
+    if (invoke) invoke(context, host_id, HUES_RELEASE, nullptr, 0, 0);
+  }
+  // Calls the host and waits for its reply (the host may reply from another thread).
+  std::string call(int method, const std::string& args) const;
+};
+
+struct ClientObject final : Object {
+  std::shared_ptr<ClientCore> core;
+  std::string type() const override { return "Client"; }
+};
+struct OidcObject final : Object {
+  std::shared_ptr<OidcClient> oidc;
+  std::string type() const override { return "OidcClient"; }
+};
+struct ClientCredentialsObject final : Object {
+  std::shared_ptr<ClientCredentials> creds;
+  std::string type() const override { return "ClientCredentials"; }
+};
+struct UserCredentialsObject final : Object {
+  std::shared_ptr<UserCredentials> creds;
+  std::string type() const override { return "UserCredentials"; }
+};
+struct TokenStoreObject final : Object {
+  std::string kind;
+  std::shared_ptr<TokenStore> store;
+  std::string type() const override { return kind; }
+};
+struct LoopbackObject final : Object {
+  std::shared_ptr<LoopbackReceiver> receiver;
+  std::string type() const override { return "LoopbackReceiver"; }
+};
+
+struct Reply {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  int status = HUES_ERROR;
+  std::string data;
+};
+
+class State {
+ public:
+  std::mutex mu;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Object>> objects;
+  std::unordered_map<std::uint64_t, std::shared_ptr<CancellationToken>> calls;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Reply>> replies;
+  std::atomic<std::uint64_t> next_id{1};
+  std::atomic<bool> shut_down{false};
+  Worker delivery{1};
+  Worker blocking{4};
+
+  std::uint64_t add(std::shared_ptr<Object> obj) {
+    std::uint64_t id = next_id++;
+    std::lock_guard<std::mutex> lock(mu);
+    objects.emplace(id, std::move(obj));
+    return id;
+  }
+  std::shared_ptr<Object> get(std::uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = objects.find(id);
+    return it == objects.end() ? nullptr : it->second;
+  }
+};
+
+State& state() {
+  static State* s = new State();  // outlives static destruction: hosts may call at exit
+  return *s;
+}
+
+std::string HostObject::call(int method, const std::string& args) const {
+  auto reply = std::make_shared<Reply>();
+  std::uint64_t token = state().next_id++;
+  {
+    std::lock_guard<std::mutex> lock(state().mu);
+    state().replies.emplace(token, reply);
+  }
+  invoke(context, host_id, method, reinterpret_cast<const std::uint8_t*>(args.data()), args.size(), token);
+  std::unique_lock<std::mutex> lock(reply->mu);
+  reply->cv.wait(lock, [&] { return reply->done; });
+  if (reply->status != HUES_OK) {
+    std::string message = "host callback failed";
+    try {
+      auto v = parse_json(reply->data);
+      if (auto* o = v.if_object())
+        if (auto* m = o->if_contains("message"); m && m->is_string()) message = std::string(m->get_string());
+    } catch (...) {
+    }
+    throw Error(ErrorType::kApi, message, 0, "host_callback_failed");
+  }
+  return reply->data;
+}
+
+template <typename T>
+std::shared_ptr<T> get_as(std::uint64_t id, const char* field) {
+  auto obj = std::dynamic_pointer_cast<T>(state().get(id));
+  if (!obj) invalid(field, std::string(field) + ": no such object (or of another type)");
+  return obj;
+}
+
+// ---- host adapters ----
+class HostTokenStore final : public TokenStore {
+ public:
+  explicit HostTokenStore(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
+  TokenSet load(const std::string& key) override {
+    json::object args{{"key", key}};
+    auto result = parse_json(host_->call(0, json::serialize(args)));
+    if (result.is_null()) return {};
+    return from_json<TokenSet>(result);
+  }
+  void save(const std::string& key, const TokenSet& tokens) override {
+    json::object args{{"key", key}, {"tokens", to_json(tokens)}};
+    host_->call(1, json::serialize(args));
+  }
+  void remove(const std::string& key) override {
+    json::object args{{"key", key}};
+    host_->call(2, json::serialize(args));
+  }
+
+ private:
+  std::shared_ptr<HostObject> host_;
+};
+
+class HostLogger final : public Logger {
+ public:
+  explicit HostLogger(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
+  void log(LogLevel level, const std::string& message) override {
+    static const char* names[] = {"debug", "info", "warning", "error"};
+    json::object args{{"level", names[static_cast<int>(level)]}, {"message", message}};
+    try {
+      host_->call(0, json::serialize(args));
+    } catch (...) {
+      // A failing logger must not fail the call it logs.
+    }
+  }
+
+ private:
+  std::shared_ptr<HostObject> host_;
+};
+
+// ---- config decoding ----
+class Reader {
+ public:
+  Reader(const json::object& o, std::string prefix) : o_(o), prefix_(std::move(prefix)) {}
+  const json::value* get(const char* name) {
+    seen_.push_back(name);
+    auto* v = o_.if_contains(name);
+    return v && !v->is_null() ? v : nullptr;
+  }
+  std::string path(const char* name) const { return prefix_.empty() ? name : prefix_ + "." + name; }
+  void str(const char* name, std::string& out) {
+    if (auto* v = get(name)) {
+      if (!v->is_string()) invalid(path(name), path(name) + " must be a string");
+      out = std::string(v->get_string());
+    }
+  }
+  template <typename I>
+  void integer(const char* name, I& out) {
+    if (auto* v = get(name)) {
+      std::int64_t x = 0;
+      read_json(*v, x, path(name));
+      out = static_cast<I>(x);
+    }
+  }
+  void number(const char* name, double& out) {
+    if (auto* v = get(name)) read_json(*v, out, path(name));
+  }
+  void boolean(const char* name, bool& out) {
+    if (auto* v = get(name)) read_json(*v, out, path(name));
+  }
+  std::uint64_t handle(const char* name) {
+    std::int64_t h = 0;
+    integer(name, h);
+    return static_cast<std::uint64_t>(h);
+  }
+  // Unknown keys are typos: refuse them, naming the key.
+  void finish() const {
+    for (const auto& kv : o_) {
+      bool known = false;
+      for (const auto& s : seen_) known = known || kv.key() == s;
+      if (!known) invalid(path(std::string(kv.key()).c_str()), "unknown option " + path(std::string(kv.key()).c_str()));
+    }
+  }
+
+ private:
+  const json::object& o_;
+  std::string prefix_;
+  std::vector<std::string> seen_;
+};
+
+const json::object& as_object(const json::value& v, const std::string& field) {
+  if (!v.is_object()) invalid(field, (field.empty() ? std::string("config") : field) + " must be a JSON object");
+  return v.get_object();
+}
+
+json::value parse_config(const std::uint8_t* data, std::size_t len) {
+  if (!data || len == 0) return json::object();
+  return parse_json(std::string_view(reinterpret_cast<const char*>(data), len));
+}
+
+std::shared_ptr<Logger> logger_from(std::uint64_t handle, const char* field) {
+  if (!handle) return nullptr;
+  return std::make_shared<HostLogger>(get_as<HostObject>(handle, field));
+}
+
+void read_transport(Reader& r, ClientOptions& o) {
+  r.str("ca_file", o.ca_file);
+  r.str("proxy", o.proxy);
+  r.integer("connect_timeout_ms", o.connect_timeout_ms);
+  r.integer("attempt_timeout_ms", o.attempt_timeout_ms);
+  r.integer("deadline_ms", o.deadline_ms);
+  r.str("user_agent", o.user_agent);
+  o.logger = logger_from(r.handle("logger"), "logger");
+}
+
+LogLevel log_level(const std::string& s) {
+  if (s == "debug") return LogLevel::kDebug;
+  if (s == "info" || s.empty()) return LogLevel::kInfo;
+  if (s == "warning") return LogLevel::kWarning;
+  if (s == "error") return LogLevel::kError;
+  invalid("log_level", "log_level must be debug, info, warning or error");
+}
+
+ClientOptions client_options(const json::object& cfg) {
+  ClientOptions o;
+  Reader r(cfg, "");
+  r.str("base_url", o.base_url);
+  r.str("api_key", o.api_key);
+  if (auto h = r.handle("credentials")) {
+    auto obj = state().get(h);
+    if (auto cc = std::dynamic_pointer_cast<ClientCredentialsObject>(obj)) o.credentials = cc->creds;
+    else if (auto uc = std::dynamic_pointer_cast<UserCredentialsObject>(obj)) o.credentials = uc->creds;
+    else invalid("credentials", "credentials must be a ClientCredentials or UserCredentials");
+  }
+  read_transport(r, o);
+  if (auto* retry = r.get("retry")) {
+    Reader rr(as_object(*retry, "retry"), "retry");
+    rr.integer("max_attempts", o.retry.max_attempts);
+    rr.integer("initial_backoff_ms", o.retry.initial_backoff_ms);
+    rr.integer("max_backoff_ms", o.retry.max_backoff_ms);
+    rr.number("multiplier", o.retry.multiplier);
+    rr.finish();
+  }
+  std::string level;
+  r.str("log_level", level);
+  o.log_level = log_level(level);
+  r.integer("max_connections_per_host", o.max_connections_per_host);
+  std::int64_t queued = 0;
+  r.integer("max_queued_requests", queued);  // honoured once the pool has a bounded queue
+  r.integer("max_response_bytes", o.max_response_bytes);
+  r.finish();
+  return o;
+}
+
+OidcOptions oidc_options(const json::object& cfg) {
+  OidcOptions o;
+  Reader r(cfg, "");
+  r.str("issuer", o.issuer);
+  r.str("client_id", o.client_id);
+  r.str("client_secret", o.client_secret);
+  r.boolean("client_secret_post", o.client_secret_post);
+  if (auto* algs = r.get("allowed_algorithms")) read_json(*algs, o.allowed_algorithms, "allowed_algorithms");
+  r.integer("clock_skew_seconds", o.clock_skew_seconds);
+  r.integer("refresh_margin_seconds", o.refresh_margin_seconds);
+  r.integer("jwks_cache_seconds", o.jwks_cache_seconds);
+  read_transport(r, o.http);
+  r.finish();
+  if (o.client_id.empty()) invalid("client_id", "client_id is required");
+  if (o.issuer.empty()) invalid("issuer", "issuer is required");
+  return o;
+}
+
+CallOptions call_options(const std::uint8_t* data, std::size_t len) {
+  CallOptions o;
+  auto v = parse_config(data, len);
+  Reader r(as_object(v, "options"), "options");
+  r.integer("attempt_timeout_ms", o.attempt_timeout_ms);
+  r.integer("deadline_ms", o.deadline_ms);
+  r.integer("max_attempts", o.max_attempts);
+  r.str("idempotency_key", o.idempotency_key);
+  r.finish();
+  return o;
+}
+
+std::shared_ptr<Object> make_object(const std::string& type, const json::object& cfg) {
+  if (type == "Client") {
+    auto obj = std::make_shared<ClientObject>();
+    obj->core = std::make_shared<ClientCore>(client_options(cfg));
+    return obj;
+  }
+  if (type == "OidcClient") {
+    auto obj = std::make_shared<OidcObject>();
+    obj->oidc = std::make_shared<OidcClient>(oidc_options(cfg));
+    return obj;
+  }
+  if (type == "ClientCredentials") {
+    Reader r(cfg, "");
+    auto oidc = get_as<OidcObject>(r.handle("oidc"), "oidc");
+    std::string scope;
+    r.str("scope", scope);
+    r.finish();
+    auto obj = std::make_shared<ClientCredentialsObject>();
+    obj->creds = std::make_shared<ClientCredentials>(oidc->oidc, scope);
+    return obj;
+  }
+  if (type == "UserCredentials") {
+    Reader r(cfg, "");
+    auto oidc = get_as<OidcObject>(r.handle("oidc"), "oidc");
+    std::shared_ptr<TokenStore> store;
+    auto store_obj = state().get(r.handle("store"));
+    if (auto native = std::dynamic_pointer_cast<TokenStoreObject>(store_obj)) store = native->store;
+    else if (auto host = std::dynamic_pointer_cast<HostObject>(store_obj); host && host->interface_name == "TokenStore")
+      store = std::make_shared<HostTokenStore>(host);
+    else invalid("store", "store must be a TokenStore");
+    std::string key = "default";
+    r.str("key", key);
+    TokenSet tokens;
+    if (auto* t = r.get("tokens")) read_json(*t, tokens, "tokens");
+    r.finish();
+    auto obj = std::make_shared<UserCredentialsObject>();
+    obj->creds = std::make_shared<UserCredentials>(oidc->oidc, store, key, tokens);
+    return obj;
+  }
+  if (type == "MemoryTokenStore" || type == "FileTokenStore") {
+    auto obj = std::make_shared<TokenStoreObject>();
+    obj->kind = type;
+    Reader r(cfg, "");
+    if (type == "FileTokenStore") {
+      std::string dir;
+      r.str("directory", dir);
+      if (dir.empty()) invalid("directory", "directory is required");
+      obj->store = make_file_token_store(dir);
+    } else {
+      obj->store = make_memory_token_store();
+    }
+    r.finish();
+    return obj;
+  }
+  if (type == "LoopbackReceiver") {
+    auto obj = std::make_shared<LoopbackObject>();
+    obj->receiver = std::make_shared<LoopbackReceiver>();
+    return obj;
+  }
+  invalid("type", "no SDK object type " + type);
+}
+
+// ---- object methods (hand-written C++; the bindings reach them through the table) ----
+std::string arg_str(const json::object& a, const char* name, const char* fallback = nullptr) {
+  auto* v = a.if_contains(name);
+  if (!v || v->is_null()) {
+    if (fallback) return fallback;
+    invalid(name, std::string(name) + " is required");
+  }
+  if (!v->is_string()) invalid(name, std::string(name) + " must be a string");
+  return std::string(v->get_string());
+}
+
+template <typename T>
+T arg_model(const json::object& a, const char* name) {
+  auto* v = a.if_contains(name);
+  if (!v || v->is_null()) invalid(name, std::string(name) + " is required");
+  T m{};
+  read_json(*v, m, name);
+  return m;
+}
+
+json::value run_method(const std::shared_ptr<Object>& obj, const CallDesc& d, const json::object& a,
+                       const CallOptions& call) {
+  std::string m = d.method;
+  if (auto o = std::dynamic_pointer_cast<OidcObject>(obj)) {
+    auto& c = *o->oidc;
+    if (m == "metadata") return to_json(c.metadata());
+    if (m == "authorization_request") {
+      auto r = c.authorization_request(arg_str(a, "redirect_uri"), arg_str(a, "scope"));
+      return json::object{{"url", r.url}, {"redirect_uri", r.redirect_uri}, {"state", r.state},
+                          {"nonce", r.nonce}, {"code_verifier", r.code_verifier}};
+    }
+    if (m == "exchange_code") {
+      auto* rv = a.if_contains("request");
+      if (!rv) invalid("request", "request is required");
+      Reader r(as_object(*rv, "request"), "request");
+      AuthorizationRequest req;
+      r.str("url", req.url);
+      r.str("redirect_uri", req.redirect_uri);
+      r.str("state", req.state);
+      r.str("nonce", req.nonce);
+      r.str("code_verifier", req.code_verifier);
+      r.finish();
+      return to_json(c.exchange_code(req, arg_str(a, "redirected_to")));
+    }
+    if (m == "start_device_authorization") return to_json(c.start_device_authorization(arg_str(a, "scope")));
+    if (m == "poll_device_token") return to_json(c.poll_device_token(arg_model<DeviceAuthorization>(a, "device"), call));
+    if (m == "client_credentials") return to_json(c.client_credentials(arg_str(a, "scope", "")));
+    if (m == "refresh") return to_json(c.refresh(arg_str(a, "refresh_token"), arg_str(a, "scope", "")));
+    if (m == "revoke") {
+      c.revoke(arg_str(a, "token"), arg_str(a, "token_type_hint", ""));
+      return nullptr;
+    }
+    if (m == "validate_id_token")
+      return to_json(c.validate_id_token(arg_str(a, "id_token"), arg_str(a, "expected_nonce", "")));
+    if (m == "userinfo") return to_json(c.userinfo(arg_str(a, "access_token")));
+  } else if (auto cc = std::dynamic_pointer_cast<ClientCredentialsObject>(obj)) {
+    if (m == "access_token") return json::string(cc->creds->access_token());
+    if (m == "fetch_count") return static_cast<std::int64_t>(cc->creds->fetch_count());
+  } else if (auto uc = std::dynamic_pointer_cast<UserCredentialsObject>(obj)) {
+    if (m == "tokens") return to_json(uc->creds->tokens());
+    if (m == "refresh_count") return static_cast<std::int64_t>(uc->creds->refresh_count());
+    if (m == "signed_in") return uc->creds->signed_in();
+    if (m == "sign_out") {
+      uc->creds->sign_out();
+      return nullptr;
+    }
+  } else if (auto lb = std::dynamic_pointer_cast<LoopbackObject>(obj)) {
+    if (m == "redirect_uri") return json::string(lb->receiver->redirect_uri());
+    if (m == "wait") {
+      std::int64_t timeout = 300000;
+      if (auto* t = a.if_contains("timeout_ms"); t && !t->is_null()) read_json(*t, timeout, "timeout_ms");
+      return json::string(lb->receiver->wait(timeout));
+    }
+  }
+  invalid("call_id", std::string("no method ") + d.object + "." + d.method + " on " + obj->type());
+}
+
+// ---- HTTP requests from args ----
+std::string param_text(const json::value& v, const ParamDesc& p) {
+  switch (p.kind) {
+    case ParamKind::kString:
+    case ParamKind::kEnum:
+    case ParamKind::kDatetime:
+      if (!v.is_string()) invalid(p.name, std::string(p.name) + " must be a string");
+      return std::string(v.get_string());
+    case ParamKind::kBool:
+      if (!v.is_bool()) invalid(p.name, std::string(p.name) + " must be true or false");
+      return v.get_bool() ? "true" : "false";
+    case ParamKind::kInt32:
+    case ParamKind::kInt64: {
+      std::int64_t x = 0;
+      read_json(v, x, p.name);
+      return std::to_string(x);
+    }
+    case ParamKind::kDouble: {
+      double x = 0;
+      read_json(v, x, p.name);
+      // to_chars: shortest exact form, and the process locale never turns '.' into ','.
+      char buf[32];
+      auto res = std::to_chars(buf, buf + sizeof buf, x);
+      return std::string(buf, res.ptr);
+    }
+  }
+  return {};
+}
+
+HttpRequest http_request(const CallDesc& d, const json::object& args) {
+  HttpRequest req;
+  req.method = d.http_method;
+  std::string path = d.path;
+  boost::urls::url url;
+  std::vector<std::pair<std::string, std::string>> query;
+  for (const ParamDesc* p = d.params; p && p->name; ++p) {
+    auto* v = args.if_contains(p->name);
+    if (!v || v->is_null()) {
+      if (p->in == ParamIn::kPath) invalid(p->name, std::string(p->name) + " is required");
+      continue;
+    }
+    std::string text = param_text(*v, *p);
+    if (p->in == ParamIn::kPath) {
+      if (text.empty()) invalid(p->name, std::string(p->name) + " is required");
+      std::string token = std::string("{") + p->name + "}";
+      path.replace(path.find(token), token.size(), boost::urls::encode(text, boost::urls::pchars));
+    } else {
+      query.emplace_back(p->name, std::move(text));
+    }
+  }
+  url.set_encoded_path(path);
+  for (auto& q : query) url.params().append({q.first, q.second});
+  req.url = std::string(url.buffer());
+  for (const auto& kv : args) {
+    bool known = kv.key() == "body" && d.has_body;
+    for (const ParamDesc* p = d.params; p && p->name; ++p) known = known || kv.key() == p->name;
+    if (!known) invalid(std::string(kv.key()), "unknown argument " + std::string(kv.key()));
+  }
+  req.headers.emplace_back("Accept", "application/json");
+  if (d.has_body) {
+    auto* body = args.if_contains("body");
+    if (!body || !body->is_object()) invalid("body", "body is required");
+    req.body = json::serialize(*body);
+    req.headers.emplace_back("Content-Type", "application/json");
+  }
+  return req;
+}
+
+}  // namespace
+}  // namespace hues::internal::bridge
+
+using namespace hues;
+using namespace hues::internal;
+using namespace hues::internal::bridge;
+
+struct hues_sink {
+  virtual ~hues_sink() = default;
+  virtual void deliver(std::uint64_t tag, int status, std::string data) = 0;
+};
+
+namespace {
+
+struct CallbackSink final : hues_sink {
+  hues_completion_fn fn;
+  void* context;
+  CallbackSink(hues_completion_fn f, void* c) : fn(f), context(c) {}
+  void deliver(std::uint64_t tag, int status, std::string data) override {
+    // Off the I/O thread and outside every lock of ours: the delivery thread runs it.
+    auto fn_ = fn;
+    auto ctx = context;
+    state().delivery.post([fn_, ctx, tag, status, data = std::move(data)] {
+      fn_(ctx, tag, status, reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+    });
+  }
+};
+
+struct QueueSink final : hues_sink {
+  struct Item {
+    std::uint64_t tag;
+    int status;
+    std::string data;
+  };
+  std::mutex mu;
+  std::deque<Item> items;
+  int fd = -1;
+  QueueSink() : fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+  ~QueueSink() override {
+    if (fd >= 0) ::close(fd);
+  }
+  void deliver(std::uint64_t tag, int status, std::string data) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      items.push_back({tag, status, std::move(data)});
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
+  }
+  std::size_t drain(hues_completion_fn fn, void* ctx, std::size_t max) {
+    std::deque<Item> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      std::uint64_t counter;
+      [[maybe_unused]] auto n = ::read(fd, &counter, sizeof counter);  // reset; re-armed by deliver
+      while (!items.empty() && batch.size() < max) {
+        batch.push_back(std::move(items.front()));
+        items.pop_front();
+      }
+      if (!items.empty()) {
+        std::uint64_t one = 1;
+        [[maybe_unused]] auto w = ::write(fd, &one, sizeof one);
+      }
+    }
+    for (auto& it : batch)
+      fn(ctx, it.tag, it.status, reinterpret_cast<const std::uint8_t*>(it.data.data()), it.data.size());
+    return batch.size();
+  }
+};
+
+struct WaitSink final : hues_sink {
+  std::promise<std::pair<int, std::string>> promise;
+  void deliver(std::uint64_t, int status, std::string data) override {
+    promise.set_value({status, std::move(data)});
+  }
+};
+
+// Keeps a sink alive while calls target it, though the host may free it early.
+struct SinkRef {
+  std::shared_ptr<hues_sink> sink;
+};
+
+std::mutex g_sinks_mu;
+std::unordered_map<hues_sink*, std::shared_ptr<hues_sink>>& sinks() {
+  static auto* m = new std::unordered_map<hues_sink*, std::shared_ptr<hues_sink>>();
+  return *m;
+}
+
+std::shared_ptr<hues_sink> sink_ref(hues_sink* s) {
+  std::lock_guard<std::mutex> lock(g_sinks_mu);
+  auto it = sinks().find(s);
+  return it == sinks().end() ? nullptr : it->second;
+}
+
+hues_sink* register_sink(std::shared_ptr<hues_sink> s) {
+  std::lock_guard<std::mutex> lock(g_sinks_mu);
+  auto* raw = s.get();
+  sinks().emplace(raw, std::move(s));
+  return raw;
+}
+
+// Completes a call exactly once: forgets its cancel token, then hands the result on.
+class Completion {
+ public:
+  Completion(std::uint64_t call, std::shared_ptr<hues_sink> sink, std::uint64_t tag)
+      : call_(call), sink_(std::move(sink)), tag_(tag) {}
+  void operator()(int status, std::string data) {
+    if (done_.exchange(true)) return;
+    {
+      std::lock_guard<std::mutex> lock(state().mu);
+      state().calls.erase(call_);
+    }
+    sink_->deliver(tag_, status, std::move(data));
+  }
+  void fail(const std::exception_ptr& e) { (*this)(HUES_ERROR, error_json(e)); }
+
+ private:
+  std::uint64_t call_;
+  std::shared_ptr<hues_sink> sink_;
+  std::uint64_t tag_;
+  std::atomic<bool> done_{false};
+};
+
+hues_call start(hues_handle target, std::uint32_t call_id, const std::uint8_t* args, std::size_t args_len,
+                const std::uint8_t* options, std::size_t options_len, std::shared_ptr<hues_sink> sink,
+                std::uint64_t tag) {
+  auto& st = state();
+  std::uint64_t call = st.next_id++;
+  auto done = std::make_shared<Completion>(call, sink, tag);
+  auto cancel = std::make_shared<CancellationToken>();
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    st.calls.emplace(call, cancel);
+  }
+  try {
+    if (st.shut_down) throw_error(ErrorType::kCancelled, "the SDK was shut down", 0, "shutdown");
+    if (call_id >= kCallCount) invalid("call_id", "no call " + std::to_string(call_id));
+    const CallDesc& d = kCalls[call_id];
+    auto obj = st.get(target);
+    if (!obj) invalid("target", "no such object");
+    auto argv = parse_config(args, args_len);
+    const json::object& a = as_object(argv, "args");
+    CallOptions opts = call_options(options, options_len);
+    opts.cancel = cancel;
+    if (d.kind == CallKind::kHttp) {
+      auto client = std::dynamic_pointer_cast<ClientObject>(obj);
+      if (!client) invalid("target", std::string("call ") + d.method + " needs a Client");
+      HttpRequest req = http_request(d, a);
+      client->core->send_async(std::move(req), opts, [done](std::exception_ptr e, HttpResponse res) {
+        if (e) return done->fail(e);
+        if (res.status >= 200 && res.status <= 299) return (*done)(HUES_OK, std::move(res.body));
+        try {
+          raise_for_status(res, res.header("X-Request-Id"));
+        } catch (...) {
+          done->fail(std::current_exception());
+        }
+      });
+    } else {
+      if (obj->type() != d.object && !(std::string(d.object) == "TokenStore"))
+        invalid("target", std::string("call ") + d.object + "." + d.method + " needs a " + d.object);
+      auto args_copy = std::make_shared<json::value>(std::move(argv));
+      st.blocking.post([obj, &d, args_copy, opts, done] {
+        try {
+          if (opts.cancel->cancelled()) throw_error(ErrorType::kCancelled, "call cancelled", 0, "cancelled");
+          auto result = run_method(obj, d, args_copy->get_object(), opts);
+          (*done)(HUES_OK, json::serialize(result));
+        } catch (...) {
+          done->fail(std::current_exception());
+        }
+      });
+    }
+  } catch (...) {
+    done->fail(std::current_exception());
+  }
+  return call;
+}
+
+}  // namespace
+
+extern "C" {
+
+void hues_bytes_free(hues_bytes* b) {
+  if (!b) return;
+  std::free(b->data);
+  b->data = nullptr;
+  b->len = 0;
+}
+
+const char* hues_version(void) { return HUES_VERSION; }
+const char* hues_spec_hash(void) { return kSpecHash; }
+
+int hues_object_new(const char* type, const std::uint8_t* config, std::size_t config_len, hues_handle* out,
+                    hues_bytes* error) {
+  try {
+    if (!type || !out) invalid("type", "type and out are required");
+    auto cfg = parse_config(config, config_len);
+    *out = state().add(make_object(type, as_object(cfg, "")));
+    return HUES_OK;
+  } catch (...) {
+    if (error) *error = to_bytes(error_json(std::current_exception()));
+    return HUES_ERROR;
+  }
+}
+
+void hues_object_release(hues_handle handle) {
+  std::shared_ptr<Object> dropped;  // destroyed outside the lock: a host release may re-enter
+  {
+    std::lock_guard<std::mutex> lock(state().mu);
+    auto it = state().objects.find(handle);
+    if (it == state().objects.end()) return;
+    dropped = std::move(it->second);
+    state().objects.erase(it);
+  }
+}
+
+hues_sink* hues_sink_callback(hues_completion_fn fn, void* context) {
+  return register_sink(std::make_shared<CallbackSink>(fn, context));
+}
+
+hues_sink* hues_sink_queue(int* fd) {
+  auto s = std::make_shared<QueueSink>();
+  if (fd) *fd = s->fd;
+  return register_sink(std::move(s));
+}
+
+std::size_t hues_sink_drain(hues_sink* sink, hues_completion_fn fn, void* context, std::size_t max) {
+  auto s = sink_ref(sink);
+  auto* q = dynamic_cast<QueueSink*>(s.get());
+  return q ? q->drain(fn, context, max) : 0;
+}
+
+void hues_sink_free(hues_sink* sink) {
+  std::shared_ptr<hues_sink> dropped;
+  std::lock_guard<std::mutex> lock(g_sinks_mu);
+  auto it = sinks().find(sink);
+  if (it != sinks().end()) {
+    dropped = std::move(it->second);
+    sinks().erase(it);
+  }
+}
+
+hues_call hues_call_start(hues_handle target, std::uint32_t call_id, const std::uint8_t* args, std::size_t args_len,
+                          const std::uint8_t* options, std::size_t options_len, hues_sink* sink, std::uint64_t tag) {
+  auto s = sink_ref(sink);
+  if (!s) return 0;
+  return start(target, call_id, args, args_len, options, options_len, std::move(s), tag);
+}
+
+void hues_call_cancel(hues_call call) {
+  std::shared_ptr<CancellationToken> token;
+  {
+    std::lock_guard<std::mutex> lock(state().mu);
+    auto it = state().calls.find(call);
+    if (it != state().calls.end()) token = it->second;
+  }
+  if (token) token->cancel();
+}
+
+int hues_call_sync(hues_handle target, std::uint32_t call_id, const std::uint8_t* args, std::size_t args_len,
+                   const std::uint8_t* options, std::size_t options_len, hues_call* started, hues_bytes* out) {
+  auto sink = std::make_shared<WaitSink>();
+  auto future = sink->promise.get_future();
+  hues_call call = start(target, call_id, args, args_len, options, options_len, sink, 0);
+  if (started) *started = call;
+  auto [status, data] = future.get();
+  if (out) *out = to_bytes(data);
+  return status;
+}
+
+int hues_host_object_new(const char* interface_name, hues_invoke_fn invoke, void* context, std::uint64_t host_id,
+                         hues_handle* out, hues_bytes* error) {
+  try {
+    if (!interface_name || !invoke || !out) invalid("interface", "interface, invoke and out are required");
+    std::string name = interface_name;
+    if (name != "TokenStore" && name != "Logger") invalid("interface", "no callback interface " + name);
+    auto obj = std::make_shared<HostObject>();
+    obj->interface_name = name;
+    obj->invoke = invoke;
+    obj->context = context;
+    obj->host_id = host_id;
+    *out = state().add(std::move(obj));
+    return HUES_OK;
+  } catch (...) {
+    if (error) *error = to_bytes(error_json(std::current_exception()));
+    return HUES_ERROR;
+  }
+}
+
+void hues_reply(std::uint64_t reply, int status, const std::uint8_t* data, std::size_t len) {
+  std::shared_ptr<Reply> r;
+  {
+    std::lock_guard<std::mutex> lock(state().mu);
+    auto it = state().replies.find(reply);
+    if (it == state().replies.end()) return;
+    r = std::move(it->second);
+    state().replies.erase(it);
+  }
+  std::lock_guard<std::mutex> lock(r->mu);
+  r->status = status;
+  r->data.assign(reinterpret_cast<const char*>(data), data ? len : 0);
+  r->done = true;
+  r->cv.notify_all();
+}
+
+void hues_shutdown(void) {
+  auto& st = state();
+  if (st.shut_down.exchange(true)) return;
+  std::vector<std::shared_ptr<CancellationToken>> tokens;
+  {
+    std::lock_guard<std::mutex> lock(st.mu);
+    for (auto& kv : st.calls) tokens.push_back(kv.second);
+  }
+  for (auto& t : tokens) t->cancel();
+  st.blocking.stop();
+  st.delivery.stop();
+}
+
+}  // extern "C"

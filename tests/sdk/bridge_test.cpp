@@ -1,0 +1,183 @@
+// The C boundary every binding uses (hues/c_api.h), driven the way a binding drives it,
+// against the in-process sandbox over real sockets.
+#include <doctest/doctest.h>
+
+#include <hues/c_api.h>
+#include <hues/testing/sandbox.h>
+#include <poll.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+hues::testing::Sandbox& sandbox() {
+  static hues::testing::Sandbox sb;
+  return sb;
+}
+
+std::string take(hues_bytes& b) {
+  std::string s(reinterpret_cast<const char*>(b.data), b.len);
+  hues_bytes_free(&b);
+  return s;
+}
+
+// Call ids in docs/openapi.yaml's order (the generator numbers HTTP operations first).
+constexpr std::uint32_t kCategories = 0, kCreate = 1, kList = 2, kGet = 3;
+
+hues_handle new_client(const std::string& extra = "") {
+  std::string cfg = "{\"base_url\":\"" + sandbox().url() + "\",\"api_key\":\"" + sandbox().api_key() + "\"" +
+                    extra + "}";
+  hues_handle h = 0;
+  hues_bytes err{};
+  int rc = hues_object_new("Client", reinterpret_cast<const std::uint8_t*>(cfg.data()), cfg.size(), &h, &err);
+  if (rc != HUES_OK) FAIL(take(err));
+  return h;
+}
+
+std::pair<int, std::string> call(hues_handle h, std::uint32_t id, const std::string& args) {
+  hues_bytes out{};
+  int rc = hues_call_sync(h, id, reinterpret_cast<const std::uint8_t*>(args.data()), args.size(), nullptr, 0,
+                          nullptr, &out);
+  return {rc, take(out)};
+}
+
+struct Collected {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::map<std::uint64_t, std::pair<int, std::string>> done;
+  std::atomic<int> calls{0};
+};
+
+void collect(void* ctx, std::uint64_t tag, int status, const std::uint8_t* data, std::size_t len) {
+  auto* c = static_cast<Collected*>(ctx);
+  std::lock_guard<std::mutex> lock(c->mu);
+  c->calls++;
+  c->done[tag] = {status, std::string(reinterpret_cast<const char*>(data), len)};
+  c->cv.notify_all();
+}
+
+}  // namespace
+
+TEST_CASE("bridge: create, get and errors cross as JSON, Vietnamese byte for byte") {
+  auto h = new_client();
+  std::string text = "Đèn đường hỏng trước chợ Đông Ba";
+  auto [rc, body] = call(h, kCreate,
+                         "{\"body\":{\"category\":\"street_light\",\"description\":\"" + text +
+                             "\",\"location\":{\"lat\":16.4726,\"lon\":107.5885}}}");
+  REQUIRE(rc == HUES_OK);
+  CHECK(body.find(text) != std::string::npos);
+  auto id_at = body.find("\"id\":\"") + 6;
+  std::string id = body.substr(id_at, body.find('"', id_at) - id_at);
+  auto [rc2, got] = call(h, kGet, "{\"id\":\"" + id + "\"}");
+  CHECK(rc2 == HUES_OK);
+  CHECK(got.find(id) != std::string::npos);
+
+  auto [rc3, missing] = call(h, kGet, "{\"id\":\"rpt_missing\"}");
+  CHECK(rc3 == HUES_ERROR);
+  CHECK(missing.find("\"type\":\"not_found\"") != std::string::npos);
+  CHECK(missing.find("\"status\":404") != std::string::npos);
+
+  // A misspelt argument is refused before anything is sent, naming it.
+  auto [rc4, typo] = call(h, kList, "{\"limt\":3}");
+  CHECK(rc4 == HUES_ERROR);
+  CHECK(typo.find("\"field\":\"limt\"") != std::string::npos);
+  auto [rc5, no_id] = call(h, kGet, "{}");
+  CHECK(rc5 == HUES_ERROR);
+  CHECK(no_id.find("\"field\":\"id\"") != std::string::npos);
+  hues_object_release(h);
+}
+
+TEST_CASE("bridge: a misspelt option is refused naming it") {
+  std::string cfg = "{\"base_url\":\"" + sandbox().url() + "\",\"api_kye\":\"x\"}";
+  hues_handle h = 0;
+  hues_bytes err{};
+  REQUIRE(hues_object_new("Client", reinterpret_cast<const std::uint8_t*>(cfg.data()), cfg.size(), &h, &err) ==
+          HUES_ERROR);
+  CHECK(take(err).find("\"field\":\"api_kye\"") != std::string::npos);
+}
+
+TEST_CASE("bridge: a queue sink delivers every completion to the thread that drains it") {
+  auto h = new_client();
+  int fd = -1;
+  hues_sink* sink = hues_sink_queue(&fd);
+  REQUIRE(fd >= 0);
+  Collected c;
+  const int n = 200;
+  std::string args = "{\"limit\":1}";
+  for (int i = 0; i < n; ++i)
+    hues_call_start(h, kList, reinterpret_cast<const std::uint8_t*>(args.data()), args.size(), nullptr, 0, sink,
+                    static_cast<std::uint64_t>(i));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (c.calls < n && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    ::poll(&p, 1, 1000);
+    hues_sink_drain(sink, collect, &c, 1000);
+  }
+  CHECK(c.calls == n);
+  CHECK(c.done.size() == static_cast<std::size_t>(n));
+  for (auto& [tag, result] : c.done) CHECK(result.first == HUES_OK);
+  hues_sink_free(sink);
+  hues_object_release(h);
+}
+
+TEST_CASE("bridge: a cancelled call completes once, with a cancelled error") {
+  auto h = new_client();
+  Collected c;
+  hues_sink* sink = hues_sink_callback(collect, &c);
+  std::string args = "{\"limit\":1}";
+  auto id = hues_call_start(h, kList, reinterpret_cast<const std::uint8_t*>(args.data()), args.size(), nullptr, 0,
+                            sink, 42);
+  hues_call_cancel(id);
+  hues_call_cancel(id);  // harmless twice
+  std::unique_lock<std::mutex> lock(c.mu);
+  c.cv.wait_for(lock, std::chrono::seconds(30), [&] { return c.calls > 0; });
+  REQUIRE(c.calls == 1);
+  // It may have finished before the cancel landed; then it carries its result.
+  auto& [status, data] = c.done[42];
+  if (status == HUES_ERROR) CHECK(data.find("\"type\":\"cancelled\"") != std::string::npos);
+  lock.unlock();
+  hues_sink_free(sink);
+  hues_object_release(h);
+}
+
+TEST_CASE("bridge: a host logger receives redacted lines, and its release when dropped") {
+  struct Host {
+    std::mutex mu;
+    std::vector<std::string> lines;
+    bool released = false;
+  } host;
+  auto invoke = [](void* ctx, std::uint64_t, std::int32_t method, const std::uint8_t* args, std::size_t len,
+                   std::uint64_t reply) {
+    auto* h = static_cast<Host*>(ctx);
+    std::lock_guard<std::mutex> lock(h->mu);
+    if (method == HUES_RELEASE) {
+      h->released = true;
+      return;
+    }
+    h->lines.emplace_back(reinterpret_cast<const char*>(args), len);
+    hues_reply(reply, HUES_OK, reinterpret_cast<const std::uint8_t*>("null"), 4);
+  };
+  hues_handle logger = 0;
+  hues_bytes err{};
+  REQUIRE(hues_host_object_new("Logger", invoke, &host, 1, &logger, &err) == HUES_OK);
+  auto h = new_client(",\"logger\":" + std::to_string(logger) + ",\"log_level\":\"debug\"");
+  hues_object_release(logger);  // the client keeps it alive
+  auto [rc, body] = call(h, kCategories, "{}");
+  CHECK(rc == HUES_OK);
+  {
+    std::lock_guard<std::mutex> lock(host.mu);
+    REQUIRE(!host.lines.empty());
+    for (auto& l : host.lines) CHECK(l.find(sandbox().api_key()) == std::string::npos);
+    CHECK(!host.released);
+  }
+  hues_object_release(h);
+  std::lock_guard<std::mutex> lock(host.mu);
+  CHECK(host.released);
+}
