@@ -57,6 +57,8 @@ class AsioTimer final : public Timer, public std::enable_shared_from_this<AsioTi
 
 }  // namespace
 
+bool on_sdk_io_thread() { return current_runtime != nullptr; }
+
 std::exception_ptr make_error(ErrorType type, std::string message, std::string code, bool retryable,
                               int http_status) {
   try {
@@ -113,7 +115,8 @@ void HostExecutor::shutdown() {
   cv_.notify_all();
   for (auto& t : threads_) {
     if (!t.joinable()) continue;
-    // A thread cannot join itself; Runtime keeps this object alive for it (see ~Runtime).
+    // Only when released from its own thread (a misuse, see ~Runtime): a thread cannot join
+    // itself, and this one is about to return; ~Runtime keeps this object alive for it.
     if (t.get_id() == std::this_thread::get_id()) t.detach(); else t.join();
   }
 }
@@ -269,6 +272,7 @@ void Runtime::shutdown() {
   io_closed_ = true;
   for (auto& t : impl_->threads) {
     if (!t.joinable()) continue;
+    // As in HostExecutor::shutdown: the calling I/O thread returns right after this.
     if (t.get_id() == std::this_thread::get_id()) t.detach(); else t.join();
   }
   std::lock_guard<std::mutex> lock(mu_);

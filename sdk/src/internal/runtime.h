@@ -119,10 +119,16 @@ std::shared_ptr<Transport> make_beast_transport(const ClientOptions& options, st
 std::exception_ptr make_error(ErrorType type, std::string message, std::string code, bool retryable = false,
                               int http_status = 0);
 
+// True on any runtime's I/O thread, where waiting for I/O would wait for itself.
+bool on_sdk_io_thread();
+
 // Waits for an async operation started by start(done) and returns its result or rethrows its
-// error: the sync API is start-then-wait. Never call it on an I/O thread.
+// error: the sync API is start-then-wait. On an I/O thread it refuses instead of deadlocking.
 template <typename T, typename Start>
 T wait_for(Start start) {
+  if (on_sdk_io_thread())
+    throw_error(ErrorType::kValidation, "a blocking SDK call was made on an SDK I/O thread (use the async form)", 0,
+                "blocking_on_io_thread");
   struct Slot {
     std::mutex mu;
     std::condition_variable cv;
