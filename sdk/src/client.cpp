@@ -87,28 +87,59 @@ HttpRequest ClientCore::make_request(const std::string& method, const std::strin
 namespace {
 
 // Delivers a call's result once, whichever comes first: the pipeline, a cancel, the watchdog.
+// Its registrations are set under mu because a cancel may complete the call on an I/O thread
+// while send_async is still setting up.
 struct CallCompletion {
   ResponseHandler done;
   std::shared_ptr<Runtime> runtime;
-  std::shared_ptr<CancellationToken> user_cancel;
   std::shared_ptr<CancellationToken> own_cancel;
-  std::uint64_t user_cb = 0, own_cb = 0, tracked = 0;
-  std::shared_ptr<Timer> watchdog;
+  std::uint64_t tracked = 0;
   std::mutex mu;
   bool completed = false;
+  std::shared_ptr<CancellationToken> user_cancel;
+  std::uint64_t user_cb = 0, own_cb = 0;
+  std::shared_ptr<Timer> watchdog;
+
+  // Records a registration, or undoes it at once when the call already completed.
+  void set_own_cb(std::uint64_t id) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!completed) { own_cb = id; return; }
+    lock.unlock();
+    own_cancel->remove_callback(id);
+  }
+  void set_user_cb(std::shared_ptr<CancellationToken> token, std::uint64_t id) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!completed) { user_cancel = token; user_cb = id; return; }
+    lock.unlock();
+    token->remove_callback(id);
+  }
+  void set_watchdog(std::shared_ptr<Timer> timer) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!completed) { watchdog = std::move(timer); return; }
+    lock.unlock();
+    timer->cancel();
+  }
 
   void complete(std::exception_ptr error, HttpResponse response) {
+    std::shared_ptr<CancellationToken> user;
+    std::uint64_t ucb, ocb;
+    std::shared_ptr<Timer> timer;
+    ResponseHandler handler;
     {
       std::lock_guard<std::mutex> lock(mu);
       if (completed) return;
       completed = true;
+      user = std::move(user_cancel);
+      ucb = user_cb;
+      ocb = own_cb;
+      timer = std::move(watchdog);
+      handler = std::move(done);
     }
-    if (user_cancel && user_cb) user_cancel->remove_callback(user_cb);
-    if (own_cb) own_cancel->remove_callback(own_cb);
-    if (watchdog) watchdog->cancel();
-    // Whatever still runs for this call (a straggling attempt) must stop too.
+    if (user && ucb) user->remove_callback(ucb);
+    if (ocb) own_cancel->remove_callback(ocb);
+    if (timer) timer->cancel();
+    // Whatever still runs for this call (a straggling attempt, a backoff) must stop too.
     own_cancel->cancel();
-    auto handler = std::move(done);
     try {
       handler(error, std::move(response));
     } catch (...) {  // the seam's handlers must not throw; never let one kill an I/O thread
@@ -144,26 +175,25 @@ void ClientCore::send_async(HttpRequest request, const CallOptions& call, Respon
     state->runtime = runtime_;
     state->keep_alive = pipeline_;
 
-    std::weak_ptr<CallCompletion> weak = completion;
+    // These hold the completion strongly (a cycle that complete() breaks), so a cancel or the
+    // watchdog still ends the call if some stage dropped its continuation.
     auto rt = runtime_;
     // A cancel (the caller's or shutdown's) ends the call at once, whatever its stage.
-    completion->own_cb = completion->own_cancel->add_callback([weak, rt] {
-      rt->post([weak] {
-        if (auto c = weak.lock()) c->complete(make_error(ErrorType::kCancelled, "the call was cancelled", "cancelled"), {});
+    // (Posted, never inline: it runs under the token's lock, which complete() takes.)
+    completion->set_own_cb(completion->own_cancel->add_callback([completion, rt] {
+      rt->post([completion] {
+        completion->complete(make_error(ErrorType::kCancelled, "the call was cancelled", "cancelled"), {});
       });
-    });
+    }));
     if (call.cancel) {
-      completion->user_cancel = call.cancel;
       auto own = completion->own_cancel;
-      completion->user_cb = call.cancel->add_callback([own] { own->cancel(); });
+      completion->set_user_cb(call.cancel, call.cancel->add_callback([own] { own->cancel(); }));
     }
     // Safety net past the deadline for stages that cannot be interrupted (host callbacks);
     // the pipeline's own timeout normally ends the call first, with a more precise error.
-    completion->watchdog = runtime_->schedule(state->deadline + milliseconds(500), [weak](bool fired) {
-      if (!fired) return;
-      if (auto c = weak.lock())
-        c->complete(make_error(ErrorType::kTimeout, "the call's deadline passed", "deadline_exceeded", true), {});
-    });
+    completion->set_watchdog(runtime_->schedule(state->deadline + milliseconds(500), [completion](bool fired) {
+      if (fired) completion->complete(make_error(ErrorType::kTimeout, "the call's deadline passed", "deadline_exceeded", true), {});
+    }));
     auto pipeline = pipeline_;
     bool posted = runtime_->post([pipeline, state, completion] {
       pipeline->send(state, [completion](std::exception_ptr error, HttpResponse response) {

@@ -184,12 +184,35 @@ struct RetryOp : std::enable_shared_from_this<RetryOp> {
     auto until = Clock::now() + backoff_delay(state->retry, state->attempt, retry_after_ms);
     if (until >= state->deadline) return false;
     auto self = shared_from_this();
-    auto timer = state->runtime->schedule(until, [self](bool fired) {
-      self->state->cancel->remove_callback(self->cancel_id);
-      if (!fired) return self->done(make_error(ErrorType::kCancelled, "the call was cancelled", "cancelled"), {});
+    std::uint64_t gen;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      gen = ++wait_gen;
+    }
+    auto timer = state->runtime->schedule(until, [self, gen](bool fired) {
+      std::uint64_t id = 0;
+      {
+        std::lock_guard<std::mutex> lock(self->mu);
+        self->fired_gen = gen;
+        if (self->cancel_gen == gen) id = std::exchange(self->cancel_id, 0);
+      }
+      if (id) self->state->cancel->remove_callback(id);
+      if (!fired || self->state->cancel->cancelled())
+        return self->done(make_error(ErrorType::kCancelled, "the call was cancelled", "cancelled"), {});
       self->attempt();
     });
-    cancel_id = state->cancel->add_callback([timer] { timer->cancel(); });
+    // The timer may already have fired (on another I/O thread) when this returns.
+    std::uint64_t id = state->cancel->add_callback([timer] { timer->cancel(); });
+    bool fired_already;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      fired_already = fired_gen >= gen;
+      if (!fired_already) {
+        cancel_id = id;
+        cancel_gen = gen;
+      }
+    }
+    if (fired_already) state->cancel->remove_callback(id);
     return true;
   }
 
@@ -199,6 +222,8 @@ struct RetryOp : std::enable_shared_from_this<RetryOp> {
   Done done;
   bool safe;
   int max_attempts;
+  std::mutex mu;  // guards the ones below: the backoff timer fires on any I/O thread
+  std::uint64_t wait_gen = 0, fired_gen = 0, cancel_gen = 0;
   std::uint64_t cancel_id = 0;
 };
 
