@@ -342,3 +342,37 @@ TEST_CASE("DNS lookups use no thread per lookup and leave none behind") {
   }
   CHECK(task_count() == baseline);
 }
+
+namespace {
+// A transport written against the old, blocking interface only.
+struct CannedTransport : hues::Transport {
+  std::atomic<int> calls{0};
+  std::atomic<int> on_io_thread{0};
+  hues::HttpResponse send(const hues::HttpRequest& request, const hues::AttemptContext&) override {
+    ++calls;
+    if (hues::internal::on_sdk_io_thread()) ++on_io_thread;
+    hues::HttpResponse res;
+    res.status = 200;
+    res.headers = {{"Content-Type", "application/json"}};
+    res.body = request.url.find("/v1/reports/") != std::string::npos
+                   ? R"({"id":"rpt_canned","description":"ok"})"
+                   : R"({"items":[{"code":"den_duong","name_vi":"Đèn đường"}]})";
+    return res;
+  }
+};
+}  // namespace
+
+TEST_CASE("a transport that only implements the blocking send still works, off the I/O threads") {
+  auto transport = std::make_shared<CannedTransport>();
+  hues::ClientOptions o;
+  o.base_url = "https://api.example.invalid";
+  o.api_key = "hk_test";
+  o.transport = transport;
+  hues::Client client(o);
+  CHECK(client.reports().categories().at(0).code == "den_duong");
+  std::vector<std::future<hues::Report>> futures;
+  for (int i = 0; i < 20; ++i) futures.push_back(client.reports().get_async("rpt_canned"));
+  for (auto& f : futures) CHECK(f.get().id == "rpt_canned");
+  CHECK(transport->calls.load() == 21);
+  CHECK(transport->on_io_thread.load() == 0);
+}
