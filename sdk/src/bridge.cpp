@@ -424,8 +424,7 @@ ClientOptions client_options(const json::object& cfg) {
   r.str("log_level", level);
   o.log_level = log_level(level);
   r.integer("max_connections_per_host", o.max_connections_per_host);
-  std::int64_t queued = 0;
-  r.integer("max_queued_requests", queued);  // honoured once the pool has a bounded queue
+  r.integer("max_queued_requests", o.max_queued_requests);
   r.integer("max_response_bytes", o.max_response_bytes);
   r.finish();
   return o;

@@ -9,43 +9,6 @@
 namespace hues {
 namespace internal {
 
-Executor::~Executor() {
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    state_->stopping = true;
-  }
-  state_->cv.notify_all();
-  for (auto& w : workers_) {
-    // The last reference to a client may be dropped by one of its own tasks.
-    if (w.get_id() == std::this_thread::get_id()) w.detach(); else w.join();
-  }
-}
-
-void Executor::post(std::function<void()> task) {
-  std::call_once(started_, [this] {
-    for (std::size_t i = 0; i < threads_; ++i) {
-      workers_.emplace_back([state = state_] {
-        for (;;) {
-          std::function<void()> next;
-          {
-            std::unique_lock<std::mutex> lock(state->mu);
-            state->cv.wait(lock, [&] { return state->stopping || !state->tasks.empty(); });
-            if (state->tasks.empty()) return;  // stopping, and nothing left to run
-            next = std::move(state->tasks.front());
-            state->tasks.pop_front();
-          }
-          next();
-        }
-      });
-    }
-  });
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    state_->tasks.push_back(std::move(task));
-  }
-  state_->cv.notify_one();
-}
-
 namespace {
 
 void require_positive(std::int64_t value, const char* field) {
@@ -84,7 +47,10 @@ void raise_for_status(const HttpResponse& res, const std::string& sent_request_i
               std::move(request_id), std::move(body.field), res.status == 429 || res.status >= 500);
 }
 
-ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {
+ClientCore::ClientCore(ClientOptions options) : ClientCore(std::move(options), Runtime::global()) {}
+
+ClientCore::ClientCore(ClientOptions options, std::shared_ptr<Runtime> runtime)
+    : options_(std::move(options)), runtime_(std::move(runtime)) {
   auto url = boost::urls::parse_uri(options_.base_url);
   if (options_.base_url.empty() || !url || (url->scheme() != "http" && url->scheme() != "https") ||
       url->host().empty())
@@ -97,35 +63,161 @@ ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {
   require_positive(options_.deadline_ms, "deadline_ms");
   require_positive(options_.retry.max_attempts, "retry.max_attempts");
   require_positive(options_.max_response_bytes, "max_response_bytes");
-  auto transport = options_.transport ? options_.transport : make_default_transport(options_);
-  pipeline_ = std::make_unique<Pipeline>(options_, std::move(transport));
-  executor_ = std::make_unique<Executor>(4);
+  require_positive(options_.max_connections_per_host, "max_connections_per_host");
+  if (options_.max_queued_requests < 0)
+    throw_error(ErrorType::kValidation, "max_queued_requests must be 0 or more", 0, "invalid_option", {},
+                "max_queued_requests");
+  auto transport = options_.transport ? options_.transport : make_beast_transport(options_, runtime_);
+  pipeline_ = std::make_shared<Pipeline>(options_, std::move(transport), runtime_);
 }
 
-HttpResponse ClientCore::call(const std::string& method, const std::string& path_and_query,
-                              std::string body, const CallOptions& call) const {
+HttpRequest ClientCore::make_request(const std::string& method, const std::string& path_and_query,
+                                     std::string body) const {
   HttpRequest request;
   request.method = method;
   request.url = base_url_ + path_and_query;
   request.headers.emplace_back("Accept", "application/json");
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.body = std::move(body);
+  // Set here rather than by the pipeline so the caller knows the id it sent (error reports).
+  request.set_header("X-Request-Id", "req_" + random_hex(12));
+  return request;
+}
+
+namespace {
+
+// Delivers a call's result once, whichever comes first: the pipeline, a cancel, the watchdog.
+// Its registrations are set under mu because a cancel may complete the call on an I/O thread
+// while send_async is still setting up.
+struct CallCompletion {
+  ResponseHandler done;
+  std::shared_ptr<Runtime> runtime;
+  std::shared_ptr<CancellationToken> own_cancel;
+  std::uint64_t tracked = 0;
+  std::mutex mu;
+  bool completed = false;
+  std::shared_ptr<CancellationToken> user_cancel;
+  std::uint64_t user_cb = 0, own_cb = 0;
+  std::shared_ptr<Timer> watchdog;
+
+  // Records a registration, or undoes it at once when the call already completed.
+  void set_own_cb(std::uint64_t id) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!completed) { own_cb = id; return; }
+    lock.unlock();
+    own_cancel->remove_callback(id);
+  }
+  void set_user_cb(std::shared_ptr<CancellationToken> token, std::uint64_t id) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!completed) { user_cancel = token; user_cb = id; return; }
+    lock.unlock();
+    token->remove_callback(id);
+  }
+  void set_watchdog(std::shared_ptr<Timer> timer) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!completed) { watchdog = std::move(timer); return; }
+    lock.unlock();
+    timer->cancel();
+  }
+
+  void complete(std::exception_ptr error, HttpResponse response) {
+    std::shared_ptr<CancellationToken> user;
+    std::uint64_t ucb, ocb;
+    std::shared_ptr<Timer> timer;
+    ResponseHandler handler;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (completed) return;
+      completed = true;
+      user = std::move(user_cancel);
+      ucb = user_cb;
+      ocb = own_cb;
+      timer = std::move(watchdog);
+      handler = std::move(done);
+    }
+    if (user && ucb) user->remove_callback(ucb);
+    if (ocb) own_cancel->remove_callback(ocb);
+    if (timer) timer->cancel();
+    // Whatever still runs for this call (a straggling attempt, a backoff) must stop too.
+    own_cancel->cancel();
+    try {
+      handler(error, std::move(response));
+    } catch (...) {  // the seam's handlers must not throw; never let one kill an I/O thread
+    }
+    runtime->untrack(tracked);  // last: shutdown() waits until every handler has run
+  }
+};
+
+}  // namespace
+
+void ClientCore::send_async(HttpRequest request, const CallOptions& call, ResponseHandler done) const {
+  using std::chrono::milliseconds;
+  auto completion = std::make_shared<CallCompletion>();
+  completion->done = std::move(done);
+  completion->runtime = runtime_;
+  completion->own_cancel = std::make_shared<CancellationToken>();
+  completion->tracked = runtime_->track(completion->own_cancel);
+  if (completion->tracked == 0) {  // shutting down: no I/O thread may be left to run it
+    completion->complete(make_error(ErrorType::kCancelled, "the SDK is shutting down", "cancelled"), {});
+    return;
+  }
+  try {
+    auto state = std::make_shared<CallState>();
+    state->request = std::move(request);
+    if (!state->request.url.empty() && state->request.url.front() == '/') state->request.url = base_url_ + state->request.url;
+    state->deadline = Clock::now() + milliseconds(call.deadline_ms > 0 ? call.deadline_ms : options_.deadline_ms);
+    state->attempt_timeout = milliseconds(call.attempt_timeout_ms > 0 ? call.attempt_timeout_ms : options_.attempt_timeout_ms);
+    state->connect_timeout = milliseconds(options_.connect_timeout_ms);
+    state->retry = options_.retry;
+    if (call.max_attempts > 0) state->retry.max_attempts = call.max_attempts;
+    state->idempotency_key = call.idempotency_key;
+    state->cancel = completion->own_cancel;
+    state->runtime = runtime_;
+    state->keep_alive = pipeline_;
+
+    // These hold the completion strongly (a cycle that complete() breaks), so a cancel or the
+    // watchdog still ends the call if some stage dropped its continuation.
+    auto rt = runtime_;
+    // A cancel (the caller's or shutdown's) ends the call at once, whatever its stage.
+    // (Posted, never inline: it runs under the token's lock, which complete() takes.)
+    completion->set_own_cb(completion->own_cancel->add_callback([completion, rt] {
+      rt->post([completion] {
+        completion->complete(make_error(ErrorType::kCancelled, "the call was cancelled", "cancelled"), {});
+      });
+    }));
+    if (call.cancel) {
+      auto own = completion->own_cancel;
+      completion->set_user_cb(call.cancel, call.cancel->add_callback([own] { own->cancel(); }));
+    }
+    // Safety net past the deadline for stages that cannot be interrupted (host callbacks);
+    // the pipeline's own timeout normally ends the call first, with a more precise error.
+    completion->set_watchdog(runtime_->schedule(state->deadline + milliseconds(500), [completion](bool fired) {
+      if (fired) completion->complete(make_error(ErrorType::kTimeout, "the call's deadline passed", "deadline_exceeded", true), {});
+    }));
+    auto pipeline = pipeline_;
+    bool posted = runtime_->post([pipeline, state, completion] {
+      pipeline->send(state, [completion](std::exception_ptr error, HttpResponse response) {
+        completion->complete(error, std::move(response));
+      });
+    });
+    if (!posted) completion->complete(make_error(ErrorType::kCancelled, "the SDK is shutting down", "cancelled"), {});
+  } catch (...) {
+    auto error = std::current_exception();
+    if (!runtime_->post([completion, error] { completion->complete(error, {}); })) completion->complete(error, {});
+  }
+}
+
+HttpResponse ClientCore::call(const std::string& method, const std::string& path_and_query,
+                              std::string body, const CallOptions& call) const {
+  HttpRequest request = make_request(method, path_and_query, std::move(body));
   HttpResponse response = send(request, call);
   if (response.status < 200 || response.status > 299) raise_for_status(response, request.header("X-Request-Id"));
   return response;
 }
 
 HttpResponse ClientCore::send(HttpRequest& request, const CallOptions& call) const {
-  using std::chrono::milliseconds;
-  CallState state;
-  state.deadline = Clock::now() + milliseconds(call.deadline_ms > 0 ? call.deadline_ms : options_.deadline_ms);
-  state.attempt_timeout = milliseconds(call.attempt_timeout_ms > 0 ? call.attempt_timeout_ms : options_.attempt_timeout_ms);
-  state.connect_timeout = milliseconds(options_.connect_timeout_ms);
-  state.retry = options_.retry;
-  if (call.max_attempts > 0) state.retry.max_attempts = call.max_attempts;
-  state.idempotency_key = call.idempotency_key;
-  state.cancel = call.cancel;
-  return pipeline_->send(request, state);
+  if (request.header("X-Request-Id").empty()) request.set_header("X-Request-Id", "req_" + random_hex(12));
+  return wait_for<HttpResponse>([&](ResponseHandler done) { send_async(request, call, std::move(done)); });
 }
 
 bool is_valid_utf8(const std::string& s) {

@@ -1,5 +1,7 @@
 #include "internal/crypto.h"
 
+#include "hues/error.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -57,14 +59,14 @@ std::string sha256(std::string_view bytes) {
   if (!EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data()), &len, EVP_sha256(),
                   nullptr) ||
       len != out.size())
-    throw std::runtime_error("SHA-256 failed");
+    hues::throw_error(hues::ErrorType::kTls, "OpenSSL SHA-256 failed", 0, "crypto_failure");
   return out;
 }
 
 std::string random_urlsafe(std::size_t bytes) {
   std::string raw(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1)
-    throw std::runtime_error("the random number generator failed");
+    hues::throw_error(hues::ErrorType::kTls, "OpenSSL's random number generator failed", 0, "rng_failure");
   return base64url_encode(raw);
 }
 

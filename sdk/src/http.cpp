@@ -1,5 +1,8 @@
 #include "hues/http.h"
 
+#include "hues/error.h"
+#include "internal/runtime.h"
+
 #include <strings.h>
 
 namespace hues {
@@ -54,6 +57,27 @@ void CancellationToken::remove_callback(std::uint64_t id) {
       return;
     }
   }
+}
+
+// Runs the blocking send on the host executor, which is where code that may block belongs;
+// the pipeline moves the completion back to an I/O thread.
+void Transport::send_async(HttpRequest request, AttemptContext context, Completion done) {
+  auto shared_done = std::make_shared<Completion>(std::move(done));
+  auto task = [this, request = std::move(request), context = std::move(context), shared_done] {
+    HttpResponse response;
+    try {
+      response = send(request, context);
+    } catch (...) {
+      return (*shared_done)(std::current_exception(), {});
+    }
+    (*shared_done)(nullptr, std::move(response));
+  };
+  auto rt = internal::Runtime::global();
+  if (rt->stopping())
+    return (*shared_done)(internal::make_error(ErrorType::kCancelled, "the SDK is shutting down", "cancelled"), {});
+  if (!rt->host().post(std::move(task)))
+    (*shared_done)(internal::make_error(ErrorType::kResourceExhausted, "too many blocking transport calls queued",
+                                        "queue_full", true), {});
 }
 
 }  // namespace hues

@@ -13,6 +13,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,7 @@
 #include "internal/client_core.h"
 #include "internal/crypto.h"
 #include "internal/jwt.h"
+#include "internal/runtime.h"
 
 namespace hues {
 namespace {
@@ -54,6 +56,12 @@ class ApiKeyCredentials final : public CredentialsProvider {
  public:
   explicit ApiKeyCredentials(std::string key) : key_(std::move(key)) {}
   void authorize(HttpRequest& request) override { request.set_header("X-Api-Key", key_); }
+  // Nothing to wait for: completes inline, on the calling (I/O) thread.
+  void authorize_async(HttpRequest& request, std::function<void(std::exception_ptr)> done) override {
+    request.set_header("X-Api-Key", key_);
+    done(nullptr);
+  }
+  void on_unauthorized_async(std::function<void(bool)> done) override { done(false); }
 
  private:
   std::string key_;
@@ -85,7 +93,9 @@ class MemoryTokenStore final : public TokenStore {
 class FileTokenStore final : public TokenStore {
  public:
   explicit FileTokenStore(std::string directory) : dir_(std::move(directory)) {
-    std::filesystem::create_directories(dir_);
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) fail("cannot create the token directory " + dir_ + ": " + ec.message());
   }
   TokenSet load(const std::string& key) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -103,13 +113,13 @@ class FileTokenStore final : public TokenStore {
     std::lock_guard<std::mutex> lock(mu_);
     std::string target = path(key), tmp = target + ".tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw std::runtime_error("hues: cannot write token file in " + dir_);
+    if (fd < 0) fail("cannot write a token file in " + dir_);
     std::string data = internal::to_json_string(tokens);
     bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
     ::close(fd);
     if (!ok || ::rename(tmp.c_str(), target.c_str()) != 0) {
       ::unlink(tmp.c_str());
-      throw std::runtime_error("hues: cannot write token file in " + dir_);
+      fail("cannot write a token file in " + dir_);
     }
   }
   void remove(const std::string& key) override {
@@ -118,6 +128,9 @@ class FileTokenStore final : public TokenStore {
   }
 
  private:
+  [[noreturn]] static void fail(const std::string& message) {
+    throw_error(ErrorType::kValidation, message, 0, "token_store_failed", {}, "directory");
+  }
   std::string path(const std::string& key) const {
     std::string digest = internal::sha256(key);
     static const char* hex = "0123456789abcdef";
@@ -133,6 +146,37 @@ class FileTokenStore final : public TokenStore {
 };
 
 }  // namespace
+
+// Providers written by the host may block (files, keychains, their own network calls): run
+// them on the host executor, never on an I/O thread.
+void CredentialsProvider::authorize_async(HttpRequest& request, std::function<void(std::exception_ptr)> done) {
+  auto shared_done = std::make_shared<std::function<void(std::exception_ptr)>>(std::move(done));
+  bool posted = internal::Runtime::global()->host().post([this, &request, shared_done] {
+    std::exception_ptr error;
+    try {
+      authorize(request);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    (*shared_done)(error);
+  });
+  if (!posted)
+    (*shared_done)(internal::make_error(ErrorType::kResourceExhausted, "the host executor is full or stopped",
+                                        "queue_full", true));
+}
+
+void CredentialsProvider::on_unauthorized_async(std::function<void(bool)> done) {
+  auto shared_done = std::make_shared<std::function<void(bool)>>(std::move(done));
+  bool posted = internal::Runtime::global()->host().post([this, shared_done] {
+    bool retry = false;
+    try {
+      retry = on_unauthorized();
+    } catch (...) {
+    }
+    (*shared_done)(retry);
+  });
+  if (!posted) (*shared_done)(false);
+}
 
 std::shared_ptr<CredentialsProvider> api_key_credentials(std::string api_key) {
   return std::make_shared<ApiKeyCredentials>(std::move(api_key));
@@ -202,13 +246,23 @@ std::string LoopbackReceiver::wait(std::int64_t timeout_ms) {
 
 // ---- OidcClient ----
 
-struct OidcClient::Impl {
+// Discovery and the JWKS are fetched without holding a lock across the network: concurrent
+// callers join the one fetch in flight, and its completion serves them all.
+struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
+  using MetadataPtr = std::shared_ptr<const ProviderMetadata>;
+  using JwksPtr = std::shared_ptr<const internal::Jwks>;
+  using ResponseCb = std::function<void(std::exception_ptr, HttpResponse)>;
+
   OidcOptions options;
   std::unique_ptr<internal::ClientCore> core;
-  std::mutex mu;
-  std::optional<ProviderMetadata> metadata;
-  std::shared_ptr<const internal::Jwks> jwks;
+  std::mutex mu;  // guards the caches below; never held across I/O or a callback
+  MetadataPtr metadata;
+  std::vector<std::function<void(std::exception_ptr, MetadataPtr)>> metadata_waiters;
+  bool metadata_fetching = false;
+  JwksPtr jwks;
   Clock::time_point jwks_fetched{};
+  std::vector<std::function<void(std::exception_ptr, JwksPtr)>> jwks_waiters;
+  bool jwks_fetching = false;
 
   explicit Impl(OidcOptions o) : options(std::move(o)) {
     if (options.issuer.empty())
@@ -224,19 +278,41 @@ struct OidcClient::Impl {
 
   bool confidential() const { return !options.client_secret.empty(); }
 
-  HttpResponse get(const std::string& url, const std::string& bearer = {}) {
+  static HttpRequest get_request(const std::string& url, const std::string& bearer) {
     HttpRequest req;
     req.method = "GET";
     req.url = url;
     req.headers.emplace_back("Accept", "application/json");
     if (!bearer.empty()) req.headers.emplace_back("Authorization", "Bearer " + bearer);
+    req.set_header("X-Request-Id", "req_" + internal::random_hex(12));
+    return req;
+  }
+
+  HttpResponse get(const std::string& url, const std::string& bearer = {}) {
+    HttpRequest req = get_request(url, bearer);
     HttpResponse res = core->send(req, {});
     if (res.status < 200 || res.status > 299) internal::raise_for_status(res, req.header("X-Request-Id"));
     return res;
   }
 
-  // POSTs a form to an endpoint with the client's authentication (RFC 6749 §2.3.1).
-  HttpResponse post_form(const std::string& url, Form form, CallOptions call) {
+  // A 2xx response or the matching error, on an I/O thread.
+  void get_async(const std::string& url, ResponseCb done) {
+    HttpRequest req = get_request(url, {});
+    std::string request_id = req.header("X-Request-Id");
+    core->send_async(std::move(req), {}, [done, request_id](std::exception_ptr error, HttpResponse res) {
+      if (!error && (res.status < 200 || res.status > 299)) {
+        try {
+          internal::raise_for_status(res, request_id);
+        } catch (...) {
+          error = std::current_exception();
+        }
+      }
+      done(error, std::move(res));
+    });
+  }
+
+  // A form POST to an endpoint with the client's authentication (RFC 6749 §2.3.1).
+  HttpRequest form_request(const std::string& url, Form form) const {
     HttpRequest req;
     req.method = "POST";
     req.url = url;
@@ -250,6 +326,11 @@ struct OidcClient::Impl {
       if (confidential()) form.emplace_back("client_secret", options.client_secret);
     }
     req.body = form_encode(form);
+    return req;
+  }
+
+  HttpResponse post_form(const std::string& url, Form form, CallOptions call) {
+    HttpRequest req = form_request(url, std::move(form));
     return core->send(req, call);
   }
 
@@ -264,11 +345,7 @@ struct OidcClient::Impl {
                 res.status, body.error, res.header("X-Request-Id"), {}, body.error == "slow_down");
   }
 
-  // Token requests that are not idempotent (a code, a rotating refresh token) get one
-  // attempt only: a blind retry could burn the code or trip refresh-token reuse detection.
-  TokenSet token_request(Form form, bool idempotent, CallOptions call = {}) {
-    if (!idempotent) call.max_attempts = 1;
-    auto res = post_form(provider().token_endpoint, std::move(form), call);
+  static TokenSet parse_tokens(const HttpResponse& res) {
     if (res.status < 200 || res.status > 299) raise_oauth(res);
     auto tr = internal::decode_body<TokenResponse>(res);
     if (tr.access_token.empty())
@@ -282,38 +359,130 @@ struct OidcClient::Impl {
     return ts;
   }
 
-  ProviderMetadata provider() {
-    std::lock_guard<std::mutex> lock(mu);
-    if (!metadata) {
-      std::string base = options.issuer;
-      while (!base.empty() && base.back() == '/') base.pop_back();
-      auto md = internal::decode_body<ProviderMetadata>(get(base + "/.well-known/openid-configuration"));
-      // OpenID Connect Discovery §4.3: the issuer in the document must be the one we asked.
-      if (md.issuer != options.issuer)
-        invalid_token("iss", "discovery issuer " + md.issuer + " differs from " + options.issuer);
-      metadata = md;
-    }
-    return *metadata;
+  // Token requests that are not idempotent (a code, a rotating refresh token) get one
+  // attempt only: a blind retry could burn the code or trip refresh-token reuse detection.
+  void token_request_async(Form form, bool idempotent, CallOptions call,
+                           std::function<void(std::exception_ptr, TokenSet)> done) {
+    if (!idempotent) call.max_attempts = 1;
+    auto self = shared_from_this();
+    provider_async([self, form = std::move(form), call, done](std::exception_ptr error, MetadataPtr md) {
+      if (error) return done(error, {});
+      HttpRequest req;
+      try {
+        req = self->form_request(md->token_endpoint, form);
+      } catch (...) {
+        return done(std::current_exception(), {});
+      }
+      self->core->send_async(std::move(req), call, [done](std::exception_ptr err, HttpResponse res) {
+        TokenSet tokens;
+        if (!err) {
+          try {
+            tokens = parse_tokens(res);
+          } catch (...) {
+            err = std::current_exception();
+          }
+        }
+        done(err, std::move(tokens));
+      });
+    });
   }
 
-  std::shared_ptr<const internal::Jwks> keys(bool refetch) {
-    auto md = provider();
-    std::lock_guard<std::mutex> lock(mu);
-    bool expired = Clock::now() - jwks_fetched >= std::chrono::seconds(options.jwks_cache_seconds);
-    if (!jwks || refetch || expired) {
-      auto res = get(md.jwks_uri);
-      try {
-        jwks = std::make_shared<internal::Jwks>(internal::parse_json(res.body));
-        jwks_fetched = Clock::now();
-      } catch (const internal::FieldError& e) {
-        throw_error(ErrorType::kProtocol, std::string("bad JWKS: ") + e.what(), res.status, "malformed_response");
+  TokenSet token_request(Form form, bool idempotent, CallOptions call = {}) {
+    return internal::wait_for<TokenSet>([&](auto done) { token_request_async(std::move(form), idempotent, call, done); });
+  }
+
+  void provider_async(std::function<void(std::exception_ptr, MetadataPtr)> done) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      if (metadata) {
+        auto md = metadata;
+        lock.unlock();
+        return done(nullptr, md);
       }
+      metadata_waiters.push_back(std::move(done));
+      if (metadata_fetching) return;  // joins the fetch in flight
+      metadata_fetching = true;
     }
-    return jwks;
+    std::string base = options.issuer;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    auto self = shared_from_this();
+    get_async(base + "/.well-known/openid-configuration", [self](std::exception_ptr error, HttpResponse res) {
+      MetadataPtr md;
+      if (!error) {
+        try {
+          auto doc = internal::decode_body<ProviderMetadata>(res);
+          // OpenID Connect Discovery §4.3: the issuer in the document must be the one we asked.
+          if (doc.issuer != self->options.issuer)
+            invalid_token("iss", "discovery issuer " + doc.issuer + " differs from " + self->options.issuer);
+          md = std::make_shared<const ProviderMetadata>(std::move(doc));
+        } catch (...) {
+          error = std::current_exception();
+        }
+      }
+      std::vector<std::function<void(std::exception_ptr, MetadataPtr)>> waiters;
+      {
+        std::lock_guard<std::mutex> lock(self->mu);
+        if (md) self->metadata = md;
+        waiters.swap(self->metadata_waiters);
+        self->metadata_fetching = false;
+      }
+      for (auto& w : waiters) w(error, md);
+    });
+  }
+
+  ProviderMetadata provider() {
+    return *internal::wait_for<MetadataPtr>([&](auto done) { provider_async(done); });
+  }
+
+  void keys_async(bool refetch, std::function<void(std::exception_ptr, JwksPtr)> done) {
+    auto self = shared_from_this();
+    provider_async([self, refetch, done](std::exception_ptr error, MetadataPtr md) {
+      if (error) return done(error, nullptr);
+      {
+        std::unique_lock<std::mutex> lock(self->mu);
+        bool expired = Clock::now() - self->jwks_fetched >= std::chrono::seconds(self->options.jwks_cache_seconds);
+        if (self->jwks && !refetch && !expired) {
+          auto keys = self->jwks;
+          lock.unlock();
+          return done(nullptr, keys);
+        }
+        self->jwks_waiters.push_back(done);
+        if (self->jwks_fetching) return;  // joins the fetch in flight
+        self->jwks_fetching = true;
+      }
+      self->get_async(md->jwks_uri, [self](std::exception_ptr err, HttpResponse res) {
+        JwksPtr keys;
+        if (!err) {
+          try {
+            keys = std::make_shared<const internal::Jwks>(internal::parse_json(res.body));
+          } catch (const internal::FieldError& e) {
+            err = internal::make_error(ErrorType::kProtocol, std::string("bad JWKS: ") + e.what(), "malformed_response",
+                                       false, res.status);
+          } catch (...) {
+            err = std::current_exception();
+          }
+        }
+        std::vector<std::function<void(std::exception_ptr, JwksPtr)>> waiters;
+        {
+          std::lock_guard<std::mutex> lock(self->mu);
+          if (keys) {
+            self->jwks = keys;
+            self->jwks_fetched = Clock::now();
+          }
+          waiters.swap(self->jwks_waiters);
+          self->jwks_fetching = false;
+        }
+        for (auto& w : waiters) w(err, keys);
+      });
+    });
+  }
+
+  JwksPtr keys(bool refetch) {
+    return internal::wait_for<JwksPtr>([&](auto done) { keys_async(refetch, done); });
   }
 };
 
-OidcClient::OidcClient(OidcOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+OidcClient::OidcClient(OidcOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
 OidcClient::~OidcClient() = default;
 
 const OidcOptions& OidcClient::options() const { return impl_->options; }
@@ -433,12 +602,16 @@ CitizenProfile OidcClient::userinfo(const std::string& access_token) {
 
 // ---- ClientCredentials ----
 
+// One fetch at a time: callers that need a token while one is being fetched wait for it as
+// continuations, not as blocked threads, and no lock is held across the network.
 struct ClientCredentials::State {
   std::shared_ptr<OidcClient> oidc;
   std::string scope;
-  std::mutex mu;  // held across the fetch: concurrent callers wait for the one fetch
+  mutable std::mutex mu;
   TokenSet current;
   int fetches = 0;
+  bool fetching = false;
+  std::vector<std::function<void(std::exception_ptr, std::string)>> waiters;
 };
 
 ClientCredentials::ClientCredentials(std::shared_ptr<OidcClient> oidc, std::string scope)
@@ -447,19 +620,52 @@ ClientCredentials::ClientCredentials(std::shared_ptr<OidcClient> oidc, std::stri
   state_->scope = std::move(scope);
 }
 
-std::string ClientCredentials::access_token() {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  auto margin = state_->oidc->options().refresh_margin_seconds;
-  if (state_->current.access_token.empty() ||
-      (state_->current.expires_at > 0 && state_->current.expires_at - margin <= unix_now())) {
-    state_->current = state_->oidc->client_credentials(state_->scope);
-    ++state_->fetches;
+void ClientCredentials::token_async(std::function<void(std::exception_ptr, std::string)> done) {
+  auto state = state_;
+  {
+    std::unique_lock<std::mutex> lock(state->mu);
+    auto margin = state->oidc->options().refresh_margin_seconds;
+    bool fresh = !state->current.access_token.empty() &&
+                 !(state->current.expires_at > 0 && state->current.expires_at - margin <= unix_now());
+    if (fresh) {
+      std::string token = state->current.access_token;
+      lock.unlock();
+      return done(nullptr, token);
+    }
+    state->waiters.push_back(std::move(done));
+    if (state->fetching) return;
+    state->fetching = true;
   }
-  return state_->current.access_token;
+  state->oidc->impl_->token_request_async(
+      {{"grant_type", "client_credentials"}, {"scope", state->scope}}, true, {},
+      [state](std::exception_ptr error, TokenSet tokens) {
+        std::vector<std::function<void(std::exception_ptr, std::string)>> waiters;
+        {
+          std::lock_guard<std::mutex> lock(state->mu);
+          if (!error) {
+            state->current = tokens;
+            ++state->fetches;
+          }
+          waiters.swap(state->waiters);
+          state->fetching = false;
+        }
+        for (auto& w : waiters) w(error, tokens.access_token);
+      });
+}
+
+std::string ClientCredentials::access_token() {
+  return internal::wait_for<std::string>([&](auto done) { token_async(done); });
 }
 
 void ClientCredentials::authorize(HttpRequest& request) {
   request.set_header("Authorization", "Bearer " + access_token());
+}
+
+void ClientCredentials::authorize_async(HttpRequest& request, std::function<void(std::exception_ptr)> done) {
+  token_async([&request, done](std::exception_ptr error, std::string token) {
+    if (!error) request.set_header("Authorization", "Bearer " + token);
+    done(error);
+  });
 }
 
 bool ClientCredentials::on_unauthorized() {
@@ -468,6 +674,8 @@ bool ClientCredentials::on_unauthorized() {
   return true;
 }
 
+void ClientCredentials::on_unauthorized_async(std::function<void(bool)> done) { done(on_unauthorized()); }
+
 int ClientCredentials::fetch_count() const {
   std::lock_guard<std::mutex> lock(state_->mu);
   return state_->fetches;
@@ -475,14 +683,22 @@ int ClientCredentials::fetch_count() const {
 
 // ---- UserCredentials ----
 
+// A refresh is one shared operation that every caller needing a token joins. The store is
+// written by one writer at a time (on the host executor, outside the lock), always with the
+// latest tokens, so a slow store never delays a call and writes never land out of order.
 struct UserCredentials::State {
   std::shared_ptr<OidcClient> oidc;
   std::shared_ptr<TokenStore> store;
   std::string key;
-  std::mutex mu;  // held across a refresh: single flight however many threads call
+  mutable std::mutex mu;  // short sections only
   TokenSet tokens;
   int refreshes = 0;
   bool force_refresh = false;
+  bool refreshing = false;
+  std::vector<std::function<void(std::exception_ptr, TokenSet)>> waiters;
+  bool writing = false;  // a writer owns the store
+  bool dirty = false;    // tokens changed since the writer last read them
+  std::condition_variable written;
 };
 
 UserCredentials::UserCredentials(std::shared_ptr<OidcClient> oidc, std::shared_ptr<TokenStore> store,
@@ -500,27 +716,102 @@ UserCredentials::UserCredentials(std::shared_ptr<OidcClient> oidc, std::shared_p
   }
 }
 
-TokenSet UserCredentials::tokens() {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  auto& t = state_->tokens;
-  if (t.access_token.empty() && t.refresh_token.empty())
-    throw_error(ErrorType::kAuthentication, "no user is signed in", 0, "not_signed_in");
-  auto margin = state_->oidc->options().refresh_margin_seconds;
-  bool stale = state_->force_refresh || t.access_token.empty() || (t.expires_at > 0 && t.expires_at - margin <= unix_now());
-  if (stale && !t.refresh_token.empty()) {
-    TokenSet fresh = state_->oidc->refresh(t.refresh_token);
-    if (fresh.refresh_token.empty()) fresh.refresh_token = t.refresh_token;  // no rotation
-    if (fresh.id_token.empty()) fresh.id_token = t.id_token;
-    t = std::move(fresh);
-    state_->store->save(state_->key, t);
-    ++state_->refreshes;
-    state_->force_refresh = false;
+// Writes the latest tokens (or removes them once signed out) until nothing changed meanwhile.
+// The caller owns `writing`. Returns the last store error.
+std::exception_ptr UserCredentials::write_store(const std::shared_ptr<State>& state) {
+  std::exception_ptr last;
+  for (;;) {
+    TokenSet snapshot;
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      if (!state->dirty) {
+        state->writing = false;
+        state->written.notify_all();
+        return last;
+      }
+      state->dirty = false;
+      snapshot = state->tokens;
+    }
+    try {
+      if (snapshot.access_token.empty() && snapshot.refresh_token.empty()) state->store->remove(state->key);
+      else state->store->save(state->key, snapshot);
+      last = nullptr;
+    } catch (...) {
+      last = std::current_exception();
+    }
   }
-  return t;
+}
+
+void UserCredentials::tokens_async(std::function<void(std::exception_ptr, TokenSet)> done) {
+  auto state = state_;
+  std::string refresh_token;
+  {
+    std::unique_lock<std::mutex> lock(state->mu);
+    auto& t = state->tokens;
+    if (t.access_token.empty() && t.refresh_token.empty()) {
+      lock.unlock();
+      return done(internal::make_error(ErrorType::kAuthentication, "no user is signed in", "not_signed_in"), {});
+    }
+    auto margin = state->oidc->options().refresh_margin_seconds;
+    bool stale = state->force_refresh || t.access_token.empty() || (t.expires_at > 0 && t.expires_at - margin <= unix_now());
+    if (!stale || t.refresh_token.empty()) {
+      TokenSet copy = t;
+      lock.unlock();
+      return done(nullptr, std::move(copy));
+    }
+    state->waiters.push_back(std::move(done));
+    if (state->refreshing) return;  // joins the refresh in flight
+    state->refreshing = true;
+    refresh_token = t.refresh_token;
+  }
+  state->oidc->impl_->token_request_async(
+      {{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}}, false, {},
+      [state, refresh_token](std::exception_ptr error, TokenSet fresh) {
+        std::vector<std::function<void(std::exception_ptr, TokenSet)>> waiters;
+        TokenSet result;
+        bool write = false;
+        {
+          std::lock_guard<std::mutex> lock(state->mu);
+          auto& t = state->tokens;
+          if (!error && t.refresh_token != refresh_token) {  // signed out (or replaced) meanwhile
+            error = internal::make_error(ErrorType::kAuthentication, "no user is signed in", "not_signed_in");
+          } else if (!error) {
+            if (fresh.refresh_token.empty()) fresh.refresh_token = t.refresh_token;  // no rotation
+            if (fresh.id_token.empty()) fresh.id_token = t.id_token;
+            t = std::move(fresh);
+            ++state->refreshes;
+            state->force_refresh = false;
+            result = t;
+            state->dirty = true;
+            write = !state->writing;
+            state->writing = state->writing || write;
+          }
+          waiters.swap(state->waiters);
+          state->refreshing = false;
+        }
+        if (write) {
+          auto rt = state->oidc->impl_->core->runtime();
+          // The store is host code: its thread, not this I/O thread. Should the executor be
+          // gone (shutdown) the rotated token must still be kept, so write it here.
+          if (!rt->host().post([state] { write_store(state); })) write_store(state);
+        }
+        for (auto& w : waiters) w(error, result);
+      });
+}
+
+TokenSet UserCredentials::tokens() {
+  return internal::wait_for<TokenSet>([&](auto done) { tokens_async(done); });
 }
 
 void UserCredentials::authorize(HttpRequest& request) {
   request.set_header("Authorization", "Bearer " + tokens().access_token);
+}
+
+void UserCredentials::authorize_async(HttpRequest& request, std::function<void(std::exception_ptr)> done) {
+  tokens_async([&request, done](std::exception_ptr error, TokenSet tokens) {
+    if (!error) request.set_header("Authorization", "Bearer " + tokens.access_token);
+    done(error);
+  });
 }
 
 bool UserCredentials::on_unauthorized() {
@@ -529,6 +820,8 @@ bool UserCredentials::on_unauthorized() {
   state_->force_refresh = true;
   return true;
 }
+
+void UserCredentials::on_unauthorized_async(std::function<void(bool)> done) { done(on_unauthorized()); }
 
 int UserCredentials::refresh_count() const {
   std::lock_guard<std::mutex> lock(state_->mu);
@@ -542,11 +835,18 @@ bool UserCredentials::signed_in() const {
 
 void UserCredentials::sign_out() {
   TokenSet old;
+  bool write = false;
   {
     // Forget locally first: signing out must not depend on the network.
-    std::lock_guard<std::mutex> lock(state_->mu);
+    std::unique_lock<std::mutex> lock(state_->mu);
     old = std::exchange(state_->tokens, TokenSet{});
-    state_->store->remove(state_->key);
+    state_->dirty = true;
+    write = !state_->writing;
+    if (write) state_->writing = true;
+    else state_->written.wait(lock, [&] { return !state_->writing; });  // that writer removes them
+  }
+  if (write) {
+    if (auto error = write_store(state_)) std::rethrow_exception(error);
   }
   if (!old.refresh_token.empty()) state_->oidc->revoke(old.refresh_token, "refresh_token");
   if (!old.access_token.empty()) state_->oidc->revoke(old.access_token, "access_token");

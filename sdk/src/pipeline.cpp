@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <ctime>
 #include <iomanip>
 #include <mutex>
@@ -12,6 +13,7 @@
 
 #include "hues/error.h"
 #include "hues/identity.h"
+#include "internal/runtime.h"
 
 #ifndef HUES_VERSION
 #define HUES_VERSION "0.0.0"
@@ -19,14 +21,18 @@
 
 namespace hues::internal {
 
-HttpResponse Next::operator()(HttpRequest& request, CallState& state) const {
-  return policies_[index_]->send(request, state, Next(policies_, index_ + 1));
+void Next::operator()(HttpRequest& request, CallStatePtr state, Done done) const {
+  try {
+    (*policies_)[index_]->send(request, std::move(state), Next(policies_, index_ + 1), done);
+  } catch (...) {
+    done(std::current_exception(), {});
+  }
 }
 
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> buf(bytes);
   if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1)
-    throw std::runtime_error("hues: OpenSSL RAND_bytes failed");
+    throw_error(ErrorType::kTls, "OpenSSL's random number generator failed", 0, "rng_failure");
   static const char* digits = "0123456789abcdef";
   std::string out;
   out.reserve(bytes * 2);
@@ -96,9 +102,9 @@ namespace {
 
 class RequestIdPolicy final : public Policy {
  public:
-  HttpResponse send(HttpRequest& req, CallState& state, const Next& next) override {
+  void send(HttpRequest& req, CallStatePtr state, const Next& next, Done done) override {
     if (req.header("X-Request-Id").empty()) req.set_header("X-Request-Id", "req_" + random_hex(12));
-    return next(req, state);
+    next(req, std::move(state), std::move(done));
   }
 };
 
@@ -106,9 +112,9 @@ class UserAgentPolicy final : public Policy {
  public:
   explicit UserAgentPolicy(const std::string& suffix)
       : value_(std::string("hues-sdk-cpp/") + HUES_VERSION + (suffix.empty() ? "" : " " + suffix)) {}
-  HttpResponse send(HttpRequest& req, CallState& state, const Next& next) override {
+  void send(HttpRequest& req, CallStatePtr state, const Next& next, Done done) override {
     req.set_header("User-Agent", value_);
-    return next(req, state);
+    next(req, std::move(state), std::move(done));
   }
 
  private:
@@ -118,104 +124,263 @@ class UserAgentPolicy final : public Policy {
 // Every POST gets a key once per logical call, so each retry of it is the same request.
 class IdempotencyPolicy final : public Policy {
  public:
-  HttpResponse send(HttpRequest& req, CallState& state, const Next& next) override {
+  void send(HttpRequest& req, CallStatePtr state, const Next& next, Done done) override {
     if (req.method == "POST" && req.header("Idempotency-Key").empty()) {
-      if (state.idempotency_key.empty()) state.idempotency_key = new_uuid4();
-      req.set_header("Idempotency-Key", state.idempotency_key);
+      if (state->idempotency_key.empty()) state->idempotency_key = new_uuid4();
+      req.set_header("Idempotency-Key", state->idempotency_key);
     }
-    return next(req, state);
+    next(req, std::move(state), std::move(done));
   }
+};
+
+std::exception_ptr check_live(const CallState& state) {
+  if (state.cancel && state.cancel->cancelled())
+    return make_error(ErrorType::kCancelled, "the call was cancelled", "cancelled");
+  if (Clock::now() >= state.deadline)
+    return make_error(ErrorType::kTimeout, "the call's deadline passed", "deadline_exceeded", true);
+  return nullptr;
+}
+
+// One logical call's attempts. Backoff waits on a runtime timer that a cancel ends at once.
+struct RetryOp : std::enable_shared_from_this<RetryOp> {
+  RetryOp(HttpRequest& r, CallStatePtr s, Next n, Done d)
+      : req(r), state(std::move(s)), next(n), done(std::move(d)), safe(is_retry_safe(r)),
+        max_attempts(std::max(1, state->retry.max_attempts)) {}
+
+  void attempt() {
+    if (auto error = check_live(*state)) return done(error, {});
+    ++state->attempt;
+    auto self = shared_from_this();
+    next(req, state, [self](std::exception_ptr error, HttpResponse res) { self->on_result(error, std::move(res)); });
+  }
+
+  void on_result(std::exception_ptr error, HttpResponse res) {
+    if (!error) {
+      // A 429 was refused before any work, so it is always safe to resend; 5xx only when the
+      // request is idempotent.
+      bool retry_status = res.status == 429 || (safe && (res.status == 500 || res.status == 502 ||
+                                                         res.status == 503 || res.status == 504));
+      if (!retry_status || state->attempt >= max_attempts ||
+          !wait_then_retry(parse_retry_after(res.header("Retry-After"))))
+        done(nullptr, std::move(res));
+      return;
+    }
+    try {
+      std::rethrow_exception(error);
+    } catch (const Error& e) {
+      // A full queue fails at once: retrying would only add to the pressure.
+      if (e.type() == ErrorType::kCancelled || e.type() == ErrorType::kResourceExhausted || !e.retryable() ||
+          !safe || state->attempt >= max_attempts || Clock::now() >= state->deadline)
+        return done(error, {});
+    } catch (...) {
+      return done(error, {});
+    }
+    if (!wait_then_retry(-1)) done(error, {});
+  }
+
+  // Starts the backoff; false when it would pass the deadline (the caller then gives up with
+  // what it has).
+  bool wait_then_retry(long long retry_after_ms) {
+    auto until = Clock::now() + backoff_delay(state->retry, state->attempt, retry_after_ms);
+    if (until >= state->deadline) return false;
+    auto self = shared_from_this();
+    std::uint64_t gen;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      gen = ++wait_gen;
+    }
+    auto timer = state->runtime->schedule(until, [self, gen](bool fired) {
+      std::uint64_t id = 0;
+      {
+        std::lock_guard<std::mutex> lock(self->mu);
+        self->fired_gen = gen;
+        if (self->cancel_gen == gen) id = std::exchange(self->cancel_id, 0);
+      }
+      if (id) self->state->cancel->remove_callback(id);
+      if (!fired || self->state->cancel->cancelled())
+        return self->done(make_error(ErrorType::kCancelled, "the call was cancelled", "cancelled"), {});
+      self->attempt();
+    });
+    // The timer may already have fired (on another I/O thread) when this returns.
+    std::uint64_t id = state->cancel->add_callback([timer] { timer->cancel(); });
+    bool fired_already;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      fired_already = fired_gen >= gen;
+      if (!fired_already) {
+        cancel_id = id;
+        cancel_gen = gen;
+      }
+    }
+    if (fired_already) state->cancel->remove_callback(id);
+    return true;
+  }
+
+  HttpRequest& req;
+  CallStatePtr state;
+  Next next;
+  Done done;
+  bool safe;
+  int max_attempts;
+  std::mutex mu;  // guards the ones below: the backoff timer fires on any I/O thread
+  std::uint64_t wait_gen = 0, fired_gen = 0, cancel_gen = 0;
+  std::uint64_t cancel_id = 0;
 };
 
 class RetryPolicyStage final : public Policy {
  public:
-  HttpResponse send(HttpRequest& req, CallState& state, const Next& next) override {
-    const bool safe = is_retry_safe(req);
-    const int max_attempts = std::max(1, state.retry.max_attempts);
-    for (state.attempt = 1;; ++state.attempt) {
-      check_live(state);
-      long long retry_after = -1;
-      try {
-        HttpResponse res = next(req, state);
-        // A 429 was refused before any work, so it is always safe to resend; 5xx only when the
-        // request is idempotent.
-        bool retry_status = res.status == 429 || (safe && (res.status == 500 || res.status == 502 ||
-                                                           res.status == 503 || res.status == 504));
-        if (!retry_status || state.attempt >= max_attempts) return res;
-        retry_after = parse_retry_after(res.header("Retry-After"));
-        if (!wait_before_retry(state, retry_after)) return res;
-      } catch (const Error& e) {
-        if (e.type() == ErrorType::kCancelled || !e.retryable() || !safe ||
-            state.attempt >= max_attempts || Clock::now() >= state.deadline)
-          throw;
-        if (!wait_before_retry(state, -1)) throw;
-      }
-    }
-  }
-
- private:
-  static void check_live(const CallState& state) {
-    if (state.cancel && state.cancel->cancelled())
-      throw_error(ErrorType::kCancelled, "the call was cancelled", 0, "cancelled");
-    if (Clock::now() >= state.deadline)
-      throw_error(ErrorType::kTimeout, "the call's deadline passed", 0, "deadline_exceeded", {}, {}, true);
-  }
-
-  // Sleeps the backoff; false when it would pass the deadline (then the caller gives up with
-  // what it has). A cancel wakes the sleep at once.
-  static bool wait_before_retry(const CallState& state, long long retry_after_ms) {
-    auto delay = backoff_delay(state.retry, state.attempt, retry_after_ms);
-    auto until = Clock::now() + delay;
-    if (until >= state.deadline) return false;
-    sleep_until(until, state.cancel);
-    check_live(state);
-    return true;
+  void send(HttpRequest& req, CallStatePtr state, const Next& next, Done done) override {
+    state->attempt = 0;
+    std::make_shared<RetryOp>(req, std::move(state), next, std::move(done))->attempt();
   }
 };
 
 // Adds the credential to every attempt. After a 401 the provider may drop its token (say,
 // revoked or rotated server-side); then the attempt is repeated once with a fresh one.
+// Providers may complete on any thread; the call always goes on from an I/O thread.
 class CredentialsPolicy final : public Policy {
  public:
   explicit CredentialsPolicy(std::shared_ptr<CredentialsProvider> credentials)
       : credentials_(std::move(credentials)) {}
-  HttpResponse send(HttpRequest& req, CallState& state, const Next& next) override {
-    if (!credentials_) return next(req, state);
-    credentials_->authorize(req);
-    HttpResponse res = next(req, state);
-    if (res.status == 401 && !state.reauthorized && credentials_->on_unauthorized()) {
-      state.reauthorized = true;
-      credentials_->authorize(req);
-      return next(req, state);
-    }
-    return res;
+  void send(HttpRequest& req, CallStatePtr state, const Next& next, Done done) override {
+    if (!credentials_) return next(req, std::move(state), std::move(done));
+    auto creds = credentials_;
+    authorize(creds, req, state, [creds, &req, state, next, done] {
+      next(req, state, [creds, &req, state, next, done](std::exception_ptr error, HttpResponse res) {
+        if (error || res.status != 401 || state->reauthorized) return done(error, std::move(res));
+        auto rt = state->runtime;
+        auto on_answer = [creds, &req, state, next, done, res, rt](bool retry) {
+          rt->dispatch([creds, &req, state, next, done, res, retry] {
+            if (!retry) return done(nullptr, res);
+            state->reauthorized = true;
+            authorize(creds, req, state, [&req, state, next, done] { next(req, state, done); }, done);
+          });
+        };
+        try {
+          creds->on_unauthorized_async(on_answer);
+        } catch (...) {
+          done(std::current_exception(), {});
+        }
+      });
+    }, done);
   }
 
  private:
+  static void authorize(const std::shared_ptr<CredentialsProvider>& creds, HttpRequest& req, const CallStatePtr& state,
+                        std::function<void()> go_on, Done done) {
+    auto rt = state->runtime;
+    try {
+      creds->authorize_async(req, [rt, go_on, done](std::exception_ptr error) {
+        rt->dispatch([go_on, done, error] {
+          if (error) return done(error, {});
+          go_on();
+        });
+      });
+    } catch (...) {
+      done(std::current_exception(), {});
+    }
+  }
+
   std::shared_ptr<CredentialsProvider> credentials_;
 };
 
+// Hands a logger's lines to the host executor one at a time, in order, so a logger never
+// runs on an I/O thread and a slow one only holds up one host thread (and its own calls).
+class LogSink : public std::enable_shared_from_this<LogSink> {
+ public:
+  LogSink(std::shared_ptr<Logger> logger, std::shared_ptr<Runtime> runtime)
+      : logger_(std::move(logger)), runtime_(std::move(runtime)) {}
+
+  // after (may be null) runs once the line was logged, or at once if it was dropped.
+  void emit(LogLevel level, std::string line, std::function<void()> after = nullptr) {
+    bool start = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (lines_.size() >= kMaxQueued && !after) return;  // the host cannot keep up: drop
+      lines_.push_back({level, std::move(line), std::move(after)});
+      start = !draining_;
+      draining_ = true;
+    }
+    if (start && !runtime_->host().post([self = shared_from_this()] { self->drain(true); })) drain(false);
+  }
+
+ private:
+  struct Line {
+    LogLevel level;
+    std::string text;
+    std::function<void()> after;
+  };
+  static constexpr std::size_t kMaxQueued = 10000;
+
+  void drain(bool deliver) {
+    for (;;) {
+      Line line;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (lines_.empty()) {
+          draining_ = false;
+          return;
+        }
+        line = std::move(lines_.front());
+        lines_.pop_front();
+      }
+      if (deliver) {
+        try {
+          logger_->log(line.level, line.text);
+        } catch (...) {  // a failing logger must not fail the call
+        }
+      }
+      if (line.after) line.after();
+    }
+  }
+
+  std::shared_ptr<Logger> logger_;
+  std::shared_ptr<Runtime> runtime_;
+  std::mutex mu_;
+  std::deque<Line> lines_;
+  bool draining_ = false;
+};
+
 // Logs one line per attempt and per outcome. Only allow-listed headers are printed, so
-// credentials (X-Api-Key, Authorization, cookies, proxy auth) never reach a log.
+// credentials (X-Api-Key, Authorization, cookies, proxy auth) never reach a log. An attempt's
+// result goes on once its line was logged, so a call never returns before its log lines.
 class LoggingPolicy final : public Policy {
  public:
-  LoggingPolicy(std::shared_ptr<Logger> logger, LogLevel level) : logger_(std::move(logger)), level_(level) {}
-  HttpResponse send(HttpRequest& req, CallState& state, const Next& next) override {
-    if (!logger_) return next(req, state);
+  LoggingPolicy(std::shared_ptr<Logger> logger, LogLevel level, std::shared_ptr<Runtime> runtime)
+      : sink_(logger ? std::make_shared<LogSink>(std::move(logger), std::move(runtime)) : nullptr), level_(level) {}
+  void send(HttpRequest& req, CallStatePtr state, const Next& next, Done done) override {
+    if (!sink_) return next(req, std::move(state), std::move(done));
     std::string what = req.method + " " + strip_query(req.url) + " request_id=" + req.header("X-Request-Id") +
-                       " attempt=" + std::to_string(state.attempt);
-    emit(LogLevel::kDebug, "hues: -> " + what);
+                       " attempt=" + std::to_string(state->attempt);
+    if (LogLevel::kDebug >= level_) sink_->emit(LogLevel::kDebug, "hues: -> " + what);
     auto start = Clock::now();
-    try {
-      HttpResponse res = next(req, state);
-      emit(res.status >= 400 ? LogLevel::kWarning : LogLevel::kInfo,
-           "hues: <- " + std::to_string(res.status) + " " + what + " in " + elapsed(start));
-      return res;
-    } catch (const Error& e) {
-      emit(LogLevel::kWarning, std::string("hues: !! ") + to_string(e.type()) + " (" + e.code() + ") " + what +
-                                   " after " + elapsed(start) + ": " + e.message());
-      throw;
-    }
+    auto sink = sink_;
+    auto min_level = level_;
+    auto rt = state->runtime;
+    next(req, state, [sink, min_level, rt, what, start, done](std::exception_ptr error, HttpResponse res) {
+      LogLevel level;
+      std::string line;
+      if (!error) {
+        level = res.status >= 400 ? LogLevel::kWarning : LogLevel::kInfo;
+        line = "hues: <- " + std::to_string(res.status) + " " + what + " in " + elapsed(start);
+      } else {
+        level = LogLevel::kWarning;
+        try {
+          std::rethrow_exception(error);
+        } catch (const Error& e) {
+          line = std::string("hues: !! ") + to_string(e.type()) + " (" + e.code() + ") " + what + " after " +
+                 elapsed(start) + ": " + e.message();
+        } catch (const std::exception& e) {
+          line = std::string("hues: !! ") + what + " after " + elapsed(start) + ": " + e.what();
+        }
+      }
+      if (level < min_level) return done(error, std::move(res));
+      auto shared_res = std::make_shared<HttpResponse>(std::move(res));
+      sink->emit(level, std::move(line), [rt, done, error, shared_res] {
+        if (!rt->post([done, error, shared_res] { done(error, std::move(*shared_res)); }))
+          done(error, std::move(*shared_res));
+      });
+    });
   }
 
  private:
@@ -224,26 +389,24 @@ class LoggingPolicy final : public Policy {
   static std::string elapsed(Clock::time_point start) {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()) + " ms";
   }
-  void emit(LogLevel level, const std::string& line) {
-    if (level < level_) return;
-    try {
-      logger_->log(level, line);
-    } catch (...) {  // a failing logger must not fail the call
-    }
-  }
-  std::shared_ptr<Logger> logger_;
+  std::shared_ptr<LogSink> sink_;
   LogLevel level_;
 };
 
 class TransportStage final : public Policy {
  public:
   explicit TransportStage(std::shared_ptr<Transport> transport) : transport_(std::move(transport)) {}
-  HttpResponse send(HttpRequest& req, CallState& state, const Next&) override {
+  void send(HttpRequest& req, CallStatePtr state, const Next&, Done done) override {
     AttemptContext ctx;
-    ctx.deadline = std::min(state.deadline, Clock::now() + state.attempt_timeout);
-    ctx.connect_timeout = state.connect_timeout;
-    ctx.cancel = state.cancel;
-    return transport_->send(req, ctx);
+    ctx.deadline = std::min(state->deadline, Clock::now() + state->attempt_timeout);
+    ctx.connect_timeout = state->connect_timeout;
+    ctx.cancel = state->cancel;
+    auto rt = state->runtime;
+    // User transports may complete on any thread; the call goes on from an I/O thread.
+    transport_->send_async(req, ctx, [rt, done](std::exception_ptr error, HttpResponse res) {
+      auto shared_res = std::make_shared<HttpResponse>(std::move(res));
+      rt->dispatch([done, error, shared_res] { done(error, std::move(*shared_res)); });
+    });
   }
 
  private:
@@ -252,7 +415,8 @@ class TransportStage final : public Policy {
 
 }  // namespace
 
-Pipeline::Pipeline(const ClientOptions& options, std::shared_ptr<Transport> transport) {
+Pipeline::Pipeline(const ClientOptions& options, std::shared_ptr<Transport> transport,
+                   std::shared_ptr<Runtime> runtime) {
   policies_.push_back(std::make_unique<RequestIdPolicy>());
   policies_.push_back(std::make_unique<UserAgentPolicy>(options.user_agent));
   policies_.push_back(std::make_unique<IdempotencyPolicy>());
@@ -260,7 +424,7 @@ Pipeline::Pipeline(const ClientOptions& options, std::shared_ptr<Transport> tran
   auto credentials = options.credentials;
   if (!credentials && !options.api_key.empty()) credentials = api_key_credentials(options.api_key);
   policies_.push_back(std::make_unique<CredentialsPolicy>(std::move(credentials)));
-  policies_.push_back(std::make_unique<LoggingPolicy>(options.logger, options.log_level));
+  policies_.push_back(std::make_unique<LoggingPolicy>(options.logger, options.log_level, std::move(runtime)));
   policies_.push_back(std::make_unique<TransportStage>(std::move(transport)));
 }
 

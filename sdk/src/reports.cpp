@@ -83,19 +83,27 @@ ReportPager ReportsClient::list(const ReportQuery& query, const CallOptions& opt
   });
 }
 
+// The async forms complete a promise from the client's send_async: no thread per call.
 std::future<Report> ReportsClient::create_async(const NewReport& report, const CallOptions& options) const {
-  ReportsClient self = *this;
-  return core_->run_async([self, report, options] { return self.create(report, options); });
+  return core_->call_async<Report>([&] {
+    validate(report);
+    return internal::ClientCore::Prepared{"POST", "/v1/reports", internal::to_json_string(report)};
+  }, options, internal::decode_body<Report>);
 }
 
 std::future<Report> ReportsClient::get_async(const std::string& id, const CallOptions& options) const {
-  ReportsClient self = *this;
-  return core_->run_async([self, id, options] { return self.get(id, options); });
+  return core_->call_async<Report>([&] {
+    if (id.empty()) invalid("id", "id is required");
+    return internal::ClientCore::Prepared{"GET", "/v1/reports/" + boost::urls::encode(id, boost::urls::pchars), {}};
+  }, options, internal::decode_body<Report>);
 }
 
 std::future<ReportPage> ReportsClient::list_page_async(const ReportQuery& query, const CallOptions& options) const {
-  ReportsClient self = *this;
-  return core_->run_async([self, query, options] { return self.list_page(query, options); });
+  return core_->call_async<ReportPage>([&] {
+    if (query.limit < 0 || query.limit > 100) invalid("limit", "limit must be between 1 and 100");
+    if (query.radius_m < 0 || !std::isfinite(query.radius_m)) invalid("radius_m", "radius_m must be >= 0");
+    return internal::ClientCore::Prepared{"GET", list_path(query), {}};
+  }, options, internal::decode_body<ReportPage>);
 }
 
 }  // namespace hues

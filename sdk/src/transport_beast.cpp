@@ -1,26 +1,30 @@
-// The default transport: Boost.Beast over TCP or TLS (OpenSSL), with a keep-alive pool.
+// The default transport: Boost.Beast over TCP or TLS (OpenSSL), with a keep-alive pool,
+// fully asynchronous on the runtime's I/O threads.
 //
-// Each pooled connection owns a small io_context that the calling thread runs for the one
-// operation in progress, so a synchronous call needs no hand-off to another thread, every
-// socket operation carries the attempt's deadline (tcp_stream expiry), and a cancel from
-// another thread is a post() to that io_context.
+// Each attempt is an Op with its own strand: its socket operations, its deadline timer and
+// its cancel all run there, so a timeout or a cancel is just "close the socket" and the
+// pending operation ends at once. A host's pool caps connections; further attempts wait in
+// a bounded queue and take over a connection (or its slot) when one is released.
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
-#include <condition_variable>
+#include <deque>
 #include <mutex>
-#include <thread>
+#include <optional>
 #include <unordered_map>
 
 #include "hues/error.h"
@@ -28,6 +32,7 @@
 #include "hues/options.h"
 #include "internal/crypto.h"
 #include "internal/pipeline.h"
+#include "internal/runtime_asio.h"
 
 namespace hues {
 namespace {
@@ -39,6 +44,8 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using beast::error_code;
+using internal::make_error;
+using Strand = asio::strand<asio::io_context::executor_type>;
 
 constexpr auto kMaxIdle = std::chrono::seconds(30);
 
@@ -80,37 +87,36 @@ Endpoint parse_endpoint(const std::string& url, const char* field) {
   return e;
 }
 
-// Thrown when a reused keep-alive connection turned out to be closed by the server before
-// it answered anything; the request is resent once on a fresh connection when safe.
-struct StaleConnection {};
-
-class Connection {
- public:
-  asio::io_context ioc{1};
-  std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
+struct Connection {
+  explicit Connection(asio::io_context& io) : plain(std::in_place, io) {}
+  std::optional<tcp::socket> plain;
+  std::unique_ptr<ssl::stream<tcp::socket>> secure;
   beast::flat_buffer buffer;
   Clock::time_point idle_since{};
-  bool reused = false;
 
-  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
-
-  // Runs the io_context until the started operation (and any posted cancel) completes.
-  void run() {
-    ioc.restart();
-    ioc.run();
+  tcp::socket& lowest() { return secure ? secure->next_layer() : *plain; }
+  template <typename F>
+  void with_stream(F f) {
+    if (secure) f(*secure); else f(*plain);
   }
 };
 
-[[noreturn]] void fail_transport(ErrorType type, const std::string& code, const std::string& what,
-                                 bool retryable) {
-  throw_error(type, what, 0, code, {}, {}, retryable);
+std::exception_ptr transport_error(ErrorType type, const std::string& code, const std::string& what, bool retryable) {
+  return make_error(type, what, code, retryable);
 }
 
-class BeastTransport final : public Transport {
+std::exception_ptr cancelled_error() {
+  return make_error(ErrorType::kCancelled, "the call was cancelled", "cancelled");
+}
+
+class Op;
+
+class BeastTransport final : public Transport, public std::enable_shared_from_this<BeastTransport> {
  public:
-  explicit BeastTransport(const ClientOptions& options)
-      : max_idle_per_host_(static_cast<std::size_t>(std::max<std::int64_t>(1, options.max_connections_per_host))),
+  BeastTransport(const ClientOptions& options, std::shared_ptr<internal::Runtime> runtime)
+      : runtime_(std::move(runtime)),
+        max_per_host_(static_cast<std::size_t>(std::max<std::int64_t>(1, options.max_connections_per_host))),
+        max_queued_(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_queued_requests))),
         max_response_bytes_(static_cast<std::uint64_t>(options.max_response_bytes)),
         tls_(std::make_shared<ssl::context>(ssl::context::tls_client)) {
     SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
@@ -134,202 +140,26 @@ class BeastTransport final : public Transport {
     }
   }
 
+  // Start-then-wait. Must not be called on an I/O thread (it would wait for itself).
   HttpResponse send(const HttpRequest& request, const AttemptContext& ctx) override {
-    Endpoint target = parse_endpoint(request.url, "url");
-    std::string key = target.scheme + "://" + target.authority();
-    for (int round = 0;; ++round) {
-      std::unique_ptr<Connection> conn = round == 0 ? acquire(key) : nullptr;
-      if (!conn) conn = connect(target, ctx);
-      try {
-        bool keep_alive = false;
-        HttpResponse response = exchange(*conn, target, request, ctx, keep_alive);
-        if (keep_alive) release(key, std::move(conn));
-        return response;
-      } catch (const StaleConnection&) {
-        if (!internal::is_retry_safe(request))
-          fail_transport(ErrorType::kConnection, "connection_reset",
-                         "the server closed a kept-alive connection", true);
-      }
-    }
+    return internal::wait_for<HttpResponse>([&](Completion done) { send_async(request, ctx, std::move(done)); });
   }
 
- private:
-  std::unique_ptr<Connection> acquire(const std::string& key) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto& idle = idle_[key];
-    while (!idle.empty()) {
-      auto conn = std::move(idle.back());
-      idle.pop_back();
-      if (Clock::now() - conn->idle_since < kMaxIdle) {
-        conn->reused = true;
-        return conn;
-      }
-    }
-    return nullptr;
-  }
+  void send_async(HttpRequest request, AttemptContext ctx, Completion done) override;
 
-  void release(const std::string& key, std::unique_ptr<Connection> conn) {
-    conn->lowest().expires_never();
-    conn->idle_since = Clock::now();
-    std::lock_guard<std::mutex> lock(mu_);
-    auto& idle = idle_[key];
-    if (idle.size() < max_idle_per_host_) idle.push_back(std::move(conn));
-  }
+  // What acquire() found for an attempt.
+  enum class Slot { kIdle, kNew, kQueued, kFull };
+  Slot acquire(const std::string& key, const std::shared_ptr<Op>& op, std::unique_ptr<Connection>& conn);
+  // Gives back the attempt's slot, with its connection when it can be reused; the first
+  // waiting attempt takes over both.
+  void release(const std::string& key, std::unique_ptr<Connection> conn);
+  // Removes a waiting attempt; false when it was already handed a slot.
+  bool dequeue(const std::string& key, const Op* op);
 
-  // Starts op on the connection, runs it to completion under the cancel token, and returns
-  // its error. A cancel closes the socket, so the pending operation ends at once.
-  template <typename StartOp>
-  error_code run_op(Connection& conn, const AttemptContext& ctx, StartOp start) {
-    if (ctx.cancel && ctx.cancel->cancelled()) throw_cancelled();
-    error_code result;
-    bool done = false;
-    std::uint64_t cb = 0;
-    if (ctx.cancel) {
-      cb = ctx.cancel->add_callback([&conn] {
-        asio::post(conn.ioc, [&conn] {
-          error_code ignored;
-          conn.lowest().socket().close(ignored);
-        });
-      });
-    }
-    start([&](error_code ec, auto&&...) {
-      result = ec;
-      done = true;
-    });
-    conn.run();
-    if (ctx.cancel) ctx.cancel->remove_callback(cb);
-    if (ctx.cancel && ctx.cancel->cancelled()) throw_cancelled();
-    if (!done) result = asio::error::operation_aborted;
-    return result;
-  }
-
-  [[noreturn]] static void throw_cancelled() {
-    throw_error(ErrorType::kCancelled, "the call was cancelled", 0, "cancelled");
-  }
-
-  static Clock::time_point connect_deadline(const AttemptContext& ctx) {
-    return std::min(ctx.deadline, Clock::now() + ctx.connect_timeout);
-  }
-
-  // Name resolution runs on a detached thread: getaddrinfo cannot be interrupted, and the
-  // caller must still get its timeout at the deadline.
-  tcp::resolver::results_type resolve(const Endpoint& e, const AttemptContext& ctx) {
-    error_code ec;
-    auto addr = asio::ip::make_address(e.host, ec);
-    if (!ec) {
-      auto port = static_cast<unsigned short>(std::stoul(e.port));
-      return tcp::resolver::results_type::create(tcp::endpoint(addr, port), e.host, e.port);
-    }
-    struct State {
-      std::mutex mu;
-      std::condition_variable cv;
-      bool done = false;
-      tcp::resolver::results_type results;
-      error_code ec;
-    };
-    auto state = std::make_shared<State>();
-    std::thread([state, host = e.host, port = e.port] {
-      asio::io_context io;
-      tcp::resolver resolver(io);
-      error_code rec;
-      auto results = resolver.resolve(host, port, rec);
-      std::lock_guard<std::mutex> lock(state->mu);
-      state->results = std::move(results);
-      state->ec = rec;
-      state->done = true;
-      state->cv.notify_all();
-    }).detach();
-    auto deadline = connect_deadline(ctx);
-    std::unique_lock<std::mutex> lock(state->mu);
-    while (!state->done) {
-      if (ctx.cancel && ctx.cancel->cancelled()) throw_cancelled();
-      if (Clock::now() >= deadline)
-        fail_transport(ErrorType::kTimeout, "timeout", "timed out resolving " + e.host, true);
-      state->cv.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
-    }
-    if (state->ec)
-      fail_transport(ErrorType::kConnection, "dns_failure",
-                     "cannot resolve " + e.host + ": " + state->ec.message(), true);
-    return state->results;
-  }
-
-  std::unique_ptr<Connection> connect(const Endpoint& target, const AttemptContext& ctx) {
-    auto conn = std::make_unique<Connection>();
-    conn->plain = std::make_unique<beast::tcp_stream>(conn->ioc);
-    const Endpoint& hop = proxy_ ? *proxy_ : target;
-    auto endpoints = resolve(hop, ctx);
-    conn->plain->expires_at(connect_deadline(ctx));
-    error_code ec = run_op(*conn, ctx, [&](auto handler) {
-      conn->plain->async_connect(endpoints, handler);
-    });
-    if (ec == beast::error::timeout)
-      fail_transport(ErrorType::kTimeout, "connect_timeout", "timed out connecting to " + hop.authority(), true);
-    if (ec == asio::error::connection_refused)
-      fail_transport(ErrorType::kConnection, "connection_refused",
-                     "connection refused by " + hop.authority(), true);
-    if (ec)
-      fail_transport(ErrorType::kConnection, "connect_failed",
-                     "cannot connect to " + hop.authority() + ": " + ec.message(), true);
-    conn->plain->socket().set_option(tcp::no_delay(true), ec);
-    if (proxy_ && target.tls()) open_tunnel(*conn, target, ctx);
-    if (target.tls()) handshake(*conn, target, ctx);
-    return conn;
-  }
-
-  void open_tunnel(Connection& conn, const Endpoint& target, const AttemptContext& ctx) {
-    http::request<http::empty_body> req{http::verb::connect, target.authority(), 11};
-    req.set(http::field::host, target.authority());
-    if (!proxy_->userinfo.empty())
-      req.set(http::field::proxy_authorization, "Basic " + internal::base64_encode(proxy_->userinfo));
-    conn.plain->expires_at(connect_deadline(ctx));
-    error_code ec = run_op(conn, ctx, [&](auto handler) { http::async_write(*conn.plain, req, handler); });
-    http::response_parser<http::empty_body> parser;
-    parser.skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts right after
-    if (!ec)
-      ec = run_op(conn, ctx, [&](auto handler) {
-        http::async_read(*conn.plain, conn.buffer, parser, handler);
-      });
-    if (ec == beast::error::timeout)
-      fail_transport(ErrorType::kTimeout, "proxy_timeout", "timed out opening a tunnel through the proxy", true);
-    if (ec)
-      fail_transport(ErrorType::kConnection, "proxy_failed", "proxy tunnel failed: " + ec.message(), true);
-    unsigned status = parser.get().result_int();
-    if (status == 407)
-      fail_transport(ErrorType::kConnection, "proxy_auth_required",
-                     "the proxy requires (other) credentials", false);
-    if (status / 100 != 2)
-      fail_transport(ErrorType::kConnection, "proxy_refused",
-                     "the proxy refused the tunnel with status " + std::to_string(status), false);
-  }
-
-  void handshake(Connection& conn, const Endpoint& target, const AttemptContext& ctx) {
-    conn.secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(std::move(*conn.plain), *tls_);
-    conn.plain.reset();
-    SSL* ssl = conn.secure->native_handle();
-    error_code ec;
-    asio::ip::make_address(target.host, ec);
-    if (ec) {  // a name: send SNI and check it against the certificate's DNS names
-      SSL_set_tlsext_host_name(ssl, target.host.c_str());
-      SSL_set1_host(ssl, target.host.c_str());
-    } else {  // an address: check the certificate's IP SANs
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target.host.c_str());
-    }
-    conn.lowest().expires_at(connect_deadline(ctx));
-    ec = run_op(conn, ctx, [&](auto handler) {
-      conn.secure->async_handshake(ssl::stream_base::client, handler);
-    });
-    if (ec == beast::error::timeout)
-      fail_transport(ErrorType::kTimeout, "tls_timeout", "timed out in the TLS handshake with " + target.host, true);
-    if (ec) {
-      long verify = SSL_get_verify_result(ssl);
-      if (verify != X509_V_OK)
-        fail_transport(ErrorType::kTls, "certificate_verify_failed",
-                       "TLS certificate of " + target.host + " not trusted: " +
-                           X509_verify_cert_error_string(verify), false);
-      fail_transport(ErrorType::kTls, "tls_handshake_failed",
-                     "TLS handshake with " + target.host + " failed: " + ec.message(), false);
-    }
-  }
+  asio::io_context& io() { return internal::io_context(*runtime_); }
+  const std::optional<Endpoint>& proxy() const { return proxy_; }
+  ssl::context& tls() { return *tls_; }
+  std::uint64_t max_response_bytes() const { return max_response_bytes_; }
 
   // The request head and body in one buffer, written with one call: cheaper than Beast's
   // serializer for the small JSON requests that are nearly all of our traffic.
@@ -360,66 +190,441 @@ class BeastTransport final : public Transport {
     return wire;
   }
 
-  HttpResponse exchange(Connection& conn, const Endpoint& target, const HttpRequest& request,
-                        const AttemptContext& ctx, bool& keep_alive) {
-    std::string wire = serialize(target, request);
-    conn.lowest().expires_at(ctx.deadline);
-    error_code ec = run_op(conn, ctx, [&](auto handler) {
-      if (conn.secure) asio::async_write(*conn.secure, asio::buffer(wire), handler);
-      else asio::async_write(*conn.plain, asio::buffer(wire), handler);
-    });
-    if (ec && ec != beast::error::timeout && conn.reused) throw StaleConnection{};
-    if (ec) classify_io_error(ec, "sending the request");
+ private:
+  struct HostPool {
+    std::vector<std::unique_ptr<Connection>> idle;
+    std::size_t busy = 0;  // connections checked out, or slots of attempts connecting
+    std::deque<std::shared_ptr<Op>> waiting;
+  };
+  std::shared_ptr<internal::Runtime> runtime_;
+  std::size_t max_per_host_;
+  std::size_t max_queued_;
+  std::uint64_t max_response_bytes_;
+  std::shared_ptr<ssl::context> tls_;
+  std::optional<Endpoint> proxy_;
+  std::mutex mu_;
+  std::unordered_map<std::string, HostPool> pools_;
+};
 
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(max_response_bytes_);
-    parser.header_limit(64 * 1024);
-    if (request.method == "HEAD") parser.skip(true);
-    ec = run_op(conn, ctx, [&](auto handler) {
-      if (conn.secure) http::async_read(*conn.secure, conn.buffer, parser, handler);
-      else http::async_read(*conn.plain, conn.buffer, parser, handler);
-    });
-    if (ec && ec != beast::error::timeout && conn.reused && !parser.got_some() &&
-        conn.buffer.size() == 0)
-      throw StaleConnection{};
-    if (ec) classify_io_error(ec, parser.got_some() ? "reading the response" : "waiting for the response");
+// One attempt: queue or connect (resolve, TCP, CONNECT tunnel, TLS), write, read.
+class Op : public std::enable_shared_from_this<Op> {
+ public:
+  enum class Phase { kStart, kQueued, kResolving, kConnecting, kTunnel, kHandshake, kWrite, kRead, kDone };
 
-    auto res = parser.release();
-    keep_alive = res.keep_alive();
+  Op(std::shared_ptr<BeastTransport> t, HttpRequest req, AttemptContext c, Transport::Completion d)
+      : transport_(std::move(t)), strand_(asio::make_strand(transport_->io())), timer_(strand_), resolver_(strand_),
+        request_(std::move(req)), ctx_(std::move(c)), done_(std::move(d)) {}
+
+  const Strand& strand() const { return strand_; }
+
+  void start() {
+    if (ctx_.cancel && ctx_.cancel->cancelled()) return finish(cancelled_error());
+    try {
+      target_ = parse_endpoint(request_.url, "url");
+      wire_ = transport_->serialize(target_, request_);
+    } catch (...) {
+      return finish(std::current_exception());
+    }
+    key_ = target_.scheme + "://" + target_.authority();
+    if (ctx_.cancel) {
+      std::weak_ptr<Op> weak = shared_from_this();
+      // Runs under the token's lock: only post, never touch the socket from here.
+      cancel_id_ = ctx_.cancel->add_callback([weak] {
+        if (auto self = weak.lock()) asio::post(self->strand_, [self] { self->abort(cancelled_error()); });
+      });
+      if (finished_) return;
+    }
+    arm(ctx_.deadline);
+    std::unique_ptr<Connection> conn;
+    switch (transport_->acquire(key_, shared_from_this(), conn)) {
+      case BeastTransport::Slot::kIdle: return on_slot(std::move(conn), true);
+      case BeastTransport::Slot::kNew: return on_slot(nullptr, true);
+      case BeastTransport::Slot::kQueued: phase_ = Phase::kQueued; return;
+      case BeastTransport::Slot::kFull:
+        return finish(transport_error(ErrorType::kResourceExhausted, "queue_full",
+                                      "too many requests waiting for a connection to " + target_.authority(), true));
+    }
+  }
+
+  // On the strand: the attempt now holds a pool slot, with a kept-alive connection or not.
+  void on_slot(std::unique_ptr<Connection> conn, bool /*immediate*/) {
+    has_slot_ = true;
+    if (finished_) {  // cannot happen (a queued attempt only ends through dequeue), but be safe
+      transport_->release(key_, std::move(conn));
+      has_slot_ = false;
+      return;
+    }
+    if (abort_error_) {
+      conn_ = std::move(conn);
+      reusable_ = conn_ != nullptr;
+      return finish(abort_error_);
+    }
+    if (conn) {
+      conn_ = std::move(conn);
+      reused_ = true;
+      return write();
+    }
+    connect();
+  }
+
+ private:
+  // --- connecting ---
+
+  Clock::time_point connect_deadline() const { return std::min(ctx_.deadline, Clock::now() + ctx_.connect_timeout); }
+
+  void connect() {
+    const Endpoint& hop = transport_->proxy() ? *transport_->proxy() : target_;
+    arm(connect_deadline());
+    error_code ec;
+    auto addr = asio::ip::make_address(hop.host, ec);
+    unsigned long port = 0;
+    try {
+      port = std::stoul(hop.port);
+    } catch (...) {
+    }
+    if (port == 0 || port > 65535)
+      return finish(transport_error(ErrorType::kConnection, "connect_failed", "invalid port in " + hop.authority(), false));
+    if (!ec) {
+      return tcp_connect(tcp::resolver::results_type::create(tcp::endpoint(addr, static_cast<unsigned short>(port)),
+                                                             hop.host, hop.port));
+    }
+    phase_ = Phase::kResolving;
+    auto self = shared_from_this();
+    resolver_.async_resolve(hop.host, hop.port,
+                            asio::bind_executor(strand_, [self](error_code rec, tcp::resolver::results_type results) {
+                              if (self->finished_) return;
+                              if (self->abort_error_) return self->finish(self->abort_error_);
+                              const Endpoint& h = self->transport_->proxy() ? *self->transport_->proxy() : self->target_;
+                              if (rec)
+                                return self->finish(transport_error(ErrorType::kConnection, "dns_failure",
+                                                                    "cannot resolve " + h.host + ": " + rec.message(), true));
+                              self->tcp_connect(std::move(results));
+                            }));
+  }
+
+  void tcp_connect(tcp::resolver::results_type endpoints) {
+    phase_ = Phase::kConnecting;
+    conn_ = std::make_unique<Connection>(transport_->io());
+    auto self = shared_from_this();
+    asio::async_connect(*conn_->plain, endpoints, asio::bind_executor(strand_, [self](error_code ec, const tcp::endpoint&) {
+      if (self->finished_) return;
+      if (self->abort_error_) return self->finish(self->abort_error_);
+      const Endpoint& hop = self->transport_->proxy() ? *self->transport_->proxy() : self->target_;
+      if (ec == asio::error::connection_refused)
+        return self->finish(transport_error(ErrorType::kConnection, "connection_refused",
+                                            "connection refused by " + hop.authority(), true));
+      if (ec)
+        return self->finish(transport_error(ErrorType::kConnection, "connect_failed",
+                                            "cannot connect to " + hop.authority() + ": " + ec.message(), true));
+      self->conn_->plain->set_option(tcp::no_delay(true), ec);
+      if (self->transport_->proxy() && self->target_.tls()) return self->open_tunnel();
+      if (self->target_.tls()) return self->handshake();
+      self->write();
+    }));
+  }
+
+  void open_tunnel() {
+    phase_ = Phase::kTunnel;
+    const auto& proxy = *transport_->proxy();
+    connect_req_.emplace(http::verb::connect, target_.authority(), 11);
+    connect_req_->set(http::field::host, target_.authority());
+    if (!proxy.userinfo.empty())
+      connect_req_->set(http::field::proxy_authorization, "Basic " + internal::base64_encode(proxy.userinfo));
+    auto self = shared_from_this();
+    http::async_write(*conn_->plain, *connect_req_, asio::bind_executor(strand_, [self](error_code ec, std::size_t) {
+      if (self->finished_) return;
+      if (self->abort_error_) return self->finish(self->abort_error_);
+      if (ec) return self->finish(transport_error(ErrorType::kConnection, "proxy_failed", "proxy tunnel failed: " + ec.message(), true));
+      self->connect_parser_.emplace();
+      self->connect_parser_->skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts right after
+      http::async_read(*self->conn_->plain, self->conn_->buffer, *self->connect_parser_,
+                       asio::bind_executor(self->strand_, [self](error_code ec2, std::size_t) { self->on_tunnel(ec2); }));
+    }));
+  }
+
+  void on_tunnel(error_code ec) {
+    if (finished_) return;
+    if (abort_error_) return finish(abort_error_);
+    if (ec) return finish(transport_error(ErrorType::kConnection, "proxy_failed", "proxy tunnel failed: " + ec.message(), true));
+    unsigned status = connect_parser_->get().result_int();
+    if (status == 407)
+      return finish(transport_error(ErrorType::kConnection, "proxy_auth_required",
+                                    "the proxy requires (other) credentials", false));
+    if (status / 100 != 2)
+      return finish(transport_error(ErrorType::kConnection, "proxy_refused",
+                                    "the proxy refused the tunnel with status " + std::to_string(status), false));
+    handshake();
+  }
+
+  void handshake() {
+    phase_ = Phase::kHandshake;
+    conn_->secure = std::make_unique<ssl::stream<tcp::socket>>(std::move(*conn_->plain), transport_->tls());
+    conn_->plain.reset();
+    SSL* ssl = conn_->secure->native_handle();
+    error_code ec;
+    asio::ip::make_address(target_.host, ec);
+    if (ec) {  // a name: send SNI and check it against the certificate's DNS names
+      SSL_set_tlsext_host_name(ssl, target_.host.c_str());
+      SSL_set1_host(ssl, target_.host.c_str());
+    } else {  // an address: check the certificate's IP SANs
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target_.host.c_str());
+    }
+    auto self = shared_from_this();
+    conn_->secure->async_handshake(ssl::stream_base::client, asio::bind_executor(strand_, [self](error_code hec) {
+      if (self->finished_) return;
+      if (self->abort_error_) return self->finish(self->abort_error_);
+      if (hec) {
+        long verify = SSL_get_verify_result(self->conn_->secure->native_handle());
+        if (verify != X509_V_OK)
+          return self->finish(transport_error(ErrorType::kTls, "certificate_verify_failed",
+                                              "TLS certificate of " + self->target_.host + " not trusted: " +
+                                                  X509_verify_cert_error_string(verify), false));
+        return self->finish(transport_error(ErrorType::kTls, "tls_handshake_failed",
+                                            "TLS handshake with " + self->target_.host + " failed: " + hec.message(), false));
+      }
+      self->write();
+    }));
+  }
+
+  // --- the exchange ---
+
+  void write() {
+    phase_ = Phase::kWrite;
+    arm(ctx_.deadline);
+    auto self = shared_from_this();
+    conn_->with_stream([&](auto& stream) {
+      asio::async_write(stream, asio::buffer(wire_), asio::bind_executor(strand_, [self](error_code ec, std::size_t) {
+        if (self->finished_) return;
+        if (self->abort_error_) return self->finish(self->abort_error_);
+        if (ec && self->reused_) return self->stale();
+        if (ec) return self->finish(classify_io_error(ec, "sending the request"));
+        self->read();
+      }));
+    });
+  }
+
+  void read() {
+    phase_ = Phase::kRead;
+    parser_.emplace();
+    parser_->body_limit(transport_->max_response_bytes());
+    parser_->header_limit(64 * 1024);
+    if (request_.method == "HEAD") parser_->skip(true);
+    auto self = shared_from_this();
+    conn_->with_stream([&](auto& stream) {
+      http::async_read(stream, conn_->buffer, *parser_, asio::bind_executor(strand_, [self](error_code ec, std::size_t) {
+        self->on_read(ec);
+      }));
+    });
+  }
+
+  void on_read(error_code ec) {
+    if (finished_) return;
+    if (abort_error_) return finish(abort_error_);
+    if (ec && reused_ && !parser_->got_some() && conn_->buffer.size() == 0) return stale();
+    if (ec) return finish(classify_io_error(ec, parser_->got_some() ? "reading the response" : "waiting for the response"));
+    auto res = parser_->release();
+    reusable_ = res.keep_alive();
     HttpResponse out;
     out.status = static_cast<int>(res.result_int());
     out.headers.reserve(std::distance(res.begin(), res.end()));
     for (const auto& field : res) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     out.body = std::move(res.body());
-    return out;
+    finish(nullptr, std::move(out));
   }
 
-  [[noreturn]] void classify_io_error(const error_code& ec, const std::string& phase) {
-    if (ec == beast::error::timeout)
-      fail_transport(ErrorType::kTimeout, "timeout", "timed out " + phase, true);
+  // A reused keep-alive connection turned out closed by the server before it answered
+  // anything: resend once on a fresh connection when that is safe.
+  void stale() {
+    if (!internal::is_retry_safe(request_))
+      return finish(transport_error(ErrorType::kConnection, "connection_reset",
+                                    "the server closed a kept-alive connection", true));
+    conn_.reset();
+    reused_ = false;
+    connect();
+  }
+
+  static std::exception_ptr classify_io_error(const error_code& ec, const std::string& phase) {
     if (ec == http::error::body_limit || ec == http::error::header_limit || ec == http::error::buffer_overflow)
-      fail_transport(ErrorType::kProtocol, "response_too_large", "response too large while " + phase, false);
+      return transport_error(ErrorType::kProtocol, "response_too_large", "response too large while " + phase, false);
     if (ec == http::error::partial_message || ec == ssl::error::stream_truncated)
-      fail_transport(ErrorType::kProtocol, "truncated_response", "response truncated while " + phase, true);
+      return transport_error(ErrorType::kProtocol, "truncated_response", "response truncated while " + phase, true);
     if (ec.category() == http::make_error_code(http::error::bad_version).category())
-      fail_transport(ErrorType::kProtocol, "malformed_response", "malformed HTTP response while " + phase + ": " + ec.message(), true);
+      return transport_error(ErrorType::kProtocol, "malformed_response",
+                             "malformed HTTP response while " + phase + ": " + ec.message(), true);
     if (ec == http::error::end_of_stream || ec == asio::error::eof)
-      fail_transport(ErrorType::kConnection, "connection_closed", "connection closed while " + phase, true);
-    fail_transport(ErrorType::kConnection, "connection_reset", "connection failed while " + phase + ": " + ec.message(), true);
+      return transport_error(ErrorType::kConnection, "connection_closed", "connection closed while " + phase, true);
+    return transport_error(ErrorType::kConnection, "connection_reset",
+                           "connection failed while " + phase + ": " + ec.message(), true);
   }
 
-  std::size_t max_idle_per_host_;
-  std::uint64_t max_response_bytes_;
-  std::shared_ptr<ssl::context> tls_;
-  std::optional<Endpoint> proxy_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
+  // --- deadline, abort, completion ---
+
+  // (Re)arms the attempt's one timer; a stale wait is told apart by its generation.
+  void arm(Clock::time_point at) {
+    std::uint64_t gen = ++timer_gen_;
+    timer_.expires_at(at);
+    auto self = shared_from_this();
+    timer_.async_wait([self, gen](error_code ec) {
+      if (ec || gen != self->timer_gen_ || self->finished_) return;
+      self->abort(self->timeout_error());
+    });
+  }
+
+  std::exception_ptr timeout_error() const {
+    const Endpoint& hop = transport_->proxy() ? *transport_->proxy() : target_;
+    switch (phase_) {
+      case Phase::kQueued:
+        return transport_error(ErrorType::kTimeout, "timeout", "timed out waiting for a free connection to " + target_.authority(), true);
+      case Phase::kResolving:
+        return transport_error(ErrorType::kTimeout, "timeout", "timed out resolving " + hop.host, true);
+      case Phase::kConnecting:
+        return transport_error(ErrorType::kTimeout, "connect_timeout", "timed out connecting to " + hop.authority(), true);
+      case Phase::kTunnel:
+        return transport_error(ErrorType::kTimeout, "proxy_timeout", "timed out opening a tunnel through the proxy", true);
+      case Phase::kHandshake:
+        return transport_error(ErrorType::kTimeout, "tls_timeout", "timed out in the TLS handshake with " + target_.host, true);
+      case Phase::kWrite:
+        return transport_error(ErrorType::kTimeout, "timeout", "timed out sending the request", true);
+      default:
+        return transport_error(ErrorType::kTimeout, "timeout",
+                               parser_ && parser_->got_some() ? "timed out reading the response"
+                                                              : "timed out waiting for the response", true);
+    }
+  }
+
+  // On the strand: a timeout or a cancel. Closing the socket ends the pending operation,
+  // whose handler then reports error.
+  void abort(std::exception_ptr error) {
+    if (finished_ || abort_error_) return;
+    abort_error_ = std::move(error);
+    switch (phase_) {
+      case Phase::kQueued:
+        // Not found: a release already handed this attempt a slot; on_slot() will finish it.
+        if (transport_->dequeue(key_, this)) finish(abort_error_);
+        return;
+      case Phase::kResolving:
+      case Phase::kStart:
+        return finish(abort_error_);
+      default:
+        if (conn_) {
+          error_code ignored;
+          conn_->lowest().close(ignored);
+        }
+        return;
+    }
+  }
+
+  void finish(std::exception_ptr error, HttpResponse response = {}) {
+    if (finished_) return;
+    finished_ = true;
+    phase_ = Phase::kDone;
+    ++timer_gen_;
+    timer_.cancel();
+    resolver_.cancel();
+    if (ctx_.cancel && cancel_id_) ctx_.cancel->remove_callback(cancel_id_);
+    if (has_slot_) {
+      has_slot_ = false;
+      if (!reusable_) conn_.reset();
+      transport_->release(key_, std::move(conn_));
+    }
+    auto done = std::move(done_);
+    if (done) done(error, std::move(response));
+  }
+
+  std::shared_ptr<BeastTransport> transport_;
+  Strand strand_;
+  asio::steady_timer timer_;
+  tcp::resolver resolver_;
+  HttpRequest request_;
+  AttemptContext ctx_;
+  Transport::Completion done_;
+  Endpoint target_;
+  std::string key_;
+  std::string wire_;
+  std::unique_ptr<Connection> conn_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  std::optional<http::request<http::empty_body>> connect_req_;
+  std::optional<http::response_parser<http::empty_body>> connect_parser_;
+  Phase phase_ = Phase::kStart;
+  std::exception_ptr abort_error_;
+  std::uint64_t cancel_id_ = 0;
+  std::uint64_t timer_gen_ = 0;
+  bool finished_ = false;
+  bool has_slot_ = false;
+  bool reused_ = false;
+  bool reusable_ = false;
 };
+
+void BeastTransport::send_async(HttpRequest request, AttemptContext ctx, Completion done) {
+  if (runtime_->stopping()) return done(cancelled_error(), {});
+  auto op = std::make_shared<Op>(shared_from_this(), std::move(request), std::move(ctx), std::move(done));
+  asio::post(op->strand(), [op] { op->start(); });
+}
+
+BeastTransport::Slot BeastTransport::acquire(const std::string& key, const std::shared_ptr<Op>& op,
+                                             std::unique_ptr<Connection>& conn) {
+  std::vector<std::unique_ptr<Connection>> expired;  // closed outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& pool = pools_[key];
+  while (!pool.idle.empty()) {
+    auto c = std::move(pool.idle.back());
+    pool.idle.pop_back();
+    if (Clock::now() - c->idle_since < kMaxIdle) {
+      ++pool.busy;
+      conn = std::move(c);
+      return Slot::kIdle;
+    }
+    expired.push_back(std::move(c));
+  }
+  if (pool.busy < max_per_host_) {
+    ++pool.busy;
+    return Slot::kNew;
+  }
+  if (pool.waiting.size() >= max_queued_) return Slot::kFull;
+  pool.waiting.push_back(op);
+  return Slot::kQueued;
+}
+
+void BeastTransport::release(const std::string& key, std::unique_ptr<Connection> conn) {
+  std::shared_ptr<Op> next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& pool = pools_[key];
+    if (!pool.waiting.empty()) {
+      next = std::move(pool.waiting.front());
+      pool.waiting.pop_front();
+    } else {
+      --pool.busy;
+      if (conn) {
+        conn->idle_since = Clock::now();
+        pool.idle.push_back(std::move(conn));
+      }
+      return;
+    }
+  }
+  // The slot (and the connection, if any) moves to the first waiter, on its strand.
+  asio::post(next->strand(), [next, c = std::move(conn)]() mutable { next->on_slot(std::move(c), false); });
+}
+
+bool BeastTransport::dequeue(const std::string& key, const Op* op) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& waiting = pools_[key].waiting;
+  auto it = std::find_if(waiting.begin(), waiting.end(), [op](const auto& w) { return w.get() == op; });
+  if (it == waiting.end()) return false;
+  waiting.erase(it);
+  return true;
+}
 
 }  // namespace
 
+namespace internal {
+std::shared_ptr<Transport> make_beast_transport(const ClientOptions& options, std::shared_ptr<Runtime> rt) {
+  return std::make_shared<BeastTransport>(options, std::move(rt));
+}
+}  // namespace internal
+
 std::shared_ptr<Transport> make_default_transport(const ClientOptions& options) {
-  return std::make_shared<BeastTransport>(options);
+  return internal::make_beast_transport(options, internal::Runtime::global());
 }
 
 }  // namespace hues

@@ -9,12 +9,14 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <regex>
 #include <thread>
 
 #include "internal/crypto.h"
 #include "internal/json_codec.h"
+#include "internal/runtime.h"
 #include "test_support.h"
 
 using hues_test::catch_error;
@@ -339,4 +341,56 @@ TEST_CASE("key rotation: a new kid is fetched once; a retired key's tokens stop 
   CHECK(err.type() == hues::ErrorType::kInvalidToken);
   CHECK(err.code() == "kid");
   CHECK(client->validate_id_token(after.id_token).name == "Trần Thị Bình");
+}
+
+TEST_CASE("client credentials: 50 concurrent async calls share one token fetch") {
+  auto creds = std::make_shared<hues::ClientCredentials>(oidc("hues-taxi-backend", "taxi-secret-2025"),
+                                                         "reports:read reports:write");
+  auto client = client_with(creds);
+  hues::ReportQuery q;
+  q.limit = 1;
+  std::vector<std::future<hues::ReportPage>> pages;
+  for (int i = 0; i < 50; ++i) pages.push_back(client.reports().list_page_async(q));
+  for (auto& p : pages) p.get();
+  CHECK(creds->fetch_count() == 1);  // the calls joined the one fetch in flight
+}
+
+namespace {
+// Holds every save after the first until the test opens the gate: shows that a refresh never
+// waits for the store, and that the store runs on the host executor, not an I/O thread.
+struct GatedStore : hues::TokenStore {
+  std::shared_ptr<hues::TokenStore> inner = hues::make_memory_token_store();
+  std::promise<void> gate;
+  std::shared_future<void> opened = gate.get_future().share();
+  std::atomic<int> saves{0};
+  std::atomic<int> on_io_thread{0};
+  hues::TokenSet load(const std::string& key) override { return inner->load(key); }
+  void save(const std::string& key, const hues::TokenSet& tokens) override {
+    if (saves++ > 0) {
+      if (hues::internal::on_sdk_io_thread()) ++on_io_thread;
+      opened.wait_for(std::chrono::seconds(20));
+    }
+    inner->save(key, tokens);
+  }
+  void remove(const std::string& key) override { inner->remove(key); }
+};
+}  // namespace
+
+TEST_CASE("a refresh does not wait for a slow token store, which runs outside the I/O threads") {
+  auto client = oidc("hues-demo-app");
+  auto tokens = sign_in_with_pkce(*client, "nguyen.van.an");
+  tokens.expires_at = 1;  // as if it had expired long ago
+  auto store = std::make_shared<GatedStore>();
+  auto user = std::make_shared<hues::UserCredentials>(client, store, "an", tokens);
+  auto start = Clock::now();
+  auto fresh = user->tokens();  // refreshes; the save of the new tokens is held at the gate
+  CHECK(user->refresh_count() == 1);
+  CHECK(fresh.access_token != tokens.access_token);
+  CHECK(client_with(user).me().name == "Nguyễn Văn An");  // calls go on while the store is held
+  CHECK(Clock::now() - start < std::chrono::seconds(15));  // well before the gate's 20 s
+  store->gate.set_value();
+  for (int i = 0; i < 100 && store->inner->load("an").access_token != fresh.access_token; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(store->inner->load("an").access_token == fresh.access_token);
+  CHECK(store->on_io_thread.load() == 0);
 }

@@ -104,7 +104,8 @@ class ReportsClient {
   // Every report matching query, page after page.
   ReportPager list(const ReportQuery& query = {}, const CallOptions& options = {}) const;
 
-  // Async forms: run on the client's worker threads; errors arrive through the future.
+  // Async forms: start the call and return at once (no thread per call); the result or the
+  // error arrives through the future, completed on one of the SDK's I/O threads.
   std::future<Report> create_async(const NewReport& report, const CallOptions& options = {}) const;
   std::future<Report> get_async(const std::string& id, const CallOptions& options = {}) const;
   std::future<ReportPage> list_page_async(const ReportQuery& query,

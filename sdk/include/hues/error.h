@@ -30,6 +30,7 @@ enum class ErrorType {
   kCancelled,         // the caller cancelled the call
   kOAuth,             // an OAuth 2.0 error answer (invalid_grant, authorization_pending...)
   kInvalidToken,      // an ID token failed a check; code() names it (signature, exp, aud...)
+  kResourceExhausted, // the SDK refused the call at once: a bounded queue is full ("queue_full")
 };
 
 // Returns a stable name for the type, e.g. "timeout".
@@ -79,6 +80,8 @@ class TimeoutError : public TransportError { using TransportError::TransportErro
 class TlsError : public TransportError { using TransportError::TransportError; };
 class ConnectionError : public TransportError { using TransportError::TransportError; };
 class ProtocolError : public TransportError { using TransportError::TransportError; };
+// Too many calls waiting for a connection (max_queued_requests) or for the host executor.
+class ResourceExhaustedError : public TransportError { using TransportError::TransportError; };
 
 class CancelledError : public Error { using Error::Error; };
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -65,12 +66,18 @@ struct AttemptContext {
 // Must be thread-safe.
 class Transport {
  public:
+  using Completion = std::function<void(std::exception_ptr error, HttpResponse response)>;
   virtual ~Transport() = default;
   virtual HttpResponse send(const HttpRequest& request, const AttemptContext& context) = 0;
+  // Starts the request and returns at once; done runs exactly once, with the response or a
+  // hues::Error. The default runs send() on the SDK's host executor (a small blocking pool),
+  // so transports that only implement send keep working. Keep the transport alive until done.
+  virtual void send_async(HttpRequest request, AttemptContext context, Completion done);
 };
 
 // The SDK's own transport (Boost.Beast + OpenSSL, pooled keep-alive connections, TLS 1.2+
-// with verification, CA file, HTTP proxy with CONNECT), configured from options.
+// with verification, CA file, HTTP proxy with CONNECT), configured from options. It is
+// asynchronous underneath (send_async); send() starts the request and waits for it.
 std::shared_ptr<Transport> make_default_transport(const ClientOptions& options);
 
 }  // namespace hues

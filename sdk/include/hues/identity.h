@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +31,12 @@ class CredentialsProvider {
   // The server answered 401 to a request this provider authorized: drop the cached token.
   // Returns true when a retry with a new token may succeed (the SDK retries once).
   virtual bool on_unauthorized() { return false; }
+
+  // The forms the SDK's pipeline calls. done runs exactly once (error null on success);
+  // request must stay valid until then. The defaults run authorize / on_unauthorized on the
+  // SDK's host executor, never on an I/O thread; the SDK's own providers complete without it.
+  virtual void authorize_async(HttpRequest& request, std::function<void(std::exception_ptr)> done);
+  virtual void on_unauthorized_async(std::function<void(bool retry)> done);
 };
 
 // A partner API key, sent as X-Api-Key.
@@ -94,6 +102,10 @@ class LoopbackReceiver {
 
 class OidcClient {
  public:
+  // The credentials below refresh through the client's asynchronous internals.
+  friend class ClientCredentials;
+  friend class UserCredentials;
+
   explicit OidcClient(OidcOptions options);
   ~OidcClient();
 
@@ -127,7 +139,7 @@ class OidcClient {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared: in-flight fetches keep it alive
 };
 
 // Client credentials that fetch and refresh a token by themselves.
@@ -136,10 +148,14 @@ class ClientCredentials final : public CredentialsProvider {
   ClientCredentials(std::shared_ptr<OidcClient> oidc, std::string scope = "");
   void authorize(HttpRequest& request) override;
   bool on_unauthorized() override;
+  // One token fetch at a time, shared by every call that needs it; no lock across I/O.
+  void authorize_async(HttpRequest& request, std::function<void(std::exception_ptr)> done) override;
+  void on_unauthorized_async(std::function<void(bool retry)> done) override;
   std::string access_token();  // current, fetched or refreshed when needed
   int fetch_count() const;     // tokens fetched so far
 
  private:
+  void token_async(std::function<void(std::exception_ptr, std::string)> done);
   struct State;
   std::shared_ptr<State> state_;
 };
@@ -154,6 +170,10 @@ class UserCredentials final : public CredentialsProvider {
                   TokenSet tokens = {});
   void authorize(HttpRequest& request) override;
   bool on_unauthorized() override;
+  // A refresh is one shared in-flight operation that every waiting call joins; the store is
+  // written afterwards on the host executor, outside any lock.
+  void authorize_async(HttpRequest& request, std::function<void(std::exception_ptr)> done) override;
+  void on_unauthorized_async(std::function<void(bool retry)> done) override;
   TokenSet tokens();        // current, refreshed when near expiry
   int refresh_count() const;
   bool signed_in() const;
@@ -161,7 +181,9 @@ class UserCredentials final : public CredentialsProvider {
   void sign_out();
 
  private:
+  void tokens_async(std::function<void(std::exception_ptr, TokenSet)> done);
   struct State;
+  static std::exception_ptr write_store(const std::shared_ptr<State>& state);
   std::shared_ptr<State> state_;
 };
 

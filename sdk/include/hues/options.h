@@ -57,6 +57,9 @@ struct ClientOptions {
   LogLevel log_level = LogLevel::kInfo;
 
   std::int64_t max_connections_per_host = 8;
+  // Calls waiting for a free connection to one host; one more fails at once with
+  // ResourceExhaustedError ("queue_full") instead of piling up without bound. 0: no waiting.
+  std::int64_t max_queued_requests = 1024;
   std::int64_t max_response_bytes = 64 * 1024 * 1024;
 
   // Replaces the HTTP transport (fault injection, custom stacks). Null: the default one.

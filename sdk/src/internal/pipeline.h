@@ -4,6 +4,8 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,43 +17,57 @@ namespace hues::internal {
 
 using Clock = std::chrono::steady_clock;
 
-// What one logical call needs besides the request: its limits, cancel token, progress.
+class Runtime;
+
+// What one logical call needs besides the request: its limits, cancel token, progress. It
+// lives on the heap for the whole call: every continuation holds it.
 struct CallState {
+  HttpRequest request;                   // the policies edit it in place
   Clock::time_point deadline;            // overall, across retries
   std::chrono::milliseconds attempt_timeout{30000};
   std::chrono::milliseconds connect_timeout{10000};
   RetryPolicy retry;
   std::string idempotency_key;
-  std::shared_ptr<CancellationToken> cancel;
+  std::shared_ptr<CancellationToken> cancel;  // the call's own token (never null in a call)
+  std::shared_ptr<Runtime> runtime;
+  std::shared_ptr<const void> keep_alive;     // the pipeline, while the call is in flight
   int attempt = 0;  // 1-based once the retry policy starts
   bool reauthorized = false;  // the credentials were renewed once after a 401
 };
+using CallStatePtr = std::shared_ptr<CallState>;
+
+// Runs once with the response (any status) or a hues::Error.
+using Done = std::function<void(std::exception_ptr, HttpResponse)>;
 
 class Policy;
 
 // The rest of the pipeline after a policy.
 class Next {
  public:
-  Next(const std::vector<std::unique_ptr<Policy>>& policies, std::size_t index)
+  Next(const std::vector<std::unique_ptr<Policy>>* policies, std::size_t index)
       : policies_(policies), index_(index) {}
-  HttpResponse operator()(HttpRequest& request, CallState& state) const;
+  // Never throws: a policy that throws before passing the call on fails it through done.
+  void operator()(HttpRequest& request, CallStatePtr state, Done done) const;
 
  private:
-  const std::vector<std::unique_ptr<Policy>>& policies_;
+  const std::vector<std::unique_ptr<Policy>>* policies_;
   std::size_t index_;
 };
 
+// Continuation-passing: send() starts its part and returns; it calls next to go on and done
+// (exactly once, on an I/O thread) to end. It must not throw after handing the call on.
 class Policy {
  public:
   virtual ~Policy() = default;
-  virtual HttpResponse send(HttpRequest& request, CallState& state, const Next& next) = 0;
+  virtual void send(HttpRequest& request, CallStatePtr state, const Next& next, Done done) = 0;
 };
 
 class Pipeline {
  public:
-  Pipeline(const ClientOptions& options, std::shared_ptr<Transport> transport);
-  HttpResponse send(HttpRequest& request, CallState& state) const {
-    return Next(policies_, 0)(request, state);
+  Pipeline(const ClientOptions& options, std::shared_ptr<Transport> transport, std::shared_ptr<Runtime> runtime);
+  void send(CallStatePtr state, Done done) const {
+    HttpRequest& request = state->request;
+    Next(&policies_, 0)(request, std::move(state), std::move(done));
   }
 
  private:

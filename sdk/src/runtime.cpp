@@ -1,0 +1,283 @@
+// The runtime's io_context, its I/O threads, timers and the host executor.
+#include "internal/runtime_asio.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <string>
+
+namespace hues::internal {
+namespace {
+
+namespace asio = boost::asio;
+
+thread_local const Runtime* current_runtime = nullptr;
+thread_local const HostExecutor* current_host = nullptr;
+
+// SDK threads must not take the host process's signals (SIGINT belongs to its main thread).
+template <typename F>
+std::thread start_thread(F fn) {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  std::thread t(std::move(fn));
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return t;
+}
+
+std::size_t io_threads_from_env() {
+  const char* v = std::getenv("HUES_IO_THREADS");
+  if (!v || !*v) return 2;
+  char* end = nullptr;
+  long n = std::strtol(v, &end, 10);
+  if (*end != '\0') return 2;
+  return static_cast<std::size_t>(std::min(16L, std::max(1L, n)));
+}
+
+class AsioTimer final : public Timer, public std::enable_shared_from_this<AsioTimer> {
+ public:
+  AsioTimer(asio::io_context& io, std::function<void(bool)> fn) : timer(asio::make_strand(io)), fn_(std::move(fn)) {}
+  void cancel() override {
+    // The timer is not thread-safe: cancel on its strand, where its wait was started.
+    asio::post(timer.get_executor(), [self = shared_from_this()] { self->timer.cancel(); });
+  }
+  void fire(bool fired) {
+    if (fn_) std::exchange(fn_, nullptr)(fired);
+  }
+  asio::steady_timer timer;
+  std::uint64_t id = 0;
+
+ private:
+  std::function<void(bool)> fn_;
+};
+
+}  // namespace
+
+bool on_sdk_io_thread() { return current_runtime != nullptr; }
+
+std::exception_ptr make_error(ErrorType type, std::string message, std::string code, bool retryable,
+                              int http_status) {
+  try {
+    throw_error(type, std::move(message), http_status, std::move(code), {}, {}, retryable);
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+// ---- HostExecutor ----
+
+HostExecutor::HostExecutor(std::size_t threads, std::size_t max_queue) : max_queue_(max_queue) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i)
+    threads_.push_back(start_thread([this] { work(); }));
+}
+
+HostExecutor::~HostExecutor() { shutdown(); }
+
+bool HostExecutor::post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || tasks_.size() >= max_queue_) return false;
+    tasks_.push_back(std::move(task));
+  }
+  cv_.notify_one();
+  return true;
+}
+
+bool HostExecutor::on_this_executor() const { return current_host == this; }
+
+void HostExecutor::work() {
+  current_host = this;
+  for (;;) {
+    std::function<void()> task;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;  // stopping, and everything queued has run
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    try {
+      task();
+    } catch (...) {  // host code failing must not take the executor down
+    }
+  }
+}
+
+void HostExecutor::shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (!t.joinable()) continue;
+    // Only when released from its own thread (a misuse, see ~Runtime): a thread cannot join
+    // itself, and this one is about to return; ~Runtime keeps this object alive for it.
+    if (t.get_id() == std::this_thread::get_id()) t.detach(); else t.join();
+  }
+}
+
+// ---- Runtime ----
+
+Runtime::Runtime(Config config)
+    : impl_(std::make_unique<Impl>(static_cast<int>(std::max<std::size_t>(1, config.io_threads)))),
+      io_thread_count_(std::max<std::size_t>(1, config.io_threads)),
+      host_(std::make_unique<HostExecutor>(config.host_threads, config.host_queue)) {
+  impl_->guard.emplace(asio::make_work_guard(impl_->io));
+  impl_->running = io_thread_count_;
+  for (std::size_t i = 0; i < io_thread_count_; ++i) {
+    impl_->threads.push_back(start_thread([this] {
+      current_runtime = this;
+      for (;;) {
+        try {
+          impl_->io.run();
+          break;
+        } catch (...) {  // a throwing handler is a bug; keep the I/O thread serving the rest
+        }
+      }
+      std::lock_guard<std::mutex> lock(impl_->exit_mu);
+      --impl_->running;
+      impl_->exit_cv.notify_all();
+    }));
+  }
+}
+
+Runtime::~Runtime() {
+  bool own_thread = on_io_thread() || host_->on_this_executor();
+  shutdown();
+  if (own_thread) {
+    // Released from one of its own threads (a misuse: shut down first). That thread is still
+    // inside io.run() or a host task, so its objects must outlive it: leak them.
+    (void)impl_.release();
+    (void)host_.release();
+  }
+}
+
+std::shared_ptr<Runtime> Runtime::global() {
+  // Shut down before other statics go away: handlers must not run during static destruction.
+  struct Holder {
+    std::mutex mu;
+    std::shared_ptr<Runtime> rt;
+    ~Holder() {
+      std::shared_ptr<Runtime> r;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        r = rt;
+      }
+      if (r) r->shutdown();
+    }
+  };
+  static Holder holder;
+  std::lock_guard<std::mutex> lock(holder.mu);
+  if (!holder.rt) {
+    Config c;
+    c.io_threads = io_threads_from_env();
+    holder.rt = std::make_shared<Runtime>(c);
+  }
+  return holder.rt;
+}
+
+bool Runtime::post(std::function<void()> fn) {
+  if (io_closed_) return false;
+  asio::post(impl_->io, std::move(fn));
+  return true;
+}
+
+void Runtime::dispatch(std::function<void()> fn) {
+  if (on_io_thread()) fn(); else post(std::move(fn));
+}
+
+bool Runtime::on_io_thread() const { return current_runtime == this; }
+
+bool Runtime::stopping() const { return stopping_; }
+
+std::shared_ptr<Timer> Runtime::schedule(std::chrono::steady_clock::time_point when, std::function<void(bool)> fn) {
+  auto timer = std::make_shared<AsioTimer>(impl_->io, std::move(fn));
+  if (io_closed_) {
+    timer->fire(false);
+    return timer;
+  }
+  {
+    std::lock_guard<std::mutex> lock(impl_->timers_mu);
+    timer->id = impl_->next_timer++;
+    impl_->timers.emplace(timer->id, timer);
+  }
+  timer->timer.expires_at(when);
+  Impl* impl = impl_.get();
+  // Started on the timer's strand so cancel() never races the wait's initiation.
+  asio::post(timer->timer.get_executor(), [timer, impl] {
+    timer->timer.async_wait([timer, impl](const boost::system::error_code& ec) {
+      {
+        std::lock_guard<std::mutex> lock(impl->timers_mu);
+        impl->timers.erase(timer->id);
+      }
+      timer->fire(!ec);
+    });
+  });
+  if (stopping_) timer->cancel();
+  return timer;
+}
+
+std::uint64_t Runtime::track(std::shared_ptr<CancellationToken> token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return 0;
+  std::uint64_t id = next_id_++;
+  calls_.emplace(id, std::move(token));
+  return id;
+}
+
+void Runtime::untrack(std::uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  calls_.erase(id);
+  if (stopping_ && calls_.empty()) cv_.notify_all();
+}
+
+void Runtime::shutdown() {
+  std::vector<std::shared_ptr<CancellationToken>> calls;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (stopping_) {  // a second caller waits for the first one to finish
+      if (!on_io_thread() && !host_->on_this_executor()) cv_.wait(lock, [&] { return shut_down_; });
+      return;
+    }
+    stopping_ = true;
+    for (auto& [id, token] : calls_) calls.push_back(token);
+  }
+  // Cancelled calls complete with CancelledError on the I/O threads, which still run.
+  for (auto& token : calls) token->cancel();
+  std::vector<std::shared_ptr<Timer>> timers;
+  {
+    std::lock_guard<std::mutex> lock(impl_->timers_mu);
+    for (auto& [id, weak] : impl_->timers)
+      if (auto t = weak.lock()) timers.push_back(std::move(t));
+  }
+  for (auto& t : timers) t->cancel();
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return calls_.empty(); });
+  }
+  host_->shutdown();
+  // Let the I/O threads finish what is left (aborted sockets, resolver results), then stop.
+  impl_->guard.reset();
+  {
+    std::unique_lock<std::mutex> lock(impl_->exit_mu);
+    bool self = on_io_thread();
+    impl_->exit_cv.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->running == (self ? 1u : 0u); });
+  }
+  impl_->io.stop();
+  io_closed_ = true;
+  for (auto& t : impl_->threads) {
+    if (!t.joinable()) continue;
+    // As in HostExecutor::shutdown: the calling I/O thread returns right after this.
+    if (t.get_id() == std::this_thread::get_id()) t.detach(); else t.join();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  shut_down_ = true;
+  cv_.notify_all();
+}
+
+}  // namespace hues::internal
