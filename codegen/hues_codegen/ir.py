@@ -1,0 +1,308 @@
+"""docs/openapi.yaml -> the intermediate representation every target renders.
+
+The IR is plain data (dicts and lists, JSON-serialisable: `python3 -m hues_codegen --target
+ir` prints it). Targets never read the spec themselves, so the spec's shapes are understood
+in one place. Shapes:
+
+type    {"kind": "string" | "int32" | "int64" | "double" | "bool" | "datetime"}
+        {"kind": "enum", "name": E}   {"kind": "model", "name": M}
+        {"kind": "array", "items": type}   {"kind": "handle", "interface": I}
+field   {"name", "json", "type", "required", "nullable", "optional", "default", "secret",
+         "doc", "constraints": {minimum, maximum, minLength, maxLength, pattern, enum,
+         minItems, maxItems}}
+        required: always present on the wire; optional: may be absent (then the language
+        type is optional/nullable unless a default exists: "has_default").
+model   {"name", "doc", "fields", "local", "secret_fields"}
+enum    {"name", "doc", "values", "local"}   (open: decoders keep unknown values)
+call    one entry point of the native boundary, numbered by "id":
+        HTTP operation: {"id", "kind": "http", "service", "method", "operation_id",
+          "http_method", "path", "path_params": [field], "query_params": [field],
+          "query_model", "body": model-name|None, "result": model-name|None,
+          "result_field", "result_type", "pagination", "idempotency_key", "retry_safe", "doc"}
+        object method: {"id", "kind": "method", "object", "method", "args": [field],
+          "result": type|None, "doc"}
+object  {"name", "doc", "config", "implements", "methods": [call]}
+callback{"name", "doc", "methods": [{"index", "name", "args": [field], "result", "doc"}]}
+error   {"class", "base", "type", "status": [int], "codes": [str], "retryable", "doc"}
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REF_PREFIX = "#/components/schemas/"
+CONSTRAINT_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+                   "maxLength", "pattern", "enum", "minItems", "maxItems", "const")
+
+
+class SpecError(Exception):
+    pass
+
+
+class Builder:
+    def __init__(self, doc: dict[str, Any]):
+        self.doc = doc
+        self.schemas: dict[str, Any] = doc["components"]["schemas"]
+        self.parameters: dict[str, Any] = doc["components"].get("parameters", {})
+        self.sdk: dict[str, Any] = doc.get("x-hues-sdk", {})
+        self.models: dict[str, dict] = {}
+        self.enums: dict[str, dict] = {}
+        self._pending: list[str] = []
+
+    # ---- types ----
+    def ref_name(self, schema: dict) -> str | None:
+        ref = schema.get("$ref")
+        if ref is None:
+            return None
+        if not ref.startswith(REF_PREFIX):
+            raise SpecError(f"unsupported $ref {ref}")
+        return ref[len(REF_PREFIX):]
+
+    def type_of(self, schema: dict, where: str) -> dict:
+        if "x-hues-handle" in schema:
+            return {"kind": "handle", "interface": schema["x-hues-handle"]}
+        name = self.ref_name(schema)
+        if name is None and "allOf" in schema:
+            refs = [s for s in schema["allOf"] if "$ref" in s]
+            if len(refs) != 1:
+                raise SpecError(f"{where}: allOf needs exactly one $ref")
+            name = self.ref_name(refs[0])
+        if name is not None:
+            target = self.schemas[name]
+            if target.get("type") == "object" or "properties" in target:
+                self.use_model(name)
+                return {"kind": "model", "name": name}
+            if target.get("type") == "string" and "enum" in target:
+                self.use_enum(name)
+                return {"kind": "enum", "name": name}
+            if target.get("format") == "date-time":
+                return {"kind": "datetime"}
+            return self.type_of(target, f"{where} -> {name}")
+        if "anyOf" in schema or "oneOf" in schema:
+            return {"kind": "string"}  # only ErrorBody.code today: a code of one of several sets
+        t = schema.get("type")
+        if isinstance(t, list):
+            t = next(x for x in t if x != "null")
+        if t == "string" or (t is None and "const" in schema and isinstance(schema["const"], str)):
+            return {"kind": "datetime"} if schema.get("format") == "date-time" else {"kind": "string"}
+        if t == "integer":
+            return {"kind": "int32" if schema.get("format") == "int32" else "int64"}
+        if t == "number":
+            return {"kind": "double"}
+        if t == "boolean":
+            return {"kind": "bool"}
+        if t == "array":
+            return {"kind": "array", "items": self.type_of(schema.get("items", {}), where + "[]")}
+        raise SpecError(f"{where}: cannot map schema {schema}")
+
+    def constraints(self, schema: dict) -> dict:
+        out = {k: schema[k] for k in CONSTRAINT_KEYS if k in schema}
+        name = self.ref_name(schema)
+        if name and self.schemas[name].get("type") != "object":
+            out = {**{k: self.schemas[name][k] for k in CONSTRAINT_KEYS if k in self.schemas[name]}, **out}
+        for part in schema.get("allOf", []):
+            if "$ref" not in part:
+                out.update({k: part[k] for k in CONSTRAINT_KEYS if k in part})
+        return out
+
+    def field(self, name: str, schema: dict, required: bool, where: str, *, json_name: str | None = None,
+              force_optional: bool = False) -> dict:
+        t = self.type_of(schema, f"{where}.{name}")
+        nullable = isinstance(schema.get("type"), list) and "null" in schema["type"]
+        default = schema.get("default")
+        target = self.schemas.get(self.ref_name(schema) or "", {})
+        if default is None and "default" in target:
+            default = target["default"]
+        if force_optional:
+            required, default = False, None
+        return {
+            "name": name,
+            "json": json_name or name,
+            "type": t,
+            "required": bool(required),
+            "optional": not required,
+            "has_default": default is not None,
+            "default": default,
+            "nullable": nullable,
+            "secret": bool(schema.get("x-hues-secret", False)),
+            "doc": (schema.get("description") or target.get("description") or "").strip(),
+            "constraints": self.constraints(schema),
+        }
+
+    # ---- models and enums, collected by reachability ----
+    def use_model(self, name: str) -> None:
+        if name not in self.models and name not in self._pending:
+            self._pending.append(name)
+            schema = self.schemas[name]
+            required = set(schema.get("required", []))
+            model = {"name": name, "doc": (schema.get("description") or "").strip(),
+                     "local": bool(schema.get("x-hues-local", False)), "fields": []}
+            self.models[name] = model
+            for fname, fschema in schema.get("properties", {}).items():
+                model["fields"].append(self.field(fname, fschema, fname in required, name))
+            model["secret_fields"] = [f["name"] for f in model["fields"] if f["secret"]]
+
+    def use_enum(self, name: str) -> None:
+        if name not in self.enums:
+            schema = self.schemas[name]
+            self.enums[name] = {"name": name, "doc": (schema.get("description") or "").strip(),
+                                "values": list(schema["enum"]), "local": bool(schema.get("x-hues-local", False)),
+                                "default": schema.get("default")}
+
+    def parameter(self, p: dict) -> dict:
+        if "$ref" in p:
+            p = self.parameters[p["$ref"].split("/")[-1]]
+        return p
+
+    # ---- calls ----
+    def http_calls(self) -> list[dict]:
+        calls = []
+        for path, item in self.doc["paths"].items():
+            for http_method, op in item.items():
+                if not isinstance(op, dict) or "x-hues-service" not in op:
+                    continue
+                where = op["operationId"]
+                params = [self.parameter(p) for p in item.get("parameters", []) + op.get("parameters", [])]
+                path_params = [self.field(p["name"], p["schema"], True, where) for p in params if p["in"] == "path"]
+                for f in path_params:
+                    f["doc"] = (self.parameter_doc(params, f["name"]) or f["doc"])
+                query_params = [self.field(p["name"], p["schema"], False, where, force_optional=True)
+                                for p in params if p["in"] == "query"]
+                for f in query_params:
+                    f["doc"] = (self.parameter_doc(params, f["name"]) or f["doc"])
+                query_model = op.get("x-hues-query-model")
+                if query_model:
+                    self.use_model(query_model)
+                    names = [f["json"] for f in self.models[query_model]["fields"]]
+                    if names != [f["json"] for f in query_params]:
+                        raise SpecError(f"{where}: query model {query_model} fields {names} differ from "
+                                        f"parameters {[f['json'] for f in query_params]}")
+                    # In a query model every field is optional: absent means "not sent".
+                    for f in self.models[query_model]["fields"]:
+                        f.update(required=False, optional=True, has_default=False, default=None)
+                elif query_params:
+                    raise SpecError(f"{where}: query parameters need x-hues-query-model")
+                body = None
+                rb = op.get("requestBody")
+                if rb:
+                    schema = rb["content"]["application/json"]["schema"]
+                    body = self.ref_name(schema)
+                    self.use_model(body)
+                result = None
+                for status, resp in op["responses"].items():
+                    if status.startswith("2"):
+                        content = resp.get("content", {}).get("application/json")
+                        if content:
+                            result = self.ref_name(content["schema"])
+                            self.use_model(result)
+                        break
+                result_field = op.get("x-hues-result-field")
+                result_type = {"kind": "model", "name": result} if result else None
+                if result_field:
+                    fld = next(f for f in self.models[result]["fields"] if f["json"] == result_field)
+                    result_type = fld["type"]
+                pagination = op.get("x-hues-pagination")
+                if pagination:
+                    page = self.models[result]
+                    items = next(f for f in page["fields"] if f["json"] == pagination["items"])
+                    pagination = dict(pagination, item_model=items["type"]["items"]["name"], page_model=result)
+                calls.append({
+                    "kind": "http", "service": op["x-hues-service"], "method": op["x-hues-method"],
+                    "operation_id": op["operationId"], "http_method": http_method.upper(), "path": path,
+                    "path_params": path_params, "query_params": query_params, "query_model": query_model,
+                    "body": body, "result": result, "result_field": result_field, "result_type": result_type,
+                    "pagination": pagination,
+                    "idempotency_key": bool(op.get("x-hues-idempotency-key", False)),
+                    "retry_safe": http_method.upper() in ("GET", "HEAD", "PUT", "DELETE", "OPTIONS")
+                    or bool(op.get("x-hues-idempotency-key", False)),
+                    "summary": op.get("summary", ""),
+                    "doc": (op.get("description") or op.get("summary") or "").strip(),
+                })
+        return calls
+
+    def parameter_doc(self, params: list[dict], name: str) -> str:
+        for p in params:
+            if p["name"] == name:
+                return (p.get("description") or "").strip()
+        return ""
+
+    def method_fields(self, args: dict, where: str) -> list[dict]:
+        return [self.field(n, s, "default" not in s, where) for n, s in (args or {}).items()]
+
+    def objects(self) -> list[dict]:
+        out = []
+        for name, obj in self.sdk.get("objects", {}).items():
+            config = obj.get("config")
+            if config:
+                self.use_model(config)
+            methods = []
+            for mname, m in (obj.get("methods") or {}).items():
+                methods.append({
+                    "kind": "method", "object": name, "method": mname,
+                    "args": self.method_fields(m.get("args"), f"{name}.{mname}"),
+                    "result": self.type_of(m["result"], f"{name}.{mname}") if m.get("result") else None,
+                    "result_secret": bool((m.get("result") or {}).get("x-hues-secret", False)),
+                    "doc": (m.get("doc") or "").strip(),
+                })
+            out.append({"name": name, "doc": (obj.get("doc") or "").strip(), "config": config,
+                        "implements": obj.get("implements"), "methods": methods})
+        return out
+
+    def callbacks(self) -> list[dict]:
+        out = []
+        for name, cb in self.sdk.get("callbacks", {}).items():
+            methods = []
+            for i, (mname, m) in enumerate((cb.get("methods") or {}).items()):
+                methods.append({"index": i, "name": mname,
+                                "args": self.method_fields(m.get("args"), f"{name}.{mname}"),
+                                "result": self.type_of(m["result"], f"{name}.{mname}") if m.get("result") else None,
+                                "doc": (m.get("doc") or "").strip()})
+            out.append({"name": name, "doc": (cb.get("doc") or "").strip(), "methods": methods})
+        return out
+
+    def errors(self) -> list[dict]:
+        out = []
+        for e in self.sdk.get("errors", []):
+            out.append({"class": e["class"], "base": e.get("base"), "type": e["type"],
+                        "status": list(e.get("status", [])), "codes": list(e.get("codes", [])),
+                        "retryable": bool(e.get("retryable", False)), "doc": e.get("doc", "")})
+        return out
+
+
+def build(spec_path: Path) -> dict:
+    raw = spec_path.read_bytes()
+    doc = yaml.safe_load(raw.decode("utf-8"))
+    b = Builder(doc)
+    http = b.http_calls()
+    objects = b.objects()
+    callbacks = b.callbacks()
+    b.use_model("ErrorBody")
+    calls = []
+    for c in http:
+        calls.append(c)
+    for o in objects:
+        calls.extend(o["methods"])
+    for i, c in enumerate(calls):
+        c["id"] = i
+    services: dict[str, dict] = {}
+    for c in http:
+        services.setdefault(c["service"], {"name": c["service"], "calls": []})["calls"].append(c)
+    # Handles name an interface: an object's own name, or what it implements.
+    interfaces = sorted({o["name"] for o in objects} | {o["implements"] for o in objects if o["implements"]}
+                        | {c["name"] for c in callbacks})
+    return {
+        "spec_version": doc["info"]["version"],
+        "spec_hash": hashlib.sha256(raw).hexdigest()[:16],
+        "models": list(b.models.values()),
+        "enums": list(b.enums.values()),
+        "calls": calls,
+        "services": list(services.values()),
+        "objects": objects,
+        "callbacks": callbacks,
+        "interfaces": interfaces,
+        "errors": b.errors(),
+    }
