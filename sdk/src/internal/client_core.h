@@ -3,6 +3,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <future>
 #include <memory>
@@ -37,6 +38,9 @@ class Executor {
   std::once_flag started_;
 };
 
+// Runs once with the response (any status) or a hues::Error.
+using ResponseHandler = std::function<void(std::exception_ptr error, HttpResponse response)>;
+
 class ClientCore {
  public:
   explicit ClientCore(ClientOptions options);
@@ -49,6 +53,9 @@ class ClientCore {
   // Sends a request with an absolute URL through the pipeline and returns the response
   // whatever its status (for protocols with their own error shapes, like OAuth).
   HttpResponse send(HttpRequest& request, const CallOptions& call) const;
+  // The async seam the generated services use. request.url may be a path beginning with
+  // '/', appended to base_url. done runs once, with the response of any status or an error.
+  void send_async(HttpRequest request, const CallOptions& call, ResponseHandler done) const;
 
   template <typename F>
   auto run_async(F fn) const -> std::future<decltype(fn())> {
@@ -92,8 +99,6 @@ std::vector<T> decode_items(const HttpResponse& response) {
                 "malformed_response", response.header("X-Request-Id"), e.field(), false);
   }
 }
-
-bool is_valid_utf8(const std::string& text);
 
 // Raises the hues::Error matching a non-2xx response with the Hue-S error body.
 [[noreturn]] void raise_for_status(const HttpResponse& response, const std::string& sent_request_id);
