@@ -83,19 +83,6 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-struct TempDir {
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "hues-sandbox-test-XXXXXX").string();
-    REQUIRE(mkdtemp(t.data()) != nullptr);
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string path;
-};
-
 }  // namespace
 
 TEST_CASE("health needs no key and request ids are echoed or generated") {
