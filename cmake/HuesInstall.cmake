@@ -13,6 +13,8 @@ install(TARGETS ${_hues_install_targets} EXPORT hues-targets
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY sdk/include/hues DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# The generated public headers (models.h, services.h) live in the build tree only.
+install(DIRECTORY ${HUES_GENERATED_CPP_INCLUDE}/hues DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 if(TARGET hues_sandbox)
   install(DIRECTORY sandbox/include/hues DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endif()

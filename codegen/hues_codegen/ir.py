@@ -281,6 +281,10 @@ def build(spec_path: Path) -> dict:
     objects = b.objects()
     callbacks = b.callbacks()
     b.use_model("ErrorBody")
+    # Wire models the SDK reads from operations without x-hues-service (the OAuth endpoints).
+    for name in ("TokenResponse", "OAuthErrorBody"):
+        if name in b.schemas:
+            b.use_model(name)
     calls = []
     for c in http:
         calls.append(c)

@@ -14,8 +14,10 @@
 #include <optional>
 #include <sstream>
 
+#include "internal/calls.h"
 #include "internal/json_codec.h"
 #include "oidc.h"
+#include "routes.h"
 #include "store.h"
 #include "util.h"
 
@@ -39,10 +41,6 @@ HttpError invalid(std::string field, std::string message) {
   return {http::status::bad_request, "validation_error", std::move(message), std::move(field)};
 }
 
-constexpr std::array<std::string_view, 11> kStatuses = {
-    "submitted", "received", "assigned", "in_progress", "responded", "returned",
-    "resolved",  "rated",    "rejected", "duplicate",   "transferred"};
-
 bool sane_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id)
@@ -57,11 +55,11 @@ std::string request_id_of(const Request& req) {
 }
 
 std::string error_json(const HttpError& e, const std::string& request_id) {
-  boost::json::value err = internal::to_json(ErrorBody{e.code, e.message, request_id, e.field});
-  if (e.field.empty()) err.as_object().erase("field");  // the contract sends field only when there is one
+  ErrorBody err{e.code, e.message, request_id, std::nullopt};
+  if (!e.field.empty()) err.field = e.field;  // the contract sends field only when there is one
   boost::json::object body;
-  body["error"] = std::move(err);
-  return boost::json::serialize(body);
+  body["error"] = internal::to_json(err);
+  return internal::serialize_json(body);
 }
 
 void set_body(Response& res, http::status status, std::string body) {
@@ -87,9 +85,17 @@ bool is_json_media_type(std::string_view ct) {
   return true;
 }
 
-bool present(const boost::json::object& o, std::string_view key) {
-  const auto* v = o.if_contains(key);
-  return v && !v->is_null();
+HttpError invalid(const internal::ArgProblem& p) { return invalid(p.field, p.message); }
+
+// Query parameters -> typed args, checked by the call's generated validator (the SDK's).
+boost::json::object checked_query(int call_id, const boost::urls::url_view& url) {
+  std::vector<std::pair<std::string, std::string>> params;
+  for (auto p : url.params()) params.emplace_back(p.key, p.value);
+  boost::json::object args;
+  const auto& call = internal::kCalls[call_id];
+  if (auto problem = internal::query_to_args(call, params, args)) throw invalid(*problem);
+  if (auto problem = call.validate_args(args)) throw invalid(*problem);
+  return args;
 }
 
 NewReport parse_new_report(std::string_view body, const Store& store) {
@@ -99,29 +105,16 @@ NewReport parse_new_report(std::string_view body, const Store& store) {
   } catch (const FieldError& e) {
     throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
   }
-  const auto* obj = v.if_object();
-  if (!obj) throw invalid("", "the body must be a JSON object");
+  boost::json::object args;
+  args["body"] = v;
+  if (auto problem = internal::validate_args(internal::call_id::kReportsCreate, args)) throw invalid(*problem);
   NewReport r;
   try {
     r = internal::from_json<NewReport>(v);
   } catch (const FieldError& e) {
-    throw invalid(e.field(), e.what());
+    throw invalid(e.field(), e.what());  // the validator accepted it; kept as a safety net
   }
-  if (!present(*obj, "category")) throw invalid("category", "category is required");
   if (!store.category(r.category)) throw invalid("category", "unknown category '" + r.category + "'");
-  if (!r.visibility.empty() && r.visibility != "public" && r.visibility != "private")
-    throw invalid("visibility", "visibility must be public or private");
-  if (!present(*obj, "description")) throw invalid("description", "description is required");
-  const std::size_t chars = utf8_length(r.description);
-  if (chars < 1 || chars > 5000) throw invalid("description", "description must have 1 to 5000 characters");
-  if (!present(*obj, "location")) throw invalid("location", "location is required");
-  const auto& loc = obj->at("location").as_object();  // from_json checked it is an object
-  if (!present(loc, "lat")) throw invalid("location.lat", "location.lat is required");
-  if (!present(loc, "lon")) throw invalid("location.lon", "location.lon is required");
-  if (r.location.lat < -90 || r.location.lat > 90)
-    throw invalid("location.lat", "location.lat must be between -90 and 90");
-  if (r.location.lon < -180 || r.location.lon > 180)
-    throw invalid("location.lon", "location.lon must be between -180 and 180");
   return r;
 }
 
@@ -142,38 +135,28 @@ std::optional<std::int64_t> decode_cursor(std::string_view cursor) {
 }
 
 ListQuery parse_list_query(const boost::urls::url_view& url, const Store& store) {
-  ListQuery q;
-  std::optional<double> lat, lon, radius;
-  auto number = [](const std::string& name, const std::string& text, double lo, double hi) {
-    double v = 0;
-    if (!parse_number(text, v) || !std::isfinite(v) || v < lo || v > hi)
-      throw invalid(name, name + " must be a number between " + std::to_string(lo) + " and " + std::to_string(hi));
-    return v;
+  const boost::json::object args = checked_query(internal::call_id::kReportsList, url);
+  auto text = [&](const char* name) -> std::string {
+    const auto* v = args.if_contains(name);
+    return v ? std::string(v->get_string()) : std::string();
   };
-  for (auto p : url.params()) {
-    if (p.value.empty()) continue;  // "status=" means no filter
-    if (p.key == "status") {
-      if (std::find(kStatuses.begin(), kStatuses.end(), p.value) == kStatuses.end())
-        throw invalid("status", "unknown status '" + p.value + "'");
-      q.status = p.value;
-    } else if (p.key == "category") {
-      if (!store.category(p.value)) throw invalid("category", "unknown category '" + p.value + "'");
-      q.category = p.value;
-    } else if (p.key == "near_lat") {
-      lat = number("near_lat", p.value, -90, 90);
-    } else if (p.key == "near_lon") {
-      lon = number("near_lon", p.value, -180, 180);
-    } else if (p.key == "radius_m") {
-      radius = number("radius_m", p.value, 0, 2.1e7);
-    } else if (p.key == "limit") {
-      if (!parse_number(p.value, q.limit) || q.limit < 1 || q.limit > 100)
-        throw invalid("limit", "limit must be an integer from 1 to 100");
-    } else if (p.key == "cursor") {
-      auto seq = decode_cursor(p.value);
-      if (!seq) throw invalid("cursor", "cursor is not one this server returned");
-      q.before_seq = *seq;
-    }
+  auto number = [&](const char* name) -> std::optional<double> {
+    double d = 0;
+    if (const auto* v = args.if_contains(name); v && internal::json_number(*v, d)) return d;
+    return std::nullopt;
+  };
+  ListQuery q;
+  q.status = text("status");
+  q.category = text("category");
+  if (!q.category.empty() && !store.category(q.category))
+    throw invalid("category", "unknown category '" + q.category + "'");
+  if (const auto* v = args.if_contains("limit")) q.limit = v->to_number<std::int64_t>();
+  if (auto cursor = text("cursor"); !cursor.empty()) {
+    auto seq = decode_cursor(cursor);
+    if (!seq) throw invalid("cursor", "cursor is not one this server returned");
+    q.before_seq = *seq;
   }
+  auto lat = number("near_lat"), lon = number("near_lon"), radius = number("radius_m");
   if (radius && *radius > 0) {
     if (!lat) throw invalid("near_lat", "near_lat is required with radius_m");
     if (!lon) throw invalid("near_lon", "near_lon is required with radius_m");
@@ -181,6 +164,22 @@ ListQuery parse_list_query(const boost::urls::url_view& url, const Store& store)
     q.lat = *lat;
     q.lon = *lon;
     q.radius_m = *radius;
+  }
+  return q;
+}
+
+std::string encode_agency_cursor(const std::string& code) { return base64url_encode("a1." + code); }
+
+AgencyQuery parse_agency_query(const boost::urls::url_view& url, std::string& after_code) {
+  const boost::json::object args = checked_query(internal::call_id::kAgenciesList, url);
+  AgencyQuery q;
+  if (const auto* v = args.if_contains("kind")) q.kind = AgencyKind(std::string(v->get_string()));
+  if (const auto* v = args.if_contains("limit")) q.limit = v->to_number<std::int64_t>();
+  if (const auto* v = args.if_contains("cursor")) {
+    auto raw = base64url_decode(v->get_string());
+    if (!raw || raw->compare(0, 3, "a1.") != 0 || raw->size() == 3)
+      throw invalid("cursor", "cursor is not one this server returned");
+    after_code = raw->substr(3);
   }
   return q;
 }
@@ -236,7 +235,7 @@ void Api::route(const Request& req, Response& res, const std::string& issuer) {
   const auto& url = *parsed;
   if (oidc_.handle(req, res, url.path(), issuer)) return;
   auto segs = url.segments();
-  std::array<std::string, 3> seg;
+  std::array<std::string, 4> seg;  // the longest route: /v1/reports/{id}/timeline
   std::size_t n = 0;
   for (auto s : segs) {
     if (n == seg.size()) throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
@@ -274,39 +273,83 @@ void Api::route(const Request& req, Response& res, const std::string& issuer) {
   if (n == 1 && seg[0] == "healthz") {
     method_allowed(req, {http::verb::get}, "GET, HEAD");
     set_body(res, http::status::ok, R"({"status":"ok"})");
-  } else if (n == 2 && seg[0] == "v1" && seg[1] == "categories") {
-    method_allowed(req, {http::verb::get}, "GET, HEAD");
-    authenticate(nullptr);
-    set_body(res, http::status::ok, store_.categories_body());
-  } else if (n == 2 && seg[0] == "v1" && seg[1] == "me") {
-    method_allowed(req, {http::verb::get}, "GET, HEAD");
-    const Caller caller = authenticate(nullptr);
-    auto me = caller.role.empty() ? std::nullopt : oidc_.profile(caller.principal);
-    if (!me)
-      throw HttpError{http::status::forbidden, "insufficient_scope", "/v1/me needs a person's access token", "",
-                      nullptr, R"(Bearer error="insufficient_scope", scope="openid")"};
-    res.set(http::field::cache_control, "no-store");
-    set_body(res, http::status::ok, internal::to_json_string(*me));
-  } else if (n == 2 && seg[0] == "v1" && seg[1] == "reports") {
-    method_allowed(req, {http::verb::get, http::verb::post}, "GET, HEAD, POST");
-    const bool post = req.method() == http::verb::post;
-    const Caller caller = authenticate(post ? "reports:write" : "reports:read");
-    if (post) return create_report(req, res, caller);
-    ListQuery q = parse_list_query(url, store_);
-    ListResult found = store_.list_reports(q, caller);
-    ReportPage page{std::move(found.items), found.next_seq ? encode_cursor(found.next_seq) : std::string()};
-    set_body(res, http::status::ok, internal::to_json_string(page));
-  } else if (n == 3 && seg[0] == "v1" && seg[1] == "reports" && !seg[2].empty()) {
-    method_allowed(req, {http::verb::get}, "GET, HEAD");
-    const Caller caller = authenticate("reports:read");
-    auto report = store_.report(seg[2]);
-    // 404 rather than 403 for a private report: its id must not leak.
-    if (!report || !report->visible_to(caller))
-      throw HttpError{http::status::not_found, "not_found", "no report with id '" + seg[2] + "'", ""};
-    set_body(res, http::status::ok, report->json);
-  } else {
-    throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
+    return;
   }
+  const std::vector<std::string> segments(seg.begin(), seg.begin() + static_cast<std::ptrdiff_t>(n));
+  const RouteMatch match = match_route(req.method_string(), segments);
+  if (!match.route && match.allow)
+    throw HttpError{http::status::method_not_allowed, "method_not_allowed",
+                    std::string(req.method_string()) + " is not allowed here; allowed: " + match.allow, "",
+                    match.allow};
+  if (!match.route) throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
+  auto path_param = [&](const char* name) -> std::string {
+    for (const auto& [k, v] : match.path_params)
+      if (k == name) return v;
+    return {};
+  };
+  // 404 rather than 403 for a private report: its id must not leak.
+  auto visible_report = [&](const Caller& caller, const std::string& id) {
+    auto report = store_.report(id);
+    if (!report || !report->visible_to(caller))
+      throw HttpError{http::status::not_found, "not_found", "no report with id '" + id + "'", ""};
+    return report;
+  };
+  switch (match.route->handler) {
+    case RouteHandler::kListCategories:
+      authenticate(nullptr);
+      set_body(res, http::status::ok, store_.categories_body());
+      return;
+    case RouteHandler::kGetMe: {
+      const Caller caller = authenticate(nullptr);
+      auto me = caller.role.empty() ? std::nullopt : oidc_.profile(caller.principal);
+      if (!me)
+        throw HttpError{http::status::forbidden, "insufficient_scope", "/v1/me needs a person's access token", "",
+                        nullptr, R"(Bearer error="insufficient_scope", scope="openid")"};
+      res.set(http::field::cache_control, "no-store");
+      set_body(res, http::status::ok, internal::to_json_string(*me));
+      return;
+    }
+    case RouteHandler::kCreateReport:
+      return create_report(req, res, authenticate("reports:write"));
+    case RouteHandler::kListReports: {
+      const Caller caller = authenticate("reports:read");
+      ListQuery q = parse_list_query(url, store_);
+      ListResult found = store_.list_reports(q, caller);
+      ReportPage page{std::move(found.items), found.next_seq ? encode_cursor(found.next_seq) : std::string()};
+      set_body(res, http::status::ok, internal::to_json_string(page));
+      return;
+    }
+    case RouteHandler::kGetReport: {
+      const Caller caller = authenticate("reports:read");
+      set_body(res, http::status::ok, visible_report(caller, path_param("id"))->json);
+      return;
+    }
+    case RouteHandler::kGetReportTimeline: {
+      const Caller caller = authenticate("reports:read");
+      const std::string id = path_param("id");
+      visible_report(caller, id);
+      set_body(res, http::status::ok, internal::to_json_string(Timeline{store_.timeline(id)}));
+      return;
+    }
+    case RouteHandler::kListAgencies: {
+      authenticate(nullptr);
+      std::string after;
+      const AgencyQuery q = parse_agency_query(url, after);
+      const std::int64_t limit = q.limit.value_or(20);
+      AgencyPage page;
+      for (const auto& a : store_.agencies()) {
+        if (a.code <= after || (q.kind && a.kind != *q.kind)) continue;
+        if (static_cast<std::int64_t>(page.items.size()) == limit) {
+          page.next_cursor = encode_agency_cursor(page.items.back().code);
+          break;
+        }
+        page.items.push_back(a);
+      }
+      set_body(res, http::status::ok, internal::to_json_string(page));
+      return;
+    }
+  }
+  throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
 }
 
 void Api::create_report(const Request& req, Response& res, const Caller& caller) {
@@ -329,7 +372,7 @@ void Api::create_report(const Request& req, Response& res, const Caller& caller)
     rejected = e;  // a known key still replays or conflicts, whatever this body is
   }
   const Sha256 hash = idem.empty() ? Sha256{} : sha256(req.body());
-  if (!rejected && caller.api_key_id && report.visibility == "private")
+  if (!rejected && caller.api_key_id && report.visibility == Visibility::kPrivate)
     throw HttpError{http::status::forbidden, "insufficient_scope",
                     "partner API keys create public reports only; private ones need a person's token", ""};
   CreateOutcome out = store_.create_report(caller, idem, hash, rejected ? nullptr : &report);

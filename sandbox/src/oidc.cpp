@@ -386,7 +386,7 @@ struct Oidc::Impl {
       if (who) {
         claims["name"] = who->name;
         claims["verification_level"] = who->verification_level;
-        claims["role"] = who->role;
+        claims["role"] = who->role.str();
       }
       t.id_token = sign_jwt(key->key.get(), key->alg, key->kid, claims);
     }

@@ -43,16 +43,31 @@ const std::vector<SeedClient>& seed_clients() {
 }
 
 const std::vector<SeedAgency>& seed_agencies() {
+  // Codes are the ones the categories route to. Only published hotlines are filled in.
   static const std::vector<SeedAgency> agencies = {
-      {"QLDT_HUE", "Phòng Quản lý đô thị thành phố Huế"},
-      {"HEPCO", "Công ty CP Môi trường và Công trình đô thị Huế (HEPCO)"},
-      {"CVCX_HUE", "Trung tâm Công viên cây xanh Huế"},
-      {"SGTVT_TTH", "Sở Giao thông vận tải Thừa Thiên Huế"},
-      {"HUEWACO", "Công ty CP Cấp nước Thừa Thiên Huế (HUEWACO)"},
-      {"PC_TTH", "Công ty Điện lực Thừa Thiên Huế"},
-      {"CA_HUE", "Công an thành phố Huế"},
-      {"UBND_PHUONG", "Ủy ban nhân dân phường nơi xảy ra sự việc"},
-      {"STNMT_TTH", "Sở Tài nguyên và Môi trường Thừa Thiên Huế"},
+      {"QLDT_HUE", "Phòng Quản lý đô thị thành phố Huế", "Huế City Urban Management Division", "department", "", nullptr},
+      {"HEPCO", "Công ty CP Môi trường và Công trình đô thị Huế (HEPCO)",
+       "Huế Urban Environment and Public Works JSC (HEPCO)", "utility", "", nullptr},
+      {"CVCX_HUE", "Trung tâm Công viên cây xanh Huế", "Huế Parks and Greenery Centre", "utility", "", nullptr},
+      {"SGTVT_TTH", "Sở Giao thông vận tải Thừa Thiên Huế", "Thừa Thiên Huế Department of Transport", "department", "",
+       nullptr},
+      {"HUEWACO", "Công ty CP Cấp nước Thừa Thiên Huế (HUEWACO)", "Thừa Thiên Huế Water Supply JSC (HUEWACO)", "utility",
+       "", nullptr},
+      {"PC_TTH", "Công ty Điện lực Thừa Thiên Huế", "Thừa Thiên Huế Power Company", "utility", "1900 1909", nullptr},
+      {"CA_HUE", "Công an thành phố Huế", "Huế City Police", "police", "113", nullptr},
+      {"UBND_PHUONG", "Ủy ban nhân dân phường nơi xảy ra sự việc", "People's Committee of the ward concerned", "ward",
+       "", nullptr},
+      {"STNMT_TTH", "Sở Tài nguyên và Môi trường Thừa Thiên Huế",
+       "Thừa Thiên Huế Department of Natural Resources and Environment", "department", "", nullptr},
+      // Added with /v1/agencies (schema v5).
+      {"IOC", "Trung tâm Giám sát, điều hành đô thị thông minh tỉnh Thừa Thiên Huế",
+       "Huế Smart City Monitoring and Operation Centre (IOC)", "ioc", "1022", nullptr},
+      {"SXD_TTH", "Sở Xây dựng Thừa Thiên Huế", "Thừa Thiên Huế Department of Construction", "department", "", nullptr},
+      {"UBND_PHU_HOI", "Ủy ban nhân dân phường Phú Hội", "Phú Hội Ward People's Committee", "ward", "", "Phú Hội"},
+      {"UBND_DONG_BA", "Ủy ban nhân dân phường Đông Ba", "Đông Ba Ward People's Committee", "ward", "", "Đông Ba"},
+      {"UBND_VINH_NINH", "Ủy ban nhân dân phường Vĩnh Ninh", "Vĩnh Ninh Ward People's Committee", "ward", "",
+       "Vĩnh Ninh"},
+      {"UBND_VY_DA", "Ủy ban nhân dân phường Vỹ Dạ", "Vỹ Dạ Ward People's Committee", "ward", "", "Vỹ Dạ"},
   };
   return agencies;
 }

@@ -10,7 +10,11 @@ namespace hues::sandbox {
 
 struct SeedAgency {
   const char* code;
-  const char* name;
+  const char* name;  // name_vi; also each category's agency_name
+  const char* name_en;
+  const char* kind;   // AgencyKind
+  const char* phone;  // "" when none is published
+  const char* ward;   // ward committees only, else nullptr
 };
 
 struct SeedReport {

@@ -91,8 +91,8 @@ void bind_report(Stmt& s, const Report& r, std::optional<std::int64_t> api_key_i
   if (api_key_id) s.bind(2, *api_key_id);
   s.bind(3, r.category).bind(4, r.description).bind(5, r.location.lat).bind(6, r.location.lon);
   s.bind(7, r.location.address).bind(8, r.location.ward).bind(9, std::int64_t{r.anonymous});
-  s.bind(10, r.status).bind(11, r.agency_code);
-  s.bind(12, r.media.empty() ? std::string("[]") : boost::json::serialize(to_json(r.media)));
+  s.bind(10, r.status.str()).bind(11, r.agency_code);
+  s.bind(12, r.media.empty() ? std::string("[]") : internal::to_json_string(r.media));
   s.bind(13, r.created_at).bind(14, r.updated_at);
 }
 
@@ -117,7 +117,8 @@ Report read_report(const Stmt& s) {
 
 std::shared_ptr<const StoredReport> stored(const Report& r, std::string_view reporter) {
   return std::make_shared<const StoredReport>(
-      StoredReport{internal::to_json_string(r), r.visibility == "private", std::string(reporter), r.agency_code});
+      StoredReport{internal::to_json_string(r), r.visibility == Visibility::kPrivate, std::string(reporter),
+                   r.agency_code});
 }
 
 void migrate_seed_v2(Db& db) {
@@ -131,7 +132,7 @@ void migrate_seed_v2(Db& db) {
   for (const auto& c : seed_categories()) {
     cat.bind(1, c.code).bind(2, ++position).bind(3, c.name_vi).bind(4, c.name_en).bind(5, c.group);
     cat.bind(6, c.description).bind(7, c.agency_code).bind(8, c.sla_hours);
-    cat.bind(9, boost::json::serialize(to_json(c.attributes))).exec();
+    cat.bind(9, internal::to_json_string(c.attributes)).exec();
   }
 
   const auto key_hash = sha256(kSeedApiKey);
@@ -274,9 +275,44 @@ void migrate_seed_identity_v4(Db& db) {
   }
 }
 
+// /v1/agencies and /v1/reports/{id}/timeline: agencies get their English name, kind, hotline
+// and ward; every report gets a timeline, starting with its creation.
+void migrate_agencies_timeline_v5(Db& db) {
+  db.exec(R"SQL(
+    ALTER TABLE agencies ADD COLUMN name_en TEXT NOT NULL DEFAULT '';
+    ALTER TABLE agencies ADD COLUMN kind TEXT NOT NULL DEFAULT 'department';
+    ALTER TABLE agencies ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+    ALTER TABLE agencies ADD COLUMN ward TEXT;  -- NULL: not a ward committee
+    CREATE TABLE report_events (
+      seq INTEGER PRIMARY KEY,  -- the timeline's order
+      report_id TEXT NOT NULL REFERENCES reports(id),
+      at TEXT NOT NULL,
+      status TEXT NOT NULL,
+      actor_role TEXT NOT NULL,  -- ActorRole: citizen | ioc | agency | system
+      note TEXT NOT NULL
+    );
+    CREATE INDEX report_events_report ON report_events(report_id, seq);
+    INSERT INTO report_events (report_id, at, status, actor_role, note)
+      SELECT id, created_at, 'submitted', 'citizen', '' FROM reports ORDER BY seq;
+    INSERT INTO report_events (report_id, at, status, actor_role, note)
+      SELECT id, updated_at, status,
+             CASE WHEN status IN ('in_progress', 'responded', 'resolved') THEN 'agency' ELSE 'ioc' END, ''
+      FROM reports WHERE status <> 'submitted' ORDER BY seq;
+  )SQL");
+  auto agency = db.prepare(
+      "INSERT INTO agencies (code, name, name_en, kind, phone, ward) VALUES (?,?,?,?,?,?) "
+      "ON CONFLICT(code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en, kind = excluded.kind, "
+      "phone = excluded.phone, ward = excluded.ward");
+  for (const auto& a : seed_agencies()) {
+    agency.bind(1, a.code).bind(2, a.name).bind(3, a.name_en).bind(4, a.kind).bind(5, a.phone);
+    if (a.ward) agency.bind(6, a.ward);
+    agency.exec();
+  }
+}
+
 using Migration = void (*)(Db&);
 constexpr Migration kMigrations[] = {migrate_schema_v1, migrate_seed_v2, migrate_identity_v3,
-                                     migrate_seed_identity_v4};
+                                     migrate_seed_identity_v4, migrate_agencies_timeline_v5};
 
 void migrate(Db& db) {
   constexpr std::int64_t target = std::size(kMigrations);
@@ -319,13 +355,14 @@ struct Store::Reader {
                                         sql_distance, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) throw DbError(rc, "cannot register hs_distance");
     get = db.prepare(std::string("SELECT ") + kReportColumns + " FROM reports WHERE id = ?");
+    events = db.prepare("SELECT at, status, actor_role, note FROM report_events WHERE report_id = ? ORDER BY seq");
   }
   Stmt& list(unsigned mask) {
     if (!lists[mask].has_value()) lists[mask].emplace(db.prepare(list_sql(mask)));
     return *lists[mask];
   }
   Db db;
-  Stmt get;
+  Stmt get, events;
   std::array<std::optional<Stmt>, 8> lists;  // prepared on first use of each filter combination
 };
 
@@ -370,6 +407,8 @@ Store::Store(const std::string& db_path) : path_(db_path), writer_(db_path, fals
       "INSERT OR REPLACE INTO idempotency_keys (owner, key, body_sha256, status, response_body, "
       "location, created_at) VALUES (?,?,?,?,?,?,?)");
   insert_report_ = writer_.prepare(kInsertReport);
+  insert_event_ = writer_.prepare(
+      "INSERT INTO report_events (report_id, at, status, actor_role, note) VALUES (?,?,?,?,?)");
   purge_keys_ = writer_.prepare("DELETE FROM idempotency_keys WHERE created_at <= ?");
   purge_idempotency_keys();
   load_caches();
@@ -403,9 +442,20 @@ void Store::load_caches() {
     categories_.push_back(std::move(c));
   }
   for (const auto& c : categories_) category_index_.emplace(c.code, &c);
+  auto agencies = writer_.prepare("SELECT code, name, name_en, kind, phone, ward FROM agencies ORDER BY code");
+  while (agencies.step()) {
+    Agency a;
+    a.code = agencies.text(0);
+    a.name_vi = agencies.text(1);
+    a.name_en = agencies.text(2);
+    a.kind = agencies.text(3);
+    a.phone = agencies.text(4);
+    if (!agencies.is_null(5)) a.ward = std::string(agencies.text(5));
+    agencies_.push_back(std::move(a));
+  }
   boost::json::object body;
   body["items"] = to_json(categories_);
-  categories_body_ = boost::json::serialize(body);
+  categories_body_ = internal::serialize_json(body);
 }
 
 std::optional<std::int64_t> Store::authenticate(std::string_view api_key) const {
@@ -460,10 +510,10 @@ CreateOutcome Store::create_report(const Caller& caller, std::string_view idempo
   r.description = report->description;
   r.location = report->location;
   r.anonymous = report->anonymous;
-  r.status = "submitted";
+  r.status = ReportStatus::kSubmitted;
   r.agency_code = cat->agency_code;
   r.media = report->media;
-  r.visibility = report->visibility.empty() ? "public" : report->visibility;
+  r.visibility = report->visibility.empty() ? Visibility::kPublic : report->visibility;
   r.created_at = r.updated_at = rfc3339(t);
   out.response = {201, internal::to_json_string(r), "/v1/reports/" + r.id};
 
@@ -472,8 +522,13 @@ CreateOutcome Store::create_report(const Caller& caller, std::string_view idempo
   {
     StmtScope scope(insert_report_);
     bind_report(insert_report_, r, caller.api_key_id);
-    insert_report_.bind(15, r.visibility).bind(16, caller.principal);
+    insert_report_.bind(15, r.visibility.str()).bind(16, caller.principal);
     insert_report_.step();
+  }
+  {
+    StmtScope scope(insert_event_);  // the timeline starts in the same transaction
+    insert_event_.bind(1, r.id).bind(2, r.created_at).bind(3, r.status.str()).bind(4, "citizen").bind(5, "");
+    insert_event_.step();
   }
   if (!idempotency_key.empty()) {
     StmtScope scope(insert_key_);
@@ -515,6 +570,17 @@ std::shared_ptr<const StoredReport> Store::report(std::string_view id) {
   }
   cache_.put(id, json);
   return json;
+}
+
+std::vector<TimelineEntry> Store::timeline(std::string_view report_id) {
+  auto r = reader();
+  StmtScope scope(r->events);
+  r->events.bind(1, report_id);
+  std::vector<TimelineEntry> out;
+  while (r->events.step())
+    out.push_back(TimelineEntry{std::string(r->events.text(0)), r->events.text(1), r->events.text(2),
+                                std::string(r->events.text(3))});
+  return out;
 }
 
 ListResult Store::list_reports(const ListQuery& q, const Caller& caller) {

@@ -95,6 +95,10 @@ class Store {
   std::shared_ptr<const StoredReport> report(std::string_view id);
   // Only the reports caller may see.
   ListResult list_reports(const ListQuery& q, const Caller& caller);
+  // The report's status changes, oldest first (callers check visibility first).
+  std::vector<TimelineEntry> timeline(std::string_view report_id);
+  // Every agency, by code (loaded at start, read-only).
+  const std::vector<Agency>& agencies() const { return agencies_; }
 
  private:
   struct Reader;
@@ -124,7 +128,7 @@ class Store {
   std::string path_;
   std::mutex write_mu_;  // guards writer_ and the write statements
   Db writer_;
-  Stmt find_key_, insert_key_, insert_report_, purge_keys_;
+  Stmt find_key_, insert_key_, insert_report_, insert_event_, purge_keys_;
   std::uint64_t creates_ = 0;
 
   std::mutex pool_mu_;  // guards only the free list, never a query
@@ -135,6 +139,7 @@ class Store {
   std::vector<Category> categories_;
   std::unordered_map<std::string_view, const Category*> category_index_;
   std::string categories_body_;
+  std::vector<Agency> agencies_;
 };
 
 }  // namespace hues::sandbox

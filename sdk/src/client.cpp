@@ -41,10 +41,11 @@ void raise_for_status(const HttpResponse& res, const std::string& sent_request_i
   }
   std::string request_id = res.header("X-Request-Id");
   if (request_id.empty()) request_id = body.request_id.empty() ? sent_request_id : body.request_id;
+  std::string field = body.field.value_or("");
   std::string message = body.message.empty() ? "HTTP " + std::to_string(res.status) : body.message;
   std::string code = body.code.empty() ? "http_" + std::to_string(res.status) : body.code;
   throw_error(type_for_status(res.status), std::move(message), res.status, std::move(code),
-              std::move(request_id), std::move(body.field), res.status == 429 || res.status >= 500);
+              std::move(request_id), std::move(field), res.status == 429 || res.status >= 500);
 }
 
 ClientCore::ClientCore(ClientOptions options) : ClientCore(std::move(options), Runtime::global()) {}
@@ -220,37 +221,13 @@ HttpResponse ClientCore::send(HttpRequest& request, const CallOptions& call) con
   return wait_for<HttpResponse>([&](ResponseHandler done) { send_async(request, call, std::move(done)); });
 }
 
-bool is_valid_utf8(const std::string& s) {
-  std::size_t i = 0, n = s.size();
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  while (i < n) {
-    unsigned char c = p[i];
-    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > n) return false;
-    std::uint32_t cp = len == 1 ? c : c & (0x7F >> len);
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    // Reject overlong forms, surrogates and values past U+10FFFF.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-      return false;
-    i += len;
-  }
-  return true;
-}
-
 }  // namespace internal
 
-Client::Client(ClientOptions options) : core_(std::make_shared<internal::ClientCore>(std::move(options))) {}
+Client::Client(ClientOptions options)
+    : ClientServices(std::make_shared<internal::ClientCore>(std::move(options))) {}
 
 const ClientOptions& Client::options() const { return core_->options(); }
 
 const char* Client::version() noexcept { return HUES_VERSION; }
-
-CitizenProfile Client::me(const CallOptions& options) const {
-  return internal::decode_body<CitizenProfile>(core_->call("GET", "/v1/me", {}, options));
-}
 
 }  // namespace hues

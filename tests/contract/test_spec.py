@@ -1,8 +1,14 @@
 """The spec on its own: valid OpenAPI 3.1, examples that fit their schemas, the same models
-as sdk/include/hues/models.h and the shape docs/api-contract.md promises."""
+as the generated C++ models (codegen/ renders hues/models.h from the spec) and the shape
+docs/api-contract.md promises."""
 
+import os
 import re
+import subprocess
+import sys
 import unicodedata
+from functools import lru_cache
+from pathlib import Path
 
 import pytest
 from jsonschema.exceptions import ValidationError
@@ -10,28 +16,54 @@ from openapi_spec_validator import validate as validate_spec
 
 from speccheck import METHODS, REPO, esc
 
-MODELS_H = REPO / "sdk/include/hues/models.h"
 CONTRACT_MD = REPO / "docs/api-contract.md"
 CPP_SCALARS = {"std::string": "string", "double": "number", "std::int64_t": "integer",
-               "bool": "boolean"}
+               "std::int32_t": "integer", "bool": "boolean"}
+# Kept plain (absent == empty) for identity.cpp; see codegen/hues_codegen/targets/cpp.py.
+PLAIN_OPTIONAL = {"TokenSet", "IdTokenClaims", "TokenResponse", "OAuthErrorBody"}
+
+
+@lru_cache(maxsize=None)
+def generated_models_h() -> str:
+    """hues/models.h as the C++ target renders it now (into a scratch dir, not the build)."""
+    out = Path(os.environ.get("PYTEST_TMPDIR", "/tmp")) / f"hues-codegen-cpp-{os.getpid()}"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "codegen"))
+    subprocess.run([sys.executable, "-m", "hues_codegen", "--spec", str(REPO / "docs/openapi.yaml"),
+                    "--target", "cpp", "--out", str(out)], check=True, env=env)
+    return (out / "include/hues/models.h").read_text(encoding="utf-8")
+
+
+def parse_models_h() -> dict[str, list[tuple[str, str, str]]]:
+    """{model: [(c++ type, member, shape), ...]} from the generated structs, in order; shape
+    is "optional" (std::optional), "default" (initialised to a value) or "plain" ({})."""
+    models = {}
+    for m in re.finditer(r"^struct (\w+) \{\n(.*?)^\};", generated_models_h(), re.S | re.M):
+        fields = []
+        for line in m.group(2).splitlines():
+            line = line.strip()
+            if not line or line.startswith("//") or line.startswith("static "):
+                continue
+            fm = re.match(r"(.+?) (\w+)(\{\}| = .+)?;$", line)
+            assert fm, f"{m.group(1)}: cannot read {line!r}"
+            ctype, name, init = fm.groups()
+            if ctype.startswith("std::optional<"):
+                fields.append((ctype[len("std::optional<"):-1], name, "optional"))
+            else:
+                fields.append((ctype, name, "plain" if init == "{}" else "default"))
+        models[m.group(1)] = fields
+    assert len(models) >= 9 and all(models.values()), models
+    return models
+
+
+def closed_sets() -> dict[str, list[str]]:
+    """{class: values} of the generated closed-set classes."""
+    return {m.group(1): re.findall(r'"([^"]+)"', m.group(2)) for m in re.finditer(
+        r"^class (\w+) \{.*?kValues = \{(.*?)\};", generated_models_h(), re.S | re.M)}
 
 
 def test_spec_is_valid_openapi_3_1(spec):
     assert spec.doc["openapi"] == "3.1.0"
     validate_spec(spec.doc)
-
-
-def parse_models_h() -> dict[str, list[tuple[str, str]]]:
-    """{model: [(c++ type, json name), ...]} from the X-macro field lists, in order."""
-    text = MODELS_H.read_text(encoding="utf-8")
-    lists = {}
-    for m in re.finditer(r"#define (HUES_\w+_FIELDS)\(F\)((?:.*\\\n)*.*)", text):
-        body = m.group(2).replace("\\\n", " ")  # an F(...) may wrap over lines
-        lists[m.group(1)] = re.findall(r'F\(\s*([^,]+(?:<[^>]*>)?),\s*\w+,\s*"(\w+)"\s*\)', body)
-    each = re.search(r"#define HUES_FOR_EACH_MODEL\(M\)((?:.*\\\n)*.*)", text).group(1)
-    models = {name: lists[fields] for name, fields in re.findall(r"M\((\w+),\s*(\w+)\)", each)}
-    assert len(models) >= 9 and all(models.values()), models
-    return models
 
 
 def kind(spec, ptr: str) -> str:
@@ -53,18 +85,52 @@ def cpp_kind(t: str) -> str:
     t = t.strip()
     if t.startswith("std::vector<"):
         return f"array<{cpp_kind(t[len('std::vector<'):-1])}>"
+    if t in closed_sets():
+        return "string"  # a closed set is a class over its wire string
     return CPP_SCALARS.get(t, t)
 
 
+def test_generated_models_are_the_wire_schemas(spec):
+    local = {n for n, s in spec.doc["components"]["schemas"].items() if s.get("x-hues-local")}
+    assert {"Report", "NewReport", "Agency", "AgencyPage", "Timeline", "TimelineEntry"} <= set(parse_models_h())
+    assert not set(parse_models_h()) & local  # SDK-only models are hand-kept in options.h/identity.h
+
+
 @pytest.mark.parametrize("model", list(parse_models_h()))
-def test_schema_matches_models_h(spec, model):
+def test_schema_matches_generated_models(spec, model):
     fields = parse_models_h()[model]
     ptr = spec.schema_ptr(model)
-    props = list(spec.node(ptr)["properties"])
-    assert props == [j for _, j in fields], f"{model}: spec {props} vs models.h {fields}"
-    for ctype, name in fields:
+    schema = spec.node(ptr)
+    props = list(schema["properties"])
+    assert props == [n for _, n, _ in fields], f"{model}: spec {props} vs models.h {fields}"
+    required = set(schema.get("required", []))
+    # A query model's fields are all optional: absent means "not sent" (codegen/hues_codegen/ir.py).
+    query_models = {op.get("x-hues-query-model") for item in spec.doc["paths"].values()
+                    for op in item.values() if isinstance(op, dict)}
+    for ctype, name, shape in fields:
         got = kind(spec, f"{ptr}/properties/{esc(name)}")
         assert got == cpp_kind(ctype), f"{model}.{name}: spec {got}, models.h {ctype}"
+        prop = spec.node(f"{ptr}/properties/{esc(name)}")
+        target = spec.deref(f"{ptr}/properties/{esc(name)}")[0] if "$ref" in prop else prop
+        has_default = "default" in prop or "default" in target
+        if model in query_models:
+            want = "optional"
+        elif name in required:
+            want = "plain"
+        elif has_default:
+            want = "default"
+        else:
+            want = "plain" if model in PLAIN_OPTIONAL else "optional"
+        assert shape == want, f"{model}.{name}: {shape} in models.h, the spec makes it {want}"
+
+
+def test_closed_sets_match_the_spec(spec):
+    schemas = spec.doc["components"]["schemas"]
+    sets = closed_sets()
+    for name, schema in schemas.items():
+        if schema.get("type") == "string" and "enum" in schema and not schema.get("x-hues-local"):
+            if name in sets:
+                assert sets[name] == schema["enum"], name
 
 
 def test_required_lists(spec):
@@ -76,8 +142,7 @@ def test_required_lists(spec):
     assert set(s["ErrorBody"]["required"]) == {"code", "message", "request_id"}
     assert s["CategoryAttribute"]["properties"]["datatype"]["enum"] == [
         "string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]
-    statuses = re.search(r"// status: (.*?)\. Times", MODELS_H.read_text(), re.S).group(1)
-    assert s["ReportStatus"]["enum"] == re.findall(r"\w+", statuses)
+    assert s["ReportStatus"]["enum"] == closed_sets()["ReportStatus"]
 
 
 def test_error_codes_match_contract_md(spec):
@@ -105,7 +170,8 @@ OAUTH_JSON = {"/oauth/token", "/oauth/device_authorization", "/oauth/revoke", "/
 def test_operations_shape(spec):
     ops = {(m.upper(), p) for p, m, _ in iter_operations(spec)}
     assert ops == {("GET", "/healthz"), ("GET", "/v1/categories"), ("POST", "/v1/reports"),
-                   ("GET", "/v1/reports"), ("GET", "/v1/reports/{id}"), ("GET", "/v1/me")} | IDENTITY_OPS
+                   ("GET", "/v1/reports"), ("GET", "/v1/reports/{id}"), ("GET", "/v1/reports/{id}/timeline"),
+                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS
     assert spec.doc["security"] == [{"ApiKey": []}, {"Bearer": []}]
     schemes = spec.doc["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header", "name": "X-Api-Key"}
@@ -134,7 +200,7 @@ def test_operations_shape(spec):
         assert "429" in codes, (method, path, codes)
         assert ("401" in codes) != public, (method, path, codes)
         if path.startswith("/v1/"):
-            assert "403" in codes or path == "/v1/categories", (method, path, codes)
+            assert "403" in codes or path in ("/v1/categories", "/v1/agencies"), (method, path, codes)
     post = spec.doc["paths"]["/v1/reports"]["post"]
     assert {"201", "400", "409", "413", "415"} <= set(post["responses"])
     assert {"Location", "Idempotent-Replayed"} <= set(post["responses"]["201"]["headers"])

@@ -3,6 +3,8 @@
 // test instead of hanging it.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,7 +15,10 @@
 #include <boost/json.hpp>
 #include <openssl/ssl.h>
 
+#include <stdlib.h>
+
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <utility>
@@ -166,5 +171,19 @@ inline std::string error_field_of(const Response& r) {
   const auto& err = body.at("error").as_object();
   return err.contains("field") ? std::string(err.at("field").as_string()) : std::string();
 }
+
+// A fresh directory under /tmp, removed with everything in it at scope end.
+struct TempDir {
+  TempDir() {
+    std::string t = (std::filesystem::temp_directory_path() / "hues-sandbox-test-XXXXXX").string();
+    REQUIRE(mkdtemp(t.data()) != nullptr);
+    path = t;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string path;
+};
 
 }  // namespace sandbox_test

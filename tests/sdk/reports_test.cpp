@@ -4,6 +4,8 @@
 #include <hues/hues.h>
 #include <hues/testing/sandbox.h>
 
+#include <algorithm>
+#include <atomic>
 #include <set>
 
 namespace {
@@ -133,4 +135,88 @@ TEST_CASE("async forms deliver results and errors through futures") {
   CHECK(ids.size() == 8);
   auto missing = client().reports().get_async("rpt_missing");
   CHECK_THROWS_AS(missing.get(), hues::NotFoundError);
+}
+
+namespace {
+
+// Counts what reaches the network, to prove client-side validation sends nothing.
+class CountingTransport final : public hues::Transport {
+ public:
+  hues::HttpResponse send(const hues::HttpRequest&, const hues::AttemptContext&) override {
+    ++sent;
+    return hues::HttpResponse{500, {}, "{}"};
+  }
+  std::atomic<int> sent{0};
+};
+
+}  // namespace
+
+TEST_CASE("the generated validators refuse bad input before anything is sent") {
+  auto transport = std::make_shared<CountingTransport>();
+  hues::ClientOptions o;
+  o.base_url = "http://127.0.0.1:9";
+  o.api_key = "k";
+  o.transport = transport;
+  hues::Client c(o);
+  auto r = report_at(16.4726, 107.5885, "");
+  try {
+    c.reports().create(r);
+    FAIL("created a report without a description");
+  } catch (const hues::ValidationError& e) {
+    CHECK(e.field() == "description");
+  }
+  r.description = "ok";
+  r.location.lat = 123;
+  try {
+    c.reports().create_async(r).get();
+    FAIL("created a report at latitude 123");
+  } catch (const hues::ValidationError& e) {
+    CHECK(e.field() == "location.lat");
+  }
+  hues::ReportQuery q;
+  q.limit = 500;
+  try {
+    c.reports().list_page(q);
+    FAIL("listed with limit 500");
+  } catch (const hues::ValidationError& e) {
+    CHECK(e.field() == "limit");
+  }
+  CHECK_THROWS_AS(c.reports().get(""), hues::ValidationError);
+  CHECK(transport->sent == 0);
+}
+
+TEST_CASE("a new report's timeline starts with its submission by the citizen") {
+  auto created = client().reports().create(report_at(16.4680, 107.5790, "Đèn đường hỏng trên cầu Trường Tiền"));
+  auto timeline = client().reports().timeline(created.id);
+  REQUIRE(timeline.size() == 1);
+  CHECK(timeline[0].status == hues::ReportStatus::kSubmitted);
+  CHECK(timeline[0].actor_role == hues::ActorRole::kCitizen);
+  CHECK(timeline[0].at == created.created_at);
+  CHECK(timeline[0].note.empty());
+  CHECK(client().reports().timeline_async(created.id).get().size() == 1);
+  CHECK_THROWS_AS(client().reports().timeline("rpt_missing"), hues::NotFoundError);
+}
+
+TEST_CASE("agencies page by code, filter by kind and keep Vietnamese names") {
+  std::vector<std::string> codes;
+  hues::AgencyQuery q;
+  q.limit = 3;
+  auto pager = client().agencies().list(q);
+  bool hepco = false;
+  for (const auto& a : pager) {
+    codes.push_back(a.code);
+    if (a.code == "HEPCO") hepco = a.name_vi == "Công ty CP Môi trường và Công trình đô thị Huế (HEPCO)";
+  }
+  CHECK(hepco);
+  CHECK(codes.size() >= 12);
+  CHECK(std::is_sorted(codes.begin(), codes.end()));
+  CHECK(pager.pages_fetched() >= 4);
+  hues::AgencyQuery wards;
+  wards.kind = hues::AgencyKind::kWard;
+  auto page = client().agencies().list_page(wards);
+  REQUIRE_FALSE(page.items.empty());
+  for (const auto& a : page.items) CHECK(a.kind == hues::AgencyKind::kWard);
+  bool phu_hoi = false;
+  for (const auto& a : page.items) phu_hoi = phu_hoi || (a.ward && *a.ward == "Phú Hội");
+  CHECK(phu_hoi);
 }

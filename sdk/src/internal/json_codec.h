@@ -1,9 +1,19 @@
-// JSON <-> model codec, generated from the field lists in hues/models.h. Internal: shared by
-// the SDK and the sandbox (the only thing besides the spec that they share).
+// JSON <-> model codec. Internal: shared by the SDK and the sandbox. The per-model functions
+// are generated (internal/model_codec.h, from docs/openapi.yaml); this header holds the
+// primitives and templates over them.
+//
+// Numbers are exact: parse_json converts each number's own text with std::from_chars and
+// serialize_json prints doubles with std::to_chars (shortest round trip). Boost.JSON 1.81's
+// own parser reads some doubles one ULP off and its serializer prints "1.64726E1".
 #pragma once
 
-#include <boost/json.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/string.hpp>
+#include <boost/json/value.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -13,7 +23,8 @@
 
 namespace hues::internal {
 
-// A JSON document did not fit the model; field is the dotted path ("location.lat").
+// A JSON document did not fit the model; field is the dotted path ("location.lat",
+// "items[3].status"), empty for the document itself.
 class FieldError : public std::runtime_error {
  public:
   FieldError(std::string field, const std::string& message)
@@ -25,20 +36,28 @@ class FieldError : public std::runtime_error {
   std::string field_;
 };
 
-#define HUES_DECLARE_CODEC(Model, FIELDS)                \
-  void write_json(boost::json::value& out, const Model& m); \
-  void read_json(const boost::json::value& in, Model& m, const std::string& path);
-HUES_FOR_EACH_MODEL(HUES_DECLARE_CODEC)
-#undef HUES_DECLARE_CODEC
+// "a" + "b" -> "a.b"; "" + "b" -> "b".
+std::string join_path(const std::string& path, std::string_view name);
+bool is_valid_utf8(std::string_view text);
+std::size_t utf8_length(std::string_view text);  // code points, for minLength/maxLength
 
 void write_json(boost::json::value& out, const std::string& v);
 void write_json(boost::json::value& out, double v);
 void write_json(boost::json::value& out, std::int64_t v);
+void write_json(boost::json::value& out, std::int32_t v);
 void write_json(boost::json::value& out, bool v);
+// Strings must be valid UTF-8: invalid bytes are a FieldError naming the field.
 void read_json(const boost::json::value& in, std::string& v, const std::string& path);
 void read_json(const boost::json::value& in, double& v, const std::string& path);
 void read_json(const boost::json::value& in, std::int64_t& v, const std::string& path);
+void read_json(const boost::json::value& in, std::int32_t& v, const std::string& path);
 void read_json(const boost::json::value& in, bool& v, const std::string& path);
+
+}  // namespace hues::internal
+
+#include "internal/model_codec.h"
+
+namespace hues::internal {
 
 template <typename T>
 void write_json(boost::json::value& out, const std::vector<T>& items) {
@@ -65,15 +84,51 @@ void read_json(const boost::json::value& in, std::vector<T>& items, const std::s
 }
 
 template <typename T>
+void write_member(boost::json::object& obj, std::string_view key, const T& v) {
+  boost::json::value fv;
+  write_json(fv, v);
+  obj.emplace(key, std::move(fv));
+}
+
+// Unknown members are ignored (forward compatibility); null counts as absent.
+template <typename T>
+void read_required(const boost::json::object& obj, std::string_view key, T& v, const std::string& path) {
+  const auto* fv = obj.if_contains(key);
+  if (!fv || fv->is_null()) throw FieldError(join_path(path, key), "is required");
+  read_json(*fv, v, join_path(path, key));
+}
+
+template <typename T>
+void read_present(const boost::json::object& obj, std::string_view key, T& v, const std::string& path) {
+  if (const auto* fv = obj.if_contains(key); fv && !fv->is_null()) read_json(*fv, v, join_path(path, key));
+}
+
+template <typename T>
+void read_optional(const boost::json::object& obj, std::string_view key, std::optional<T>& v,
+                   const std::string& path) {
+  if (const auto* fv = obj.if_contains(key); fv && !fv->is_null()) {
+    T item{};
+    read_json(*fv, item, join_path(path, key));
+    v = std::move(item);
+  } else {
+    v.reset();
+  }
+}
+
+template <typename T>
 boost::json::value to_json(const T& model) {
   boost::json::value v;
   write_json(v, model);
   return v;
 }
 
+// JSON text of v: doubles in shortest round-trip form (always with a '.' or an exponent, so
+// they read back as doubles), text as raw UTF-8 with only the escapes JSON requires.
+std::string serialize_json(const boost::json::value& v);
+
 template <typename T>
 std::string to_json_string(const T& model) {
-  return boost::json::serialize(to_json(model));
+  return serialize_json(to_json(model));
 }
 
 template <typename T>
@@ -83,7 +138,9 @@ T from_json(const boost::json::value& v) {
   return model;
 }
 
-// Parses text as JSON; throws FieldError("", ...) when it is not JSON.
+// Parses text as JSON with exact numbers; throws FieldError("", ...) when it is not JSON.
+// Invalid UTF-8 inside strings is accepted here and refused by read_json and the
+// validators, so the error can name the field.
 boost::json::value parse_json(std::string_view text);
 
 template <typename T>

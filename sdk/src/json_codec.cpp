@@ -1,0 +1,257 @@
+#include "internal/json_codec.h"
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/value_stack.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace hues::internal {
+
+std::string join_path(const std::string& path, std::string_view name) {
+  std::string out;
+  out.reserve(path.size() + 1 + name.size());
+  out += path;
+  if (!path.empty()) out += '.';
+  out += name;
+  return out;
+}
+
+bool is_valid_utf8(std::string_view s) {
+  std::size_t i = 0, n = s.size();
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  while (i < n) {
+    unsigned char c = p[i];
+    std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > n) return false;
+    std::uint32_t cp = len == 1 ? c : c & (0x7F >> len);
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i + k] & 0x3F);
+    }
+    // Reject overlong forms, surrogates and values past U+10FFFF.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+void write_json(boost::json::value& out, const std::string& v) { out = boost::json::string(v); }
+void write_json(boost::json::value& out, double v) { out = v; }
+void write_json(boost::json::value& out, std::int64_t v) { out = v; }
+void write_json(boost::json::value& out, std::int32_t v) { out = std::int64_t{v}; }
+void write_json(boost::json::value& out, bool v) { out = v; }
+
+void read_json(const boost::json::value& in, std::string& v, const std::string& path) {
+  const auto* s = in.if_string();
+  if (!s) throw FieldError(path, "expected a string");
+  if (!is_valid_utf8(*s)) throw FieldError(path, "is not valid UTF-8");
+  v.assign(s->data(), s->size());
+}
+
+void read_json(const boost::json::value& in, double& v, const std::string& path) {
+  if (in.is_double()) {
+    v = in.get_double();
+  } else if (in.is_int64()) {
+    v = static_cast<double>(in.get_int64());
+  } else if (in.is_uint64()) {
+    v = static_cast<double>(in.get_uint64());
+  } else {
+    throw FieldError(path, "expected a number");
+  }
+  if (!std::isfinite(v)) throw FieldError(path, "expected a finite number");
+}
+
+void read_json(const boost::json::value& in, std::int64_t& v, const std::string& path) {
+  if (in.is_int64()) {
+    v = in.get_int64();
+  } else if (in.is_uint64() &&
+             in.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    v = static_cast<std::int64_t>(in.get_uint64());
+  } else if (in.is_double() && std::trunc(in.get_double()) == in.get_double() &&
+             std::fabs(in.get_double()) < 9.0e15) {
+    v = static_cast<std::int64_t>(in.get_double());
+  } else {
+    throw FieldError(path, "expected an integer");
+  }
+}
+
+void read_json(const boost::json::value& in, std::int32_t& v, const std::string& path) {
+  std::int64_t wide = 0;
+  read_json(in, wide, path);
+  if (wide < std::numeric_limits<std::int32_t>::min() || wide > std::numeric_limits<std::int32_t>::max())
+    throw FieldError(path, "expected a 32-bit integer");
+  v = static_cast<std::int32_t>(wide);
+}
+
+void read_json(const boost::json::value& in, bool& v, const std::string& path) {
+  if (!in.is_bool()) throw FieldError(path, "expected true or false");
+  v = in.get_bool();
+}
+
+namespace {
+
+// Builds a value like boost::json::parser, but converts doubles from their text.
+struct ExactHandler {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  boost::json::value_stack st;
+  std::string number;  // the parts of a number split across buffers
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) { return true; }
+  bool on_object_end(std::size_t n, boost::system::error_code&) { st.push_object(n); return true; }
+  bool on_array_begin(boost::system::error_code&) { return true; }
+  bool on_array_end(std::size_t n, boost::system::error_code&) { st.push_array(n); return true; }
+  bool on_key_part(boost::json::string_view s, std::size_t, boost::system::error_code&) { st.push_chars(s); return true; }
+  bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code&) { st.push_key(s); return true; }
+  bool on_string_part(boost::json::string_view s, std::size_t, boost::system::error_code&) { st.push_chars(s); return true; }
+  bool on_string(boost::json::string_view s, std::size_t, boost::system::error_code&) { st.push_string(s); return true; }
+  bool on_number_part(boost::json::string_view s, boost::system::error_code&) { number.append(s.data(), s.size()); return true; }
+  bool on_int64(std::int64_t i, boost::json::string_view, boost::system::error_code&) { number.clear(); st.push_int64(i); return true; }
+  bool on_uint64(std::uint64_t u, boost::json::string_view, boost::system::error_code&) { number.clear(); st.push_uint64(u); return true; }
+  bool on_double(double, boost::json::string_view s, boost::system::error_code& ec) {
+    number.append(s.data(), s.size());
+    double d = 0;
+    auto res = std::from_chars(number.data(), number.data() + number.size(), d);
+    if (res.ec == std::errc::result_out_of_range) {
+      // Like Boost: underflow (1e-400) is a signed zero, overflow (1e999) an infinity that the
+      // model readers then refuse.
+      const bool neg = number[0] == '-';
+      const bool tiny = number.find("e-") != std::string::npos || number.find("E-") != std::string::npos;
+      d = tiny ? (neg ? -0.0 : 0.0) : (neg ? -1 : 1) * std::numeric_limits<double>::infinity();
+    } else if (res.ec != std::errc() || res.ptr != number.data() + number.size()) {
+      ec = boost::json::error::syntax;
+      return false;
+    }
+    number.clear();
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, boost::system::error_code&) { st.push_bool(b); return true; }
+  bool on_null(boost::system::error_code&) { st.push_null(); return true; }
+  bool on_comment_part(boost::json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(boost::json::string_view, boost::system::error_code&) { return true; }
+};
+
+boost::json::parse_options parse_options() {
+  boost::json::parse_options o;
+  o.allow_invalid_utf8 = true;  // checked per field, so the error names it
+  return o;
+}
+
+void put_double(std::string& out, double d) {
+  if (!std::isfinite(d)) {  // JSON has no inf/nan; the readers never produce them
+    out += "null";
+    return;
+  }
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof buf, d);
+  std::string_view text(buf, static_cast<std::size_t>(res.ptr - buf));
+  out += text;
+  if (text.find_first_of(".e") == std::string_view::npos) out += ".0";  // stays a double: "-0.0", "1.0"
+}
+
+void put_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+void put_value(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null: out += "null"; break;
+    case boost::json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+    case boost::json::kind::int64: {
+      char buf[24];
+      auto res = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+      out.append(buf, res.ptr);
+      break;
+    }
+    case boost::json::kind::uint64: {
+      char buf[24];
+      auto res = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+      out.append(buf, res.ptr);
+      break;
+    }
+    case boost::json::kind::double_: put_double(out, v.get_double()); break;
+    case boost::json::kind::string: put_string(out, v.get_string()); break;
+    case boost::json::kind::array: {
+      out += '[';
+      bool first = true;
+      for (const auto& item : v.get_array()) {
+        if (!first) out += ',';
+        first = false;
+        put_value(out, item);
+      }
+      out += ']';
+      break;
+    }
+    case boost::json::kind::object: {
+      out += '{';
+      bool first = true;
+      for (const auto& member : v.get_object()) {
+        if (!first) out += ',';
+        first = false;
+        put_string(out, member.key());
+        out += ':';
+        put_value(out, member.value());
+      }
+      out += '}';
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+std::string serialize_json(const boost::json::value& v) {
+  std::string out;
+  put_value(out, v);
+  return out;
+}
+
+boost::json::value parse_json(std::string_view text) {
+  boost::json::basic_parser<ExactHandler> p(parse_options());
+  p.handler().st.reset();
+  boost::system::error_code ec;
+  std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n != text.size()) ec = boost::json::error::extra_data;
+  if (ec) throw FieldError("", "malformed JSON: " + ec.message());
+  return p.handler().st.release();
+}
+
+}  // namespace hues::internal

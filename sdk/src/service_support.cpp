@@ -1,0 +1,24 @@
+#include "internal/service_support.h"
+
+#include "internal/pipeline.h"
+
+namespace hues::internal {
+
+HttpRequest prepare_request(int call_id, const boost::json::object& args) {
+  const CallDescriptor* call = find_call(call_id);
+  if (!call || call->kind != CallKind::kHttp) throw std::logic_error("prepare_request: not an HTTP call");
+  if (auto problem = call->validate_args(args))
+    throw_error(ErrorType::kValidation, problem->message, 0, "validation_error", {}, problem->field);
+  PreparedCall prepared = prepare_call(*call, args);
+  HttpRequest request;
+  request.method = std::move(prepared.method);
+  request.url = std::move(prepared.target);  // a path: send_async prefixes base_url
+  request.headers.emplace_back("Accept", "application/json");
+  if (call->body_model) request.headers.emplace_back("Content-Type", "application/json");
+  request.body = std::move(prepared.body);
+  // Set here rather than by the pipeline so an error can quote it (raise_for_status).
+  request.set_header("X-Request-Id", "req_" + random_hex(12));
+  return request;
+}
+
+}  // namespace hues::internal

@@ -1,0 +1,75 @@
+"""codegen/ on its own: the C++ call table and the sandbox's route table say what the IR
+says, and rendering is deterministic (the build relies on unchanged files keeping their
+timestamps)."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from speccheck import REPO
+
+
+def run(*args: str) -> str:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "codegen"))
+    return subprocess.run([sys.executable, "-m", "hues_codegen", "--spec", str(REPO / "docs/openapi.yaml"), *args],
+                          check=True, env=env, capture_output=True, text=True).stdout
+
+
+@pytest.fixture(scope="module")
+def ir():
+    return json.loads(run("--target", "ir"))
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gen")
+    run("--target", "cpp", "--out", str(out / "cpp"))
+    run("--target", "sandbox", "--out", str(out / "sandbox"))
+    return out
+
+
+def pascal(s: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[_\W]+", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s)))
+
+
+def test_call_ids_follow_the_ir(ir, generated):
+    calls_h = (generated / "cpp/src/internal/calls.h").read_text(encoding="utf-8")
+    ids = {name: int(v) for name, v in re.findall(r"inline constexpr int k(\w+) = (\d+);", calls_h)}
+    want = {pascal(c["service"] if c["kind"] == "http" else c["object"]) + pascal(c["method"]): c["id"]
+            for c in ir["calls"]}
+    assert ids == want
+    assert f"kCallCount = {len(ir['calls'])};" in calls_h
+
+
+def test_descriptors_carry_method_path_and_flags(ir, generated):
+    calls_cpp = (generated / "cpp/src/calls.cpp").read_text(encoding="utf-8")
+    table = calls_cpp[calls_cpp.index("const CallDescriptor kCalls"):]
+    for c in ir["calls"]:
+        if c["kind"] != "http":
+            continue
+        m = re.search(r"\{" + str(c["id"]) + r", CallKind::kHttp, (.*?)validate_call_" + str(c["id"]) + r"\}", table, re.S)
+        assert m, c["operation_id"]
+        row = m.group(1)
+        assert f'"{c["http_method"]}", "{c["path"]}"' in row
+        flags = re.findall(r"\b(true|false)\b", row)
+        assert flags == [str(c["idempotency_key"]).lower(), str(c["retry_safe"]).lower()], c["operation_id"]
+        assert (f'"{c["body"]}"' in row) if c["body"] else row.count("nullptr") >= 1
+        assert ("&kPaging" in row) == bool(c["pagination"])
+
+
+def test_routes_are_the_service_operations(ir, generated):
+    routes = (generated / "sandbox/routes.cpp").read_text(encoding="utf-8")
+    got = set(re.findall(r'\{"(\w+)", "([^"]+)", RouteHandler::\w+, (\d+),', routes))
+    want = {(c["http_method"], c["path"], str(c["id"])) for c in ir["calls"] if c["kind"] == "http"}
+    assert got == want
+
+
+def test_rendering_is_deterministic(generated, tmp_path):
+    run("--target", "cpp", "--out", str(tmp_path))
+    for f in (generated / "cpp").rglob("*"):
+        if f.is_file():
+            assert f.read_bytes() == (tmp_path / f.relative_to(generated / "cpp")).read_bytes(), f.name

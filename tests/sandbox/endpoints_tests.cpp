@@ -1,0 +1,194 @@
+// /v1/agencies, /v1/reports/{id}/timeline, generated validation and routing, the schema v5
+// migration and the sandbox C API, over real sockets.
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "hues/sandbox_c_api.h"
+#include "hues/testing/sandbox.h"
+#include "test_client.h"
+
+using namespace sandbox_test;
+using hues::testing::Sandbox;
+using hues::testing::SandboxOptions;
+
+namespace {
+
+Headers key(const Sandbox& sb) { return {{"X-Api-Key", sb.api_key()}}; }
+
+std::string text(const boost::json::value& v) { return std::string(v.as_string()); }
+
+std::string new_report(const std::string& description) {
+  boost::json::object loc{{"lat", 16.4698}, {"lon", 107.5786}, {"address", "Đại Nội"}, {"ward", "Thuận Hòa"}};
+  return boost::json::serialize(
+      boost::json::object{{"category", "street_light"}, {"description", description}, {"location", loc}});
+}
+
+std::vector<boost::json::object> agencies(Client& c, const Sandbox& sb, const std::string& query, int* pages) {
+  std::vector<boost::json::object> out;
+  std::string cursor;
+  *pages = 0;
+  do {
+    auto r = c.request(http::verb::get, "/v1/agencies?" + query + (cursor.empty() ? "" : "&cursor=" + cursor), {},
+                       key(sb));
+    REQUIRE(r.result_int() == 200);
+    auto page = json_of(r);
+    for (const auto& a : page.at("items").as_array()) out.push_back(a.as_object());
+    cursor = text(page.at("next_cursor"));
+    REQUIRE(++*pages < 100);
+  } while (!cursor.empty());
+  return out;
+}
+
+void exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  INFO(sql << ": " << (err ? err : ""));
+  sqlite3_free(err);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("agencies: by code, paged, filtered by kind, Vietnamese exact") {
+  Sandbox sb;
+  Client c(sb.port());
+  int pages = 0;
+  auto all = agencies(c, sb, "limit=4", &pages);
+  CHECK(pages >= 4);
+  std::vector<std::string> codes;
+  for (const auto& a : all) codes.push_back(text(a.at("code")));
+  CHECK(std::is_sorted(codes.begin(), codes.end()));
+  CHECK(std::set<std::string>(codes.begin(), codes.end()).size() == codes.size());
+  std::map<std::string, boost::json::object> by;
+  for (const auto& a : all) by[text(a.at("code"))] = a;
+  CHECK(text(by.at("IOC").at("name_vi")) == "Trung tâm Giám sát, điều hành đô thị thông minh tỉnh Thừa Thiên Huế");
+  CHECK(text(by.at("IOC").at("kind")) == "ioc");
+  CHECK(text(by.at("CA_HUE").at("kind")) == "police");
+  CHECK(text(by.at("UBND_DONG_BA").at("ward")) == "Đông Ba");
+  CHECK_FALSE(by.at("HEPCO").contains("ward"));
+  auto wards = agencies(c, sb, "kind=ward", &pages);
+  CHECK(wards.size() >= 4);
+  for (const auto& a : wards) CHECK(text(a.at("kind")) == "ward");
+}
+
+TEST_CASE("validation comes from the generated validators and names the field") {
+  Sandbox sb;
+  Client c(sb.port());
+  const std::pair<const char*, const char*> cases[] = {
+      {"/v1/agencies?kind=bakery", "kind"},      {"/v1/agencies?limit=0", "limit"},
+      {"/v1/agencies?limit=x", "limit"},         {"/v1/agencies?cursor=%21", "cursor"},
+      {"/v1/reports?status=lost", "status"},     {"/v1/reports?near_lat=91", "near_lat"},
+      {"/v1/reports?radius_m=-1", "radius_m"},   {"/v1/reports?limit=101", "limit"},
+      {"/v1/reports?radius_m=5", "near_lat"},    {"/v1/reports?category=bakery", "category"},
+  };
+  for (const auto& [target, field] : cases) {
+    CAPTURE(target);
+    auto r = c.request(http::verb::get, target, {}, key(sb));
+    CHECK(r.result_int() == 400);
+    CHECK(error_code_of(r) == "validation_error");
+    CHECK(error_field_of(r) == field);
+  }
+  CHECK(c.request(http::verb::get, "/v1/reports?status=&limit=3", {}, key(sb)).result_int() == 200);
+}
+
+TEST_CASE("routes: 405 with Allow for known paths, 404 for unknown ones") {
+  Sandbox sb;
+  Client c(sb.port());
+  const std::pair<http::verb, const char*> cases[] = {
+      {http::verb::post, "/v1/agencies"}, {http::verb::delete_, "/v1/reports/rpt_x/timeline"},
+      {http::verb::put, "/v1/reports"}, {http::verb::post, "/v1/categories"}};
+  for (const auto& [verb, target] : cases) {
+    CAPTURE(target);
+    auto r = c.request(verb, target, {}, key(sb));
+    CHECK(r.result_int() == 405);
+    CHECK(error_code_of(r) == "method_not_allowed");
+    CHECK(r[http::field::allow] == (std::string(target) == "/v1/reports" ? "GET, HEAD, POST" : "GET, HEAD"));
+  }
+  CHECK(c.request(http::verb::get, "/v1/agency", {}, key(sb)).result_int() == 404);
+  CHECK(c.request(http::verb::get, "/v1/reports/x/timeline/more", {}, key(sb)).result_int() == 404);
+  CHECK(c.request(http::verb::get, "/v1/agencies", {}, key(sb)).result_int() == 200);
+}
+
+TEST_CASE("a timeline starts with the creation, in the same transaction") {
+  Sandbox sb;
+  Client c(sb.port());
+  auto created = c.request(http::verb::post, "/v1/reports", new_report("Đèn chiếu sáng Đại Nội không sáng"), key(sb));
+  REQUIRE(created.result_int() == 201);
+  const auto report = json_of(created);
+  auto r = c.request(http::verb::get, "/v1/reports/" + text(report.at("id")) + "/timeline", {}, key(sb));
+  REQUIRE(r.result_int() == 200);
+  const auto items = json_of(r).at("items").as_array();
+  REQUIRE(items.size() == 1);
+  CHECK(text(items[0].at("status")) == "submitted");
+  CHECK(text(items[0].at("actor_role")) == "citizen");
+  CHECK(items[0].at("at") == report.at("created_at"));
+  CHECK(text(items[0].at("note")).empty());
+  CHECK(c.request(http::verb::get, "/v1/reports/rpt_none/timeline", {}, key(sb)).result_int() == 404);
+  CHECK(c.request(http::verb::get, "/v1/reports/" + text(report.at("id")) + "/timeline").result_int() == 401);
+}
+
+TEST_CASE("schema v5 migrates a v4 database: agencies gain their columns, reports their timeline") {
+  TempDir dir;
+  std::string id;
+  {
+    Sandbox sb(SandboxOptions{"127.0.0.1", 0, -1, dir.path, 2});
+    Client c(sb.port());
+    auto r = c.request(http::verb::post, "/v1/reports", new_report("Trước khi nâng cấp"), key(sb));
+    REQUIRE(r.result_int() == 201);
+    id = text(json_of(r).at("id"));
+  }
+  {
+    // Back to what a v4 server left: no timeline, agencies without kind & co, no new ones.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir.path + "/sandbox.db").c_str(), &db) == SQLITE_OK);
+    exec(db,
+         "DROP TABLE report_events; ALTER TABLE agencies DROP COLUMN name_en; ALTER TABLE agencies DROP COLUMN kind;"
+         "ALTER TABLE agencies DROP COLUMN phone; ALTER TABLE agencies DROP COLUMN ward;"
+         "DELETE FROM agencies WHERE code IN ('IOC','SXD_TTH','UBND_PHU_HOI','UBND_DONG_BA','UBND_VINH_NINH',"
+         "'UBND_VY_DA'); PRAGMA user_version = 4;");
+    sqlite3_close(db);
+  }
+  Sandbox sb(SandboxOptions{"127.0.0.1", 0, -1, dir.path, 2});
+  Client c(sb.port());
+  auto r = c.request(http::verb::get, "/v1/reports/" + id + "/timeline", {}, key(sb));
+  REQUIRE(r.result_int() == 200);
+  CHECK(json_of(r).at("items").as_array().size() == 1);
+  int pages = 0;
+  auto all = agencies(c, sb, "kind=ioc", &pages);
+  REQUIRE(all.size() == 1);
+  CHECK(text(all[0].at("code")) == "IOC");
+  CHECK(text(agencies(c, sb, "kind=police", &pages).at(0).at("name_en")) == "Huế City Police");
+}
+
+TEST_CASE("the sandbox C API starts and stops a sandbox in-process") {
+  const std::string config = R"({"tls_port": -1, "threads": 1})";
+  std::uint64_t handle = 0;
+  hues_sandbox_bytes info{};
+  REQUIRE(hues_sandbox_start(reinterpret_cast<const std::uint8_t*>(config.data()), config.size(), &handle, &info) == 0);
+  const auto doc = boost::json::parse(std::string_view(reinterpret_cast<const char*>(info.data), info.len)).as_object();
+  hues_sandbox_bytes_free(&info);
+  CHECK(info.data == nullptr);
+  CHECK(text(doc.at("api_key")) == "hk_test_hue_s_sandbox_0001");
+  CHECK(text(doc.at("tls_url")).empty());
+  CHECK(doc.at("tls_port").as_int64() == -1);
+  const std::string data_dir = text(doc.at("data_dir"));
+  CHECK(std::filesystem::exists(data_dir));
+  Client c(static_cast<int>(doc.at("port").as_int64()));
+  CHECK(c.request(http::verb::get, "/healthz").result_int() == 200);
+  hues_sandbox_stop(handle);
+  hues_sandbox_stop(handle);  // idempotent
+  CHECK_FALSE(std::filesystem::exists(data_dir));  // a temporary directory is removed
+
+  const std::string bad = R"({"port": "eighty"})";
+  REQUIRE(hues_sandbox_start(reinterpret_cast<const std::uint8_t*>(bad.data()), bad.size(), &handle, &info) != 0);
+  const auto err = boost::json::parse(std::string_view(reinterpret_cast<const char*>(info.data), info.len)).as_object();
+  hues_sandbox_bytes_free(&info);
+  CHECK(text(err.at("type")) == "sandbox");
+  CHECK(text(err.at("message")).find("port") != std::string::npos);
+}
