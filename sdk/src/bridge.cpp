@@ -1,8 +1,8 @@
 // The C boundary (hues/c_api.h): objects by name, calls by number, completions as JSON.
 //
 // HTTP operations run through one generic executor driven by the generated call table
-// (bridge_calls.inc): args JSON -> path, query and body -> ClientCore::send_async -> the
-// response body, or an error JSON. Object methods (OidcClient, credentials, stores) are C++
+// (internal/calls.h): args JSON -> the generated validator -> path, query and body ->
+// ClientCore::send_async -> the response body, or an error JSON. Object methods (OidcClient, credentials, stores) are C++
 // code that still blocks on the network, so they run on a small fixed pool until identity is
 // asynchronous too. Completions for callback sinks run on one delivery thread, never on an
 // I/O thread and never under a lock of ours.
@@ -29,8 +29,10 @@
 
 #include "hues/client.h"
 #include "hues/identity.h"
+#include "internal/calls.h"
 #include "internal/client_core.h"
 #include "internal/json_codec.h"
+#include "internal/service_support.h"
 
 #ifndef HUES_VERSION
 #define HUES_VERSION "0.0.0"
@@ -40,26 +42,7 @@ namespace json = boost::json;
 
 namespace hues::internal::bridge {
 
-enum class CallKind { kHttp, kMethod };
-enum class ParamIn { kPath, kQuery };
-enum class ParamKind { kString, kEnum, kInt32, kInt64, kDouble, kBool, kDatetime };
-struct ParamDesc {
-  const char* name;
-  ParamIn in;
-  ParamKind kind;
-};
-struct CallDesc {
-  CallKind kind;
-  const char* object;  // the target's type
-  const char* method;  // "reports.get" for HTTP calls, the method name for objects
-  const char* http_method;
-  const char* path;
-  const ParamDesc* params;
-  bool has_body;
-  bool idempotency_key;
-};
-
-#include "bridge_calls.inc"
+using CallDesc = CallDescriptor;
 
 namespace {
 
@@ -596,75 +579,19 @@ json::value run_method(const std::shared_ptr<Object>& obj, const CallDesc& d, co
       return json::string(lb->receiver->wait(timeout));
     }
   }
-  invalid("call_id", std::string("no method ") + d.object + "." + d.method + " on " + obj->type());
+  invalid("call_id", std::string("no method ") + d.service + "." + d.method + " on " + obj->type());
 }
 
-// ---- HTTP requests from args ----
-std::string param_text(const json::value& v, const ParamDesc& p) {
-  switch (p.kind) {
-    case ParamKind::kString:
-    case ParamKind::kEnum:
-    case ParamKind::kDatetime:
-      if (!v.is_string()) invalid(p.name, std::string(p.name) + " must be a string");
-      return std::string(v.get_string());
-    case ParamKind::kBool:
-      if (!v.is_bool()) invalid(p.name, std::string(p.name) + " must be true or false");
-      return v.get_bool() ? "true" : "false";
-    case ParamKind::kInt32:
-    case ParamKind::kInt64: {
-      std::int64_t x = 0;
-      read_json(v, x, p.name);
-      return std::to_string(x);
-    }
-    case ParamKind::kDouble: {
-      double x = 0;
-      read_json(v, x, p.name);
-      // to_chars: shortest exact form, and the process locale never turns '.' into ','.
-      char buf[32];
-      auto res = std::to_chars(buf, buf + sizeof buf, x);
-      return std::string(buf, res.ptr);
-    }
-  }
-  return {};
-}
-
-HttpRequest http_request(const CallDesc& d, const json::object& args) {
-  HttpRequest req;
-  req.method = d.http_method;
-  std::string path = d.path;
-  boost::urls::url url;
-  std::vector<std::pair<std::string, std::string>> query;
-  for (const ParamDesc* p = d.params; p && p->name; ++p) {
-    auto* v = args.if_contains(p->name);
-    if (!v || v->is_null()) {
-      if (p->in == ParamIn::kPath) invalid(p->name, std::string(p->name) + " is required");
-      continue;
-    }
-    std::string text = param_text(*v, *p);
-    if (p->in == ParamIn::kPath) {
-      if (text.empty()) invalid(p->name, std::string(p->name) + " is required");
-      std::string token = std::string("{") + p->name + "}";
-      path.replace(path.find(token), token.size(), boost::urls::encode(text, boost::urls::pchars));
-    } else {
-      query.emplace_back(p->name, std::move(text));
-    }
-  }
-  url.set_encoded_path(path);
-  for (auto& q : query) url.params().append({q.first, q.second});
-  req.url = std::string(url.buffer());
+// Arguments the call does not take are typos: refuse them, naming the argument.
+void refuse_unknown_args(const CallDesc& d, const json::object& args) {
   for (const auto& kv : args) {
-    bool known = kv.key() == "body" && d.has_body;
-    for (const ParamDesc* p = d.params; p && p->name; ++p) known = known || kv.key() == p->name;
-    if (!known) invalid(std::string(kv.key()), "unknown argument " + std::string(kv.key()));
+    std::string_view key = kv.key();
+    bool known = d.kind == CallKind::kHttp && key == "body" && d.body_model;
+    for (std::size_t i = 0; i < d.path_param_count; ++i) known = known || key == d.path_params[i].name;
+    for (std::size_t i = 0; i < d.query_param_count; ++i) known = known || key == d.query_params[i].name;
+    for (std::size_t i = 0; i < d.arg_count; ++i) known = known || key == d.args[i].name;
+    if (!known) invalid(std::string(key), "unknown argument " + std::string(key));
   }
-  req.headers.emplace_back("Accept", "application/json");
-  if (d.has_body) {
-    auto* body = args.if_contains("body");
-    if (!body || !body->is_object()) invalid("body", "body is required");
-    req.body = json::serialize(*body);
-    req.headers.emplace_back("Content-Type", "application/json");
-  }
-  return req;
 }
 
 }  // namespace
@@ -803,30 +730,35 @@ hues_call start(hues_handle target, std::uint32_t call_id, const std::uint8_t* a
   }
   try {
     if (st.shut_down) throw_error(ErrorType::kCancelled, "the SDK was shut down", 0, "shutdown");
-    if (call_id >= kCallCount) invalid("call_id", "no call " + std::to_string(call_id));
-    const CallDesc& d = kCalls[call_id];
+    const CallDesc* found = find_call(static_cast<int>(call_id));
+    if (!found) invalid("call_id", "no call " + std::to_string(call_id));
+    const CallDesc& d = *found;
     auto obj = st.get(target);
     if (!obj) invalid("target", "no such object");
     auto argv = parse_config(args, args_len);
     const json::object& a = as_object(argv, "args");
     CallOptions opts = call_options(options, options_len);
     opts.cancel = cancel;
+    refuse_unknown_args(d, a);
     if (d.kind == CallKind::kHttp) {
       auto client = std::dynamic_pointer_cast<ClientObject>(obj);
       if (!client) invalid("target", std::string("call ") + d.method + " needs a Client");
-      HttpRequest req = http_request(d, a);
-      client->core->send_async(std::move(req), opts, [done](std::exception_ptr e, HttpResponse res) {
+      HttpRequest req = prepare_request(d.id, a);
+      std::string request_id = req.header("X-Request-Id");
+      auto core = client->core;  // a client released while the call is in flight lives until it ends
+      core->send_async(std::move(req), opts, [done, core, request_id](std::exception_ptr e, HttpResponse res) {
         if (e) return done->fail(e);
         if (res.status >= 200 && res.status <= 299) return (*done)(HUES_OK, std::move(res.body));
         try {
-          raise_for_status(res, res.header("X-Request-Id"));
+          raise_for_status(res, request_id);
         } catch (...) {
           done->fail(std::current_exception());
         }
       });
     } else {
-      if (obj->type() != d.object && !(std::string(d.object) == "TokenStore"))
-        invalid("target", std::string("call ") + d.object + "." + d.method + " needs a " + d.object);
+      if (obj->type() != d.service)
+        invalid("target", std::string("call ") + d.service + "." + d.method + " needs a " + d.service);
+      if (auto problem = d.validate_args(a)) invalid(problem->field, problem->message);
       auto args_copy = std::make_shared<json::value>(std::move(argv));
       st.blocking.post([obj, &d, args_copy, opts, done] {
         try {

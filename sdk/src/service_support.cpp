@@ -6,7 +6,8 @@ namespace hues::internal {
 
 HttpRequest prepare_request(int call_id, const boost::json::object& args) {
   const CallDescriptor* call = find_call(call_id);
-  if (!call || call->kind != CallKind::kHttp) throw std::logic_error("prepare_request: not an HTTP call");
+  if (!call || call->kind != CallKind::kHttp)
+    throw_error(ErrorType::kValidation, "no HTTP call " + std::to_string(call_id), 0, "validation_error", {}, "call_id");
   if (auto problem = call->validate_args(args))
     throw_error(ErrorType::kValidation, problem->message, 0, "validation_error", {}, problem->field);
   PreparedCall prepared = prepare_call(*call, args);
