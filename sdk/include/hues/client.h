@@ -8,6 +8,8 @@
 //   for (const auto& c : client.reports().categories()) std::cout << c.name_vi << "\n";
 #pragma once
 
+#include "hues/export.h"
+
 #include <memory>
 #include <string>
 
@@ -20,7 +22,7 @@
 namespace hues {
 
 // reports(), agencies() and me() come from ClientServices (generated).
-class Client : public ClientServices {
+class HUES_API Client : public ClientServices {
  public:
   // Throws ValidationError (field "base_url", "proxy", ...) for unusable options.
   explicit Client(ClientOptions options);

@@ -8,6 +8,8 @@
 // errors, the offending field.
 #pragma once
 
+#include "hues/export.h"
+
 #include <stdexcept>
 #include <string>
 
@@ -34,9 +36,9 @@ enum class ErrorType {
 };
 
 // Returns a stable name for the type, e.g. "timeout".
-const char* to_string(ErrorType type) noexcept;
+HUES_API const char* to_string(ErrorType type) noexcept;
 
-class Error : public std::runtime_error {
+class HUES_API Error : public std::runtime_error {
  public:
   Error(ErrorType type, std::string message, int http_status = 0, std::string code = {},
         std::string request_id = {}, std::string field = {}, bool retryable = false);
@@ -65,35 +67,35 @@ class Error : public std::runtime_error {
 };
 
 // The server answered with an error status.
-class ApiError : public Error { using Error::Error; };
-class ValidationError : public ApiError { using ApiError::ApiError; };
-class AuthenticationError : public ApiError { using ApiError::ApiError; };
-class PermissionDeniedError : public ApiError { using ApiError::ApiError; };
-class NotFoundError : public ApiError { using ApiError::ApiError; };
-class ConflictError : public ApiError { using ApiError::ApiError; };
-class RateLimitError : public ApiError { using ApiError::ApiError; };
-class ServerError : public ApiError { using ApiError::ApiError; };
+class HUES_API ApiError : public Error { using Error::Error; };
+class HUES_API ValidationError : public ApiError { using ApiError::ApiError; };
+class HUES_API AuthenticationError : public ApiError { using ApiError::ApiError; };
+class HUES_API PermissionDeniedError : public ApiError { using ApiError::ApiError; };
+class HUES_API NotFoundError : public ApiError { using ApiError::ApiError; };
+class HUES_API ConflictError : public ApiError { using ApiError::ApiError; };
+class HUES_API RateLimitError : public ApiError { using ApiError::ApiError; };
+class HUES_API ServerError : public ApiError { using ApiError::ApiError; };
 
 // No usable response arrived.
-class TransportError : public Error { using Error::Error; };
-class TimeoutError : public TransportError { using TransportError::TransportError; };
-class TlsError : public TransportError { using TransportError::TransportError; };
-class ConnectionError : public TransportError { using TransportError::TransportError; };
-class ProtocolError : public TransportError { using TransportError::TransportError; };
+class HUES_API TransportError : public Error { using Error::Error; };
+class HUES_API TimeoutError : public TransportError { using TransportError::TransportError; };
+class HUES_API TlsError : public TransportError { using TransportError::TransportError; };
+class HUES_API ConnectionError : public TransportError { using TransportError::TransportError; };
+class HUES_API ProtocolError : public TransportError { using TransportError::TransportError; };
 // Too many calls waiting for a connection (max_queued_requests) or for the host executor.
-class ResourceExhaustedError : public TransportError { using TransportError::TransportError; };
+class HUES_API ResourceExhaustedError : public TransportError { using TransportError::TransportError; };
 
-class CancelledError : public Error { using Error::Error; };
+class HUES_API CancelledError : public Error { using Error::Error; };
 
 // The authorization server refused: code() is the OAuth error (invalid_grant,
 // invalid_client, access_denied, expired_token, ...).
-class OAuthError : public ApiError { using ApiError::ApiError; };
+class HUES_API OAuthError : public ApiError { using ApiError::ApiError; };
 // A token failed validation. code() says which check: malformed, alg, kid, signature, iss,
 // aud, azp, exp, nbf, iat, nonce, state.
-class InvalidTokenError : public Error { using Error::Error; };
+class HUES_API InvalidTokenError : public Error { using Error::Error; };
 
 // Throws the subclass of Error that matches type (used by the SDK and by bindings).
-[[noreturn]] void throw_error(ErrorType type, std::string message, int http_status = 0,
+[[noreturn]] HUES_API void throw_error(ErrorType type, std::string message, int http_status = 0,
                               std::string code = {}, std::string request_id = {},
                               std::string field = {}, bool retryable = false);
 

@@ -2,6 +2,8 @@
 // transport (fault injection, a custom network stack) without a mock server.
 #pragma once
 
+#include "hues/export.h"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -19,7 +21,7 @@ struct ClientOptions;
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-struct HttpRequest {
+struct HUES_API HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string url;     // absolute: https://host:port/path?query
   Headers headers;
@@ -29,7 +31,7 @@ struct HttpRequest {
   void set_header(const std::string& name, std::string value);
 };
 
-struct HttpResponse {
+struct HUES_API HttpResponse {
   int status = 0;
   Headers headers;
   std::string body;
@@ -38,7 +40,7 @@ struct HttpResponse {
 
 // Lets a caller stop a call in flight from another thread. Cancelling ends the call
 // promptly with hues::CancelledError; cancelling twice is harmless.
-class CancellationToken {
+class HUES_API CancellationToken {
  public:
   void cancel();
   bool cancelled() const noexcept { return cancelled_.load(); }
@@ -64,7 +66,7 @@ struct AttemptContext {
 // Sends one HTTP request and returns the response, whatever its status. Throws
 // hues::TransportError subclasses (timeout, TLS, connection, protocol) or CancelledError.
 // Must be thread-safe.
-class Transport {
+class HUES_API Transport {
  public:
   using Completion = std::function<void(std::exception_ptr error, HttpResponse response)>;
   virtual ~Transport() = default;
@@ -78,6 +80,6 @@ class Transport {
 // The SDK's own transport (Boost.Beast + OpenSSL, pooled keep-alive connections, TLS 1.2+
 // with verification, CA file, HTTP proxy with CONNECT), configured from options. It is
 // asynchronous underneath (send_async); send() starts the request and waits for it.
-std::shared_ptr<Transport> make_default_transport(const ClientOptions& options);
+HUES_API std::shared_ptr<Transport> make_default_transport(const ClientOptions& options);
 
 }  // namespace hues

@@ -9,6 +9,8 @@
 //   client_options.credentials = user;   // every call now carries a fresh Bearer token
 #pragma once
 
+#include "hues/export.h"
+
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -24,7 +26,7 @@ namespace hues {
 
 // Adds the credential to each attempt of a request. Implementations refresh by themselves
 // and must be thread-safe.
-class CredentialsProvider {
+class HUES_API CredentialsProvider {
  public:
   virtual ~CredentialsProvider() = default;
   virtual void authorize(HttpRequest& request) = 0;
@@ -40,11 +42,11 @@ class CredentialsProvider {
 };
 
 // A partner API key, sent as X-Api-Key.
-std::shared_ptr<CredentialsProvider> api_key_credentials(std::string api_key);
+HUES_API std::shared_ptr<CredentialsProvider> api_key_credentials(std::string api_key);
 
 // Where an app keeps a user's tokens (Android keystore, Windows DPAPI, a file). Implement it
 // in any language. Must be thread-safe.
-class TokenStore {
+class HUES_API TokenStore {
  public:
   virtual ~TokenStore() = default;
   // The saved tokens; an empty access_token and refresh_token mean "none saved".
@@ -53,9 +55,9 @@ class TokenStore {
   virtual void remove(const std::string& key) = 0;
 };
 
-std::shared_ptr<TokenStore> make_memory_token_store();
+HUES_API std::shared_ptr<TokenStore> make_memory_token_store();
 // One JSON file per key in directory, created with mode 0600.
-std::shared_ptr<TokenStore> make_file_token_store(const std::string& directory);
+HUES_API std::shared_ptr<TokenStore> make_file_token_store(const std::string& directory);
 
 struct OidcOptions {
   std::string issuer;         // e.g. "https://id.hue-s.vn" or a sandbox's tls_url()
@@ -84,7 +86,7 @@ struct AuthorizationRequest {
 };
 
 // A one-shot HTTP listener on 127.0.0.1 for the redirect of a native app (RFC 8252 §7.3).
-class LoopbackReceiver {
+class HUES_API LoopbackReceiver {
  public:
   LoopbackReceiver();  // listens on an ephemeral port at once
   ~LoopbackReceiver();
@@ -100,7 +102,7 @@ class LoopbackReceiver {
   int port_ = 0;
 };
 
-class OidcClient {
+class HUES_API OidcClient {
  public:
   // The credentials below refresh through the client's asynchronous internals.
   friend class ClientCredentials;
@@ -143,7 +145,7 @@ class OidcClient {
 };
 
 // Client credentials that fetch and refresh a token by themselves.
-class ClientCredentials final : public CredentialsProvider {
+class HUES_API ClientCredentials final : public CredentialsProvider {
  public:
   ClientCredentials(std::shared_ptr<OidcClient> oidc, std::string scope = "");
   void authorize(HttpRequest& request) override;
@@ -162,7 +164,7 @@ class ClientCredentials final : public CredentialsProvider {
 
 // A signed-in user's tokens: refreshed before expiry (one refresh at a time, however many
 // threads call), saved to the store after every change; sign_out() revokes them.
-class UserCredentials final : public CredentialsProvider {
+class HUES_API UserCredentials final : public CredentialsProvider {
  public:
   // Starts from tokens (e.g. from exchange_code) and saves them; with empty tokens, loads
   // what the store holds under key.

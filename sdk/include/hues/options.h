@@ -2,6 +2,8 @@
 // override the defaults below. Durations are milliseconds.
 #pragma once
 
+#include "hues/export.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -26,7 +28,7 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 // Receives the SDK's log lines. Lines never contain credentials: Authorization, API keys
 // and tokens are redacted before a line is built. Must be thread-safe.
-class Logger {
+class HUES_API Logger {
  public:
   virtual ~Logger() = default;
   virtual void log(LogLevel level, const std::string& message) = 0;
