@@ -108,11 +108,6 @@ std::string sign_jwt(EVP_PKEY* key, std::string_view alg, std::string_view kid, 
   return input + "." + base64url_encode(out);
 }
 
-std::string pkce_s256(std::string_view verifier) {
-  const Sha256 h = sha256(verifier);
-  return base64url_encode(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
-}
-
 namespace {
 std::string pbkdf2(std::string_view password, std::string_view salt, int iterations) {
   std::string out(32, '\0');
@@ -145,7 +140,7 @@ bool verify_password(std::string_view password, std::string_view stored) {
       expected->size() != 32)
     return false;
   const std::string got = pbkdf2(password, *salt, iterations);
-  return CRYPTO_memcmp(got.data(), expected->data(), 32) == 0;
+  return constant_time_equals(got, *expected);
 }
 
 }  // namespace hues::sandbox

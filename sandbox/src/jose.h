@@ -25,8 +25,6 @@ std::string jwk_thumbprint(const boost::json::object& jwk);
 // header.payload.signature; ES256 signatures are the raw 64-byte R||S of RFC 7518 §3.4.
 std::string sign_jwt(EVP_PKEY* key, std::string_view alg, std::string_view kid, const boost::json::object& claims);
 
-// BASE64URL(SHA256(ASCII(verifier))), RFC 7636 §4.2.
-std::string pkce_s256(std::string_view verifier);
 // "pbkdf2-sha256$<iterations>$<salt>$<hash>" (base64url), and its constant-time check.
 std::string hash_password(std::string_view password);
 bool verify_password(std::string_view password, std::string_view stored);

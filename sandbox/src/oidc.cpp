@@ -156,9 +156,6 @@ std::string hash_key(std::string_view token) {
   const Sha256 h = sha256(token);
   return std::string(reinterpret_cast<const char*>(h.data()), h.size());
 }
-bool equal_text(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
 std::int64_t now_s() { return static_cast<std::int64_t>(now()); }
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -409,7 +406,7 @@ struct Oidc::Impl {
   // The pending form a POST continues, checked against its cookie; nullptr when stale or forged.
   PendingForm* form_of(const Request& req, const Params& p) {
     auto it = forms.find(get(p, "csrf_token"));
-    if (it == forms.end() || it->second.expires_at < now_s() || !equal_text(it->second.cookie, cookie_value(req, kCsrfCookie)))
+    if (it == forms.end() || it->second.expires_at < now_s() || !constant_time_equals(it->second.cookie, cookie_value(req, kCsrfCookie)))
       return nullptr;
     return &it->second;
   }
@@ -778,12 +775,12 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
       if (get(p, "redirect_uri") != s.text(1)) throw oauth("invalid_grant", "redirect_uri differs from the authorization request");
       const std::string challenge(s.text(5)), verifier = get(p, "code_verifier");
       if (!challenge.empty() || !verifier.empty()) {
-        const std::string computed = pkce_s256(verifier);
+        const std::string computed = internal::pkce_challenge(verifier);
         const bool well_formed = verifier.size() >= 43 && verifier.size() <= 128 &&
                                  std::all_of(verifier.begin(), verifier.end(), [](char ch) {
                                    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' || ch == '_' || ch == '~';
                                  });
-        if (challenge.empty() || !well_formed || !equal_text(computed, challenge))
+        if (challenge.empty() || !well_formed || !constant_time_equals(computed, challenge))
           throw oauth("invalid_grant", "code_verifier does not match the code_challenge");
       }
       const std::string sub(s.text(3)), scope(s.text(2)), nonce(s.text(4));

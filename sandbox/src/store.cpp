@@ -490,7 +490,7 @@ CreateOutcome Store::create_report(const Caller& caller, std::string_view idempo
     if (find_key_.step()) {
       auto stored = find_key_.blob(0);
       if (stored.size() != body_hash.size() ||
-          CRYPTO_memcmp(stored.data(), body_hash.data(), body_hash.size()) != 0) {
+          !constant_time_equals(stored, bytes_of(body_hash))) {
         out.kind = CreateOutcome::Kind::kKeyReused;
         return out;
       }

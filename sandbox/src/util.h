@@ -2,12 +2,16 @@
 // hashes, time and distance.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "internal/crypto.h"
+#include "internal/json_codec.h"
 
 namespace hues::sandbox {
 
@@ -17,20 +21,24 @@ using Sha256 = std::array<unsigned char, 32>;
 std::string random_id(std::string_view prefix, std::size_t n);
 // "req_" + 20 base32 characters, unique in practice; cheap enough for every request.
 std::string request_id();
-Sha256 sha256(std::string_view data);
-bool equal_secret(const Sha256& a, const Sha256& b);  // constant time
-std::string to_hex(const unsigned char* data, std::size_t n);
-
-std::string base64url_encode(std::string_view data);
+// The shared helpers (sdk/src/internal/crypto.h, json_codec.h) in the sandbox's shapes.
+inline Sha256 sha256(std::string_view data) {
+  const std::string d = internal::sha256(data);
+  Sha256 out{};
+  std::copy(d.begin(), d.end(), out.begin());
+  return out;
+}
+inline std::string_view bytes_of(const Sha256& h) { return {reinterpret_cast<const char*>(h.data()), h.size()}; }
+inline bool equal_secret(const Sha256& a, const Sha256& b) { return internal::constant_time_equals(bytes_of(a), bytes_of(b)); }
+using internal::base64url_encode;
+using internal::constant_time_equals;
+using internal::utf8_length;
 // Strict: nullopt on any character outside the unpadded base64url alphabet.
-std::optional<std::string> base64url_decode(std::string_view text);
+inline std::optional<std::string> base64url_decode(std::string_view text) { return internal::try_base64url_decode(text); }
 
 // RFC 3339 UTC with second precision: "2026-11-28T09:16:16Z".
 std::string rfc3339(std::time_t t);
 std::time_t now();
-
-// Number of code points in valid UTF-8 text.
-std::size_t utf8_length(std::string_view text);
 
 // Great-circle distance in metres on the mean Earth sphere.
 double haversine_m(double lat1, double lon1, double lat2, double lon2);

@@ -33,12 +33,12 @@ std::string base64url_encode(std::string_view bytes) {
   return out;
 }
 
-std::string base64url_decode(std::string_view text) {
-  if (text.size() % 4 == 1) throw std::invalid_argument("base64url: impossible length");
+std::optional<std::string> try_base64url_decode(std::string_view text) {
+  if (text.size() % 4 == 1) return std::nullopt;  // no encoding ends with a lone 6-bit group
   std::string b64(text);
   for (char& c : b64) {
     // Checked here because EVP_DecodeBlock would skip whitespace and accept '=' and '+/'.
-    if (!is_url_safe(c)) throw std::invalid_argument("base64url: character outside the url-safe alphabet");
+    if (!is_url_safe(c)) return std::nullopt;
     c = c == '-' ? '+' : c == '_' ? '/' : c;
   }
   std::size_t pad = (4 - b64.size() % 4) % 4;
@@ -46,29 +46,51 @@ std::string base64url_decode(std::string_view text) {
   std::string out(b64.size() / 4 * 3, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
                           reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
-  if (n < 0) throw std::invalid_argument("base64url: undecodable");
+  if (n < 0) return std::nullopt;
   out.resize(static_cast<std::size_t>(n) - pad);  // EVP_DecodeBlock counts the padding as zero bytes
   // One byte string has one encoding: refuse set bits in the unused tail (malleable tokens).
-  if (base64url_encode(out) != text) throw std::invalid_argument("base64url: non-canonical encoding");
+  if (base64url_encode(out) != text) return std::nullopt;
   return out;
 }
 
+std::string base64url_decode(std::string_view text) {
+  auto out = try_base64url_decode(text);
+  if (!out) throw std::invalid_argument("base64url: not a canonical unpadded base64url string");
+  return std::move(*out);
+}
+
 std::string sha256(std::string_view bytes) {
+  // Fetched once: OpenSSL 3's implicit fetch in EVP_sha256() costs more than hashing a key.
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   std::string out(32, '\0');
   unsigned int len = 0;
-  if (!EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data()), &len, EVP_sha256(),
-                  nullptr) ||
+  if (!md || !EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data()), &len, md, nullptr) ||
       len != out.size())
     hues::throw_error(hues::ErrorType::kTls, "OpenSSL SHA-256 failed", 0, "crypto_failure");
   return out;
 }
 
-std::string random_urlsafe(std::size_t bytes) {
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(bytes.size() * 2, '\0');
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    auto b = static_cast<unsigned char>(bytes[i]);
+    out[2 * i] = kHex[b >> 4];
+    out[2 * i + 1] = kHex[b & 15];
+  }
+  return out;
+}
+
+std::string random_bytes(std::size_t bytes) {
   std::string raw(bytes, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(raw.size())) != 1)
     hues::throw_error(hues::ErrorType::kTls, "OpenSSL's random number generator failed", 0, "rng_failure");
-  return base64url_encode(raw);
+  return raw;
 }
+
+std::string random_hex(std::size_t bytes) { return to_hex(random_bytes(bytes)); }
+
+std::string random_urlsafe(std::size_t bytes) { return base64url_encode(random_bytes(bytes)); }
 
 std::string pkce_challenge(std::string_view verifier) { return base64url_encode(sha256(verifier)); }
 

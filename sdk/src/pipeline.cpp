@@ -1,3 +1,4 @@
+#include "internal/crypto.h"
 #include "internal/pipeline.h"
 
 #include <openssl/rand.h>
@@ -27,20 +28,6 @@ void Next::operator()(HttpRequest& request, CallStatePtr state, Done done) const
   } catch (...) {
     done(std::current_exception(), {});
   }
-}
-
-std::string random_hex(std::size_t bytes) {
-  std::vector<unsigned char> buf(bytes);
-  if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1)
-    throw_error(ErrorType::kTls, "OpenSSL's random number generator failed", 0, "rng_failure");
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char b : buf) {
-    out.push_back(digits[b >> 4]);
-    out.push_back(digits[b & 15]);
-  }
-  return out;
 }
 
 std::string new_uuid4() {

@@ -1,8 +1,10 @@
-// Small cryptographic helpers over OpenSSL: base64url (RFC 4648 §5, unpadded), SHA-256,
-// random tokens, PKCE S256 (RFC 7636) and constant-time comparison. Internal to the SDK.
+// Cryptographic and encoding helpers over OpenSSL, shared by the SDK and the sandbox (with
+// the JSON codec, the only code they share): base64 and base64url (RFC 4648, unpadded
+// url-safe), SHA-256, hex, CSPRNG output, PKCE S256 (RFC 7636), constant-time comparison.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -12,12 +14,19 @@ namespace hues::internal {
 std::string base64_encode(std::string_view bytes);
 // Unpadded base64url.
 std::string base64url_encode(std::string_view bytes);
-// Strict: only the url-safe alphabet, no '=' padding, no whitespace, canonical trailing bits.
-// Throws std::invalid_argument otherwise.
+// Strict: only the url-safe alphabet, no '=' padding, no whitespace, canonical trailing bits;
+// nullopt otherwise.
+std::optional<std::string> try_base64url_decode(std::string_view text);
+// The same, throwing std::invalid_argument.
 std::string base64url_decode(std::string_view text);
 // Raw 32-byte digest.
 std::string sha256(std::string_view bytes);
-// bytes random bytes from the OpenSSL CSPRNG, base64url-encoded (state, nonce, verifier).
+// Lowercase hex of bytes.
+std::string to_hex(std::string_view bytes);
+// bytes random bytes from the OpenSSL CSPRNG.
+std::string random_bytes(std::size_t bytes);
+// ... hex-encoded (request ids) or base64url-encoded (state, nonce, verifier).
+std::string random_hex(std::size_t bytes);
 std::string random_urlsafe(std::size_t bytes);
 // The S256 code challenge: base64url(SHA-256(verifier)).
 std::string pkce_challenge(std::string_view verifier);

@@ -12,6 +12,7 @@
 
 #include "hues/http.h"
 #include "hues/options.h"
+#include "internal/crypto.h"  // random_hex
 
 namespace hues::internal {
 
@@ -75,7 +76,6 @@ class Pipeline {
 };
 
 // Random identifiers from OpenSSL's CSPRNG.
-std::string random_hex(std::size_t bytes);
 std::string new_uuid4();
 
 // True for methods that may be repeated, or a request carrying an Idempotency-Key.
