@@ -212,7 +212,7 @@ class Op : public std::enable_shared_from_this<Op> {
   enum class Phase { kStart, kQueued, kResolving, kConnecting, kTunnel, kHandshake, kWrite, kRead, kDone };
 
   Op(std::shared_ptr<BeastTransport> t, HttpRequest req, AttemptContext c, Transport::Completion d)
-      : transport_(std::move(t)), strand_(asio::make_strand(transport_->io())), timer_(strand_), resolver_(strand_),
+      : transport_(std::move(t)), strand_(asio::make_strand(transport_->io())), timer_(strand_),
         request_(std::move(req)), ctx_(std::move(c)), done_(std::move(d)) {}
 
   const Strand& strand() const { return strand_; }
@@ -290,7 +290,8 @@ class Op : public std::enable_shared_from_this<Op> {
     }
     phase_ = Phase::kResolving;
     auto self = shared_from_this();
-    resolver_.async_resolve(hop.host, hop.port,
+    resolver_.emplace(strand_);  // only when a name must be resolved: most attempts reuse a connection
+    resolver_->async_resolve(hop.host, hop.port,
                             asio::bind_executor(strand_, [self](error_code rec, tcp::resolver::results_type results) {
                               if (self->finished_) return;
                               if (self->abort_error_) return self->finish(self->abort_error_);
@@ -461,6 +462,8 @@ class Op : public std::enable_shared_from_this<Op> {
 
   // (Re)arms the attempt's one timer; a stale wait is told apart by its generation.
   void arm(Clock::time_point at) {
+    if (timer_gen_ != 0 && at == armed_at_) return;  // already waiting for that instant
+    armed_at_ = at;
     std::uint64_t gen = ++timer_gen_;
     timer_.expires_at(at);
     auto self = shared_from_this();
@@ -520,7 +523,7 @@ class Op : public std::enable_shared_from_this<Op> {
     phase_ = Phase::kDone;
     ++timer_gen_;
     timer_.cancel();
-    resolver_.cancel();
+    if (resolver_) resolver_->cancel();
     if (ctx_.cancel && cancel_id_) ctx_.cancel->remove_callback(cancel_id_);
     if (has_slot_) {
       has_slot_ = false;
@@ -534,7 +537,8 @@ class Op : public std::enable_shared_from_this<Op> {
   std::shared_ptr<BeastTransport> transport_;
   Strand strand_;
   asio::steady_timer timer_;
-  tcp::resolver resolver_;
+  std::optional<tcp::resolver> resolver_;
+  Clock::time_point armed_at_{};
   HttpRequest request_;
   AttemptContext ctx_;
   Transport::Completion done_;
