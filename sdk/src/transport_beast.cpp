@@ -12,6 +12,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -562,7 +563,9 @@ class Op : public std::enable_shared_from_this<Op> {
 void BeastTransport::send_async(HttpRequest request, AttemptContext ctx, Completion done) {
   if (runtime_->stopping()) return done(cancelled_error(), {});
   auto op = std::make_shared<Op>(shared_from_this(), std::move(request), std::move(ctx), std::move(done));
-  asio::post(op->strand(), [op] { op->start(); });
+  // From an I/O thread (the pipeline) this starts at once: a post would cost a scheduler round
+  // trip, often a wake-up of the other I/O thread. From any other thread it is a post.
+  asio::dispatch(op->strand(), [op] { op->start(); });
 }
 
 BeastTransport::Slot BeastTransport::acquire(const std::string& key, const std::shared_ptr<Op>& op,
