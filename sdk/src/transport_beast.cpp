@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -130,6 +131,32 @@ OnStrand<std::decay_t<F>> on_strand(const Strand& strand, F&& f) {
   return {strand, std::forward<F>(f)};
 }
 
+// The attempts' deadlines, in one ordered set behind one timer. Per-attempt timers would be
+// cancelled at the end of nearly every attempt, and each cancel wakes another I/O thread to
+// run the aborted wait; here a finished attempt just leaves the set, and the timer (armed for
+// the earliest deadline, moved earlier only when a new one is earlier) finds it gone.
+class Deadlines : public std::enable_shared_from_this<Deadlines> {
+ public:
+  using Key = std::pair<Clock::time_point, std::uint64_t>;
+  explicit Deadlines(asio::io_context& io) : strand_(asio::make_strand(io)), timer_(strand_) {}
+
+  Key add(Clock::time_point at, std::weak_ptr<Op> op);
+  void remove(const Key& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.erase(key);
+  }
+
+ private:
+  void arm(Clock::time_point at);  // on the strand
+  void on_timer();                 // on the strand
+  Strand strand_;
+  asio::steady_timer timer_;
+  std::mutex mu_;
+  std::map<Key, std::weak_ptr<Op>> entries_;
+  std::uint64_t next_id_ = 1;
+  std::optional<Clock::time_point> armed_;  // what the timer waits for (guarded by mu_)
+};
+
 class BeastTransport final : public Transport, public std::enable_shared_from_this<BeastTransport> {
  public:
   BeastTransport(const ClientOptions& options, std::shared_ptr<internal::Runtime> runtime)
@@ -137,7 +164,8 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
         max_per_host_(static_cast<std::size_t>(std::max<std::int64_t>(1, options.max_connections_per_host))),
         max_queued_(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_queued_requests))),
         max_response_bytes_(static_cast<std::uint64_t>(options.max_response_bytes)),
-        tls_(std::make_shared<ssl::context>(ssl::context::tls_client)) {
+        tls_(std::make_shared<ssl::context>(ssl::context::tls_client)),
+        deadlines_(std::make_shared<Deadlines>(internal::io_context(*runtime_))) {
     SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
     tls_->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
     tls_->set_verify_mode(ssl::verify_peer);
@@ -176,6 +204,7 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
   bool dequeue(const std::string& key, const Op* op);
 
   asio::io_context& io() { return internal::io_context(*runtime_); }
+  Deadlines& deadlines() { return *deadlines_; }
   const std::optional<Endpoint>& proxy() const { return proxy_; }
   ssl::context& tls() { return *tls_; }
   std::uint64_t max_response_bytes() const { return max_response_bytes_; }
@@ -220,6 +249,7 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
   std::size_t max_queued_;
   std::uint64_t max_response_bytes_;
   std::shared_ptr<ssl::context> tls_;
+  std::shared_ptr<Deadlines> deadlines_;
   std::optional<Endpoint> proxy_;
   std::mutex mu_;
   std::unordered_map<std::string, HostPool> pools_;
@@ -231,7 +261,7 @@ class Op : public std::enable_shared_from_this<Op> {
   enum class Phase { kStart, kQueued, kResolving, kConnecting, kTunnel, kHandshake, kWrite, kRead, kDone };
 
   Op(std::shared_ptr<BeastTransport> t, HttpRequest req, AttemptContext c, Transport::Completion d)
-      : transport_(std::move(t)), strand_(asio::make_strand(transport_->io())), timer_(strand_),
+      : transport_(std::move(t)), strand_(asio::make_strand(transport_->io())),
         request_(std::move(req)), ctx_(std::move(c)), done_(std::move(d)) {}
 
   const Strand& strand() const { return strand_; }
@@ -479,19 +509,22 @@ class Op : public std::enable_shared_from_this<Op> {
 
   // --- deadline, abort, completion ---
 
-  // (Re)arms the attempt's one timer; a stale wait is told apart by its generation.
+  // Sets the attempt's deadline (in the transport's deadline set; see Deadlines).
   void arm(Clock::time_point at) {
-    if (timer_gen_ != 0 && at == armed_at_) return;  // already waiting for that instant
-    armed_at_ = at;
-    std::uint64_t gen = ++timer_gen_;
-    timer_.expires_at(at);
-    auto self = shared_from_this();
-    timer_.async_wait([self, gen](error_code ec) {
-      if (ec || gen != self->timer_gen_ || self->finished_) return;
-      self->abort(self->timeout_error());
-    });
+    if (deadline_key_ && deadline_key_->first == at) return;  // already that instant
+    if (deadline_key_) transport_->deadlines().remove(*deadline_key_);
+    deadline_key_ = transport_->deadlines().add(at, weak_from_this());
   }
 
+ public:
+  // On the strand, from Deadlines: the deadline set by the last arm() has passed.
+  void on_deadline(Clock::time_point at) {
+    if (finished_ || !deadline_key_ || deadline_key_->first != at) return;
+    deadline_key_.reset();
+    abort(timeout_error());
+  }
+
+ private:
   std::exception_ptr timeout_error() const {
     const Endpoint& hop = transport_->proxy() ? *transport_->proxy() : target_;
     switch (phase_) {
@@ -540,8 +573,8 @@ class Op : public std::enable_shared_from_this<Op> {
     if (finished_) return;
     finished_ = true;
     phase_ = Phase::kDone;
-    ++timer_gen_;
-    timer_.cancel();
+    if (deadline_key_) transport_->deadlines().remove(*deadline_key_);
+    deadline_key_.reset();
     if (resolver_) resolver_->cancel();
     if (ctx_.cancel && cancel_id_) ctx_.cancel->remove_callback(cancel_id_);
     if (has_slot_) {
@@ -555,9 +588,8 @@ class Op : public std::enable_shared_from_this<Op> {
 
   std::shared_ptr<BeastTransport> transport_;
   Strand strand_;
-  asio::steady_timer timer_;
   std::optional<tcp::resolver> resolver_;
-  Clock::time_point armed_at_{};
+  std::optional<Deadlines::Key> deadline_key_;
   HttpRequest request_;
   AttemptContext ctx_;
   Transport::Completion done_;
@@ -571,12 +603,58 @@ class Op : public std::enable_shared_from_this<Op> {
   Phase phase_ = Phase::kStart;
   std::exception_ptr abort_error_;
   std::uint64_t cancel_id_ = 0;
-  std::uint64_t timer_gen_ = 0;
   bool finished_ = false;
   bool has_slot_ = false;
   bool reused_ = false;
   bool reusable_ = false;
 };
+
+Deadlines::Key Deadlines::add(Clock::time_point at, std::weak_ptr<Op> op) {
+  Key key;
+  bool earlier;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    key = {at, next_id_++};
+    entries_.emplace(key, std::move(op));
+    earlier = !armed_ || at < *armed_;
+    if (earlier) armed_ = at;
+  }
+  if (earlier) asio::post(strand_, [self = shared_from_this(), at] { self->arm(at); });
+  return key;
+}
+
+void Deadlines::arm(Clock::time_point at) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!armed_ || *armed_ != at) return;  // superseded by an earlier deadline meanwhile
+  }
+  timer_.expires_at(at);
+  timer_.async_wait([self = shared_from_this(), at](error_code ec) {
+    if (!ec) self->on_timer();
+  });
+}
+
+void Deadlines::on_timer() {
+  std::vector<std::pair<Clock::time_point, std::weak_ptr<Op>>> expired;
+  std::optional<Clock::time_point> next;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto now = Clock::now();
+    auto it = entries_.begin();
+    for (; it != entries_.end() && it->first.first <= now; ++it) expired.emplace_back(it->first.first, it->second);
+    entries_.erase(entries_.begin(), it);
+    if (it != entries_.end()) next = it->first.first;
+    armed_ = next;
+  }
+  for (auto& [at, weak] : expired)
+    if (auto op = weak.lock()) asio::post(op->strand(), [op, at = at] { op->on_deadline(at); });
+  if (next) {
+    timer_.expires_at(*next);
+    timer_.async_wait([self = shared_from_this(), at = *next](error_code ec) {
+      if (!ec) self->on_timer();
+    });
+  }
+}
 
 void BeastTransport::send_async(HttpRequest request, AttemptContext ctx, Completion done) {
   if (runtime_->stopping()) return done(cancelled_error(), {});
