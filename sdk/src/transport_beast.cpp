@@ -138,7 +138,8 @@ OnStrand<std::decay_t<F>> on_strand(const Strand& strand, F&& f) {
 class Deadlines : public std::enable_shared_from_this<Deadlines> {
  public:
   using Key = std::pair<Clock::time_point, std::uint64_t>;
-  explicit Deadlines(asio::io_context& io) : strand_(asio::make_strand(io)), timer_(strand_) {}
+  // Runtime timers, so shutdown() cancels the pending one with every other timer.
+  explicit Deadlines(std::weak_ptr<internal::Runtime> runtime) : runtime_(std::move(runtime)) {}
 
   Key add(Clock::time_point at, std::weak_ptr<Op> op);
   void remove(const Key& key) {
@@ -147,14 +148,15 @@ class Deadlines : public std::enable_shared_from_this<Deadlines> {
   }
 
  private:
-  void arm(Clock::time_point at);  // on the strand
-  void on_timer();                 // on the strand
-  Strand strand_;
-  asio::steady_timer timer_;
+  void start_timer(Clock::time_point at, std::uint64_t gen);
+  void on_timer(std::uint64_t gen);
+  std::weak_ptr<internal::Runtime> runtime_;
   std::mutex mu_;
   std::map<Key, std::weak_ptr<Op>> entries_;
   std::uint64_t next_id_ = 1;
-  std::optional<Clock::time_point> armed_;  // what the timer waits for (guarded by mu_)
+  std::optional<Clock::time_point> armed_;  // what the current timer waits for
+  std::uint64_t gen_ = 0;                   // which timer is current
+  std::shared_ptr<internal::Timer> timer_;
 };
 
 class BeastTransport final : public Transport, public std::enable_shared_from_this<BeastTransport> {
@@ -165,7 +167,7 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
         max_queued_(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_queued_requests))),
         max_response_bytes_(static_cast<std::uint64_t>(options.max_response_bytes)),
         tls_(std::make_shared<ssl::context>(ssl::context::tls_client)),
-        deadlines_(std::make_shared<Deadlines>(internal::io_context(*runtime_))) {
+        deadlines_(std::make_shared<Deadlines>(runtime_)) {
     SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
     tls_->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
     tls_->set_verify_mode(ssl::verify_peer);
@@ -611,49 +613,60 @@ class Op : public std::enable_shared_from_this<Op> {
 
 Deadlines::Key Deadlines::add(Clock::time_point at, std::weak_ptr<Op> op) {
   Key key;
-  bool earlier;
+  std::shared_ptr<internal::Timer> old;
+  std::uint64_t gen = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     key = {at, next_id_++};
     entries_.emplace(key, std::move(op));
-    earlier = !armed_ || at < *armed_;
-    if (earlier) armed_ = at;
+    if (!armed_ || at < *armed_) {  // rare: a new earliest deadline
+      armed_ = at;
+      gen = ++gen_;
+      old = std::move(timer_);
+    }
   }
-  if (earlier) asio::post(strand_, [self = shared_from_this(), at] { self->arm(at); });
+  if (old) old->cancel();
+  if (gen) start_timer(at, gen);
   return key;
 }
 
-void Deadlines::arm(Clock::time_point at) {
+void Deadlines::start_timer(Clock::time_point at, std::uint64_t gen) {
+  auto rt = runtime_.lock();
+  if (!rt) return;
+  auto timer = rt->schedule(at, [self = shared_from_this(), gen](bool fired) {
+    if (fired) self->on_timer(gen);
+  });
+  bool stale;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!armed_ || *armed_ != at) return;  // superseded by an earlier deadline meanwhile
+    stale = gen != gen_;
+    if (!stale) timer_ = timer;
   }
-  timer_.expires_at(at);
-  timer_.async_wait([self = shared_from_this(), at](error_code ec) {
-    if (!ec) self->on_timer();
-  });
+  if (stale) timer->cancel();
 }
 
-void Deadlines::on_timer() {
+void Deadlines::on_timer(std::uint64_t gen) {
   std::vector<std::pair<Clock::time_point, std::weak_ptr<Op>>> expired;
   std::optional<Clock::time_point> next;
+  std::uint64_t next_gen = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (gen != gen_) return;  // superseded by an earlier deadline
+    timer_.reset();
     auto now = Clock::now();
     auto it = entries_.begin();
     for (; it != entries_.end() && it->first.first <= now; ++it) expired.emplace_back(it->first.first, it->second);
     entries_.erase(entries_.begin(), it);
-    if (it != entries_.end()) next = it->first.first;
-    armed_ = next;
+    armed_.reset();
+    if (it != entries_.end()) {
+      next = it->first.first;
+      armed_ = next;
+      next_gen = ++gen_;
+    }
   }
   for (auto& [at, weak] : expired)
     if (auto op = weak.lock()) asio::post(op->strand(), [op, at = at] { op->on_deadline(at); });
-  if (next) {
-    timer_.expires_at(*next);
-    timer_.async_wait([self = shared_from_this(), at = *next](error_code ec) {
-      if (!ec) self->on_timer();
-    });
-  }
+  if (next_gen) start_timer(*next, next_gen);
 }
 
 void BeastTransport::send_async(HttpRequest request, AttemptContext ctx, Completion done) {

@@ -250,6 +250,7 @@ TEST_CASE("the seam: send_async completes once on an I/O thread; a path is relat
 }
 
 TEST_CASE("Runtime shutdown with 100 calls in flight: every handler runs once, then no thread is left") {
+  sandbox();  // the fixture's threads are part of the baseline
   StallingServer s;
   const int baseline = task_count();
   {
