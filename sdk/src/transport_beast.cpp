@@ -9,13 +9,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -288,8 +286,8 @@ class Op : public std::enable_shared_from_this<Op> {
     arm(ctx_.deadline);
     std::unique_ptr<Connection> conn;
     switch (transport_->acquire(key_, shared_from_this(), conn)) {
-      case BeastTransport::Slot::kIdle: return on_slot(std::move(conn), true);
-      case BeastTransport::Slot::kNew: return on_slot(nullptr, true);
+      case BeastTransport::Slot::kIdle: return on_slot(std::move(conn));
+      case BeastTransport::Slot::kNew: return on_slot(nullptr);
       case BeastTransport::Slot::kQueued: phase_ = Phase::kQueued; return;
       case BeastTransport::Slot::kFull:
         return finish(transport_error(ErrorType::kResourceExhausted, "queue_full",
@@ -298,7 +296,7 @@ class Op : public std::enable_shared_from_this<Op> {
   }
 
   // On the strand: the attempt now holds a pool slot, with a kept-alive connection or not.
-  void on_slot(std::unique_ptr<Connection> conn, bool /*immediate*/) {
+  void on_slot(std::unique_ptr<Connection> conn) {
     has_slot_ = true;
     if (finished_) {  // cannot happen (a queued attempt only ends through dequeue), but be safe
       transport_->release(key_, std::move(conn));
@@ -719,7 +717,7 @@ void BeastTransport::release(const std::string& key, std::unique_ptr<Connection>
     }
   }
   // The slot (and the connection, if any) moves to the first waiter, on its strand.
-  asio::post(next->strand(), [next, c = std::move(conn)]() mutable { next->on_slot(std::move(c), false); });
+  asio::post(next->strand(), [next, c = std::move(conn)]() mutable { next->on_slot(std::move(c)); });
 }
 
 bool BeastTransport::dequeue(const std::string& key, const Op* op) {
