@@ -2,6 +2,8 @@
 
 #include "internal/client_core.h"
 
+#include "hues/identity.h"
+
 #ifndef HUES_VERSION
 #define HUES_VERSION "0.0.0"
 #endif
@@ -70,6 +72,11 @@ ClientCore::ClientCore(ClientOptions options, std::shared_ptr<Runtime> runtime)
                 "max_queued_requests");
   auto transport = options_.transport ? options_.transport : make_beast_transport(options_, runtime_);
   pipeline_ = std::make_shared<Pipeline>(options_, std::move(transport), runtime_);
+  // The SDK's own providers and transport end by their deadlines; host code (a logger, a
+  // custom transport or provider) may not, so only then does a call need the watchdog.
+  const auto* creds = options_.credentials.get();
+  watchdog_ = options_.logger || options_.transport ||
+              (creds && !dynamic_cast<const UserCredentials*>(creds) && !dynamic_cast<const ClientCredentials*>(creds));
 }
 
 HttpRequest ClientCore::make_request(const std::string& method, const std::string& path_and_query,
@@ -192,7 +199,7 @@ void ClientCore::send_async(HttpRequest request, const CallOptions& call, Respon
     }
     // Safety net past the deadline for stages that cannot be interrupted (host callbacks);
     // the pipeline's own timeout normally ends the call first, with a more precise error.
-    completion->set_watchdog(runtime_->schedule(state->deadline + milliseconds(500), [completion](bool fired) {
+    if (watchdog_) completion->set_watchdog(runtime_->schedule(state->deadline + milliseconds(500), [completion](bool fired) {
       if (fired) completion->complete(make_error(ErrorType::kTimeout, "the call's deadline passed", "deadline_exceeded", true), {});
     }));
     auto pipeline = pipeline_;

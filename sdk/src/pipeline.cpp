@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -344,7 +345,8 @@ class LoggingPolicy final : public Policy {
     auto sink = sink_;
     auto min_level = level_;
     auto rt = state->runtime;
-    next(req, state, [sink, min_level, rt, what, start, done](std::exception_ptr error, HttpResponse res) {
+    auto deadline = state->deadline;
+    next(req, state, [sink, min_level, rt, what, start, deadline, done](std::exception_ptr error, HttpResponse res) {
       LogLevel level;
       std::string line;
       if (!error) {
@@ -362,10 +364,45 @@ class LoggingPolicy final : public Policy {
         }
       }
       if (level < min_level) return done(error, std::move(res));
-      auto shared_res = std::make_shared<HttpResponse>(std::move(res));
-      sink->emit(level, std::move(line), [rt, done, error, shared_res] {
-        if (!rt->post([done, error, shared_res] { done(error, std::move(*shared_res)); }))
-          done(error, std::move(*shared_res));
+      // The attempt goes on once its line was logged, or at the call's deadline if the logger
+      // is that far behind: a slow logger never costs a call its result.
+      struct Outcome {
+        std::atomic<bool> taken{false};
+        Done done;
+        std::exception_ptr error;
+        HttpResponse res;
+        std::mutex mu;  // the timer may fire before schedule() has returned it
+        std::shared_ptr<Timer> timer;
+        void finish() {
+          if (taken.exchange(true)) return;
+          std::shared_ptr<Timer> t;
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            t = std::move(timer);
+          }
+          if (t) t->cancel();
+          done(error, std::move(res));
+        }
+        void set_timer(std::shared_ptr<Timer> t) {
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            if (!taken) {
+              timer = std::move(t);
+              return;
+            }
+          }
+          t->cancel();
+        }
+      };
+      auto outcome = std::make_shared<Outcome>();
+      outcome->done = done;
+      outcome->error = error;
+      outcome->res = std::move(res);
+      outcome->set_timer(rt->schedule(deadline, [outcome](bool fired) {
+        if (fired) outcome->finish();
+      }));
+      sink->emit(level, std::move(line), [rt, outcome] {
+        if (!rt->post([outcome] { outcome->finish(); })) outcome->finish();
       });
     });
   }

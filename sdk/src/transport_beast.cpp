@@ -9,12 +9,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -23,6 +22,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -111,6 +111,52 @@ std::exception_ptr cancelled_error() {
 
 class Op;
 
+// An attempt's completion handler: runs on the attempt's strand and tells Asio it continues
+// the same chain, so a completion queued by this thread stays on it instead of waking the
+// other I/O thread (a context switch per step on a 2-core machine).
+template <typename F>
+struct OnStrand {
+  using executor_type = Strand;
+  Strand strand;
+  F f;
+  executor_type get_executor() const noexcept { return strand; }
+  template <typename... Args>
+  void operator()(Args&&... args) { f(std::forward<Args>(args)...); }
+  friend bool asio_handler_is_continuation(OnStrand*) { return true; }
+};
+template <typename F>
+OnStrand<std::decay_t<F>> on_strand(const Strand& strand, F&& f) {
+  return {strand, std::forward<F>(f)};
+}
+
+// The attempts' deadlines, in one ordered set behind one timer. Per-attempt timers would be
+// cancelled at the end of nearly every attempt, and each cancel wakes another I/O thread to
+// run the aborted wait; here a finished attempt just leaves the set, and the timer (armed for
+// the earliest deadline, moved earlier only when a new one is earlier) finds it gone.
+class Deadlines : public std::enable_shared_from_this<Deadlines> {
+ public:
+  using Key = std::pair<Clock::time_point, std::uint64_t>;
+  // Runtime timers, so shutdown() cancels the pending one with every other timer.
+  explicit Deadlines(std::weak_ptr<internal::Runtime> runtime) : runtime_(std::move(runtime)) {}
+
+  Key add(Clock::time_point at, std::weak_ptr<Op> op);
+  void remove(const Key& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    entries_.erase(key);
+  }
+
+ private:
+  void start_timer(Clock::time_point at, std::uint64_t gen);
+  void on_timer(std::uint64_t gen);
+  std::weak_ptr<internal::Runtime> runtime_;
+  std::mutex mu_;
+  std::map<Key, std::weak_ptr<Op>> entries_;
+  std::uint64_t next_id_ = 1;
+  std::optional<Clock::time_point> armed_;  // what the current timer waits for
+  std::uint64_t gen_ = 0;                   // which timer is current
+  std::shared_ptr<internal::Timer> timer_;
+};
+
 class BeastTransport final : public Transport, public std::enable_shared_from_this<BeastTransport> {
  public:
   BeastTransport(const ClientOptions& options, std::shared_ptr<internal::Runtime> runtime)
@@ -118,7 +164,8 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
         max_per_host_(static_cast<std::size_t>(std::max<std::int64_t>(1, options.max_connections_per_host))),
         max_queued_(static_cast<std::size_t>(std::max<std::int64_t>(0, options.max_queued_requests))),
         max_response_bytes_(static_cast<std::uint64_t>(options.max_response_bytes)),
-        tls_(std::make_shared<ssl::context>(ssl::context::tls_client)) {
+        tls_(std::make_shared<ssl::context>(ssl::context::tls_client)),
+        deadlines_(std::make_shared<Deadlines>(runtime_)) {
     SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
     tls_->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
     tls_->set_verify_mode(ssl::verify_peer);
@@ -157,6 +204,7 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
   bool dequeue(const std::string& key, const Op* op);
 
   asio::io_context& io() { return internal::io_context(*runtime_); }
+  Deadlines& deadlines() { return *deadlines_; }
   const std::optional<Endpoint>& proxy() const { return proxy_; }
   ssl::context& tls() { return *tls_; }
   std::uint64_t max_response_bytes() const { return max_response_bytes_; }
@@ -201,6 +249,7 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
   std::size_t max_queued_;
   std::uint64_t max_response_bytes_;
   std::shared_ptr<ssl::context> tls_;
+  std::shared_ptr<Deadlines> deadlines_;
   std::optional<Endpoint> proxy_;
   std::mutex mu_;
   std::unordered_map<std::string, HostPool> pools_;
@@ -212,7 +261,7 @@ class Op : public std::enable_shared_from_this<Op> {
   enum class Phase { kStart, kQueued, kResolving, kConnecting, kTunnel, kHandshake, kWrite, kRead, kDone };
 
   Op(std::shared_ptr<BeastTransport> t, HttpRequest req, AttemptContext c, Transport::Completion d)
-      : transport_(std::move(t)), strand_(asio::make_strand(transport_->io())), timer_(strand_), resolver_(strand_),
+      : transport_(std::move(t)), strand_(asio::make_strand(transport_->io())),
         request_(std::move(req)), ctx_(std::move(c)), done_(std::move(d)) {}
 
   const Strand& strand() const { return strand_; }
@@ -237,8 +286,8 @@ class Op : public std::enable_shared_from_this<Op> {
     arm(ctx_.deadline);
     std::unique_ptr<Connection> conn;
     switch (transport_->acquire(key_, shared_from_this(), conn)) {
-      case BeastTransport::Slot::kIdle: return on_slot(std::move(conn), true);
-      case BeastTransport::Slot::kNew: return on_slot(nullptr, true);
+      case BeastTransport::Slot::kIdle: return on_slot(std::move(conn));
+      case BeastTransport::Slot::kNew: return on_slot(nullptr);
       case BeastTransport::Slot::kQueued: phase_ = Phase::kQueued; return;
       case BeastTransport::Slot::kFull:
         return finish(transport_error(ErrorType::kResourceExhausted, "queue_full",
@@ -247,7 +296,7 @@ class Op : public std::enable_shared_from_this<Op> {
   }
 
   // On the strand: the attempt now holds a pool slot, with a kept-alive connection or not.
-  void on_slot(std::unique_ptr<Connection> conn, bool /*immediate*/) {
+  void on_slot(std::unique_ptr<Connection> conn) {
     has_slot_ = true;
     if (finished_) {  // cannot happen (a queued attempt only ends through dequeue), but be safe
       transport_->release(key_, std::move(conn));
@@ -290,8 +339,9 @@ class Op : public std::enable_shared_from_this<Op> {
     }
     phase_ = Phase::kResolving;
     auto self = shared_from_this();
-    resolver_.async_resolve(hop.host, hop.port,
-                            asio::bind_executor(strand_, [self](error_code rec, tcp::resolver::results_type results) {
+    resolver_.emplace(strand_);  // only when a name must be resolved: most attempts reuse a connection
+    resolver_->async_resolve(hop.host, hop.port,
+                            on_strand(strand_, [self](error_code rec, tcp::resolver::results_type results) {
                               if (self->finished_) return;
                               if (self->abort_error_) return self->finish(self->abort_error_);
                               const Endpoint& h = self->transport_->proxy() ? *self->transport_->proxy() : self->target_;
@@ -306,7 +356,7 @@ class Op : public std::enable_shared_from_this<Op> {
     phase_ = Phase::kConnecting;
     conn_ = std::make_unique<Connection>(transport_->io());
     auto self = shared_from_this();
-    asio::async_connect(*conn_->plain, endpoints, asio::bind_executor(strand_, [self](error_code ec, const tcp::endpoint&) {
+    asio::async_connect(*conn_->plain, endpoints, on_strand(strand_, [self](error_code ec, const tcp::endpoint&) {
       if (self->finished_) return;
       if (self->abort_error_) return self->finish(self->abort_error_);
       const Endpoint& hop = self->transport_->proxy() ? *self->transport_->proxy() : self->target_;
@@ -331,14 +381,14 @@ class Op : public std::enable_shared_from_this<Op> {
     if (!proxy.userinfo.empty())
       connect_req_->set(http::field::proxy_authorization, "Basic " + internal::base64_encode(proxy.userinfo));
     auto self = shared_from_this();
-    http::async_write(*conn_->plain, *connect_req_, asio::bind_executor(strand_, [self](error_code ec, std::size_t) {
+    http::async_write(*conn_->plain, *connect_req_, on_strand(strand_, [self](error_code ec, std::size_t) {
       if (self->finished_) return;
       if (self->abort_error_) return self->finish(self->abort_error_);
       if (ec) return self->finish(transport_error(ErrorType::kConnection, "proxy_failed", "proxy tunnel failed: " + ec.message(), true));
       self->connect_parser_.emplace();
       self->connect_parser_->skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts right after
       http::async_read(*self->conn_->plain, self->conn_->buffer, *self->connect_parser_,
-                       asio::bind_executor(self->strand_, [self](error_code ec2, std::size_t) { self->on_tunnel(ec2); }));
+                       on_strand(self->strand_, [self](error_code ec2, std::size_t) { self->on_tunnel(ec2); }));
     }));
   }
 
@@ -370,7 +420,7 @@ class Op : public std::enable_shared_from_this<Op> {
       X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target_.host.c_str());
     }
     auto self = shared_from_this();
-    conn_->secure->async_handshake(ssl::stream_base::client, asio::bind_executor(strand_, [self](error_code hec) {
+    conn_->secure->async_handshake(ssl::stream_base::client, on_strand(strand_, [self](error_code hec) {
       if (self->finished_) return;
       if (self->abort_error_) return self->finish(self->abort_error_);
       if (hec) {
@@ -393,7 +443,7 @@ class Op : public std::enable_shared_from_this<Op> {
     arm(ctx_.deadline);
     auto self = shared_from_this();
     conn_->with_stream([&](auto& stream) {
-      asio::async_write(stream, asio::buffer(wire_), asio::bind_executor(strand_, [self](error_code ec, std::size_t) {
+      asio::async_write(stream, asio::buffer(wire_), on_strand(strand_, [self](error_code ec, std::size_t) {
         if (self->finished_) return;
         if (self->abort_error_) return self->finish(self->abort_error_);
         if (ec && self->reused_) return self->stale();
@@ -411,7 +461,7 @@ class Op : public std::enable_shared_from_this<Op> {
     if (request_.method == "HEAD") parser_->skip(true);
     auto self = shared_from_this();
     conn_->with_stream([&](auto& stream) {
-      http::async_read(stream, conn_->buffer, *parser_, asio::bind_executor(strand_, [self](error_code ec, std::size_t) {
+      http::async_read(stream, conn_->buffer, *parser_, on_strand(strand_, [self](error_code ec, std::size_t) {
         self->on_read(ec);
       }));
     });
@@ -459,17 +509,22 @@ class Op : public std::enable_shared_from_this<Op> {
 
   // --- deadline, abort, completion ---
 
-  // (Re)arms the attempt's one timer; a stale wait is told apart by its generation.
+  // Sets the attempt's deadline (in the transport's deadline set; see Deadlines).
   void arm(Clock::time_point at) {
-    std::uint64_t gen = ++timer_gen_;
-    timer_.expires_at(at);
-    auto self = shared_from_this();
-    timer_.async_wait([self, gen](error_code ec) {
-      if (ec || gen != self->timer_gen_ || self->finished_) return;
-      self->abort(self->timeout_error());
-    });
+    if (deadline_key_ && deadline_key_->first == at) return;  // already that instant
+    if (deadline_key_) transport_->deadlines().remove(*deadline_key_);
+    deadline_key_ = transport_->deadlines().add(at, weak_from_this());
   }
 
+ public:
+  // On the strand, from Deadlines: the deadline set by the last arm() has passed.
+  void on_deadline(Clock::time_point at) {
+    if (finished_ || !deadline_key_ || deadline_key_->first != at) return;
+    deadline_key_.reset();
+    abort(timeout_error());
+  }
+
+ private:
   std::exception_ptr timeout_error() const {
     const Endpoint& hop = transport_->proxy() ? *transport_->proxy() : target_;
     switch (phase_) {
@@ -518,9 +573,9 @@ class Op : public std::enable_shared_from_this<Op> {
     if (finished_) return;
     finished_ = true;
     phase_ = Phase::kDone;
-    ++timer_gen_;
-    timer_.cancel();
-    resolver_.cancel();
+    if (deadline_key_) transport_->deadlines().remove(*deadline_key_);
+    deadline_key_.reset();
+    if (resolver_) resolver_->cancel();
     if (ctx_.cancel && cancel_id_) ctx_.cancel->remove_callback(cancel_id_);
     if (has_slot_) {
       has_slot_ = false;
@@ -533,8 +588,8 @@ class Op : public std::enable_shared_from_this<Op> {
 
   std::shared_ptr<BeastTransport> transport_;
   Strand strand_;
-  asio::steady_timer timer_;
-  tcp::resolver resolver_;
+  std::optional<tcp::resolver> resolver_;
+  std::optional<Deadlines::Key> deadline_key_;
   HttpRequest request_;
   AttemptContext ctx_;
   Transport::Completion done_;
@@ -548,17 +603,76 @@ class Op : public std::enable_shared_from_this<Op> {
   Phase phase_ = Phase::kStart;
   std::exception_ptr abort_error_;
   std::uint64_t cancel_id_ = 0;
-  std::uint64_t timer_gen_ = 0;
   bool finished_ = false;
   bool has_slot_ = false;
   bool reused_ = false;
   bool reusable_ = false;
 };
 
+Deadlines::Key Deadlines::add(Clock::time_point at, std::weak_ptr<Op> op) {
+  Key key;
+  std::shared_ptr<internal::Timer> old;
+  std::uint64_t gen = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    key = {at, next_id_++};
+    entries_.emplace(key, std::move(op));
+    if (!armed_ || at < *armed_) {  // rare: a new earliest deadline
+      armed_ = at;
+      gen = ++gen_;
+      old = std::move(timer_);
+    }
+  }
+  if (old) old->cancel();
+  if (gen) start_timer(at, gen);
+  return key;
+}
+
+void Deadlines::start_timer(Clock::time_point at, std::uint64_t gen) {
+  auto rt = runtime_.lock();
+  if (!rt) return;
+  auto timer = rt->schedule(at, [self = shared_from_this(), gen](bool fired) {
+    if (fired) self->on_timer(gen);
+  });
+  bool stale;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stale = gen != gen_;
+    if (!stale) timer_ = timer;
+  }
+  if (stale) timer->cancel();
+}
+
+void Deadlines::on_timer(std::uint64_t gen) {
+  std::vector<std::pair<Clock::time_point, std::weak_ptr<Op>>> expired;
+  std::optional<Clock::time_point> next;
+  std::uint64_t next_gen = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (gen != gen_) return;  // superseded by an earlier deadline
+    timer_.reset();
+    auto now = Clock::now();
+    auto it = entries_.begin();
+    for (; it != entries_.end() && it->first.first <= now; ++it) expired.emplace_back(it->first.first, it->second);
+    entries_.erase(entries_.begin(), it);
+    armed_.reset();
+    if (it != entries_.end()) {
+      next = it->first.first;
+      armed_ = next;
+      next_gen = ++gen_;
+    }
+  }
+  for (auto& [at, weak] : expired)
+    if (auto op = weak.lock()) asio::post(op->strand(), [op, at = at] { op->on_deadline(at); });
+  if (next_gen) start_timer(*next, next_gen);
+}
+
 void BeastTransport::send_async(HttpRequest request, AttemptContext ctx, Completion done) {
   if (runtime_->stopping()) return done(cancelled_error(), {});
   auto op = std::make_shared<Op>(shared_from_this(), std::move(request), std::move(ctx), std::move(done));
-  asio::post(op->strand(), [op] { op->start(); });
+  // From an I/O thread (the pipeline) this starts at once: a post would cost a scheduler round
+  // trip, often a wake-up of the other I/O thread. From any other thread it is a post.
+  asio::dispatch(op->strand(), [op] { op->start(); });
 }
 
 BeastTransport::Slot BeastTransport::acquire(const std::string& key, const std::shared_ptr<Op>& op,
@@ -603,7 +717,7 @@ void BeastTransport::release(const std::string& key, std::unique_ptr<Connection>
     }
   }
   // The slot (and the connection, if any) moves to the first waiter, on its strand.
-  asio::post(next->strand(), [next, c = std::move(conn)]() mutable { next->on_slot(std::move(c), false); });
+  asio::post(next->strand(), [next, c = std::move(conn)]() mutable { next->on_slot(std::move(c)); });
 }
 
 bool BeastTransport::dequeue(const std::string& key, const Op* op) {

@@ -250,6 +250,7 @@ TEST_CASE("the seam: send_async completes once on an I/O thread; a path is relat
 }
 
 TEST_CASE("Runtime shutdown with 100 calls in flight: every handler runs once, then no thread is left") {
+  sandbox();  // the fixture's threads are part of the baseline
   StallingServer s;
   const int baseline = task_count();
   {
@@ -375,4 +376,60 @@ TEST_CASE("a transport that only implements the blocking send still works, off t
   for (auto& f : futures) CHECK(f.get().id == "rpt_canned");
   CHECK(transport->calls.load() == 21);
   CHECK(transport->on_io_thread.load() == 0);
+}
+
+TEST_CASE("a logger far behind never costs its own calls their results") {
+  auto logger = std::make_shared<SlowLogger>();
+  auto o = options_for(sandbox().url());
+  o.logger = logger;
+  o.log_level = hues::LogLevel::kDebug;
+  o.deadline_ms = 1000;  // the 10 calls' 20 lines need 4 s
+  hues::Client client(o);
+  hues::ReportQuery q;
+  q.limit = 1;
+  std::vector<std::future<hues::ReportPage>> pages;
+  auto start = Clock::now();
+  for (int i = 0; i < 10; ++i) pages.push_back(client.reports().list_page_async(q));
+  for (auto& p : pages) CHECK_NOTHROW(p.get());  // no deadline_exceeded although lines lag
+  CHECK(Clock::now() - start < std::chrono::milliseconds(3500));
+}
+
+TEST_CASE("a kept-alive connection the server closed meanwhile is replaced without an error") {
+  std::atomic<int> requests{0};
+  FaultServer server([&](int fd, int) {
+    if (!read_message(fd).empty()) {
+      ++requests;
+      send_all(fd, http_response(200, R"({"items":[]})"));  // keep-alive by default...
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ::close(fd);  // ...but the server drops it soon after
+  });
+  auto o = options_for(server.url());
+  o.retry.max_attempts = 1;  // the resend on a fresh connection is the transport's, not a retry
+  hues::Client client(o);
+  CHECK(client.reports().categories().empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(client.reports().categories().empty());
+  CHECK(requests.load() == 2);
+  CHECK(server.connections() == 2);
+}
+
+TEST_CASE("plain HTTP through a proxy sends the absolute URL to the proxy") {
+  std::string first_line;
+  std::mutex mu;
+  FaultServer proxy([&](int fd, int) {
+    std::string req = read_message(fd);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      first_line = req.substr(0, req.find("\r\n"));
+    }
+    send_all(fd, http_response(200, R"({"items":[{"code":"rac_thai","name_vi":"Rác thải"}]})"));
+    ::close(fd);
+  });
+  auto o = options_for("http://api.hue-s.invalid:8080");
+  o.proxy = proxy.url();
+  o.retry.max_attempts = 1;
+  CHECK(hues::Client(o).reports().categories().at(0).code == "rac_thai");
+  std::lock_guard<std::mutex> lock(mu);
+  CHECK(first_line == "GET http://api.hue-s.invalid:8080/v1/categories HTTP/1.1");
 }

@@ -86,6 +86,7 @@ class ClientCore {
   std::string base_url_;  // without a trailing slash
   std::shared_ptr<Runtime> runtime_;
   std::shared_ptr<Pipeline> pipeline_;
+  bool watchdog_ = false;  // some stage runs host code that no timer of ours can interrupt
 };
 
 // Decodes a JSON body into T; a body that does not fit is a ProtocolError naming the field.

@@ -138,11 +138,13 @@ T wait_for(Start start) {
   };
   auto slot = std::make_shared<Slot>();
   start([slot](std::exception_ptr error, T value) {
-    std::lock_guard<std::mutex> lock(slot->mu);
-    slot->error = std::move(error);
-    slot->value = std::move(value);
-    slot->done = true;
-    slot->cv.notify_all();
+    {
+      std::lock_guard<std::mutex> lock(slot->mu);
+      slot->error = std::move(error);
+      slot->value = std::move(value);
+      slot->done = true;
+    }
+    slot->cv.notify_all();  // unlocked: the woken waiter does not block on mu again
   });
   std::unique_lock<std::mutex> lock(slot->mu);
   slot->cv.wait(lock, [&] { return slot->done; });
