@@ -1,6 +1,7 @@
 // The Hue-S SDK in six steps, against the sandbox started in this process: sign a citizen
 // in with the device flow, list categories, report a broken street light in Vietnamese as
-// that citizen, read it back, list reports near Đông Ba market.
+// that citizen, read it back, list reports near Đông Ba market, show the report's timeline
+// and the utility companies that answer reports.
 #include <hues/hues.h>
 #include <hues/testing/sandbox.h>
 
@@ -106,7 +107,19 @@ int main() try {
     std::cout << "   " << r.id << " [" << r.status << "] " << r.location.address << ": " << r.description << "\n";
     ++count;
   }
-  std::cout << "   (" << count << " in all)\n\n6. Signing out revokes the tokens.\n";
+  std::cout << "   (" << count << " in all)\n";
+
+  std::cout << "\n6. Its timeline:\n";
+  for (const auto& e : reports.timeline(created.id))
+    std::cout << "   " << e.at << " " << e.status << " by " << e.actor_role << (e.note.empty() ? "" : ": " + e.note) << "\n";
+
+  hues::AgencyQuery utilities;
+  utilities.kind = hues::AgencyKind::kUtility;
+  std::cout << "\n7. Utility companies that answer reports:\n";
+  for (const auto& a : client.agencies().list(utilities))
+    std::cout << "   " << a.code << " — " << a.name_vi << (a.phone.empty() ? "" : " (" + a.phone + ")") << "\n";
+
+  std::cout << "\n8. Signing out revokes the tokens.\n";
   user->sign_out();
   return fetched.description == report.description ? 0 : 1;
 } catch (const hues::Error& e) {
