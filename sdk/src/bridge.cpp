@@ -248,7 +248,8 @@ std::string HostObject::call(int method, const std::string& args) const {
         if (auto* m = o->if_contains("message"); m && m->is_string()) message = std::string(m->get_string());
     } catch (...) {
     }
-    throw Error(ErrorType::kApi, message, 0, "host_callback_failed");
+    if (interface_name == "TokenStore") throw_error(ErrorType::kTokenStore, message, 0, "token_store_failed");
+    throw_error(ErrorType::kApi, message, 0, "host_callback_failed");
   }
   return reply->data;
 }

@@ -19,6 +19,7 @@ const char* to_string(ErrorType type) noexcept {
     case ErrorType::kCancelled: return "cancelled";
     case ErrorType::kOAuth: return "oauth";
     case ErrorType::kInvalidToken: return "invalid_token";
+    case ErrorType::kTokenStore: return "token_store";
     case ErrorType::kResourceExhausted: return "resource_exhausted";
   }
   return "unknown";
@@ -56,6 +57,7 @@ void throw_error(ErrorType type, std::string message, int http_status, std::stri
     case ErrorType::kCancelled: HUES_THROW(CancelledError);
     case ErrorType::kOAuth: HUES_THROW(OAuthError);
     case ErrorType::kInvalidToken: HUES_THROW(InvalidTokenError);
+    case ErrorType::kTokenStore: HUES_THROW(TokenStoreError);
     case ErrorType::kResourceExhausted: HUES_THROW(ResourceExhaustedError);
   }
   HUES_THROW(Error);

@@ -129,7 +129,7 @@ class FileTokenStore final : public TokenStore {
 
  private:
   [[noreturn]] static void fail(const std::string& message) {
-    throw_error(ErrorType::kValidation, message, 0, "token_store_failed", {}, "directory");
+    throw_error(ErrorType::kTokenStore, message, 0, "token_store_failed", {}, "directory");
   }
   std::string path(const std::string& key) const {
     std::string digest = internal::sha256(key);

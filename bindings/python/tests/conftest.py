@@ -1,5 +1,8 @@
+import json
+import os
 import socket
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -10,6 +13,11 @@ import hues.testing
 VI_DESCRIPTION = "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo"
 VI_ADDRESS = "Chợ Đông Ba, 2 Trần Hưng Đạo, phường Đông Ba"
 DONG_BA = dict(lat=16.4726, lon=107.5885)
+
+
+def thread_count() -> int:
+    """The process's threads, as the kernel counts them."""
+    return len(os.listdir("/proc/self/task"))
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +40,8 @@ def category(sandbox):
 @pytest.fixture
 def silent_server():
     """A TCP server that accepts connections and never answers: calls to it can only end
-    by their deadline (or cancellation). Yields (url, accepted) where accepted is an Event set
-    once a client has connected."""
+    by their deadline (or cancellation). Yields (url, accepted, conns): accepted is an Event
+    set once a client has connected, conns the accepted sockets."""
     listener = socket.create_server(("127.0.0.1", 0))
     accepted = threading.Event()
     conns = []
@@ -49,7 +57,7 @@ def silent_server():
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted, conns
     try:
         listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
     except OSError:
@@ -57,3 +65,32 @@ def silent_server():
     listener.close()
     for c in conns:
         c.close()
+
+
+@pytest.fixture
+def newer_server():
+    """A real HTTP server on loopback standing in for a newer Hue-S server: it answers with
+    the JSON bodies the test gives it (values this SDK's spec does not know yet).
+    Yields (url, routes): routes maps "GET /path" to a JSON-able body."""
+    routes = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = routes.get(f"GET {self.path}")
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else b"{}"
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("X-Request-Id", "req_newer_server")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", routes
+    server.shutdown()
+    server.server_close()

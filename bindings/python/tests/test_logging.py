@@ -35,6 +35,20 @@ def test_python_logger_receives_lines_without_the_api_key(sandbox, category):
     assert all(isinstance(level, hues.LogLevel) and isinstance(m, str) for level, m in sink.lines)
     for _, message in sink.lines:
         assert sandbox.api_key not in message and wrong not in message
+    # Host callbacks run on an SDK thread, not the caller's.
+    assert threading.get_ident() not in sink.threads
+
+
+def test_async_calls_log_through_a_python_logger(sandbox):
+    import asyncio
+    sink = Collect()
+
+    async def main():
+        async with sandbox.async_client(logger=sink, log_level=hues.LogLevel.DEBUG) as ac:
+            await asyncio.gather(*(ac.reports.categories() for _ in range(20)))
+
+    asyncio.run(main())
+    assert sink.lines and all(sandbox.api_key not in m for _, m in sink.lines)
 
 
 def test_logger_lives_as_long_as_the_client_needs_it(sandbox):
@@ -57,6 +71,19 @@ def test_standard_logging_logger_and_callables(sandbox, caplog):
     sandbox.client(logger=lambda level, msg: seen.append(msg),
                    log_level=hues.LogLevel.DEBUG).reports.categories()
     assert seen and all(sandbox.api_key not in m for m in seen)
+
+
+def test_logger_objects_that_raise_do_not_fail_the_call(sandbox):
+    class Broken(hues.Logger):
+        def log(self, level, message):
+            raise RuntimeError("logger broke")
+
+    assert sandbox.client(logger=Broken(), log_level=hues.LogLevel.DEBUG).reports.categories()
+
+
+def test_an_object_that_is_not_a_logger_is_refused(sandbox):
+    with pytest.raises(TypeError, match="logger"):
+        sandbox.client(logger=42)
 
 
 def test_a_failing_logger_does_not_fail_the_call(sandbox, monkeypatch):

@@ -1,4 +1,4 @@
-"""TLS, deadlines, the GIL and option checking."""
+"""TLS, deadlines, the GIL, cancellation tokens and option checking."""
 import threading
 import time
 
@@ -20,19 +20,19 @@ def test_tls_without_the_ca_is_refused(sandbox):
     with hues.Client(base_url=sandbox.tls_url, api_key=sandbox.api_key, timeout=10) as c:
         with pytest.raises(hues.TlsError) as err:
             c.reports.categories()
-    assert isinstance(err.value, hues.TransportError) and err.value.http_status == 0
+    assert isinstance(err.value, hues.TransportError) and err.value.status == 0
 
 
 def test_gil_is_released_while_a_call_blocks(silent_server):
-    url, accepted = silent_server
-    client = hues.Client(base_url=url, api_key="hk_test_x", timeout=2, max_attempts=1)
+    url, accepted, _ = silent_server
+    client = hues.Client(base_url=url, api_key="hk_test_x", timeout=2, retry=hues.RetryPolicy(max_attempts=1))
     outcome = {}
 
     def call():
         start = time.monotonic()
         try:
             client.reports.get("r1")
-        except hues.HuesError as e:
+        except hues.Error as e:
             outcome["error"] = e
         outcome["elapsed"] = time.monotonic() - start
 
@@ -50,13 +50,24 @@ def test_gil_is_released_while_a_call_blocks(silent_server):
     worker.join(15)
     assert not worker.is_alive()
     e = outcome["error"]
-    assert isinstance(e, hues.HuesTimeoutError) and isinstance(e, TimeoutError)
-    assert e.code == "timeout" and e.http_status == 0
+    assert isinstance(e, hues.TimeoutError) and isinstance(e, TimeoutError)
+    assert e.status == 0 and e.retryable
     assert 1.5 <= outcome["elapsed"] < 10
 
 
+def test_per_call_timeout_overrides_the_client(silent_server):
+    url, _, _ = silent_server
+    client = hues.Client(base_url=url, api_key="hk_test_x", timeout=30, retry=hues.RetryPolicy(max_attempts=1))
+    start = time.monotonic()
+    with pytest.raises(hues.TimeoutError):
+        client.reports.get("r1", timeout=0.5)
+    with pytest.raises(hues.TimeoutError):
+        client.reports.get("r1", options=hues.CallOptions(timeout=0.5))
+    assert time.monotonic() - start < 10
+
+
 def test_cancellation_token_ends_a_blocked_call(silent_server):
-    url, accepted = silent_server
+    url, accepted, _ = silent_server
     client = hues.Client(base_url=url, api_key="hk_test_x", timeout=30)
     token = hues.CancellationToken()
     threading.Thread(target=lambda: (accepted.wait(5), time.sleep(0.2), token.cancel())).start()
@@ -66,16 +77,30 @@ def test_cancellation_token_ends_a_blocked_call(silent_server):
     assert time.monotonic() - start < 10 and token.cancelled
 
 
+def test_a_token_cancelled_before_the_call_fails_it_at_once(sandbox):
+    token = hues.CancellationToken()
+    token.cancel()
+    with sandbox.client() as c:
+        start = time.monotonic()
+        with pytest.raises(hues.CancelledError):
+            c.reports.categories(cancel=token)
+        pager = c.reports.list(limit=1, cancel=token)
+        with pytest.raises(hues.CancelledError):
+            next(pager)
+        assert time.monotonic() - start < 5
+        assert c.reports.categories()  # the client itself is fine
+
+
 def test_connection_refused_is_a_connection_error():
     import socket
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
-    c = hues.Client(base_url=f"http://127.0.0.1:{port}", api_key="k", timeout=5, max_attempts=1)
-    with pytest.raises(hues.HuesConnectionError) as err:
+    c = hues.Client(base_url=f"http://127.0.0.1:{port}", api_key="k", timeout=5, retry=hues.RetryPolicy(max_attempts=1))
+    with pytest.raises(hues.ConnectionError) as err:
         c.reports.categories()
-    assert isinstance(err.value, ConnectionError)
+    assert isinstance(err.value, ConnectionError) and isinstance(err.value, hues.HuesConnectionError)
 
 
 def test_bad_options_are_rejected_with_the_field():
@@ -85,16 +110,28 @@ def test_bad_options_are_rejected_with_the_field():
     with pytest.raises(hues.ValidationError) as err:
         hues.Client(base_url="http://127.0.0.1:1", timeout=-1)
     assert err.value.field == "timeout"
+    with pytest.raises(hues.ValidationError) as err:
+        hues.Client(base_url="http://127.0.0.1:1", max_connections_per_host=0)
+    assert err.value.field == "max_connections_per_host"
     with pytest.raises(TypeError):
-        hues.Client(base_url="http://127.0.0.1:1", timeout="5")
+        hues.Client(base_url="http://127.0.0.1:1", timeout="5")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        hues.Client(base_url="http://127.0.0.1:1", no_such_option=1)
+        hues.Client(base_url="http://127.0.0.1:1", no_such_option=1)  # type: ignore[call-arg]
 
 
 def test_options_keywords_map_to_client_options():
     c = hues.Client(base_url="http://127.0.0.1:1", api_key="hk_secret_key_123", timeout=2.5,
-                    connect_timeout=0.5, max_attempts=2, user_agent="pytest")
+                    connect_timeout=0.5, retry=hues.RetryPolicy(max_attempts=2), user_agent="pytest")
     o = c.options
-    assert (o.deadline_ms, o.connect_timeout_ms, o.retry.max_attempts) == (2500, 500, 2)
+    assert isinstance(o, hues.ClientOptions)
+    assert (o.deadline_ms, o.connect_timeout_ms, o.retry and o.retry.max_attempts) == (2500, 500, 2)
     assert o.user_agent == "pytest" and o.api_key == "hk_secret_key_123"
     assert "hk_secret_key_123" not in repr(o) and "hk_secret_key_123" not in repr(c)
+    assert hues.version()
+
+
+def test_a_closed_client_refuses_calls(sandbox):
+    c = sandbox.client()
+    c.close()
+    with pytest.raises(hues.Error):
+        c.reports.categories()

@@ -32,6 +32,7 @@ enum class ErrorType {
   kCancelled,         // the caller cancelled the call
   kOAuth,             // an OAuth 2.0 error answer (invalid_grant, authorization_pending...)
   kInvalidToken,      // an ID token failed a check; code() names it (signature, exp, aud...)
+  kTokenStore,        // the app's token store failed; the message is the store's
   kResourceExhausted, // the SDK refused the call at once: a bounded queue is full ("queue_full")
 };
 
@@ -93,6 +94,9 @@ class HUES_API OAuthError : public ApiError { using ApiError::ApiError; };
 // A token failed validation. code() says which check: malformed, alg, kid, signature, iss,
 // aud, azp, exp, nbf, iat, nonce, state.
 class HUES_API InvalidTokenError : public Error { using Error::Error; };
+// The app's token store failed (a file it could not write, an exception in a store written in
+// Python, Java or C#); message() is the store's own.
+class HUES_API TokenStoreError : public Error { using Error::Error; };
 
 // Throws the subclass of Error that matches type (used by the SDK and by bindings).
 [[noreturn]] HUES_API void throw_error(ErrorType type, std::string message, int http_status = 0,

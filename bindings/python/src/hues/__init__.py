@@ -1,4 +1,4 @@
-"""Hue-S SDK for Python: the smart-city services of Huế (citizen reports and more).
+"""Hue-S SDK for Python: the smart-city services of Huế (citizen reports, identity, ...).
 
     import hues
     client = hues.Client(base_url="https://api.hue-s.vn", api_key="hk_live_...", timeout=30)
@@ -6,101 +6,44 @@
         category="street_light",
         description="Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo",
         location=hues.Location(lat=16.4726, lon=107.5885))
-    for r in client.reports.list(status="submitted"):
+    for r in client.reports.list(status=hues.ReportStatus.SUBMITTED):
         print(r.id, r.description)
 
-Sign-in (OpenID Connect): hues.OidcClient, hues.UserCredentials, hues.ClientCredentials,
-hues.TokenStore (see hues.identity).
+asyncio: ``hues.AsyncClient`` (same keywords; ``await client.reports.get(id)``,
+``async for r in client.reports.list(...)``). Sign-in: hues.OidcClient,
+hues.UserCredentials, hues.ClientCredentials, hues.TokenStore. Errors: hues.Error and its
+subclasses. In-process sandbox for tests: ``hues.testing.Sandbox``.
 
-Errors are hues.HuesError subclasses (see hues.errors). asyncio: hues.AsyncClient, or the
-``*_async`` methods. In-process sandbox for tests: hues.testing.Sandbox.
+Everything per operation, model and error is generated from docs/openapi.yaml into
+hues._generated; this package adds the generic runtime (hues._runtime) and idioms.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from ._core import (
-    AttributeValue,
-    CallOptions,
-    CancellationToken,
-    AuthorizationRequest,
-    Category,
-    CategoryAttribute,
-    CitizenProfile,
-    ClientOptions,
-    CredentialsProvider,
-    DeviceAuthorization,
-    ErrorBody,
-    IdTokenClaims,
-    Location,
-    Logger,
-    LogLevel,
-    NewReport,
-    OidcOptions,
-    ProviderMetadata,
-    Report,
-    ReportPage,
-    ReportPager,
-    ReportQuery,
-    RetryPolicy,
-    TokenSet,
-)
-from ._client import Client, Reports
-from .identity import (
-    ClientCredentials,
-    FileTokenStore,
-    LoopbackReceiver,
-    MemoryTokenStore,
-    OidcClient,
-    TokenStore,
-    UserCredentials,
-    api_key_credentials,
-)
-from .errors import (
-    ApiError,
-    AuthenticationError,
-    CancelledError,
-    ConflictError,
-    HuesConnectionError,
-    HuesError,
-    HuesTimeoutError,
-    InvalidTokenError,
-    NotFoundError,
-    OAuthError,
-    PermissionDeniedError,
-    ProtocolError,
-    RateLimitError,
-    ServerError,
-    TlsError,
-    TransportError,
-    ValidationError,
-)
+from . import _idioms  # noqa: F401  (loggers, HUES_API_KEY)
+from ._generated import SPEC_HASH, SPEC_VERSION
+from ._generated.callbacks import *  # noqa: F403
+from ._generated.errors import *  # noqa: F403
+from ._generated.models import *  # noqa: F403
+from ._generated.objects import *  # noqa: F403
+from ._generated import callbacks as _c, errors as _e, models as _m, objects as _o
+from ._generated.errors import ConnectionError as HuesConnectionError
+from ._generated.errors import Error as HuesError
+from ._generated.errors import TimeoutError as HuesTimeoutError
+from ._runtime import AsyncPager, CallOptions, CancellationToken, Pager
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AsyncClient", "AttributeValue", "CallOptions", "CancellationToken", "Category",
-    "CategoryAttribute", "Client", "ClientOptions", "ErrorBody", "Location", "Logger", "LogLevel",
-    "NewReport", "Report", "ReportPage", "ReportPager", "ReportQuery", "Reports", "RetryPolicy",
-    # identity
-    "AuthorizationRequest", "CitizenProfile", "ClientCredentials", "CredentialsProvider",
-    "DeviceAuthorization", "FileTokenStore", "IdTokenClaims", "LoopbackReceiver",
-    "MemoryTokenStore", "OidcClient", "OidcOptions", "ProviderMetadata", "TokenSet",
-    "TokenStore", "UserCredentials", "api_key_credentials",
-    "ApiError", "AuthenticationError", "CancelledError", "ConflictError", "HuesConnectionError",
-    "HuesError", "HuesTimeoutError", "InvalidTokenError", "NotFoundError", "OAuthError",
-    "PermissionDeniedError", "ProtocolError", "RateLimitError", "ServerError", "TlsError",
-    "TransportError", "ValidationError",
-]
+# TimeoutError and ConnectionError (hues.TimeoutError, ...) subclass the builtins of the same
+# names; `from hues import *` leaves them out so that it cannot shadow the builtins.
+__all__ = sorted(
+    {n for n in _m.__all__ + _e.__all__ + _c.__all__ + _o.__all__ if n not in ("TimeoutError", "ConnectionError")}
+    | {"AsyncPager", "CallOptions", "CancellationToken", "Pager", "HuesError", "HuesTimeoutError",
+       "HuesConnectionError", "SPEC_HASH", "SPEC_VERSION"})
+del _c, _e, _m, _o
 
 
-def __getattr__(name: str) -> Any:
-    # asyncio and the sandbox load on first use, keeping `import hues` fast.
-    if name == "AsyncClient":
-        from .aio import AsyncClient
-        return AsyncClient
-    if name in ("aio", "testing"):
-        import importlib
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'hues' has no attribute {name!r}")
+def version() -> str:
+    """The C++ core's version, e.g. "0.1.0"."""
+    from . import _native
+    return _native.version()
