@@ -88,7 +88,7 @@ HttpRequest ClientCore::make_request(const std::string& method, const std::strin
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.body = std::move(body);
   // Set here rather than by the pipeline so the caller knows the id it sent (error reports).
-  request.set_header("X-Request-Id", "req_" + random_hex(12));
+  request.set_header("X-Request-Id", new_request_id());
   return request;
 }
 
@@ -225,7 +225,7 @@ HttpResponse ClientCore::call(const std::string& method, const std::string& path
 }
 
 HttpResponse ClientCore::send(HttpRequest& request, const CallOptions& call) const {
-  if (request.header("X-Request-Id").empty()) request.set_header("X-Request-Id", "req_" + random_hex(12));
+  if (request.header("X-Request-Id").empty()) request.set_header("X-Request-Id", new_request_id());
   return wait_for<HttpResponse>(runtime_.get(), [&](ResponseHandler done) { send_async(request, call, std::move(done)); });
 }
 

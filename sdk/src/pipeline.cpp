@@ -91,7 +91,7 @@ namespace {
 class RequestIdPolicy final : public Policy {
  public:
   void send(HttpRequest& req, CallStatePtr state, const Next& next, Done done) override {
-    if (req.header("X-Request-Id").empty()) req.set_header("X-Request-Id", "req_" + random_hex(12));
+    if (req.header("X-Request-Id").empty()) req.set_header("X-Request-Id", new_request_id());
     next(req, std::move(state), std::move(done));
   }
 };

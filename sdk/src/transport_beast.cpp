@@ -87,6 +87,43 @@ Endpoint parse_endpoint(const std::string& url, const char* field) {
   return e;
 }
 
+// A request URL's endpoint, reusing the last one this thread parsed when only the path and
+// query differ (nearly every call goes to its client's base URL): the scheme and authority
+// are compared as text, and the rest is still validated, as origin-form.
+Endpoint parse_request_endpoint(const std::string& url) {
+  struct Last {
+    std::string prefix;  // "scheme://authority" exactly as it appeared in the URL
+    Endpoint endpoint;
+  };
+  thread_local Last last;
+  auto scheme_end = url.find("://");
+  auto rest_at = scheme_end == std::string::npos ? std::string::npos : url.find_first_of("/?#", scheme_end + 3);
+  if (rest_at != std::string::npos && url[rest_at] == '/' && url.find('#', rest_at) == std::string::npos) {
+    std::string_view prefix(url.data(), rest_at), rest(url.data() + rest_at, url.size() - rest_at);
+    if (!last.prefix.empty() && prefix == last.prefix && boost::urls::parse_origin_form(rest)) {
+      Endpoint e = last.endpoint;
+      e.target.assign(rest.data(), rest.size());
+      return e;
+    }
+    Endpoint e = parse_endpoint(url, "url");
+    if (e.userinfo.empty()) {
+      last.prefix.assign(prefix.data(), prefix.size());
+      last.endpoint = e;
+    }
+    return e;
+  }
+  return parse_endpoint(url, "url");
+}
+
+// True when s holds none of the bytes of set (a plain loop: std::string::find_first_of with
+// a set calls memchr per byte of s).
+bool has_none_of(std::string_view s, std::string_view set) {
+  for (char c : s)
+    for (char bad : set)
+      if (c == bad) return false;
+  return true;
+}
+
 struct Connection {
   explicit Connection(asio::io_context& io) : io(&io), plain(std::in_place, io) {}
   asio::io_context* io;  // its socket's: only an attempt on the same io_context may use it
@@ -220,8 +257,7 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
     bool has_host = false;
     for (const auto& [name, value] : request.headers) {
       // A CR or LF would let a value smuggle in extra headers.
-      if (name.empty() || name.find_first_of(":\r\n ") != std::string::npos ||
-          value.find_first_of("\r\n") != std::string::npos)
+      if (name.empty() || !has_none_of(name, ":\r\n ") || !has_none_of(value, "\r\n"))
         throw_error(ErrorType::kValidation, "invalid HTTP header " + name, 0, "invalid_header", {}, "headers");
       if (beast::iequals(name, "Content-Length")) continue;
       has_host = has_host || beast::iequals(name, "Host");
@@ -274,7 +310,7 @@ class Op : public std::enable_shared_from_this<Op> {
   void start() {
     if (ctx_.cancel && ctx_.cancel->cancelled()) return finish(cancelled_error());
     try {
-      target_ = parse_endpoint(request_.url, "url");
+      target_ = parse_request_endpoint(request_.url);
       wire_ = transport_->serialize(target_, request_);
     } catch (...) {
       return finish(std::current_exception());

@@ -7,6 +7,8 @@
 // own parser reads some doubles one ULP off and its serializer prints "1.64726E1".
 #pragma once
 
+#include <boost/json/monotonic_resource.hpp>
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
@@ -142,10 +144,20 @@ T from_json(const boost::json::value& v) {
 // Invalid UTF-8 inside strings is accepted here and refused by read_json and the
 // validators, so the error can name the field.
 boost::json::value parse_json(std::string_view text);
+// The same, with the value's memory from sp (e.g. a monotonic_resource for a value only read).
+boost::json::value parse_json(std::string_view text, boost::json::storage_ptr sp);
+
+// Where a document that is only read (decoded into a model, then dropped) lives: a stack
+// buffer, then the heap in large blocks, all released at once.
+struct ScratchJson {
+  unsigned char buffer[4096];
+  boost::json::monotonic_resource resource{buffer, sizeof buffer};
+};
 
 template <typename T>
 T from_json_string(std::string_view text) {
-  return from_json<T>(parse_json(text));
+  ScratchJson scratch;
+  return from_json<T>(parse_json(text, &scratch.resource));
 }
 
 }  // namespace hues::internal

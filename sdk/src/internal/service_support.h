@@ -28,7 +28,8 @@ struct decode_member {
   explicit decode_member(const char* name) : name(name) {}
   T operator()(const HttpResponse& res) const {
     try {
-      auto doc = parse_json(res.body);
+      ScratchJson scratch;
+      auto doc = parse_json(res.body, &scratch.resource);
       const auto* obj = doc.if_object();
       const auto* member = obj ? obj->if_contains(name) : nullptr;
       if (!member) throw FieldError(name, "is required");
