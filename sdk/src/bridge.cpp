@@ -665,10 +665,15 @@ struct QueueSink final : hues_sink {
   }
 };
 
-struct WaitSink final : hues_sink {
-  std::promise<std::pair<int, std::string>> promise;
-  void deliver(std::uint64_t, int status, std::string data) override {
-    promise.set_value({status, std::move(data)});
+// hues_call_sync's sink: the waiting thread runs the runtime's sync loop (see
+// Runtime::sync_wait), like the C++ API's sync calls.
+struct WaitSink final : hues_sink, internal::SyncWaiter {
+  int status = HUES_ERROR;
+  std::string data;
+  void deliver(std::uint64_t, int s, std::string d) override {
+    status = s;  // published by sync_notify's lock
+    data = std::move(d);
+    internal::sync_notify(*this);
   }
 };
 
@@ -861,12 +866,14 @@ void hues_call_cancel(hues_call call) {
 int hues_call_sync(hues_handle target, std::uint32_t call_id, const std::uint8_t* args, std::size_t args_len,
                    const std::uint8_t* options, std::size_t options_len, hues_call* started, hues_bytes* out) {
   auto sink = std::make_shared<WaitSink>();
-  auto future = sink->promise.get_future();
-  hues_call call = start(target, call_id, args, args_len, options, options_len, sink, 0);
-  if (started) *started = call;
-  auto [status, data] = future.get();
-  if (out) *out = to_bytes(data);
-  return status;
+  // On an I/O thread (where no host code runs) this would wait for itself; sync_wait then
+  // does a plain wait, as before.
+  internal::sync_wait(internal::Runtime::global().get(), *sink, [&] {
+    hues_call call = start(target, call_id, args, args_len, options, options_len, sink, 0);
+    if (started) *started = call;
+  });
+  if (out) *out = to_bytes(sink->data);
+  return sink->status;
 }
 
 int hues_host_object_new(const char* interface_name, hues_invoke_fn invoke, void* context, std::uint64_t host_id,

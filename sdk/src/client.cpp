@@ -88,7 +88,7 @@ HttpRequest ClientCore::make_request(const std::string& method, const std::strin
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.body = std::move(body);
   // Set here rather than by the pipeline so the caller knows the id it sent (error reports).
-  request.set_header("X-Request-Id", "req_" + random_hex(12));
+  request.set_header("X-Request-Id", new_request_id());
   return request;
 }
 
@@ -203,7 +203,8 @@ void ClientCore::send_async(HttpRequest request, const CallOptions& call, Respon
       if (fired) completion->complete(make_error(ErrorType::kTimeout, "the call's deadline passed", "deadline_exceeded", true), {});
     }));
     auto pipeline = pipeline_;
-    bool posted = runtime_->post([pipeline, state, completion] {
+    // On a sync waiter's thread this queues on its sync loop (see Runtime::sync_wait).
+    bool posted = runtime_->post_local([pipeline, state, completion] {
       pipeline->send(state, [completion](std::exception_ptr error, HttpResponse response) {
         completion->complete(error, std::move(response));
       });
@@ -224,8 +225,8 @@ HttpResponse ClientCore::call(const std::string& method, const std::string& path
 }
 
 HttpResponse ClientCore::send(HttpRequest& request, const CallOptions& call) const {
-  if (request.header("X-Request-Id").empty()) request.set_header("X-Request-Id", "req_" + random_hex(12));
-  return wait_for<HttpResponse>([&](ResponseHandler done) { send_async(request, call, std::move(done)); });
+  if (request.header("X-Request-Id").empty()) request.set_header("X-Request-Id", new_request_id());
+  return wait_for<HttpResponse>(runtime_.get(), [&](ResponseHandler done) { send_async(request, call, std::move(done)); });
 }
 
 }  // namespace internal

@@ -6,6 +6,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
+#include <atomic>
+#include <cstring>
 #include <stdexcept>
 
 namespace hues::internal {
@@ -91,6 +95,41 @@ std::string random_bytes(std::size_t bytes) {
 std::string random_hex(std::size_t bytes) { return to_hex(random_bytes(bytes)); }
 
 std::string random_urlsafe(std::size_t bytes) { return base64url_encode(random_bytes(bytes)); }
+
+namespace {
+std::atomic<unsigned> fork_generation{0};
+void on_fork_child() { fork_generation.fetch_add(1, std::memory_order_relaxed); }
+}  // namespace
+
+std::string new_request_id() {
+  constexpr std::size_t kId = 12, kPool = 32 * kId;
+  struct Pool {
+    unsigned char bytes[kPool];
+    std::size_t used = kPool;  // empty
+    unsigned generation = 0;
+  };
+  static const bool registered = [] { return pthread_atfork(nullptr, nullptr, on_fork_child) == 0; }();
+  (void)registered;
+  thread_local Pool pool;
+  unsigned gen = fork_generation.load(std::memory_order_relaxed);
+  if (pool.used + kId > kPool || pool.generation != gen) {  // a child must not repeat its parent's ids
+    if (RAND_bytes(pool.bytes, static_cast<int>(kPool)) != 1)
+      hues::throw_error(hues::ErrorType::kTls, "OpenSSL's random number generator failed", 0, "rng_failure");
+    pool.used = 0;
+    pool.generation = gen;
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string id(4 + 2 * kId, '\0');
+  std::memcpy(id.data(), "req_", 4);
+  for (std::size_t i = 0; i < kId; ++i) {
+    unsigned char b = pool.bytes[pool.used + i];
+    id[4 + 2 * i] = hex[b >> 4];
+    id[5 + 2 * i] = hex[b & 15];
+  }
+  std::memset(pool.bytes + pool.used, 0, kId);
+  pool.used += kId;
+  return id;
+}
 
 std::string pkce_challenge(std::string_view verifier) { return base64url_encode(sha256(verifier)); }
 

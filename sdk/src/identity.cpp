@@ -284,7 +284,7 @@ struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
     req.url = url;
     req.headers.emplace_back("Accept", "application/json");
     if (!bearer.empty()) req.headers.emplace_back("Authorization", "Bearer " + bearer);
-    req.set_header("X-Request-Id", "req_" + internal::random_hex(12));
+    req.set_header("X-Request-Id", internal::new_request_id());
     return req;
   }
 

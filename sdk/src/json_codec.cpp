@@ -107,6 +107,9 @@ struct ExactHandler {
   static constexpr std::size_t max_key_size = std::size_t(-1);
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
+  ExactHandler() = default;
+  ExactHandler(unsigned char* temp, std::size_t size) : st({}, temp, size) {}
+
   boost::json::value_stack st;
   std::string number;  // the parts of a number split across buffers
 
@@ -244,9 +247,12 @@ std::string serialize_json(const boost::json::value& v) {
   return out;
 }
 
-boost::json::value parse_json(std::string_view text) {
-  boost::json::basic_parser<ExactHandler> p(parse_options());
-  p.handler().st.reset();
+boost::json::value parse_json(std::string_view text) { return parse_json(text, {}); }
+
+boost::json::value parse_json(std::string_view text, boost::json::storage_ptr sp) {
+  unsigned char temp[2048];  // the parser's own stack, on ours while it fits
+  boost::json::basic_parser<ExactHandler> p(parse_options(), temp, sizeof temp);
+  p.handler().st.reset(std::move(sp));
   boost::system::error_code ec;
   std::size_t n = p.write_some(false, text.data(), text.size(), ec);
   if (!ec && n != text.size()) ec = boost::json::error::extra_data;

@@ -91,7 +91,7 @@ namespace {
 class RequestIdPolicy final : public Policy {
  public:
   void send(HttpRequest& req, CallStatePtr state, const Next& next, Done done) override {
-    if (req.header("X-Request-Id").empty()) req.set_header("X-Request-Id", "req_" + random_hex(12));
+    if (req.header("X-Request-Id").empty()) req.set_header("X-Request-Id", new_request_id());
     next(req, std::move(state), std::move(done));
   }
 };
@@ -232,42 +232,62 @@ class CredentialsPolicy final : public Policy {
       : credentials_(std::move(credentials)) {}
   void send(HttpRequest& req, CallStatePtr state, const Next& next, Done done) override {
     if (!credentials_) return next(req, std::move(state), std::move(done));
-    auto creds = credentials_;
-    authorize(creds, req, state, [creds, &req, state, next, done] {
-      next(req, state, [creds, &req, state, next, done](std::exception_ptr error, HttpResponse res) {
-        if (error || res.status != 401 || state->reauthorized) return done(error, std::move(res));
-        auto rt = state->runtime;
-        auto on_answer = [creds, &req, state, next, done, res, rt](bool retry) {
-          rt->dispatch([creds, &req, state, next, done, res, retry] {
-            if (!retry) return done(nullptr, res);
-            state->reauthorized = true;
-            authorize(creds, req, state, [&req, state, next, done] { next(req, state, done); }, done);
-          });
-        };
-        try {
-          creds->on_unauthorized_async(on_answer);
-        } catch (...) {
-          done(std::current_exception(), {});
-        }
-      });
-    }, done);
+    auto call = std::make_shared<AuthCall>();
+    call->creds = credentials_;
+    call->req = &req;
+    call->state = std::move(state);
+    call->next = next;
+    call->done = std::move(done);
+    call->authorize(false);
   }
 
  private:
-  static void authorize(const std::shared_ptr<CredentialsProvider>& creds, HttpRequest& req, const CallStatePtr& state,
-                        std::function<void()> go_on, Done done) {
-    auto rt = state->runtime;
-    try {
-      creds->authorize_async(req, [rt, go_on, done](std::exception_ptr error) {
-        rt->dispatch([go_on, done, error] {
-          if (error) return done(error, {});
-          go_on();
+  // One attempt's authorization, held by its continuations (each captures only this, so no
+  // continuation copies the others).
+  struct AuthCall : std::enable_shared_from_this<AuthCall> {
+    std::shared_ptr<CredentialsProvider> creds;
+    HttpRequest* req = nullptr;
+    CallStatePtr state;
+    Next next{nullptr, 0};
+    Done done;
+
+    void authorize(bool again) {
+      auto self = shared_from_this();
+      try {
+        creds->authorize_async(*req, [self, again](std::exception_ptr error) {
+          Runtime& rt = *self->state->runtime;
+          if (rt.on_io_thread() || rt.in_sync_loop()) return self->authorized(error, again);
+          rt.dispatch([self, error, again] { self->authorized(error, again); });
         });
-      });
-    } catch (...) {
-      done(std::current_exception(), {});
+      } catch (...) {
+        done(std::current_exception(), {});
+      }
     }
-  }
+
+    void authorized(std::exception_ptr error, bool again) {
+      if (error) return done(error, {});
+      if (again) return next(*req, state, done);
+      auto self = shared_from_this();
+      next(*req, state, [self](std::exception_ptr e, HttpResponse res) { self->on_response(e, std::move(res)); });
+    }
+
+    void on_response(std::exception_ptr error, HttpResponse res) {
+      if (error || res.status != 401 || state->reauthorized) return done(error, std::move(res));
+      auto self = shared_from_this();
+      auto kept = std::make_shared<HttpResponse>(std::move(res));
+      try {
+        creds->on_unauthorized_async([self, kept](bool retry) {
+          self->state->runtime->dispatch([self, kept, retry] {
+            if (!retry) return self->done(nullptr, std::move(*kept));
+            self->state->reauthorized = true;
+            self->authorize(true);
+          });
+        });
+      } catch (...) {
+        done(std::current_exception(), {});
+      }
+    }
+  };
 
   std::shared_ptr<CredentialsProvider> credentials_;
 };
@@ -428,6 +448,7 @@ class TransportStage final : public Policy {
     auto rt = state->runtime;
     // User transports may complete on any thread; the call goes on from an I/O thread.
     transport_->send_async(req, ctx, [rt, done](std::exception_ptr error, HttpResponse res) {
+      if (rt->on_io_thread() || rt->in_sync_loop()) return done(error, std::move(res));
       auto shared_res = std::make_shared<HttpResponse>(std::move(res));
       rt->dispatch([done, error, shared_res] { done(error, std::move(*shared_res)); });
     });

@@ -17,6 +17,7 @@ namespace asio = boost::asio;
 
 thread_local const Runtime* current_runtime = nullptr;
 thread_local const HostExecutor* current_host = nullptr;
+thread_local const Runtime* current_sync_loop = nullptr;  // the runtime whose sync loop this thread runs
 
 // SDK threads must not take the host process's signals (SIGINT belongs to its main thread).
 template <typename F>
@@ -58,6 +59,30 @@ class AsioTimer final : public Timer, public std::enable_shared_from_this<AsioTi
 }  // namespace
 
 bool on_sdk_io_thread() { return current_runtime != nullptr; }
+
+SyncStats& sync_stats() {
+  thread_local SyncStats stats;
+  return stats;
+}
+
+void sync_notify(SyncWaiter& w) {
+  std::lock_guard<std::mutex> lock(w.mu);
+  w.done = true;
+  if (w.thread == std::this_thread::get_id()) return;  // the common case: completed by the waiter itself
+  w.foreign = true;
+  // Under the lock: once it is released the waiter may return, and its runtime go away.
+  w.cv.notify_one();
+  if (w.in_loop && w.loop) asio::post(w.loop->impl().sync_io, [] {});  // ends the waiter's run_one()
+}
+
+void sync_wait(Runtime* rt, SyncWaiter& w, const std::function<void()>& start) {
+  if (rt) return rt->sync_wait(w, start);
+  ++sync_stats().fallbacks;
+  start();
+  std::unique_lock<std::mutex> lock(w.mu);
+  w.cv.wait(lock, [&] { return w.done; });
+  if (w.foreign) ++sync_stats().handoffs;
+}
 
 std::exception_ptr make_error(ErrorType type, std::string message, std::string code, bool retryable,
                               int http_status) {
@@ -128,6 +153,7 @@ Runtime::Runtime(Config config)
       io_thread_count_(std::max<std::size_t>(1, config.io_threads)),
       host_(std::make_unique<HostExecutor>(config.host_threads, config.host_queue)) {
   impl_->guard.emplace(asio::make_work_guard(impl_->io));
+  impl_->sync_guard.emplace(asio::make_work_guard(impl_->sync_io));
   impl_->running = io_thread_count_;
   for (std::size_t i = 0; i < io_thread_count_; ++i) {
     impl_->threads.push_back(start_thread([this] {
@@ -187,8 +213,77 @@ bool Runtime::post(std::function<void()> fn) {
   return true;
 }
 
+bool Runtime::post_local(std::function<void()> fn) {
+  if (io_closed_) return false;
+  asio::post(in_sync_loop() ? impl_->sync_io : impl_->io, std::move(fn));
+  return true;
+}
+
 void Runtime::dispatch(std::function<void()> fn) {
-  if (on_io_thread()) fn(); else post(std::move(fn));
+  if (on_io_thread() || in_sync_loop()) fn(); else post(std::move(fn));
+}
+
+bool Runtime::in_sync_loop() const { return current_sync_loop == this; }
+
+void Runtime::sync_wait(SyncWaiter& w, const std::function<void()>& start) {
+  auto& stats = sync_stats();
+  // One waiter runs the loop at a time (it is a single-threaded io_context); the others wait
+  // as before, for calls that then run on the I/O threads. A waiter never runs the I/O
+  // threads' io_context, so it cannot end up running (or waiting behind) unrelated work.
+  bool lead = !io_closed_ && !on_sdk_io_thread() && current_sync_loop == nullptr &&
+              !impl_->sync_busy.exchange(true, std::memory_order_acquire);
+  if (!lead) {
+    ++stats.fallbacks;
+    start();
+    std::unique_lock<std::mutex> lock(w.mu);
+    w.cv.wait(lock, [&] { return w.done; });
+    if (w.foreign) ++stats.handoffs;
+    return;
+  }
+  ++stats.in_loop;
+  auto& io = impl_->sync_io;
+  {
+    std::lock_guard<std::mutex> lock(w.mu);
+    w.loop = this;
+    w.in_loop = true;
+  }
+  current_sync_loop = this;
+  // start() runs here, outside the loop: what it posts (the call's first step) queues on the
+  // sync loop without waking anyone, and runs in the first run_one() below.
+  try {
+    start();
+  } catch (...) {  // wait_for's start does not throw; be safe
+  }
+  bool foreign = false;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(w.mu);
+      if (w.done) {
+        foreign = w.foreign;
+        break;
+      }
+    }
+    std::size_t ran = 0;
+    try {
+      ran = io.run_one();
+    } catch (...) {  // a throwing handler is a bug; keep serving the call (as the I/O threads do)
+      continue;
+    }
+    if (ran == 0) break;  // stopped: the runtime shut down
+  }
+  // The call was ended from elsewhere (a cancel, the watchdog): its attempt may still be on
+  // the loop, with its abort queued. Run what is ready so it lets go of its connection now.
+  if (foreign) {
+    ++stats.handoffs;
+    try {
+      io.poll();
+    } catch (...) {
+    }
+  }
+  current_sync_loop = nullptr;
+  impl_->sync_busy.store(false, std::memory_order_release);
+  std::unique_lock<std::mutex> lock(w.mu);
+  w.cv.wait(lock, [&] { return w.done; });  // only waits when the loop stopped first
 }
 
 bool Runtime::on_io_thread() const { return current_runtime == this; }
@@ -270,6 +365,10 @@ void Runtime::shutdown() {
   }
   impl_->io.stop();
   io_closed_ = true;
+  // A sync waiter still inside run_one() (its call outlived the wait above) returns from it
+  // and goes on waiting on its condition variable.
+  impl_->sync_guard.reset();
+  impl_->sync_io.stop();
   for (auto& t : impl_->threads) {
     if (!t.joinable()) continue;
     // As in HostExecutor::shutdown: the calling I/O thread returns right after this.

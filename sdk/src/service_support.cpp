@@ -18,7 +18,7 @@ HttpRequest prepare_request(int call_id, const boost::json::object& args) {
   if (call->body_model) request.headers.emplace_back("Content-Type", "application/json");
   request.body = std::move(prepared.body);
   // Set here rather than by the pipeline so an error can quote it (raise_for_status).
-  request.set_header("X-Request-Id", "req_" + random_hex(12));
+  request.set_header("X-Request-Id", new_request_id());
   return request;
 }
 

@@ -87,8 +87,46 @@ Endpoint parse_endpoint(const std::string& url, const char* field) {
   return e;
 }
 
+// A request URL's endpoint, reusing the last one this thread parsed when only the path and
+// query differ (nearly every call goes to its client's base URL): the scheme and authority
+// are compared as text, and the rest is still validated, as origin-form.
+Endpoint parse_request_endpoint(const std::string& url) {
+  struct Last {
+    std::string prefix;  // "scheme://authority" exactly as it appeared in the URL
+    Endpoint endpoint;
+  };
+  thread_local Last last;
+  auto scheme_end = url.find("://");
+  auto rest_at = scheme_end == std::string::npos ? std::string::npos : url.find_first_of("/?#", scheme_end + 3);
+  if (rest_at != std::string::npos && url[rest_at] == '/' && url.find('#', rest_at) == std::string::npos) {
+    std::string_view prefix(url.data(), rest_at), rest(url.data() + rest_at, url.size() - rest_at);
+    if (!last.prefix.empty() && prefix == last.prefix && boost::urls::parse_origin_form(rest)) {
+      Endpoint e = last.endpoint;
+      e.target.assign(rest.data(), rest.size());
+      return e;
+    }
+    Endpoint e = parse_endpoint(url, "url");
+    if (e.userinfo.empty()) {
+      last.prefix.assign(prefix.data(), prefix.size());
+      last.endpoint = e;
+    }
+    return e;
+  }
+  return parse_endpoint(url, "url");
+}
+
+// True when s holds none of the bytes of set (a plain loop: std::string::find_first_of with
+// a set calls memchr per byte of s).
+bool has_none_of(std::string_view s, std::string_view set) {
+  for (char c : s)
+    for (char bad : set)
+      if (c == bad) return false;
+  return true;
+}
+
 struct Connection {
-  explicit Connection(asio::io_context& io) : plain(std::in_place, io) {}
+  explicit Connection(asio::io_context& io) : io(&io), plain(std::in_place, io) {}
+  asio::io_context* io;  // its socket's: only an attempt on the same io_context may use it
   std::optional<tcp::socket> plain;
   std::unique_ptr<ssl::stream<tcp::socket>> secure;
   beast::flat_buffer buffer;
@@ -189,7 +227,7 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
 
   // Start-then-wait. Must not be called on an I/O thread (it would wait for itself).
   HttpResponse send(const HttpRequest& request, const AttemptContext& ctx) override {
-    return internal::wait_for<HttpResponse>([&](Completion done) { send_async(request, ctx, std::move(done)); });
+    return internal::wait_for<HttpResponse>(runtime_.get(), [&](Completion done) { send_async(request, ctx, std::move(done)); });
   }
 
   void send_async(HttpRequest request, AttemptContext ctx, Completion done) override;
@@ -219,8 +257,7 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
     bool has_host = false;
     for (const auto& [name, value] : request.headers) {
       // A CR or LF would let a value smuggle in extra headers.
-      if (name.empty() || name.find_first_of(":\r\n ") != std::string::npos ||
-          value.find_first_of("\r\n") != std::string::npos)
+      if (name.empty() || !has_none_of(name, ":\r\n ") || !has_none_of(value, "\r\n"))
         throw_error(ErrorType::kValidation, "invalid HTTP header " + name, 0, "invalid_header", {}, "headers");
       if (beast::iequals(name, "Content-Length")) continue;
       has_host = has_host || beast::iequals(name, "Host");
@@ -260,16 +297,20 @@ class Op : public std::enable_shared_from_this<Op> {
  public:
   enum class Phase { kStart, kQueued, kResolving, kConnecting, kTunnel, kHandshake, kWrite, kRead, kDone };
 
-  Op(std::shared_ptr<BeastTransport> t, HttpRequest req, AttemptContext c, Transport::Completion d)
-      : transport_(std::move(t)), strand_(asio::make_strand(transport_->io())),
+  // io: where the attempt runs, the I/O threads' io_context or a sync waiter's loop; its
+  // connections come from (and go back to) that io_context's pool.
+  Op(std::shared_ptr<BeastTransport> t, asio::io_context& io, HttpRequest req, AttemptContext c,
+     Transport::Completion d)
+      : transport_(std::move(t)), io_(io), strand_(asio::make_strand(io)),
         request_(std::move(req)), ctx_(std::move(c)), done_(std::move(d)) {}
 
   const Strand& strand() const { return strand_; }
+  asio::io_context& io() const { return io_; }
 
   void start() {
     if (ctx_.cancel && ctx_.cancel->cancelled()) return finish(cancelled_error());
     try {
-      target_ = parse_endpoint(request_.url, "url");
+      target_ = parse_request_endpoint(request_.url);
       wire_ = transport_->serialize(target_, request_);
     } catch (...) {
       return finish(std::current_exception());
@@ -354,7 +395,7 @@ class Op : public std::enable_shared_from_this<Op> {
 
   void tcp_connect(tcp::resolver::results_type endpoints) {
     phase_ = Phase::kConnecting;
-    conn_ = std::make_unique<Connection>(transport_->io());
+    conn_ = std::make_unique<Connection>(io_);
     auto self = shared_from_this();
     asio::async_connect(*conn_->plain, endpoints, on_strand(strand_, [self](error_code ec, const tcp::endpoint&) {
       if (self->finished_) return;
@@ -587,6 +628,7 @@ class Op : public std::enable_shared_from_this<Op> {
   }
 
   std::shared_ptr<BeastTransport> transport_;
+  asio::io_context& io_;
   Strand strand_;
   std::optional<tcp::resolver> resolver_;
   std::optional<Deadlines::Key> deadline_key_;
@@ -669,7 +711,8 @@ void Deadlines::on_timer(std::uint64_t gen) {
 
 void BeastTransport::send_async(HttpRequest request, AttemptContext ctx, Completion done) {
   if (runtime_->stopping()) return done(cancelled_error(), {});
-  auto op = std::make_shared<Op>(shared_from_this(), std::move(request), std::move(ctx), std::move(done));
+  auto op = std::make_shared<Op>(shared_from_this(), internal::io_context_here(*runtime_), std::move(request),
+                                std::move(ctx), std::move(done));
   // From an I/O thread (the pipeline) this starts at once: a post would cost a scheduler round
   // trip, often a wake-up of the other I/O thread. From any other thread it is a post.
   asio::dispatch(op->strand(), [op] { op->start(); });
@@ -680,17 +723,32 @@ BeastTransport::Slot BeastTransport::acquire(const std::string& key, const std::
   std::vector<std::unique_ptr<Connection>> expired;  // closed outside the lock
   std::lock_guard<std::mutex> lock(mu_);
   auto& pool = pools_[key];
-  while (!pool.idle.empty()) {
-    auto c = std::move(pool.idle.back());
-    pool.idle.pop_back();
-    if (Clock::now() - c->idle_since < kMaxIdle) {
-      ++pool.busy;
-      conn = std::move(c);
-      return Slot::kIdle;
+  auto now = Clock::now();
+  for (auto it = pool.idle.begin(); it != pool.idle.end();) {
+    if (now - (*it)->idle_since < kMaxIdle) {
+      ++it;
+    } else {
+      expired.push_back(std::move(*it));
+      it = pool.idle.erase(it);
     }
-    expired.push_back(std::move(c));
   }
-  if (pool.busy < max_per_host_) {
+  // The most recently used idle connection of the attempt's io_context (the I/O threads' or
+  // the sync loop's: a socket belongs to one). The cap counts every connection, busy or idle,
+  // of either; an idle one of the other io_context gives way to a new one when at the cap.
+  for (auto it = pool.idle.rbegin(); it != pool.idle.rend(); ++it) {
+    if ((*it)->io != &op->io()) continue;
+    conn = std::move(*it);
+    pool.idle.erase(std::next(it).base());
+    ++pool.busy;
+    return Slot::kIdle;
+  }
+  if (pool.busy + pool.idle.size() < max_per_host_) {
+    ++pool.busy;
+    return Slot::kNew;
+  }
+  if (!pool.idle.empty()) {
+    expired.push_back(std::move(pool.idle.front()));
+    pool.idle.erase(pool.idle.begin());
     ++pool.busy;
     return Slot::kNew;
   }
@@ -701,12 +759,14 @@ BeastTransport::Slot BeastTransport::acquire(const std::string& key, const std::
 
 void BeastTransport::release(const std::string& key, std::unique_ptr<Connection> conn) {
   std::shared_ptr<Op> next;
+  std::unique_ptr<Connection> other;  // closed outside the lock
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& pool = pools_[key];
     if (!pool.waiting.empty()) {
       next = std::move(pool.waiting.front());
       pool.waiting.pop_front();
+      if (conn && conn->io != &next->io()) other = std::move(conn);  // the waiter gets the slot only
     } else {
       --pool.busy;
       if (conn) {

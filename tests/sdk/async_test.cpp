@@ -433,3 +433,112 @@ TEST_CASE("plain HTTP through a proxy sends the absolute URL to the proxy") {
   std::lock_guard<std::mutex> lock(mu);
   CHECK(first_line == "GET http://api.hue-s.invalid:8080/v1/categories HTTP/1.1");
 }
+
+// ---- sync calls: start-then-wait on the sync loop ----
+
+TEST_CASE("a sync call completes on the calling thread, with no handoff, in the common case") {
+  hues::Client client(options_for(sandbox().url()));
+  auto created = client.reports().create(some_report());
+  client.reports().get(created.id);  // now a kept-alive connection waits in the pool
+  const auto before = hues::internal::sync_stats();  // this thread's
+  for (int i = 0; i < 20; ++i) CHECK(client.reports().get(created.id).id == created.id);
+  hues::internal::ClientCore core(options_for(sandbox().url()));
+  hues::HttpRequest req;
+  req.method = "GET";
+  req.url = "/v1/categories";
+  CHECK(core.send(req, {}).status == 200);  // the untyped form too
+  const auto& after = hues::internal::sync_stats();
+  CHECK(after.in_loop - before.in_loop == 21);    // this thread ran the loop for every call...
+  CHECK(after.handoffs - before.handoffs == 0);   // ...and each completed here, not on an I/O thread
+  CHECK(after.fallbacks - before.fallbacks == 0);
+}
+
+TEST_CASE("sync calls from many threads at once all complete (one runs the sync loop, the rest wait)") {
+  hues::Client client(options_for(sandbox().url()));
+  auto created = client.reports().create(some_report());
+  std::atomic<int> ok{0};
+  std::atomic<std::uint64_t> in_loop{0}, fallbacks{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i)
+        if (client.reports().get(created.id).id == created.id) ++ok;
+      in_loop += hues::internal::sync_stats().in_loop;
+      fallbacks += hues::internal::sync_stats().fallbacks;
+    });
+  for (auto& t : threads) t.join();
+  CHECK(ok.load() == 200);
+  CHECK(in_loop.load() + fallbacks.load() == 200);
+  CHECK(in_loop.load() >= 1);
+}
+
+TEST_CASE("a sync call cancelled while its thread runs the sync loop ends with CancelledError") {
+  StallingServer s;
+  auto o = options_for(s.server.url());
+  o.deadline_ms = 60000;
+  o.attempt_timeout_ms = 60000;
+  hues::Client client(o);
+  hues::CallOptions call;
+  call.cancel = std::make_shared<hues::CancellationToken>();
+  std::thread canceller([&] {
+    if (s.wait([&] { return s.requests.load() == 1; })) call.cancel->cancel();
+  });
+  auto err = catch_error([&] { client.reports().get("rpt_stalled", call); });
+  canceller.join();
+  CHECK(err.type() == hues::ErrorType::kCancelled);
+  CHECK(hues::internal::sync_stats().handoffs >= 1);  // ended from another thread, which woke the loop
+  // The attempt let go of its connection at once: the server sees it closed.
+  CHECK(s.wait([&] { return s.closed_by_client.load() == 1; }, std::chrono::seconds(5)));
+}
+
+TEST_CASE("Runtime shutdown while a thread waits in the sync loop ends its call with CancelledError") {
+  StallingServer s;
+  Runtime::Config config;
+  auto rt = std::make_shared<Runtime>(config);
+  auto o = options_for(s.server.url());
+  o.deadline_ms = 60000;
+  o.attempt_timeout_ms = 60000;
+  hues::internal::ClientCore core(o, rt);
+  std::promise<std::string> outcome;
+  std::thread waiter([&] {
+    hues::HttpRequest req;
+    req.method = "GET";
+    req.url = "/v1/categories";
+    try {
+      core.send(req, {});
+      outcome.set_value("returned");
+    } catch (const hues::CancelledError&) {
+      outcome.set_value(hues::internal::sync_stats().in_loop == 1 ? "cancelled in loop" : "cancelled");
+    } catch (...) {
+      outcome.set_value("other error");
+    }
+  });
+  REQUIRE(s.wait([&] { return s.requests.load() == 1; }));
+  rt->shutdown();
+  auto f = outcome.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  CHECK(f.get() == "cancelled in loop");
+  waiter.join();
+  // After shutdown a sync call ends at once (no loop, no I/O thread left).
+  hues::HttpRequest req;
+  req.method = "GET";
+  req.url = "/v1/categories";
+  CHECK_THROWS_AS(core.send(req, {}), hues::CancelledError);
+}
+
+TEST_CASE("a sync call made on an I/O thread refuses instead of deadlocking") {
+  hues::Client client(options_for(sandbox().url()));
+  auto rt = Runtime::global();
+  std::promise<std::string> got;
+  rt->post([&] {
+    try {
+      client.reports().categories();
+      got.set_value("returned");
+    } catch (const hues::Error& e) {
+      got.set_value(e.code());
+    }
+  });
+  auto f = got.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(f.get() == "blocking_on_io_thread");
+}

@@ -28,6 +28,10 @@ std::string random_bytes(std::size_t bytes);
 // ... hex-encoded (request ids) or base64url-encoded (state, nonce, verifier).
 std::string random_hex(std::size_t bytes);
 std::string random_urlsafe(std::size_t bytes);
+// "req_" + 24 hex digits: an X-Request-Id. CSPRNG output too, but drawn from a small
+// per-thread buffer (refilled in one RAND_bytes call, dropped in a forked child) because one
+// is needed per call; not for secrets, which use the functions above.
+std::string new_request_id();
 // The S256 code challenge: base64url(SHA-256(verifier)).
 std::string pkce_challenge(std::string_view verifier);
 // Compares secrets without leaking where they differ; different lengths compare unequal.

@@ -7,6 +7,10 @@
 // own parser reads some doubles one ULP off and its serializer prints "1.64726E1".
 #pragma once
 
+#include <cmath>
+
+#include <boost/json/monotonic_resource.hpp>
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/string.hpp>
@@ -83,6 +87,39 @@ void read_json(const boost::json::value& in, std::vector<T>& items, const std::s
   }
 }
 
+// A member's path is only needed for an error: leaves that read fine skip building it. On
+// false, nothing was stored and read_json (with the path) reports what is wrong.
+inline bool try_read_leaf(const boost::json::value& in, std::string& v) {
+  const auto* s = in.if_string();
+  if (!s || !is_valid_utf8(*s)) return false;
+  v.assign(s->data(), s->size());
+  return true;
+}
+inline bool try_read_leaf(const boost::json::value& in, double& v) {
+  double d;
+  if (in.is_double()) d = in.get_double();
+  else if (in.is_int64()) d = static_cast<double>(in.get_int64());
+  else if (in.is_uint64()) d = static_cast<double>(in.get_uint64());
+  else return false;
+  if (!std::isfinite(d)) return false;
+  v = d;
+  return true;
+}
+inline bool try_read_leaf(const boost::json::value& in, bool& v) {
+  if (!in.is_bool()) return false;
+  v = in.get_bool();
+  return true;
+}
+template <typename T>
+bool try_read_leaf(const boost::json::value&, T&) {
+  return false;  // everything else reads with its path
+}
+
+template <typename T>
+void read_member(const boost::json::value& in, std::string_view key, T& v, const std::string& path) {
+  if (!try_read_leaf(in, v)) read_json(in, v, join_path(path, key));
+}
+
 template <typename T>
 void write_member(boost::json::object& obj, std::string_view key, const T& v) {
   boost::json::value fv;
@@ -95,12 +132,12 @@ template <typename T>
 void read_required(const boost::json::object& obj, std::string_view key, T& v, const std::string& path) {
   const auto* fv = obj.if_contains(key);
   if (!fv || fv->is_null()) throw FieldError(join_path(path, key), "is required");
-  read_json(*fv, v, join_path(path, key));
+  read_member(*fv, key, v, path);
 }
 
 template <typename T>
 void read_present(const boost::json::object& obj, std::string_view key, T& v, const std::string& path) {
-  if (const auto* fv = obj.if_contains(key); fv && !fv->is_null()) read_json(*fv, v, join_path(path, key));
+  if (const auto* fv = obj.if_contains(key); fv && !fv->is_null()) read_member(*fv, key, v, path);
 }
 
 template <typename T>
@@ -108,7 +145,7 @@ void read_optional(const boost::json::object& obj, std::string_view key, std::op
                    const std::string& path) {
   if (const auto* fv = obj.if_contains(key); fv && !fv->is_null()) {
     T item{};
-    read_json(*fv, item, join_path(path, key));
+    read_member(*fv, key, item, path);
     v = std::move(item);
   } else {
     v.reset();
@@ -142,10 +179,20 @@ T from_json(const boost::json::value& v) {
 // Invalid UTF-8 inside strings is accepted here and refused by read_json and the
 // validators, so the error can name the field.
 boost::json::value parse_json(std::string_view text);
+// The same, with the value's memory from sp (e.g. a monotonic_resource for a value only read).
+boost::json::value parse_json(std::string_view text, boost::json::storage_ptr sp);
+
+// Where a document that is only read (decoded into a model, then dropped) lives: a stack
+// buffer, then the heap in large blocks, all released at once.
+struct ScratchJson {
+  unsigned char buffer[4096];
+  boost::json::monotonic_resource resource{buffer, sizeof buffer};
+};
 
 template <typename T>
 T from_json_string(std::string_view text) {
-  return from_json<T>(parse_json(text));
+  ScratchJson scratch;
+  return from_json<T>(parse_json(text, &scratch.resource));
 }
 
 }  // namespace hues::internal

@@ -57,6 +57,8 @@ class Timer {
   virtual void cancel() = 0;  // thread-safe, idempotent
 };
 
+struct SyncWaiter;
+
 class Runtime : public std::enable_shared_from_this<Runtime> {
  public:
   struct Config {
@@ -75,9 +77,23 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
   // Runs fn on an I/O thread; false (fn dropped) once the runtime is stopping.
   bool post(std::function<void()> fn);
-  // Runs fn now when already on one of this runtime's I/O threads, else posts it.
+  // Runs fn now when already on one of this runtime's I/O threads (or its sync loop), else
+  // posts it.
   void dispatch(std::function<void()> fn);
   bool on_io_thread() const;
+
+  // The sync loop: a second io_context with no threads of its own, run only by a thread
+  // waiting for a synchronous call (one at a time). Work started from that thread goes there,
+  // so the waiter writes its request, reads its response and completes its call itself, with
+  // no handoff to an I/O thread and back. Only SDK handlers ever run there, never host code.
+  //
+  // Runs start() and waits until w is done: on the sync loop when it is free, else (another
+  // waiter runs it, or the runtime is closed) on w's condition variable.
+  void sync_wait(SyncWaiter& w, const std::function<void()>& start);
+  // True on the thread running this runtime's sync loop.
+  bool in_sync_loop() const;
+  // Like post(), but onto the sync loop when called from the thread running it.
+  bool post_local(std::function<void()> fn);
 
   std::shared_ptr<Timer> schedule(std::chrono::steady_clock::time_point when, std::function<void(bool fired)> fn);
 
@@ -122,34 +138,61 @@ std::exception_ptr make_error(ErrorType type, std::string message, std::string c
 // True on any runtime's I/O thread, where waiting for I/O would wait for itself.
 bool on_sdk_io_thread();
 
+// One synchronous call's wait: the completion sets it, the waiting thread watches it.
+// Shared: the completing thread may still touch it after the waiter has seen `done`.
+struct SyncWaiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;     // under mu
+  bool in_loop = false;  // under mu: the waiter runs the sync loop, so a wake-up must reach it there
+  bool foreign = false;  // under mu: completed on another thread
+  std::thread::id thread = std::this_thread::get_id();
+  Runtime* loop = nullptr;  // the runtime whose sync loop the waiter runs, while it does
+};
+
+// How this thread's synchronous calls were waited for (tests and benchmarks read them).
+struct SyncStats {
+  std::uint64_t in_loop = 0;    // the thread ran the sync loop while it waited
+  std::uint64_t handoffs = 0;   // the call was completed by another thread
+  std::uint64_t fallbacks = 0;  // the sync loop was busy (or closed): a plain wait
+};
+SyncStats& sync_stats();  // this thread's
+
+// Marks w done and wakes its waiter wherever it waits. Call with the result already stored.
+void sync_notify(SyncWaiter& w);
+
+// Runs start(), then waits until w is done. See Runtime::sync_wait.
+void sync_wait(Runtime* rt, SyncWaiter& w, const std::function<void()>& start);
+
 // Waits for an async operation started by start(done) and returns its result or rethrows its
-// error: the sync API is start-then-wait. On an I/O thread it refuses instead of deadlocking.
+// error: the sync API is start-then-wait. With a runtime, the waiting thread runs that
+// runtime's sync loop while it waits (Runtime::sync_wait), so in the common case the call
+// completes on the calling thread with no handoff. On an I/O thread it refuses instead of
+// deadlocking.
 template <typename T, typename Start>
-T wait_for(Start start) {
+T wait_for(Runtime* rt, Start start) {
   if (on_sdk_io_thread())
     throw_error(ErrorType::kValidation, "a blocking SDK call was made on an SDK I/O thread (use the async form)", 0,
                 "blocking_on_io_thread");
-  struct Slot {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
+  struct Slot : SyncWaiter {
     std::exception_ptr error;
     T value{};
   };
   auto slot = std::make_shared<Slot>();
-  start([slot](std::exception_ptr error, T value) {
-    {
-      std::lock_guard<std::mutex> lock(slot->mu);
-      slot->error = std::move(error);
+  sync_wait(rt, *slot, [&] {
+    start([slot](std::exception_ptr error, T value) {
+      slot->error = std::move(error);  // published by sync_notify's lock
       slot->value = std::move(value);
-      slot->done = true;
-    }
-    slot->cv.notify_all();  // unlocked: the woken waiter does not block on mu again
+      sync_notify(*slot);
+    });
   });
-  std::unique_lock<std::mutex> lock(slot->mu);
-  slot->cv.wait(lock, [&] { return slot->done; });
   if (slot->error) std::rethrow_exception(slot->error);
   return std::move(slot->value);
+}
+
+template <typename T, typename Start>
+T wait_for(Start start) {
+  return wait_for<T>(nullptr, std::move(start));
 }
 
 }  // namespace hues::internal
