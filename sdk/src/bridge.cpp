@@ -920,6 +920,10 @@ void hues_shutdown(void) {
     for (auto& kv : st.calls) tokens.push_back(kv.second);
   }
   for (auto& t : tokens) t->cancel();
+  // The runtime first: it cancels what object methods wait for, so the pool can be joined.
+  // Its I/O and host-executor threads must end too: a JVM or Mono waits at exit for every
+  // live thread that ever ran its code (a logger, a token store).
+  Runtime::global()->shutdown();
   st.blocking.stop();
   st.delivery.stop();
 }

@@ -19,12 +19,16 @@ thread_local const Runtime* current_runtime = nullptr;
 thread_local const HostExecutor* current_host = nullptr;
 thread_local const Runtime* current_sync_loop = nullptr;  // the runtime whose sync loop this thread runs
 
-// SDK threads must not take the host process's signals (SIGINT belongs to its main thread).
+// SDK threads must not take the host process's termination signals (SIGINT belongs to its
+// main thread), but must keep every other: Mono's and the JVM's garbage collectors stop
+// threads with signals, and both turn SIGSEGV into NullReferenceException/NullPointerException
+// on threads that call back into managed code.
 template <typename F>
 std::thread start_thread(F fn) {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
+  sigset_t termination, old;
+  sigemptyset(&termination);
+  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE}) sigaddset(&termination, s);
+  pthread_sigmask(SIG_BLOCK, &termination, &old);
   std::thread t(std::move(fn));
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return t;

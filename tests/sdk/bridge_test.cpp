@@ -88,6 +88,13 @@ TEST_CASE("bridge: create, get and errors cross as JSON, Vietnamese byte for byt
   auto [rc4, typo] = call(h, kList, "{\"limt\":3}");
   CHECK(rc4 == HUES_ERROR);
   CHECK(typo.find("\"field\":\"limt\"") != std::string::npos);
+  // The body is checked against the spec's schema before anything is sent (status 0).
+  auto [rc6, far] = call(h, kCreate,
+                         "{\"body\":{\"category\":\"street_light\",\"description\":\"x\","
+                         "\"location\":{\"lat\":200,\"lon\":107.5}}}");
+  CHECK(rc6 == HUES_ERROR);
+  CHECK(far.find("\"field\":\"location.lat\"") != std::string::npos);
+  CHECK(far.find("\"status\":0") != std::string::npos);
   auto [rc5, no_id] = call(h, kGet, "{}");
   CHECK(rc5 == HUES_ERROR);
   CHECK(no_id.find("\"field\":\"id\"") != std::string::npos);

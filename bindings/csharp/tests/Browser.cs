@@ -73,7 +73,7 @@ sealed class Browser {
   }
 
   // Approves or denies a device's user code on the verification page.
-  public static void Device(Native.DeviceAuthorization device, string username, string decision) {
+  public static void Device(DeviceAuthorization device, string username, string decision) {
     var browser = new Browser();
     var page = browser.Send("GET", string.IsNullOrEmpty(device.VerificationUriComplete)
                                ? device.VerificationUri : device.VerificationUriComplete);

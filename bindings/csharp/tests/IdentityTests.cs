@@ -8,36 +8,34 @@ using System.Linq;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
-using Hues.Sdk.Identity;
-using Hues.Sdk.Native;
 using NUnit.Framework;
 
 namespace Hues.Sdk.Tests {
 
 // A TokenStore written in C#: what the SDK saves lands in a dictionary the test can read.
-sealed class DictionaryTokenStore : TokenStore {
+sealed class DictionaryTokenStore : ITokenStore {
   public readonly ConcurrentDictionary<string, TokenSet> Tokens = new ConcurrentDictionary<string, TokenSet>();
   public int Saves;
 
-  public override TokenSet Load(string key) {
+  public TokenSet Load(string key) {
     TokenSet t;
-    return Tokens.TryGetValue(key, out t) ? t : null;
+    return Tokens.TryGetValue(key, out t) ? t : null;  // null: none (sent as an empty TokenSet)
   }
-  public override void Save(string key, TokenSet tokens) {
+  public void Save(string key, TokenSet tokens) {
     Interlocked.Increment(ref Saves);
     Tokens[key] = tokens;
   }
-  public override void Remove(string key) {
+  public void Remove(string key) {
     TokenSet ignored;
     Tokens.TryRemove(key, out ignored);
   }
 }
 
 // A store on a disk that is always full.
-sealed class FailingTokenStore : TokenStore {
-  public override TokenSet Load(string key) { throw new IOException("đĩa đầy (disk full) on load"); }
-  public override void Save(string key, TokenSet tokens) { throw new IOException("đĩa đầy (disk full)"); }
-  public override void Remove(string key) { throw new UnauthorizedAccessException("read-only"); }
+sealed class FailingTokenStore : ITokenStore {
+  public TokenSet Load(string key) { throw new IOException("đĩa đầy (disk full) on load"); }
+  public void Save(string key, TokenSet tokens) { throw new IOException("đĩa đầy (disk full)"); }
+  public void Remove(string key) { throw new UnauthorizedAccessException("read-only"); }
 }
 
 [TestFixture, Timeout(60000)]
@@ -47,26 +45,24 @@ public class IdentityTests {
 
   // Over HTTPS trusting the sandbox's CA; flows that need Browser use the plain listener.
   static OidcClient Oidc(string clientId, string secret = null, bool post = false, bool tls = true) {
-    return new OidcClient(new OidcClientOptions {
-      Issuer = tls ? Sandbox.TlsUrl : Sandbox.Url, ClientId = clientId, ClientSecret = secret,
-      ClientSecretPost = post, CaFile = tls ? Sandbox.CaFile : null });
+    return new OidcClient(tls ? Sandbox.TlsUrl : Sandbox.Url, clientId, clientSecret: secret,
+                          clientSecretPost: post, caFile: tls ? Sandbox.CaFile : null);
   }
 
   static OidcClient App() { return Oidc("hues-demo-app", tls: false); }
 
   static HuesClient ClientWith(Credentials credentials) {
-    return new HuesClient(new HuesClientOptions {
-      BaseUrl = Sandbox.TlsUrl, CaFile = Sandbox.CaFile, Credentials = credentials });
+    return new HuesClient(Sandbox.TlsUrl, caFile: Sandbox.CaFile, credentials: credentials);
   }
 
   // Code + PKCE: sign in on the login page, let the browser follow the redirect to the app's
   // loopback listener, exchange the code.
   static TokenSet SignInWithPkce(OidcClient oidc, string username) {
     using (var receiver = new LoopbackReceiver()) {
-      var request = oidc.CreateAuthorizationRequest(receiver.RedirectUri, AppScope);
+      var request = oidc.AuthorizationRequest(receiver.RedirectUri(), AppScope);
       StringAssert.StartsWith(Sandbox.Url + "/oauth/authorize?", request.Url);
       var location = Browser.SignIn(request.Url, username);
-      var redirected = receiver.WaitAsync(TimeSpan.FromSeconds(10));
+      var redirected = receiver.WaitAsync(10000);
       var browser = Task.Run(() => new Browser().Send("GET", location));
       var url = redirected.GetAwaiter().GetResult();
       Assert.That(browser.GetAwaiter().GetResult().Status, Is.EqualTo(200));
@@ -87,13 +83,13 @@ public class IdentityTests {
   [Test]
   public void ClientCredentialsFetchOneTokenAndReuseIt([Values(false, true)] bool secretInForm) {
     using (var oidc = Oidc("hues-taxi-backend", "taxi-secret-2025", secretInForm))
-    using (var credentials = new ClientCredentials(oidc, "reports:read reports:write"))
+    using (var credentials = new ClientCredentials(oidc, scope: "reports:read reports:write"))
     using (var client = ClientWith(credentials)) {
       for (int i = 0; i < 3; i++) Assert.That(client.Reports.Categories(), Is.Not.Empty);
       var category = client.Reports.Categories()[0].Code;
       var created = client.Reports.Create(Samples.Report(category));
       Assert.That(client.Reports.Get(created.Id).Description, Is.EqualTo(Samples.Description));
-      Assert.That(credentials.FetchCount, Is.EqualTo(1));
+      Assert.That(credentials.FetchCount(), Is.EqualTo(1));
       StringAssert.StartsWith("hat_", credentials.AccessToken());
     }
   }
@@ -101,7 +97,7 @@ public class IdentityTests {
   [Test]
   public void AWrongClientSecretIsAnOAuthError() {
     using (var oidc = Oidc("hues-taxi-backend", "wrong-secret")) {
-      var e = Assert.Throws<OAuthException>(() => oidc.ClientCredentialsGrant());
+      var e = Assert.Throws<OAuthException>(() => oidc.ClientCredentials());
       Assert.That(e.Code, Is.EqualTo("invalid_client"));
       Assert.That(e, Is.InstanceOf<ApiException>());
     }
@@ -117,7 +113,8 @@ public class IdentityTests {
       Assert.That(claims.Name, Is.EqualTo("Nguyễn Văn An"));
       Assert.That(claims.Aud, Is.EqualTo("hues-demo-app"));
 
-      using (var user = new UserCredentials(oidc, TokenStore.InMemory(), "an", tokens))
+      using (var store = new MemoryTokenStore())
+      using (var user = new UserCredentials(oidc, store, key: "an", tokens: tokens))
       using (var client = ClientWith(user)) {
         var me = client.Me();
         Assert.That(me.Name, Is.EqualTo("Nguyễn Văn An"));
@@ -126,14 +123,14 @@ public class IdentityTests {
         Assert.That(me.Sub, Is.EqualTo(claims.Sub));
         Assert.That(client.MeAsync().GetAwaiter().GetResult().Name, Is.EqualTo("Nguyễn Văn An"));
       }
-      Assert.That(oidc.UserInfo(tokens.AccessToken).Sub, Is.EqualTo(claims.Sub));
+      Assert.That(oidc.Userinfo(tokens.AccessToken).Sub, Is.EqualTo(claims.Sub));
     }
   }
 
   [Test]
   public void ARedirectWithAnotherStateIsRefused() {
     using (var oidc = App()) {
-      var request = oidc.CreateAuthorizationRequest("http://127.0.0.1:9/callback", "openid");
+      var request = oidc.AuthorizationRequest("http://127.0.0.1:9/callback", "openid");
       var e = Assert.Throws<InvalidTokenException>(
           () => oidc.ExchangeCode(request, "http://127.0.0.1:9/callback?code=abc&state=forged"));
       Assert.That(e.Code, Is.EqualTo("state"));
@@ -143,7 +140,7 @@ public class IdentityTests {
   [Test]
   public void ADeniedSignInIsAnOAuthError() {
     using (var oidc = App()) {
-      var request = oidc.CreateAuthorizationRequest("http://127.0.0.1:9/callback", "openid");
+      var request = oidc.AuthorizationRequest("http://127.0.0.1:9/callback", "openid");
       var location = Browser.SignIn(request.Url, "tran.thi.binh", "deny");
       var e = Assert.Throws<OAuthException>(() => oidc.ExchangeCode(request, location));
       Assert.That(e.Code, Is.EqualTo("access_denied"));
@@ -195,18 +192,18 @@ public class IdentityTests {
     var store = new DictionaryTokenStore();
     using (var oidc = App()) {
       var tokens = SignInWithPkce(oidc, "nguyen.van.an");
-      using (new UserCredentials(oidc, store, "an", tokens)) {}
+      using (new UserCredentials(oidc, store, key: "an", tokens: tokens)) {}
       Assert.That(store.Tokens["an"].RefreshToken, Is.EqualTo(tokens.RefreshToken));
       Assert.That(store.Tokens["an"].AccessToken, Is.EqualTo(tokens.AccessToken));
 
       // The app restarted: new credentials restore the user from the store.
-      using (var restored = new UserCredentials(oidc, store, "an"))
+      using (var restored = new UserCredentials(oidc, store, key: "an"))
       using (var client = ClientWith(restored)) {
-        Assert.That(restored.SignedIn, Is.True);
+        Assert.That(restored.SignedIn(), Is.True);
         Assert.That(restored.Tokens().RefreshToken, Is.EqualTo(tokens.RefreshToken));
         Assert.That(client.Me().Name, Is.EqualTo("Nguyễn Văn An"));
         restored.SignOut();
-        Assert.That(restored.SignedIn, Is.False);
+        Assert.That(restored.SignedIn(), Is.False);
         Assert.That(store.Tokens.ContainsKey("an"), Is.False);
         Assert.That(Assert.Throws<AuthenticationException>(() => client.Me()).Code, Is.EqualTo("not_signed_in"));
       }
@@ -220,11 +217,11 @@ public class IdentityTests {
     var store = new DictionaryTokenStore();
     using (var oidc = App()) {
       var tokens = SignInWithPkce(oidc, "tran.thi.binh");
-      tokens.ExpiresAt = 1;  // as if it had expired long ago
-      using (var user = new UserCredentials(oidc, store, "binh", tokens)) {
+      tokens = tokens.WithExpiresAt(1);  // as if it had expired long ago
+      using (var user = new UserCredentials(oidc, store, key: "binh", tokens: tokens)) {
         var seen = Enumerable.Range(0, 20).Select(_ => Task.Run(() => user.Tokens().AccessToken)).ToArray();
         Task.WaitAll(seen);
-        Assert.That(user.RefreshCount, Is.EqualTo(1));
+        Assert.That(user.RefreshCount(), Is.EqualTo(1));
         Assert.That(seen.Select(t => t.Result).Distinct().Count(), Is.EqualTo(1));
         Assert.That(seen[0].Result, Is.Not.EqualTo(tokens.AccessToken));
         Assert.That(store.Saves, Is.EqualTo(2));  // the sign-in, then the refresh
@@ -236,12 +233,11 @@ public class IdentityTests {
   [Test]
   public void AThrowingTokenStoreIsATypedErrorNotACrash() {
     using (var oidc = App()) {
-      var tokens = new TokenSet { AccessToken = "hat_x", RefreshToken = "hrt_x" };
-      var e = Assert.Throws<TokenStoreException>(() => new UserCredentials(oidc, new FailingTokenStore(), "k", tokens));
+      var tokens = new TokenSet(accessToken: "hat_x", refreshToken: "hrt_x");
+      var e = Assert.Throws<TokenStoreException>(() => new UserCredentials(oidc, new FailingTokenStore(), key: "k", tokens: tokens));
       Assert.That(e.InnerException, Is.InstanceOf<IOException>());
       StringAssert.Contains("đĩa đầy (disk full)", e.Message);
-      Assert.That(e.Code, Is.EqualTo("token_store"));
-      var load = Assert.Throws<TokenStoreException>(() => new UserCredentials(oidc, new FailingTokenStore(), "k"));
+      var load = Assert.Throws<TokenStoreException>(() => new UserCredentials(oidc, new FailingTokenStore(), key: "k"));
       Assert.That(load.InnerException, Is.InstanceOf<IOException>());
     }
   }
@@ -252,15 +248,15 @@ public class IdentityTests {
                                                           ConcurrentQueue<string> saves, out WeakReference store) {
     var s = new QueueTokenStore(saves);
     store = new WeakReference(s);
-    return new UserCredentials(oidc, s, "gc", tokens);
+    return new UserCredentials(oidc, s, key: "gc", tokens: tokens);
   }
 
-  sealed class QueueTokenStore : TokenStore {
+  sealed class QueueTokenStore : ITokenStore {
     readonly ConcurrentQueue<string> saves;
     public QueueTokenStore(ConcurrentQueue<string> saves) { this.saves = saves; }
-    public override TokenSet Load(string key) { return null; }
-    public override void Save(string key, TokenSet tokens) { saves.Enqueue(tokens.AccessToken); }
-    public override void Remove(string key) {}
+    public TokenSet Load(string key) { return new TokenSet(); }
+    public void Save(string key, TokenSet tokens) { saves.Enqueue(tokens.AccessToken); }
+    public void Remove(string key) {}
   }
 
   static void CollectGarbage() {
@@ -276,7 +272,7 @@ public class IdentityTests {
     WeakReference store;
     using (var oidc = App()) {
       var tokens = SignInWithPkce(oidc, "nguyen.van.an");
-      tokens.ExpiresAt = 1;
+      tokens = tokens.WithExpiresAt(1);
       var user = CredentialsWithUnreferencedStore(oidc, tokens, saves, out store);
       CollectGarbage();
       Assert.That(store.IsAlive, Is.True, "the SDK still holds the store");
