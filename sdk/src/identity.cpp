@@ -790,10 +790,28 @@ void UserCredentials::tokens_async(std::function<void(std::exception_ptr, TokenS
           state->refreshing = false;
         }
         if (write) {
+          // The store is host code: its thread, not this I/O thread. The calls that waited for
+          // this refresh also wait for its save, and a store that fails fails them (a rotated
+          // refresh token that was not kept would be reused, and revoked, at the next start);
+          // calls that need no refresh go on meanwhile with the new tokens. Should the executor
+          // be gone (shutdown) the rotated token must still be kept, so write it here.
+          auto finish = [state, waiters, result] {
+            std::exception_ptr failed = write_store(state);
+            if (failed) {
+              try {
+                std::rethrow_exception(failed);
+              } catch (const Error&) {
+              } catch (const std::exception& e) {
+                failed = internal::make_error(ErrorType::kTokenStore, e.what(), "token_store_failed");
+              } catch (...) {
+                failed = internal::make_error(ErrorType::kTokenStore, "the token store failed", "token_store_failed");
+              }
+            }
+            for (auto& w : waiters) w(failed, result);
+          };
           auto rt = state->oidc->impl_->core->runtime();
-          // The store is host code: its thread, not this I/O thread. Should the executor be
-          // gone (shutdown) the rotated token must still be kept, so write it here.
-          if (!rt->host().post([state] { write_store(state); })) write_store(state);
+          if (!rt->host().post(finish)) finish();
+          return;
         }
         for (auto& w : waiters) w(error, result);
       });

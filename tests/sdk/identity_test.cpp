@@ -376,21 +376,52 @@ struct GatedStore : hues::TokenStore {
 };
 }  // namespace
 
-TEST_CASE("a refresh does not wait for a slow token store, which runs outside the I/O threads") {
+TEST_CASE("a slow token store holds only the refresh that saves, and runs outside the I/O threads") {
   auto client = oidc("hues-demo-app");
   auto tokens = sign_in_with_pkce(*client, "nguyen.van.an");
   tokens.expires_at = 1;  // as if it had expired long ago
   auto store = std::make_shared<GatedStore>();
   auto user = std::make_shared<hues::UserCredentials>(client, store, "an", tokens);
   auto start = Clock::now();
-  auto fresh = user->tokens();  // refreshes; the save of the new tokens is held at the gate
+  // Refreshes; the save of the new tokens is held at the gate, and so is this call.
+  auto refreshing = std::async(std::launch::async, [&] { return user->tokens(); });
+  for (int i = 0; i < 200 && user->refresh_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
   CHECK(user->refresh_count() == 1);
-  CHECK(fresh.access_token != tokens.access_token);
-  CHECK(client_with(user).me().name == "Nguyễn Văn An");  // calls go on while the store is held
+  CHECK(refreshing.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);
+  CHECK(client_with(user).me().name == "Nguyễn Văn An");  // other calls go on with the new tokens
   CHECK(Clock::now() - start < std::chrono::seconds(15));  // well before the gate's 20 s
   store->gate.set_value();
+  auto fresh = refreshing.get();
+  CHECK(fresh.access_token != tokens.access_token);
   for (int i = 0; i < 100 && store->inner->load("an").access_token != fresh.access_token; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(store->inner->load("an").access_token == fresh.access_token);
   CHECK(store->on_io_thread.load() == 0);
+}
+
+namespace {
+// Fails every save after the first (the one the constructor makes).
+struct FailingStore : hues::TokenStore {
+  std::shared_ptr<hues::TokenStore> inner = hues::make_memory_token_store();
+  std::atomic<int> saves{0};
+  hues::TokenSet load(const std::string& key) override { return inner->load(key); }
+  void save(const std::string& key, const hues::TokenSet& tokens) override {
+    if (saves++ > 0) throw std::runtime_error("keystore locked");
+    inner->save(key, tokens);
+  }
+  void remove(const std::string& key) override { inner->remove(key); }
+};
+}  // namespace
+
+TEST_CASE("a token store that fails to keep refreshed tokens fails the refreshing call, typed") {
+  auto client = oidc("hues-demo-app");
+  auto tokens = sign_in_with_pkce(*client, "nguyen.van.an");
+  tokens.expires_at = 1;
+  auto user = std::make_shared<hues::UserCredentials>(client, std::make_shared<FailingStore>(), "an", tokens);
+  auto err = catch_error([&] { user->tokens(); });
+  CHECK(err.type() == hues::ErrorType::kTokenStore);
+  CHECK(err.message().find("keystore locked") != std::string::npos);
+  // The refreshed tokens are kept in memory: the next call needs no refresh and succeeds.
+  CHECK(client_with(user).me().name == "Nguyễn Văn An");
+  CHECK(user->refresh_count() == 1);
 }
