@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# Builds the JNI library with CMake, then the jar with Maven, running the Java and Kotlin tests.
-#   bindings/java/build.sh [BUILD_DIR]      (default: build/dev, relative to the repo root)
-# Extra Maven arguments can be passed in MVN_ARGS, e.g. MVN_ARGS="-Dtest=ReportsTest".
+# Builds and tests the Java/Kotlin binding from a clean clone:
+#   bash bindings/java/build.sh [BUILD_DIR]      (default: build/java, relative to the repo root)
+# 1. configures CMake (Java on, nothing else it does not need), 2. generates the Java and
+# Kotlin sources from docs/openapi.yaml into BUILD_DIR/java/generated and builds the two JNI
+# libraries (hues_jni, hues_sandbox_jni) into BUILD_DIR/java/native, 3. runs `mvn verify`
+# (Java and Kotlin tests against the in-process sandbox over real sockets).
+# Extra Maven arguments can be passed in MVN_ARGS, e.g. MVN_ARGS="-Dtest=ReportsTest"; extra
+# CMake options for the first configure in HUES_CMAKE_ARGS.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-build="${1:-build/dev}"
+build="${1:-build/java}"
 [[ "$build" = /* ]] || build="$root/$build"
 
 export CCACHE_NOHASHDIR=true
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUES_BUILD_JAVA=ON
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUES_BUILD_JAVA=ON \
+    -DHUES_BUILD_CSHARP=OFF -DHUES_BUILD_TESTS=OFF -DHUES_BUILD_EXAMPLES=OFF -DHUES_BUILD_BENCHMARKS=OFF \
+    ${HUES_CMAKE_ARGS:-}
 elif ! grep -q '^HUES_BUILD_JAVA:BOOL=ON' "$build/CMakeCache.txt"; then
   cmake "$build" -DHUES_BUILD_JAVA=ON
 fi
-cmake --build "$build" --target hues_jni -j "${HUES_JOBS:-2}"
+cmake --build "$build" --target hues_java_sources hues_jni hues_sandbox_jni -j "${HUES_JOBS:-2}"
 
 # -ntp rather than -q: -q would also hide Surefire's per-class results and summary.
 cd "$here"
 mvn -B -ntp ${MVN_ARGS:-} \
-  -Dhues.generated="$build/java/src" -Dhues.native="$build/java/native" verify
+  -Dhues.generated="$build/java/generated" -Dhues.native="$build/java/native" verify

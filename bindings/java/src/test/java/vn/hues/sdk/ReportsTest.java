@@ -17,24 +17,22 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import vn.hues.sdk.internal.CallOptions;
-import vn.hues.sdk.internal.CancellationToken;
-import vn.hues.sdk.internal.Category;
-import vn.hues.sdk.internal.CategoryAttribute;
-import vn.hues.sdk.internal.Location;
-import vn.hues.sdk.internal.LogLevel;
-import vn.hues.sdk.internal.NewReport;
-import vn.hues.sdk.internal.Report;
-import vn.hues.sdk.internal.ReportPage;
-import vn.hues.sdk.internal.ReportQuery;
+import vn.hues.sdk.model.Category;
+import vn.hues.sdk.model.CategoryAttribute;
+import vn.hues.sdk.model.Location;
+import vn.hues.sdk.model.LogLevel;
+import vn.hues.sdk.model.NewReport;
+import vn.hues.sdk.model.Report;
+import vn.hues.sdk.model.ReportPage;
+import vn.hues.sdk.model.ReportQuery;
+import vn.hues.sdk.model.ReportStatus;
+import vn.hues.sdk.model.RetryPolicy;
 import vn.hues.sdk.testing.Sandbox;
 
 /** The Java API against an in-process sandbox over real sockets (HTTP and HTTPS). */
@@ -59,17 +57,17 @@ class ReportsTest {
     sandbox.close();
   }
 
+  static RetryPolicy attempts(int n) {
+    return RetryPolicy.builder().maxAttempts(n).build();
+  }
+
   static NewReport streetLight(String description, double lat, double lon) {
-    NewReport r = new NewReport();
-    r.setCategory("street_light");
-    r.setDescription(description);
-    Location loc = new Location();
-    loc.setLat(lat);
-    loc.setLon(lon);
-    loc.setAddress("Chợ Đông Ba, 2 Trần Hưng Đạo");
-    loc.setWard("Đông Ba");
-    r.setLocation(loc);
-    return r;
+    return NewReport.builder()
+        .category("street_light")
+        .description(description)
+        .location(Location.builder().lat(lat).lon(lon).address("Chợ Đông Ba, 2 Trần Hưng Đạo")
+            .ward("Đông Ba").build())
+        .build();
   }
 
   @Test
@@ -94,17 +92,27 @@ class ReportsTest {
     assertEquals("Chợ Đông Ba, 2 Trần Hưng Đạo", created.getLocation().getAddress());
     assertEquals("Đông Ba", created.getLocation().getWard());
     assertEquals(16.4726, created.getLocation().getLat());
-    assertEquals("submitted", created.getStatus());
+    assertEquals(ReportStatus.SUBMITTED, created.getStatus());
     assertEquals("QLDT_HUE", created.getAgencyCode());
 
     Report fetched = client.reports().get(created.getId());
-    assertEquals(created, fetched);  // models compare by value (their JSON)
+    assertEquals(created, fetched);  // models are values
+    assertEquals(created.hashCode(), fetched.hashCode());
     assertEquals(DESCRIPTION, fetched.getDescription());
 
-    ReportQuery q = new ReportQuery();
-    q.setCategory("street_light");
+    ReportQuery q = ReportQuery.builder().category("street_light").build();
     assertTrue(client.reports().list(q).stream().anyMatch(
         r -> r.getId().equals(created.getId()) && r.getDescription().equals(DESCRIPTION)));
+  }
+
+  @Test
+  void modelsAreImmutableValuesChangedThroughCopies() {
+    NewReport r = streetLight(DESCRIPTION, 16.4726, 107.5885);
+    NewReport moved = r.toBuilder().location(r.getLocation().toBuilder().lat(16.5).build()).build();
+    assertEquals(16.4726, r.getLocation().getLat());  // the original is unchanged
+    assertEquals(16.5, moved.getLocation().getLat());
+    assertNotEquals(r, moved);
+    assertThrows(UnsupportedOperationException.class, () -> moved.getMedia().add("x"));
   }
 
   @Test
@@ -113,11 +121,14 @@ class ReportsTest {
         .build()) {
       AuthenticationException e =
           assertThrows(AuthenticationException.class, () -> bad.reports().categories());
-      assertEquals(401, e.getHttpStatus());
+      assertEquals(401, e.getStatus());
       assertEquals("invalid_api_key", e.getCode());
       assertFalse(e.getRequestId().isEmpty());
       assertFalse(e.isRetryable());
       assertInstanceOf(ApiException.class, e);
+      assertInstanceOf(HuesException.class, e);
+      assertTrue(e.toString().startsWith("AuthenticationException: "), e.toString());
+      assertTrue(e.toString().contains("(status 401, code invalid_api_key, request_id "), e.toString());
     }
   }
 
@@ -128,25 +139,37 @@ class ReportsTest {
         () -> client.reports().create(streetLight(DESCRIPTION, 123.0, 107.5885)));
     assertEquals("location.lat", local.getField());
     assertEquals("validation_error", local.getCode());
-    assertEquals(0, local.getHttpStatus());
+    assertEquals(0, local.getStatus());
     assertTrue(local.getMessage().contains("location.lat"), local.getMessage());
+    assertTrue(local.toString().contains("field location.lat"), local.toString());
 
     // Refused by the server: only it knows the categories.
-    NewReport unknown = streetLight(DESCRIPTION, 16.4726, 107.5885);
-    unknown.setCategory("no_such_category");
+    NewReport unknown = streetLight(DESCRIPTION, 16.4726, 107.5885).toBuilder()
+        .category("no_such_category").build();
     ValidationException remote =
         assertThrows(ValidationException.class, () -> client.reports().create(unknown));
-    assertEquals(400, remote.getHttpStatus());
+    assertEquals(400, remote.getStatus());
     assertEquals("category", remote.getField());
     assertEquals("validation_error", remote.getCode());
     assertFalse(remote.getRequestId().isEmpty());
   }
 
   @Test
+  void aMissingRequiredFieldIsAValidationErrorNamingIt() {
+    // A report with no location is refused, not stored at 0,0.
+    ValidationException e = assertThrows(ValidationException.class,
+        () -> NewReport.builder().category("street_light").description(DESCRIPTION).build());
+    assertEquals("location", e.getField());
+    ValidationException lat = assertThrows(ValidationException.class,
+        () -> Location.builder().lon(107.5).build());
+    assertEquals("lat", lat.getField());
+  }
+
+  @Test
   void unknownIdThrowsNotFound() {
     NotFoundException e =
         assertThrows(NotFoundException.class, () -> client.reports().get("rp_does_not_exist"));
-    assertEquals(404, e.getHttpStatus());
+    assertEquals(404, e.getStatus());
     assertEquals("not_found", e.getCode());
   }
 
@@ -157,16 +180,12 @@ class ReportsTest {
     double lat = 16.4101, lon = 107.6402;
     Set<String> created = new HashSet<>();
     for (int i = 0; i < 5; i++) {
-      NewReport r = streetLight("Cây xanh gãy đổ trên đường Lê Lợi, số " + i, lat, lon);
-      r.setCategory("fallen_tree");
+      NewReport r = streetLight("Cây xanh gãy đổ trên đường Lê Lợi, số " + i, lat, lon).toBuilder()
+          .category("fallen_tree").build();
       created.add(client.reports().create(r).getId());
     }
-    ReportQuery q = new ReportQuery();
-    q.setCategory("fallen_tree");
-    q.setNearLat(lat);
-    q.setNearLon(lon);
-    q.setRadiusM(50);
-    q.setLimit(2);
+    ReportQuery q = ReportQuery.builder().category("fallen_tree").nearLat(lat).nearLon(lon)
+        .radiusM(50.0).limit(2L).build();
 
     ReportPage first = client.reports().listPage(q);
     assertEquals(2, first.getItems().size());
@@ -188,9 +207,9 @@ class ReportsTest {
       assertFalse(tls.reports().categories().isEmpty());
     }
     try (HuesClient untrusted = HuesClient.builder().baseUrl(sandbox.tlsUrl())
-        .apiKey(sandbox.apiKey()).maxAttempts(1).build()) {
+        .apiKey(sandbox.apiKey()).retry(attempts(1)).build()) {
       TlsException e = assertThrows(TlsException.class, () -> untrusted.reports().categories());
-      assertEquals(0, e.getHttpStatus());
+      assertEquals(0, e.getStatus());
       assertInstanceOf(TransportException.class, e);
     }
   }
@@ -201,6 +220,32 @@ class ReportsTest {
         .get(30, TimeUnit.SECONDS);
     assertEquals(DESCRIPTION, r.getDescription());
     assertEquals(r, client.reports().getAsync(r.getId()).get(30, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void asyncContinuationsRunOnTheClientsExecutorNotAnSdkThread() throws Exception {
+    List<String> threads = Collections.synchronizedList(new ArrayList<>());
+    java.util.concurrent.ExecutorService executor = java.util.concurrent.Executors.newSingleThreadExecutor(
+        r -> new Thread(r, "app-executor"));
+    java.util.concurrent.CountDownLatch registered = new java.util.concurrent.CountDownLatch(1);
+    try (HuesClient c = sandbox.clientBuilder().executor(executor).build()) {
+      // The executor first waits until the continuation is registered, so the future cannot
+      // be complete yet when thenRun is called: the continuation runs where it completes.
+      executor.execute(() -> {
+        try {
+          registered.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      CompletableFuture<Void> done = c.reports().categoriesAsync()
+          .thenRun(() -> threads.add(Thread.currentThread().getName()));
+      registered.countDown();
+      done.get(30, TimeUnit.SECONDS);
+    } finally {
+      executor.shutdown();
+    }
+    assertEquals(List.of("app-executor"), threads);
   }
 
   @Test
@@ -216,16 +261,19 @@ class ReportsTest {
   void cancelledTokenEndsTheCallWithCancelledException() {
     CancellationToken token = new CancellationToken();
     token.cancel();
-    CallOptions options = new CallOptions();
-    options.setCancel(token);
+    CallOptions options = CallOptions.cancel(token);
     assertThrows(CancelledException.class, () -> client.reports().categories(options));
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> client.reports().categoriesAsync(options).get(10, TimeUnit.SECONDS));
+    assertInstanceOf(CancelledException.class, e.getCause());
   }
 
   @Test
   void javaLoggerReceivesLinesWithoutTheApiKey() {
     List<String> lines = Collections.synchronizedList(new ArrayList<>());
     try (HuesClient logged = sandbox.clientBuilder().logLevel(LogLevel.DEBUG)
-        .logger((level, message) -> lines.add(level + " " + message)).build()) {
+        .logger((level, message) -> lines.add(level.value().toUpperCase(java.util.Locale.ROOT) + " " + message))
+        .build()) {
       logged.reports().categories();
       assertThrows(NotFoundException.class, () -> logged.reports().get("rp_missing"));
     }
@@ -238,34 +286,76 @@ class ReportsTest {
   }
 
   @Test
+  void aThrowingLoggerFailsNoCallAndHostObjectsAreReleasedWithTheClient() throws Exception {
+    int before = vn.hues.sdk.internal.HostObjects.live();
+    try (HuesClient logged = sandbox.clientBuilder().logLevel(LogLevel.DEBUG)
+        .logger((level, message) -> { throw new IllegalStateException("logger broke"); }).build()) {
+      assertEquals(before + 1, vn.hues.sdk.internal.HostObjects.live());
+      assertFalse(logged.reports().categories().isEmpty());
+    }
+    // The SDK dropped its last reference to the Java logger (HUES_RELEASE): nothing leaks.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+    while (vn.hues.sdk.internal.HostObjects.live() > before && System.nanoTime() < deadline) Thread.sleep(10);
+    assertEquals(before, vn.hues.sdk.internal.HostObjects.live());
+  }
+
+  @Test
   void stalledServerEndsInTimeoutException() throws Exception {
     // The kernel accepts connections into the backlog; nobody ever answers.
     try (ServerSocket stall = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         HuesClient c = HuesClient.builder().baseUrl("http://127.0.0.1:" + stall.getLocalPort())
-            .apiKey("hk_test_x").attemptTimeout(Duration.ofMillis(300)).maxAttempts(1).build()) {
+            .apiKey("hk_test_x").attemptTimeout(Duration.ofMillis(300)).retry(attempts(1)).build()) {
       long start = System.nanoTime();
       TimeoutException e = assertThrows(TimeoutException.class, () -> c.reports().categories());
       long ms = (System.nanoTime() - start) / 1_000_000;
       assertTrue(ms >= 250 && ms < 5000, "took " + ms + " ms");
-      assertEquals(0, e.getHttpStatus());
+      assertEquals(0, e.getStatus());
+    }
+  }
+
+  /** The stalled server's side of the call's connection reaches EOF: the client closed it. */
+  static void assertConnectionClosedByClient(ServerSocket stall) throws Exception {
+    stall.setSoTimeout(5000);
+    try (java.net.Socket s = stall.accept()) {
+      s.setSoTimeout(5000);  // without cancellation the call would hold it for 30 s
+      s.getInputStream().readAllBytes();  // the request, then EOF
     }
   }
 
   @Test
   void cancellingTheFutureStopsTheNativeCall() throws Exception {
-    List<String> lines = Collections.synchronizedList(new ArrayList<>());
-    ExecutorService executor = Executors.newSingleThreadExecutor();
     try (ServerSocket stall = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         HuesClient c = HuesClient.builder().baseUrl("http://127.0.0.1:" + stall.getLocalPort())
-            .apiKey("hk_test_x").attemptTimeout(Duration.ofSeconds(30)).maxAttempts(1)
-            .executor(executor).logger((level, message) -> lines.add(message)).build()) {
+            .apiKey("hk_test_x").attemptTimeout(Duration.ofSeconds(30)).retry(attempts(1)).build()) {
       CompletableFuture<List<Category>> f = c.reports().categoriesAsync();
       Thread.sleep(300);  // let the call reach the stalled socket
       assertTrue(f.cancel(true));
-      executor.shutdown();
-      // Without cancellation the call would block for its 30 s attempt timeout.
-      assertTrue(executor.awaitTermination(5, TimeUnit.SECONDS), "native call still running");
-      assertTrue(lines.stream().anyMatch(l -> l.contains("cancelled")), "lines: " + lines);
+      assertTrue(f.isCancelled());
+      assertThrows(java.util.concurrent.CancellationException.class, f::join);
+      assertConnectionClosedByClient(stall);
+    }
+  }
+
+  @Test
+  void cancellingTheTokenAbortsASyncCallInFlight() throws Exception {
+    try (ServerSocket stall = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        HuesClient c = HuesClient.builder().baseUrl("http://127.0.0.1:" + stall.getLocalPort())
+            .apiKey("hk_test_x").attemptTimeout(Duration.ofSeconds(30)).retry(attempts(1)).build()) {
+      CancellationToken token = new CancellationToken();
+      CompletableFuture<Throwable> call = CompletableFuture.supplyAsync(() -> {
+        try {
+          c.reports().categories(CallOptions.cancel(token));
+          return null;
+        } catch (Throwable t) {
+          return t;
+        }
+      }, java.util.concurrent.Executors.newSingleThreadExecutor());
+      Thread.sleep(300);
+      long start = System.nanoTime();
+      token.cancel();
+      assertInstanceOf(CancelledException.class, call.get(5, TimeUnit.SECONDS));
+      assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(3));
+      assertConnectionClosedByClient(stall);
     }
   }
 
@@ -275,6 +365,12 @@ class ReportsTest {
     c.close();
     assertThrows(IllegalStateException.class, () -> c.reports().categories());
     c.close();  // idempotent
+  }
+
+  @Test
+  void theNativeLibraryIsTheSdksAndFromTheSameSpec() {
+    assertFalse(HuesClient.version().isEmpty());
+    assertEquals(vn.hues.sdk.internal.Spec.HASH.length(), 16);  // checked against hues_spec_hash() at load
   }
 
   @Test

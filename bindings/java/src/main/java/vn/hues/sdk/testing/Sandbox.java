@@ -1,40 +1,63 @@
 package vn.hues.sdk.testing;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
 import vn.hues.sdk.HuesClient;
-import vn.hues.sdk.internal.SandboxOptions;
+import vn.hues.sdk.internal.Json;
+import vn.hues.sdk.internal.NativeLoader;
 
 /**
  * The Hue-S sandbox in-process: a real HTTP and HTTPS server over a real SQLite database on
- * ephemeral loopback ports, for tests and demos.
+ * ephemeral loopback ports, for tests and demos. It lives in its own native library
+ * (hues_sandbox_jni, over sandbox/include/hues/sandbox_c_api.h), loaded only when this class
+ * is used: the SDK's own library never contains the sandbox.
  *
  * <pre>{@code
  * try (Sandbox sb = new Sandbox(); HuesClient client = sb.client()) { ... }
  * }</pre>
  */
 public final class Sandbox implements AutoCloseable {
-  private vn.hues.sdk.internal.Sandbox sandbox;
+  static {
+    NativeLoader.load("hues_sandbox_jni");
+  }
+
+  private static native long start0(byte[] config, byte[][] info);
+
+  private static native void stop0(long sandbox);
+
+  private long handle;
+  private final Map<String, Object> info;
 
   /** Starts on free ports with a fresh temporary data directory. */
   public Sandbox() {
-    this(new SandboxOptions());
+    this(new LinkedHashMap<>());
   }
 
-  /** Starts before returning; throws if it cannot (e.g. the port is taken). */
-  public Sandbox(SandboxOptions options) {
-    sandbox = new vn.hues.sdk.internal.Sandbox(options);
+  /**
+   * Starts before returning; throws IllegalStateException if it cannot. config keys: host,
+   * port, tls_port (-1: no TLS), data_dir, threads.
+   */
+  public Sandbox(Map<String, Object> config) {
+    byte[][] out = new byte[1][];
+    long h = start0(Json.write(config), out);
+    Map<String, Object> o = Json.object(Json.parse(out[0]), "sandbox");
+    if (h == 0) throw new IllegalStateException("sandbox: " + o.get("message"));
+    handle = h;
+    info = o;
   }
 
   /** {@code http://127.0.0.1:PORT} */
-  public String url() { return live().url(); }
+  public String url() { return str("url"); }
   /** {@code https://localhost:PORT}; empty when TLS is off. */
-  public String tlsUrl() { return live().tlsUrl(); }
+  public String tlsUrl() { return str("tls_url"); }
   /** PEM of the development CA that signed the TLS certificate. */
-  public String caFile() { return live().caFile(); }
-  /** The seeded partner test key. */
-  public String apiKey() { return live().apiKey(); }
-  public String dataDir() { return live().dataDir(); }
-  public int port() { return live().port(); }
-  public int tlsPort() { return live().tlsPort(); }
+  public String caFile() { return str("ca_file"); }
+  /** The seeded partner test key (a secret of the sandbox; never log it). */
+  public String apiKey() { return str("api_key"); }
+  public String adminKey() { return str("admin_key"); }
+  public String dataDir() { return str("data_dir"); }
+  public int port() { return Json.i32(live().get("port")); }
+  public int tlsPort() { return Json.i32(live().get("tls_port")); }
 
   /** A builder for a client of this sandbox over plain HTTP, with its API key. */
   public HuesClient.Builder clientBuilder() {
@@ -49,14 +72,23 @@ public final class Sandbox implements AutoCloseable {
   /** Stops serving and removes a temporary data directory. Idempotent. */
   @Override
   public synchronized void close() {
-    if (sandbox == null) return;
-    sandbox.stop();
-    sandbox.delete();
-    sandbox = null;
+    if (handle == 0) return;
+    stop0(handle);
+    handle = 0;
   }
 
-  private synchronized vn.hues.sdk.internal.Sandbox live() {
-    if (sandbox == null) throw new IllegalStateException("Sandbox is closed");
-    return sandbox;
+  private String str(String key) {
+    Object v = live().get(key);
+    return v == null ? "" : Json.str(v);
+  }
+
+  private synchronized Map<String, Object> live() {
+    if (handle == 0) throw new IllegalStateException("Sandbox is closed");
+    return info;
+  }
+
+  @Override
+  public String toString() {
+    return handle == 0 ? "Sandbox{closed}" : "Sandbox{url=" + info.get("url") + "}";
   }
 }

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.UncheckedIOException;
-import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,18 +21,28 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import vn.hues.sdk.AuthenticationException;
+import vn.hues.sdk.CallOptions;
+import vn.hues.sdk.CancellationToken;
 import vn.hues.sdk.CancelledException;
+import vn.hues.sdk.ClientCredentials;
+import vn.hues.sdk.Credentials;
+import vn.hues.sdk.FileTokenStore;
 import vn.hues.sdk.HuesClient;
 import vn.hues.sdk.InvalidTokenException;
+import vn.hues.sdk.LoopbackReceiver;
+import vn.hues.sdk.MemoryTokenStore;
 import vn.hues.sdk.OAuthException;
+import vn.hues.sdk.OidcClient;
 import vn.hues.sdk.PermissionDeniedException;
+import vn.hues.sdk.TokenStore;
 import vn.hues.sdk.TokenStoreException;
-import vn.hues.sdk.internal.AuthorizationRequest;
-import vn.hues.sdk.internal.CallOptions;
-import vn.hues.sdk.internal.CancellationToken;
-import vn.hues.sdk.internal.CitizenProfile;
-import vn.hues.sdk.internal.DeviceAuthorization;
-import vn.hues.sdk.internal.TokenSet;
+import vn.hues.sdk.UserCredentials;
+import vn.hues.sdk.internal.Native;
+import vn.hues.sdk.model.AuthorizationRequest;
+import vn.hues.sdk.model.CitizenProfile;
+import vn.hues.sdk.model.DeviceAuthorization;
+import vn.hues.sdk.model.FileTokenStoreConfig;
+import vn.hues.sdk.model.TokenSet;
 import vn.hues.sdk.testing.Sandbox;
 
 /** Sign-in flows against the in-process sandbox's OpenID provider, over real TLS sockets. */
@@ -56,12 +65,17 @@ class IdentityTest {
   }
 
   static OidcClient oidc(String clientId, String secret) {
-    return OidcClient.builder().issuer(sandbox.tlsUrl()).clientId(clientId).clientSecret(secret)
-        .caFile(sandbox.caFile()).build();
+    return OidcClient.builder().issuer(sandbox.tlsUrl()).clientId(clientId)
+        .clientSecret(secret.isEmpty() ? null : secret).caFile(sandbox.caFile()).build();
   }
 
-  static HuesClient client(vn.hues.sdk.Credentials credentials) {
-    return HuesClient.builder().baseUrl(sandbox.tlsUrl()).caFile(sandbox.caFile()).credentials(credentials).build();
+  static HuesClient client(Credentials credentials) {
+    return HuesClient.builder().baseUrl(sandbox.tlsUrl()).caFile(sandbox.caFile())
+        .credentials(credentials).build();
+  }
+
+  static UserCredentials user(OidcClient oidc, TokenStore store, String key, TokenSet tokens) {
+    return UserCredentials.builder().oidc(oidc).store(store).key(key).tokens(tokens).build();
   }
 
   /** Code + PKCE: the browser logs in and follows the redirect to the app's loopback listener. */
@@ -69,16 +83,9 @@ class IdentityTest {
     try (LoopbackReceiver receiver = new LoopbackReceiver()) {
       AuthorizationRequest req = oidc.authorizationRequest(receiver.redirectUri(), SCOPE);
       String location = browser.signIn(req.getUrl(), username, "approve");
-      CompletableFuture<?> follow = CompletableFuture.runAsync(() -> {
-        try {
-          browser.get(location);
-        } catch (Exception e) {
-          throw new RuntimeException(e);
-        }
-      });
-      String redirected = receiver.waitForRedirect(Duration.ofSeconds(10));
-      follow.get(10, TimeUnit.SECONDS);
-      return oidc.exchangeCode(req, redirected);
+      CompletableFuture<String> redirected = receiver.waitForAsync(10_000L);
+      browser.get(location);
+      return oidc.exchangeCode(req, redirected.get(10, TimeUnit.SECONDS));
     }
   }
 
@@ -108,7 +115,7 @@ class IdentityTest {
   @Test
   void clientCredentialsFetchOneTokenAndReuseIt() {
     try (OidcClient oidc = oidc("hues-taxi-backend", "taxi-secret-2025")) {
-      ClientCredentials creds = new ClientCredentials(oidc, "reports:read reports:write");
+      ClientCredentials creds = ClientCredentials.builder().oidc(oidc).scope("reports:read reports:write").build();
       try (HuesClient client = client(creds)) {
         for (int i = 0; i < 3; i++) assertFalse(client.reports().categories().isEmpty());
       }
@@ -126,7 +133,7 @@ class IdentityTest {
       TokenSet tokens = signIn(oidc, "nguyen.van.an");
       assertFalse(tokens.getRefreshToken().isEmpty());
       assertEquals(AN, oidc.validateIdToken(tokens.getIdToken()).getName());
-      UserCredentials user = new UserCredentials(oidc, TokenStore.inMemory(), "an", tokens);
+      UserCredentials user = user(oidc, new MemoryTokenStore(), "an", tokens);
       try (HuesClient client = client(user)) {
         CitizenProfile me = client.me();
         assertEquals(AN, me.getName());
@@ -143,8 +150,8 @@ class IdentityTest {
       assertThrows(PermissionDeniedException.class, client::me);
     }
     try (OidcClient oidc = oidc("hues-demo-app", "")) {
-      UserCredentials nobody = new UserCredentials(oidc, TokenStore.inMemory(), "nobody");
-      assertFalse(nobody.isSignedIn());
+      UserCredentials nobody = UserCredentials.builder().oidc(oidc).store(new MemoryTokenStore()).key("nobody").build();
+      assertFalse(nobody.signedIn());
       try (HuesClient client = client(nobody)) {
         assertEquals("not_signed_in", assertThrows(AuthenticationException.class, client::me).getCode());
       }
@@ -182,11 +189,10 @@ class IdentityTest {
   void cancellingStopsTheNativePoll() throws Exception {
     try (OidcClient oidc = oidc("hues-cli", "")) {
       DeviceAuthorization device = oidc.startDeviceAuthorization("openid");
-      CallOptions options = new CallOptions();
-      options.setCancel(new CancellationToken());
+      CancellationToken token = new CancellationToken();
       CompletableFuture<Throwable> poll = CompletableFuture.supplyAsync(() -> {
         try {
-          oidc.pollDeviceToken(device, options);
+          oidc.pollDeviceToken(device, CallOptions.cancel(token));
           return null;
         } catch (Throwable t) {
           return t;
@@ -194,17 +200,19 @@ class IdentityTest {
       });
       Thread.sleep(300);
       long start = System.nanoTime();
-      options.getCancel().cancel();
+      token.cancel();
       assertInstanceOf(CancelledException.class, poll.get(5, TimeUnit.SECONDS));
       assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(3));
 
-      // The async form: cancelling the future cancels the token the native poll watches.
-      CancellationToken token = new CancellationToken();
-      CallOptions asyncOptions = new CallOptions();
-      asyncOptions.setCancel(token);
-      CompletableFuture<TokenSet> future = oidc.pollDeviceTokenAsync(device, asyncOptions);
-      future.cancel(true);
-      assertTrue(token.cancelled());
+      // The async form: cancelling the future aborts the native poll, whose (cancelled)
+      // completion then arrives at once instead of after the device code expires.
+      int before = Native.pending();
+      CompletableFuture<TokenSet> future = oidc.pollDeviceTokenAsync(device);
+      Thread.sleep(200);
+      assertTrue(future.cancel(true));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+      while (Native.pending() > before && System.nanoTime() < deadline) Thread.sleep(10);
+      assertEquals(before, Native.pending(), "the native poll is still running");
     }
   }
 
@@ -213,31 +221,42 @@ class IdentityTest {
     try (OidcClient oidc = oidc("hues-demo-app", "")) {
       TokenSet tokens = signIn(oidc, "nguyen.van.an");
       MapStore store = new MapStore();
-      new UserCredentials(oidc, store, "an", tokens);
+      user(oidc, store, "an", tokens);
       assertEquals(tokens.getRefreshToken(), store.saved.get("an").getRefreshToken());
 
       // The app restarts: new credentials restore from the store, only the store is referenced.
-      UserCredentials restored = new UserCredentials(oidc, store, "an");
-      assertTrue(restored.isSignedIn());
+      UserCredentials restored = UserCredentials.builder().oidc(oidc).store(store).key("an").build();
+      assertTrue(restored.signedIn());
       try (HuesClient client = client(restored)) {
         assertEquals(AN, client.me().getName());
       }
       restored.signOut();
-      assertFalse(restored.isSignedIn());
+      assertFalse(restored.signedIn());
       assertNull(store.saved.get("an"));
       assertEquals("invalid_grant",
           assertThrows(OAuthException.class, () -> oidc.refresh(tokens.getRefreshToken())).getCode());
-      assertFalse(new UserCredentials(oidc, store, "an").isSignedIn());
+      assertFalse(UserCredentials.builder().oidc(oidc).store(store).key("an").build().signedIn());
+    }
+  }
+
+  @Test
+  void aFileTokenStoreKeepsTokensAcrossInstances(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    try (OidcClient oidc = oidc("hues-demo-app", "")) {
+      TokenSet tokens = signIn(oidc, "nguyen.van.an");
+      FileTokenStore store = new FileTokenStore(FileTokenStoreConfig.builder().directory(dir.toString()).build());
+      user(oidc, store, "an", tokens);
+      FileTokenStore again = new FileTokenStore(FileTokenStoreConfig.builder().directory(dir.toString()).build());
+      assertTrue(UserCredentials.builder().oidc(oidc).store(again).key("an").build().signedIn());
     }
   }
 
   @Test
   void aStoreReferencedOnlyByNativeCodeSurvivesGarbageCollection() throws Exception {
     try (OidcClient oidc = oidc("hues-demo-app", "")) {
-      TokenSet tokens = signIn(oidc, "nguyen.van.an");
-      tokens.setExpiresAt(1);  // as if expired long ago: the first call refreshes and saves
+      TokenSet tokens = signIn(oidc, "nguyen.van.an").toBuilder().expiresAt(1L).build();  // long expired
       AtomicInteger saves = new AtomicInteger();
-      UserCredentials user = new UserCredentials(oidc, new TokenStore() {
+      UserCredentials user = user(oidc, new TokenStore() {
         @Override public TokenSet load(String key) { return null; }
         @Override public void save(String key, TokenSet t) { saves.incrementAndGet(); }
         @Override public void remove(String key) {}
@@ -247,7 +266,7 @@ class IdentityTest {
         Thread.sleep(50);
       }
       try (HuesClient client = client(user)) {
-        assertEquals(AN, client.meAsync().get(10, TimeUnit.SECONDS).getName());  // refresh on a worker thread
+        assertEquals(AN, client.meAsync().get(10, TimeUnit.SECONDS).getName());  // refreshes first
       }
       assertEquals(1, user.refreshCount());
       assertEquals(2, saves.get());
@@ -261,15 +280,14 @@ class IdentityTest {
       MapStore store = new MapStore();
       store.failing = true;
       TokenStoreException direct = assertThrows(TokenStoreException.class,
-          () -> new UserCredentials(oidc, store, "an", tokens));
-      assertInstanceOf(UncheckedIOException.class, direct.getCause());
-      assertEquals("token_store", direct.getCode());
+          () -> user(oidc, store, "an", tokens));
+      assertTrue(direct.getMessage().contains("keystore locked"), direct.getMessage());
 
-      // Through the C++ pipeline on a worker thread: the refresh before the call saves, and
-      // the save fails. The refreshed tokens stay in memory, so the next call works.
+      // Through the pipeline on an SDK thread: the refresh before the call saves, and the
+      // save fails. The refreshed tokens stay in memory, so the next call works.
       store.failing = false;
-      tokens.setExpiresAt(1);
-      UserCredentials user = new UserCredentials(oidc, store, "an", tokens);
+      TokenSet expired = tokens.toBuilder().expiresAt(1L).build();
+      UserCredentials user = user(oidc, store, "an", expired);
       store.failing = true;
       try (HuesClient client = client(user)) {
         ExecutionException async = assertThrows(ExecutionException.class, () -> client.meAsync().get(10, TimeUnit.SECONDS));
@@ -285,11 +303,11 @@ class IdentityTest {
   @Test
   void aClosedOidcClientThrowsButItsCredentialsKeepWorking() {
     OidcClient oidc = oidc("hues-taxi-backend", "taxi-secret-2025");
-    ClientCredentials creds = new ClientCredentials(oidc);
+    ClientCredentials creds = ClientCredentials.builder().oidc(oidc).build();
     oidc.close();
     assertThrows(IllegalStateException.class, oidc::metadata);
     assertFalse(creds.accessToken().isEmpty());
     assertSame(IllegalStateException.class,
-        assertThrows(IllegalStateException.class, () -> new ClientCredentials(oidc)).getClass());
+        assertThrows(IllegalStateException.class, () -> ClientCredentials.builder().oidc(oidc).build()).getClass());
   }
 }

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
-import vn.hues.sdk.internal.DeviceAuthorization;
+import vn.hues.sdk.model.DeviceAuthorization;
 import vn.hues.sdk.testing.Sandbox;
 
 /**

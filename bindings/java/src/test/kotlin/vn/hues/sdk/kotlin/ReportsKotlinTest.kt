@@ -2,14 +2,20 @@ package vn.hues.sdk.kotlin
 
 import java.net.InetAddress
 import java.net.ServerSocket
-import java.time.Duration
 import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.TimeoutCancellationException
-import kotlinx.coroutines.delay
-import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
@@ -20,12 +26,15 @@ import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.Timeout
 import org.junit.jupiter.api.assertThrows
 import vn.hues.sdk.AuthenticationException
-import vn.hues.sdk.HuesClient
+import vn.hues.sdk.CallOptions
+import vn.hues.sdk.CancellationToken
+import vn.hues.sdk.CancelledException
 import vn.hues.sdk.TlsException
 import vn.hues.sdk.ValidationException
+import vn.hues.sdk.model.ReportStatus
 import vn.hues.sdk.testing.Sandbox
 
-/** The Kotlin layer (suspend functions, Sequence paging, DSL) against an in-process sandbox. */
+/** The Kotlin layer (suspend functions, Flow paging, DSL builders) against an in-process sandbox. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ReportsKotlinTest {
@@ -36,9 +45,11 @@ class ReportsKotlinTest {
   @BeforeAll
   fun start() {
     sandbox = Sandbox()
+    val url = sandbox.url()
+    val key = sandbox.apiKey()
     client = huesClient {
-      baseUrl(sandbox.url())
-      apiKey(sandbox.apiKey())
+      baseUrl = url
+      apiKey = key
     }
   }
 
@@ -48,16 +59,24 @@ class ReportsKotlinTest {
     sandbox.close()
   }
 
+  /** A client of a server that accepts connections and never answers. */
+  private fun stalled(stall: ServerSocket) = huesClient {
+    baseUrl = "http://127.0.0.1:${stall.localPort}"
+    apiKey = "hk_test_x"
+    attemptTimeoutMs = 30_000
+    retry { maxAttempts = 1 }
+  }
+
   @Test
   fun `categories come in Vietnamese`(): Unit = runBlocking {
-    val flooding = client.reports().awaitCategories().single { it.code == "flooding" }
+    val flooding = client.reports.categories().single { it.code == "flooding" }
     assertEquals("Ngập úng đường phố", flooding.nameVi)
     assertTrue(flooding.attributes.any { it.code == "water_depth_cm" && it.required })
   }
 
   @Test
   fun `suspend create with the DSL round-trips exactly`(): Unit = runBlocking {
-    val created = client.reports().create {
+    val created = client.reports.create {
       category = "flooding"
       description = floodText
       anonymous = true
@@ -71,14 +90,24 @@ class ReportsKotlinTest {
     assertEquals(floodText, created.description)
     assertEquals("Vĩnh Ninh", created.location.ward)
     assertTrue(created.anonymous)
-    assertEquals(created, client.reports().awaitGet(created.id))
+    assertEquals(ReportStatus.SUBMITTED, created.status)
+    assertEquals(created, client.reports.get(created.id))
+    val moved = created.copy { location = created.location.copy { lat = 16.47 } }
+    assertEquals(16.47, moved.location.lat)
+    assertEquals(16.4637, created.location.lat)
+    val label = when (created.status) {
+      ReportStatus.SUBMITTED -> "mới"
+      ReportStatus.RESOLVED -> "xong"
+      else -> "khác"
+    }
+    assertEquals("mới", label)
   }
 
   @Test
-  fun `sequence pages lazily without duplicates`(): Unit = runBlocking {
+  fun `a Flow pages lazily without duplicates`(): Unit = runBlocking {
     val ids = (1..5).map { i ->
       async {
-        client.reports().awaitCreate(newReport {
+        client.reports.create(newReport {
           category = "water_supply"
           description = "Mất nước ở phường Phú Hội, hộ số $i"
           location { lat = 16.4203; lon = 107.6311 }
@@ -88,21 +117,22 @@ class ReportsKotlinTest {
     assertEquals(5, ids.size)
 
     // Only these five lie within 50 m of that spot (the seed data has reports elsewhere).
-    val query: ReportQuery.() -> Unit = {
+    val query: ReportQueryBuilder.() -> Unit = {
       category = "water_supply"; nearLat = 16.4203; nearLon = 107.6311; radiusM = 50.0; limit = 2
     }
-    val seen = client.reports().sequence(query).map { it.id }.toList()
+    val seen = client.reports.list(query = query).map { it.id }.toList()
     assertEquals(5, seen.size)
     assertEquals(ids, seen.toSet())
     // Lazy: taking one item fetches only the first page, and yields a real report.
-    assertTrue(client.reports().sequence(query).first().id in ids)
+    assertTrue(client.reports.list(query = query).first().id in ids)
+    assertEquals(2, client.reports.listPage(query = query).items.size)
   }
 
   @Test
   fun `errors are typed in suspend calls`(): Unit = runBlocking {
     val e = assertThrows<ValidationException> {
       runBlocking {
-        client.reports().create {
+        client.reports.create {
           category = "flooding"
           description = floodText
           location { lat = -91.0; lon = 107.59 }
@@ -110,43 +140,70 @@ class ReportsKotlinTest {
       }
     }
     assertEquals("location.lat", e.field)
+    val missing = assertThrows<ValidationException> { newReport { category = "flooding"; description = floodText } }
+    assertEquals("location", missing.field)
 
-    huesClient { baseUrl(sandbox.url()); apiKey("hk_test_not_a_key") }.use { bad ->
-      val auth = assertThrows<AuthenticationException> { runBlocking { bad.reports().awaitCategories() } }
-      assertEquals(401, auth.httpStatus)
+    val url = sandbox.url()
+    huesClient { baseUrl = url; apiKey = "hk_test_not_a_key" }.use { bad ->
+      val auth = assertThrows<AuthenticationException> { runBlocking { bad.reports.categories() } }
+      assertEquals(401, auth.status)
       assertEquals("invalid_api_key", auth.code)
     }
   }
 
   @Test
   fun `TLS needs the sandbox CA`(): Unit = runBlocking {
-    huesClient { baseUrl(sandbox.tlsUrl()); apiKey(sandbox.apiKey()); caFile(sandbox.caFile()) }.use {
-      assertFalse(it.reports().awaitCategories().isEmpty())
+    val tls = sandbox.tlsUrl()
+    val key = sandbox.apiKey()
+    val ca = sandbox.caFile()
+    huesClient { baseUrl = tls; apiKey = key; caFile = ca }.use {
+      assertFalse(it.reports.categories().isEmpty())
     }
-    huesClient { baseUrl(sandbox.tlsUrl()); apiKey(sandbox.apiKey()); maxAttempts(1) }.use {
-      assertThrows<TlsException> { runBlocking { it.reports().awaitCategories() } }
+    huesClient { baseUrl = tls; apiKey = key; retry { maxAttempts = 1 } }.use {
+      assertThrows<TlsException> { runBlocking { it.reports.categories() } }
     }
   }
 
   @Test
   fun `cancelling the coroutine cancels the native call`(): Unit = runBlocking {
-    val lines = java.util.Collections.synchronizedList(mutableListOf<String>())
     ServerSocket(0, 50, InetAddress.getLoopbackAddress()).use { stall ->
-      huesClient {
-        baseUrl("http://127.0.0.1:${stall.localPort}")
-        apiKey("hk_test_x")
-        attemptTimeout(Duration.ofSeconds(30))
-        maxAttempts(1)
-        logger { _, message -> lines.add(message) }
-      }.use { c ->
+      stalled(stall).use { c ->
         assertThrows<TimeoutCancellationException> {
-          runBlocking { withTimeout(300) { c.reports().awaitCategories() } }
+          runBlocking { withTimeout(300) { c.reports.categories() } }
         }
-        // The native call ends long before its 30 s attempt timeout.
-        val deadline = System.nanoTime() + 5_000_000_000
-        while (lines.none { "cancelled" in it } && System.nanoTime() < deadline) delay(20)
-        assertTrue(lines.any { "cancelled" in it }, "lines: $lines")
+        // The call's connection is closed long before its 30 s attempt timeout.
+        withContext(Dispatchers.IO) {
+          stall.soTimeout = 5000
+          stall.accept().use { s -> s.soTimeout = 5000; s.getInputStream().readAllBytes() }
+        }
       }
     }
+  }
+
+  @Test
+  fun `cancelling a job with a call in flight throws CancellationException inside it`(): Unit = runBlocking {
+    ServerSocket(0, 50, InetAddress.getLoopbackAddress()).use { stall ->
+      stalled(stall).use { c ->
+        var caught: Throwable? = null
+        val job = launch {
+          try {
+            c.reports.get("rp_1")
+          } catch (t: Throwable) {
+            caught = t
+            throw t
+          }
+        }
+        delay(300)
+        job.cancel()
+        job.join()
+        assertTrue(caught is CancellationException, "caught $caught")
+      }
+    }
+  }
+
+  @Test
+  fun `a token cancelled before the call fails it at once`(): Unit = runBlocking {
+    val token = CancellationToken().apply { cancel() }
+    assertThrows<CancelledException> { runBlocking { client.reports.categories(CallOptions.cancel(token)) } }
   }
 }
