@@ -8,7 +8,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsqlite3-dev sqlite3 libcurl4-openssl-dev
-  doctest-dev swig
+  doctest-dev
   mono-mcs mono-runtime libmono-system-core4.0-cil libmono-system-net-http4.0-cil mono-devel
   nunit-console libnunit-cil-dev
   default-jdk-headless maven
