@@ -57,3 +57,15 @@ class Output:
 
     def finish(self) -> None:
         pass
+
+
+class IrIndex:
+    """The IR's models, enums, objects and callbacks by name: what every language target looks
+    up while rendering. `skip` leaves out models a target writes by hand in its runtime."""
+
+    def __init__(self, ir: dict, skip: frozenset[str] = frozenset()):
+        self.ir = ir
+        self.models = {m["name"]: m for m in ir["models"] if m["name"] not in skip}
+        self.enums = {e["name"]: e for e in ir["enums"]}
+        self.objects = {o["name"]: o for o in ir["objects"]}
+        self.callbacks = {c["name"]: c for c in ir["callbacks"]}

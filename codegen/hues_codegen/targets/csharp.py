@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 
+from .. import render
 from ..render import camel, environment, pascal, snake
 
 KEYWORDS = set("""abstract as base bool break byte case catch char checked class const continue
@@ -35,13 +36,9 @@ RESERVED_MEMBERS = {"Encode", "EncodeFields", "Decode", "ToJson", "FromJson", "E
                     "GetType", "MemberwiseClone"}
 
 
-class Ctx:
+class Ctx(render.IrIndex):
     def __init__(self, ir: dict):
-        self.ir = ir
-        self.models = {m["name"]: m for m in ir["models"] if m["name"] != "CallOptions"}
-        self.enums = {e["name"]: e for e in ir["enums"]}
-        self.objects = {o["name"]: o for o in ir["objects"]}
-        self.callbacks = {c["name"]: c for c in ir["callbacks"]}
+        super().__init__(ir, skip=frozenset({"CallOptions"}))  # the runtime's own CallOptions
         self.error_types = {e["type"] for e in ir["errors"]}
 
     # ---- names ----

@@ -37,13 +37,9 @@ def error_class(cls: str) -> str:
     return (cls[:-5] if cls.endswith("Error") else cls) + "Exception"
 
 
-class Ctx:
+class Ctx(render.IrIndex):
     def __init__(self, ir: dict):
-        self.ir = ir
-        self.models = {m["name"]: m for m in ir["models"] if m["name"] not in SKIPPED_MODELS}
-        self.enums = {e["name"]: e for e in ir["enums"]}
-        self.objects = {o["name"]: o for o in ir["objects"]}
-        self.callbacks = {c["name"]: c for c in ir["callbacks"]}
+        super().__init__(ir, skip=frozenset(SKIPPED_MODELS))
 
     # ---- names ----
     def object_class(self, name: str) -> str:

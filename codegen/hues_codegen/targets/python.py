@@ -72,13 +72,9 @@ def pylit(v: Any) -> str:
     raise TargetError(f"cannot render default {v!r}")
 
 
-class Ctx:
+class Ctx(render.IrIndex):
     def __init__(self, ir: dict):
-        self.ir = ir
-        self.models = {m["name"]: m for m in ir["models"] if m["name"] not in SKIPPED_MODELS}
-        self.enums = {e["name"]: e for e in ir["enums"]}
-        self.objects = {o["name"]: o for o in ir["objects"]}
-        self.callbacks = {c["name"]: c for c in ir["callbacks"]}
+        super().__init__(ir, skip=frozenset(SKIPPED_MODELS))
 
     # ---- handles ----
     def implementers(self, iface: str) -> list[str]:
