@@ -10,8 +10,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import vn.hues.sdk.model.ActorRole;
@@ -24,25 +22,10 @@ import vn.hues.sdk.model.NewReport;
 import vn.hues.sdk.model.Report;
 import vn.hues.sdk.model.ReportStatus;
 import vn.hues.sdk.model.TimelineEntry;
-import vn.hues.sdk.testing.Sandbox;
 
 /** The two operations added spec-first (zero hand-written lines): agencies.list, reports.timeline. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class AgenciesAndTimelineTest {
-  static Sandbox sandbox;
-  static HuesClient client;
-
-  @BeforeAll
-  static void start() {
-    sandbox = new Sandbox();
-    client = sandbox.client();
-  }
-
-  @AfterAll
-  static void stop() {
-    client.close();
-    sandbox.close();
-  }
+class AgenciesAndTimelineTest extends SandboxTest {
 
   @Test
   void agenciesAreTheRealHueOnesInVietnamese() {

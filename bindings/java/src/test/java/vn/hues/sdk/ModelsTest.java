@@ -22,8 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import vn.hues.sdk.internal.ErrorMapper;
@@ -39,25 +37,10 @@ import vn.hues.sdk.model.Report;
 import vn.hues.sdk.model.ReportStatus;
 import vn.hues.sdk.model.TokenSet;
 import vn.hues.sdk.model.Visibility;
-import vn.hues.sdk.testing.Sandbox;
 
 /** Generated models: secrets, open enums, absent vs zero, exact numbers and text, errors. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class ModelsTest {
-  static Sandbox sandbox;
-  static HuesClient client;
-
-  @BeforeAll
-  static void start() {
-    sandbox = new Sandbox();
-    client = sandbox.client();
-  }
-
-  @AfterAll
-  static void stop() {
-    client.close();
-    sandbox.close();
-  }
+class ModelsTest extends SandboxTest {
 
   static NewReport report(String description, double lat, double lon) {
     return NewReport.builder().category("road_damage").description(description)

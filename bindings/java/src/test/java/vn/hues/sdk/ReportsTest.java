@@ -19,8 +19,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import vn.hues.sdk.model.Category;
@@ -37,25 +35,11 @@ import vn.hues.sdk.testing.Sandbox;
 
 /** The Java API against an in-process sandbox over real sockets (HTTP and HTTPS). */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class ReportsTest {
+class ReportsTest extends SandboxTest {
   // Vietnamese with every tone mark class, plus a character outside the BMP (JNI's
   // "modified UTF-8" would mangle it).
   static final String DESCRIPTION =
       "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo — tối om từ 18 giờ 💡";
-  static Sandbox sandbox;
-  static HuesClient client;
-
-  @BeforeAll
-  static void start() {
-    sandbox = new Sandbox();
-    client = sandbox.client();
-  }
-
-  @AfterAll
-  static void stop() {
-    client.close();
-    sandbox.close();
-  }
 
   static RetryPolicy attempts(int n) {
     return RetryPolicy.builder().maxAttempts(n).build();
