@@ -160,9 +160,9 @@ struct HostObject final : Object {
   void* context = nullptr;
   std::uint64_t host_id = 0;
   std::string type() const override { return interface_name; }
-  ~HostObject() override {
-    if (invoke) invoke(context, host_id, HUES_RELEASE, nullptr, 0, 0);
-  }
+  // The last reference may drop on an I/O thread (a client released while its call was in
+  // flight): the host hears of it on the delivery thread instead, like every completion.
+  ~HostObject() override;
   // Calls the host and waits for its reply (the host may reply from another thread).
   std::string call(int method, const std::string& args) const;
 };
@@ -228,6 +228,14 @@ class State {
 State& state() {
   static State* s = new State();  // outlives static destruction: hosts may call at exit
   return *s;
+}
+
+HostObject::~HostObject() {
+  if (!invoke) return;
+  auto fn = invoke;
+  auto ctx = context;
+  auto id = host_id;
+  state().delivery.post([fn, ctx, id] { fn(ctx, id, HUES_RELEASE, nullptr, 0, 0); });
 }
 
 std::string HostObject::call(int method, const std::string& args) const {
