@@ -29,6 +29,7 @@
 
 #include "hues/client.h"
 #include "hues/identity.h"
+#include "internal/bridge.h"
 #include "internal/calls.h"
 #include "internal/client_core.h"
 #include "internal/json_codec.h"
@@ -41,6 +42,12 @@
 namespace json = boost::json;
 
 namespace hues::internal::bridge {
+
+namespace {
+std::atomic<long long> g_host_reply_timeout_ms{120000};
+}  // namespace
+
+void set_host_reply_timeout(std::chrono::milliseconds timeout) { g_host_reply_timeout_ms = timeout.count(); }
 
 using CallDesc = CallDescriptor;
 
@@ -154,6 +161,7 @@ struct Object {
   virtual std::string type() const = 0;
 };
 
+
 struct HostObject final : Object {
   std::string interface_name;
   hues_invoke_fn invoke = nullptr;
@@ -247,7 +255,18 @@ std::string HostObject::call(int method, const std::string& args) const {
   }
   invoke(context, host_id, method, reinterpret_cast<const std::uint8_t*>(args.data()), args.size(), token);
   std::unique_lock<std::mutex> lock(reply->mu);
-  reply->cv.wait(lock, [&] { return reply->done; });
+  // A host that never answers must not hold an SDK thread for good; a late reply is dropped.
+  const auto timeout = std::chrono::milliseconds(g_host_reply_timeout_ms.load());
+  if (!reply->cv.wait_for(lock, timeout, [&] { return reply->done; })) {
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> registry(state().mu);
+      state().replies.erase(token);
+    }
+    throw_error(interface_name == "TokenStore" ? ErrorType::kTokenStore : ErrorType::kTimeout,
+                interface_name + " did not answer within " + std::to_string(timeout.count()) + " ms", 0,
+                "host_callback_timeout");
+  }
   if (reply->status != HUES_OK) {
     std::string message = "host callback failed";
     try {

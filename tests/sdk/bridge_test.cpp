@@ -4,6 +4,7 @@
 
 #include <hues/c_api.h>
 #include <hues/testing/sandbox.h>
+#include "internal/bridge.h"
 #include <poll.h>
 
 #include <atomic>
@@ -196,4 +197,36 @@ TEST_CASE("bridge: a host logger receives redacted lines, and its release when d
   }
   std::lock_guard<std::mutex> lock(host.mu);
   REQUIRE(host.released);  // nothing can call into host (on this stack) after this point
+}
+
+TEST_CASE("bridge: a host token store that never answers fails its call by the reply timeout") {
+  hues::internal::bridge::set_host_reply_timeout(std::chrono::milliseconds(300));
+  // Never replies; only counts the invokes and the release.
+  struct Host {
+    std::atomic<int> invokes{0};
+    std::atomic<bool> released{false};
+  } host;
+  auto invoke = [](void* ctx, std::uint64_t, std::int32_t method, const std::uint8_t*, std::size_t, std::uint64_t) {
+    auto* h = static_cast<Host*>(ctx);
+    if (method == HUES_RELEASE) h->released = true; else ++h->invokes;
+  };
+  hues_handle store = 0, oidc = 0, user = 0;
+  hues_bytes err{};
+  REQUIRE(hues_host_object_new("TokenStore", invoke, &host, 9, &store, &err) == HUES_OK);
+  std::string cfg = "{\"issuer\":\"" + sandbox().url() + "\",\"client_id\":\"hues-cli\"}";
+  REQUIRE(hues_object_new("OidcClient", reinterpret_cast<const std::uint8_t*>(cfg.data()), cfg.size(), &oidc, &err) ==
+          HUES_OK);
+  // With no tokens given, the credentials load from the store: the load never answers.
+  cfg = "{\"oidc\":" + std::to_string(oidc) + ",\"store\":" + std::to_string(store) + ",\"key\":\"an\"}";
+  int rc = hues_object_new("UserCredentials", reinterpret_cast<const std::uint8_t*>(cfg.data()), cfg.size(), &user, &err);
+  hues::internal::bridge::set_host_reply_timeout(std::chrono::seconds(120));
+  REQUIRE(rc == HUES_ERROR);
+  auto e = take(err);
+  CHECK(e.find("\"type\":\"token_store\"") != std::string::npos);
+  CHECK(e.find("host_callback_timeout") != std::string::npos);
+  CHECK(host.invokes.load() == 1);
+  hues_object_release(store);
+  hues_object_release(oidc);
+  for (int i = 0; i < 400 && !host.released; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(host.released);
 }
