@@ -72,13 +72,24 @@ PreparedCall prepare_call(const CallDescriptor& call, const boost::json::object&
       path += tmpl[i++];
     }
   }
-  boost::urls::url url(path);
-  auto params = url.params();
-  for (std::size_t i = 0; i < call.query_param_count; ++i) {
+  // The path is the template with its parameters pct-encoded: a URL object (a parse and its
+  // allocations) is only needed to append query parameters, which most calls do not have.
+  bool any_query = false;
+  for (std::size_t i = 0; i < call.query_param_count && !any_query; ++i) {
     const auto* v = args.if_contains(call.query_params[i].name);
-    if (v && !v->is_null()) params.append({call.query_params[i].name, text_of(*v)});
+    any_query = v && !v->is_null();
   }
-  out.target = std::string(url.buffer());
+  if (!any_query) {
+    out.target = std::move(path);
+  } else {
+    boost::urls::url url(path);
+    auto params = url.params();
+    for (std::size_t i = 0; i < call.query_param_count; ++i) {
+      const auto* v = args.if_contains(call.query_params[i].name);
+      if (v && !v->is_null()) params.append({call.query_params[i].name, text_of(*v)});
+    }
+    out.target = std::string(url.buffer());
+  }
   if (call.body_model) {
     if (const auto* body = args.if_contains("body")) out.body = serialize_json(*body);
   }
