@@ -4,6 +4,7 @@
 #include <boost/url/rfc/pchars.hpp>
 #include <boost/url/url.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -61,6 +62,7 @@ PreparedCall prepare_call(const CallDescriptor& call, const boost::json::object&
   out.method = call.http_method;
   std::string_view tmpl = call.path;
   std::string path;
+  path.reserve(tmpl.size() + 32);
   for (std::size_t i = 0; i < tmpl.size();) {
     if (tmpl[i] == '{') {
       std::size_t end = tmpl.find('}', i);
@@ -69,7 +71,9 @@ PreparedCall prepare_call(const CallDescriptor& call, const boost::json::object&
       path += boost::urls::encode(v ? text_of(*v) : std::string(), boost::urls::pchars);
       i = end + 1;
     } else {
-      path += tmpl[i++];
+      std::size_t next = std::min(tmpl.find('{', i), tmpl.size());
+      path.append(tmpl.data() + i, next - i);
+      i = next;
     }
   }
   // The path is the template with its parameters pct-encoded: a URL object (a parse and its
