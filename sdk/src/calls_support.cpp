@@ -4,6 +4,7 @@
 #include <boost/url/rfc/pchars.hpp>
 #include <boost/url/url.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -61,6 +62,7 @@ PreparedCall prepare_call(const CallDescriptor& call, const boost::json::object&
   out.method = call.http_method;
   std::string_view tmpl = call.path;
   std::string path;
+  path.reserve(tmpl.size() + 32);
   for (std::size_t i = 0; i < tmpl.size();) {
     if (tmpl[i] == '{') {
       std::size_t end = tmpl.find('}', i);
@@ -69,16 +71,29 @@ PreparedCall prepare_call(const CallDescriptor& call, const boost::json::object&
       path += boost::urls::encode(v ? text_of(*v) : std::string(), boost::urls::pchars);
       i = end + 1;
     } else {
-      path += tmpl[i++];
+      std::size_t next = std::min(tmpl.find('{', i), tmpl.size());
+      path.append(tmpl.data() + i, next - i);
+      i = next;
     }
   }
-  boost::urls::url url(path);
-  auto params = url.params();
-  for (std::size_t i = 0; i < call.query_param_count; ++i) {
+  // The path is the template with its parameters pct-encoded: a URL object (a parse and its
+  // allocations) is only needed to append query parameters, which most calls do not have.
+  bool any_query = false;
+  for (std::size_t i = 0; i < call.query_param_count && !any_query; ++i) {
     const auto* v = args.if_contains(call.query_params[i].name);
-    if (v && !v->is_null()) params.append({call.query_params[i].name, text_of(*v)});
+    any_query = v && !v->is_null();
   }
-  out.target = std::string(url.buffer());
+  if (!any_query) {
+    out.target = std::move(path);
+  } else {
+    boost::urls::url url(path);
+    auto params = url.params();
+    for (std::size_t i = 0; i < call.query_param_count; ++i) {
+      const auto* v = args.if_contains(call.query_params[i].name);
+      if (v && !v->is_null()) params.append({call.query_params[i].name, text_of(*v)});
+    }
+    out.target = std::string(url.buffer());
+  }
   if (call.body_model) {
     if (const auto* body = args.if_contains("body")) out.body = serialize_json(*body);
   }

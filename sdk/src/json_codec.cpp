@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace hues::internal {
@@ -22,7 +23,19 @@ bool is_valid_utf8(std::string_view s) {
   std::size_t i = 0, n = s.size();
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   while (i < n) {
+    // ASCII runs (most of any document) 8 bytes at a time.
+    while (i + 8 <= n) {
+      std::uint64_t word;
+      std::memcpy(&word, p + i, 8);
+      if (word & 0x8080808080808080ull) break;
+      i += 8;
+    }
+    if (i >= n) break;
     unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
     std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
     if (len == 0 || i + len > n) return false;
     std::uint32_t cp = len == 1 ? c : c & (0x7F >> len);

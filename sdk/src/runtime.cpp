@@ -18,6 +18,8 @@ namespace asio = boost::asio;
 thread_local const Runtime* current_runtime = nullptr;
 thread_local const HostExecutor* current_host = nullptr;
 thread_local const Runtime* current_sync_loop = nullptr;  // the runtime whose sync loop this thread runs
+thread_local asio::io_context* current_sync_io_ = nullptr;  // and which of its loops
+thread_local std::size_t last_sync_slot = 0;  // the loop this thread ran last (its connection is there)
 
 // SDK threads must not take the host process's termination signals (SIGINT belongs to its
 // main thread), but must keep every other: Mono's and the JVM's garbage collectors stop
@@ -32,6 +34,18 @@ std::thread start_thread(F fn) {
   std::thread t(std::move(fn));
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return t;
+}
+
+std::size_t sync_loops_default() {
+  if (const char* v = std::getenv("HUES_SYNC_LOOPS"); v && *v) {
+    char* end = nullptr;
+    long n = std::strtol(v, &end, 10);
+    if (*end == '\0') return static_cast<std::size_t>(std::min(8L, std::max(1L, n)));
+  }
+  // A waiting thread mostly sleeps in epoll_wait, so more loops than cores cost nothing: enough
+  // for 8 threads sharing a client on a small machine, at most 8.
+  std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::min<std::size_t>(8, std::max<std::size_t>(2, cores * 4));
 }
 
 std::size_t io_threads_from_env() {
@@ -64,6 +78,8 @@ class AsioTimer final : public Timer, public std::enable_shared_from_this<AsioTi
 
 bool on_sdk_io_thread() { return current_runtime != nullptr; }
 
+asio::io_context* current_sync_io() { return current_sync_io_; }
+
 SyncStats& sync_stats() {
   thread_local SyncStats stats;
   return stats;
@@ -76,7 +92,7 @@ void sync_notify(SyncWaiter& w) {
   w.foreign = true;
   // Under the lock: once it is released the waiter may return, and its runtime go away.
   w.cv.notify_one();
-  if (w.in_loop && w.loop) asio::post(w.loop->impl().sync_io, [] {});  // ends the waiter's run_one()
+  if (w.in_loop && w.loop) asio::post(w.loop->impl().sync_loops[w.slot]->io, [] {});  // ends the waiter's run_one()
 }
 
 void sync_wait(Runtime* rt, SyncWaiter& w, const std::function<void()>& start) {
@@ -157,7 +173,12 @@ Runtime::Runtime(Config config)
       io_thread_count_(std::max<std::size_t>(1, config.io_threads)),
       host_(std::make_unique<HostExecutor>(config.host_threads, config.host_queue)) {
   impl_->guard.emplace(asio::make_work_guard(impl_->io));
-  impl_->sync_guard.emplace(asio::make_work_guard(impl_->sync_io));
+  std::size_t loops = config.sync_loops ? std::min<std::size_t>(8, config.sync_loops) : sync_loops_default();
+  for (std::size_t i = 0; i < loops; ++i) {
+    auto loop = std::make_unique<Impl::SyncLoop>();
+    loop->guard.emplace(asio::make_work_guard(loop->io));
+    impl_->sync_loops.push_back(std::move(loop));
+  }
   impl_->running = io_thread_count_;
   for (std::size_t i = 0; i < io_thread_count_; ++i) {
     impl_->threads.push_back(start_thread([this] {
@@ -219,7 +240,7 @@ bool Runtime::post(std::function<void()> fn) {
 
 bool Runtime::post_local(std::function<void()> fn) {
   if (io_closed_) return false;
-  asio::post(in_sync_loop() ? impl_->sync_io : impl_->io, std::move(fn));
+  asio::post(in_sync_loop() ? *current_sync_io_ : impl_->io, std::move(fn));
   return true;
 }
 
@@ -229,14 +250,29 @@ void Runtime::dispatch(std::function<void()> fn) {
 
 bool Runtime::in_sync_loop() const { return current_sync_loop == this; }
 
+std::size_t Runtime::sync_loops() const { return impl_->sync_loops.size(); }
+
 void Runtime::sync_wait(SyncWaiter& w, const std::function<void()>& start) {
   auto& stats = sync_stats();
-  // One waiter runs the loop at a time (it is a single-threaded io_context); the others wait
-  // as before, for calls that then run on the I/O threads. A waiter never runs the I/O
-  // threads' io_context, so it cannot end up running (or waiting behind) unrelated work.
-  bool lead = !io_closed_ && !on_sdk_io_thread() && current_sync_loop == nullptr &&
-              !impl_->sync_busy.exchange(true, std::memory_order_acquire);
-  if (!lead) {
+  // One waiter runs each loop at a time (a loop is a single-threaded io_context); when all are
+  // taken, the others wait as before, for calls that then run on the I/O threads. A waiter
+  // never runs the I/O threads' io_context, so it cannot end up running (or waiting behind)
+  // unrelated work. The loop this thread ran last comes first: its idle connection is there.
+  Impl::SyncLoop* loop = nullptr;
+  std::size_t slot = 0;
+  if (!io_closed_ && !on_sdk_io_thread() && current_sync_loop == nullptr) {
+    auto& loops = impl_->sync_loops;
+    std::size_t n = loops.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      std::size_t s = (last_sync_slot + i) % n;
+      if (loops[s]->busy.load(std::memory_order_relaxed)) continue;
+      if (loops[s]->busy.exchange(true, std::memory_order_acquire)) continue;
+      loop = loops[s].get();
+      slot = s;
+      break;
+    }
+  }
+  if (!loop) {
     ++stats.fallbacks;
     start();
     std::unique_lock<std::mutex> lock(w.mu);
@@ -245,13 +281,16 @@ void Runtime::sync_wait(SyncWaiter& w, const std::function<void()>& start) {
     return;
   }
   ++stats.in_loop;
-  auto& io = impl_->sync_io;
+  auto& io = loop->io;
   {
     std::lock_guard<std::mutex> lock(w.mu);
     w.loop = this;
+    w.slot = slot;
     w.in_loop = true;
   }
+  last_sync_slot = slot;
   current_sync_loop = this;
+  current_sync_io_ = &io;
   // start() runs here, outside the loop: what it posts (the call's first step) queues on the
   // sync loop without waking anyone, and runs in the first run_one() below.
   try {
@@ -285,7 +324,8 @@ void Runtime::sync_wait(SyncWaiter& w, const std::function<void()>& start) {
     }
   }
   current_sync_loop = nullptr;
-  impl_->sync_busy.store(false, std::memory_order_release);
+  current_sync_io_ = nullptr;
+  loop->busy.store(false, std::memory_order_release);
   std::unique_lock<std::mutex> lock(w.mu);
   w.cv.wait(lock, [&] { return w.done; });  // only waits when the loop stopped first
 }
@@ -371,8 +411,10 @@ void Runtime::shutdown() {
   io_closed_ = true;
   // A sync waiter still inside run_one() (its call outlived the wait above) returns from it
   // and goes on waiting on its condition variable.
-  impl_->sync_guard.reset();
-  impl_->sync_io.stop();
+  for (auto& loop : impl_->sync_loops) {
+    loop->guard.reset();
+    loop->io.stop();
+  }
   for (auto& t : impl_->threads) {
     if (!t.joinable()) continue;
     // As in HostExecutor::shutdown: the calling I/O thread returns right after this.

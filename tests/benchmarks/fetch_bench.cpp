@@ -3,6 +3,9 @@
 // the same run. Rounds alternate the two so machine noise hits both alike.
 //
 //   build/release/tests/benchmarks/fetch_bench [--iterations N] [--rounds R] [--url URL --key KEY --id ID]
+//                                              [--threads T]
+//
+// --threads T (T > 1): hues only, T threads sharing one client, each doing N GETs per round.
 #include <curl/curl.h>
 
 #include <boost/json.hpp>
@@ -15,6 +18,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -83,10 +87,27 @@ double run_hues(const hues::Client& client, const std::string& id, int iteration
   return iterations / took;
 }
 
+// T threads sharing one client, each its own N GETs; total GETs/s.
+double run_hues_threads(const hues::Client& client, const std::string& id, int iterations, int threads) {
+  std::vector<std::thread> pool;
+  std::vector<std::size_t> checks(threads);
+  auto start = Clock::now();
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      auto reports = client.reports();
+      for (int i = 0; i < iterations; ++i) checks[t] += reports.get(id).description.size();
+    });
+  for (auto& th : pool) th.join();
+  auto took = std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto c : checks)
+    if (c == 0) throw std::runtime_error("empty reports");
+  return double(iterations) * threads / took;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int iterations = 2000, rounds = 5;
+  int iterations = 2000, rounds = 5, threads = 1;
   std::string url, key, id;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -95,6 +116,7 @@ int main(int argc, char** argv) {
     else if (a == "--url") url = argv[i + 1];
     else if (a == "--key") key = argv[i + 1];
     else if (a == "--id") id = argv[i + 1];
+    else if (a == "--threads") threads = std::stoi(argv[i + 1]);
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::unique_ptr<hues::testing::Sandbox> sandbox;
@@ -117,6 +139,20 @@ int main(int argc, char** argv) {
     id = client.reports().create(r).id;
   }
   std::string get_url = url + "/v1/reports/" + id;
+  if (threads > 1) {
+    run_hues_threads(client, id, std::max(1, iterations / 10), threads);
+    std::vector<double> rates;
+    for (int round = 0; round < rounds; ++round) {
+      rates.push_back(run_hues_threads(client, id, iterations, threads));
+      std::cout << "round " << round + 1 << ": hues " << threads << " threads " << static_cast<long>(rates.back())
+                << " req/s\n";
+    }
+    std::sort(rates.begin(), rates.end());
+    std::cout << "median hues " << threads << " threads: " << static_cast<long>(rates[rates.size() / 2])
+              << " req/s (" << iterations << " GETs per thread x " << rounds << " rounds)\n";
+    curl_global_cleanup();
+    return 0;
+  }
   run_hues(client, id, std::max(1, iterations / 10));  // warm both paths up
   run_curl(get_url, key, std::max(1, iterations / 10));
 

@@ -456,7 +456,7 @@ TEST_CASE("a sync call completes on the calling thread, with no handoff, in the 
   CHECK(after.fallbacks - before.fallbacks == 0);
 }
 
-TEST_CASE("sync calls from many threads at once all complete (one runs the sync loop, the rest wait)") {
+TEST_CASE("sync calls from many threads at once all complete (each runs a sync loop while one is free)") {
   hues::Client client(options_for(sandbox().url()));
   auto created = client.reports().create(some_report());
   std::atomic<int> ok{0};
@@ -473,6 +473,34 @@ TEST_CASE("sync calls from many threads at once all complete (one runs the sync 
   CHECK(ok.load() == 200);
   CHECK(in_loop.load() + fallbacks.load() == 200);
   CHECK(in_loop.load() >= 1);
+}
+
+TEST_CASE("8 threads sharing a client with 8 sync loops each complete every call on their own thread") {
+  Runtime::Config config;
+  config.sync_loops = 8;
+  auto rt = std::make_shared<Runtime>(config);
+  CHECK(rt->sync_loops() == 8);
+  hues::internal::ClientCore core(options_for(sandbox().url()), rt);
+  std::atomic<int> ok{0};
+  std::atomic<std::uint64_t> in_loop{0}, fallbacks{0}, handoffs{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&] {
+      hues::HttpRequest req;
+      req.method = "GET";
+      req.url = "/v1/categories";
+      for (int i = 0; i < 25; ++i)
+        if (core.send(req, {}).status == 200) ++ok;
+      in_loop += hues::internal::sync_stats().in_loop;
+      fallbacks += hues::internal::sync_stats().fallbacks;
+      handoffs += hues::internal::sync_stats().handoffs;
+    });
+  for (auto& t : threads) t.join();
+  CHECK(ok.load() == 200);
+  CHECK(in_loop.load() == 200);
+  CHECK(fallbacks.load() == 0);
+  CHECK(handoffs.load() == 0);
+  rt->shutdown();
 }
 
 TEST_CASE("a sync call cancelled while its thread runs the sync loop ends with CancelledError") {

@@ -65,6 +65,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
     std::size_t io_threads = 2;
     std::size_t host_threads = 2;
     std::size_t host_queue = 65536;
+    std::size_t sync_loops = 0;  // 0: the default (see Runtime::sync_wait), else 1..8
   };
   explicit Runtime(Config config);
   ~Runtime();
@@ -82,13 +83,15 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
   void dispatch(std::function<void()> fn);
   bool on_io_thread() const;
 
-  // The sync loop: a second io_context with no threads of its own, run only by a thread
-  // waiting for a synchronous call (one at a time). Work started from that thread goes there,
+  // The sync loops: a few more io_contexts with no threads of their own, each run only by a
+  // thread waiting for a synchronous call (one at a time per loop; up to sync_loops() waiting
+  // threads at once, HUES_SYNC_LOOPS=1..8 for the global runtime). Work started from that thread goes there,
   // so the waiter writes its request, reads its response and completes its call itself, with
   // no handoff to an I/O thread and back. Only SDK handlers ever run there, never host code.
   //
-  // Runs start() and waits until w is done: on the sync loop when it is free, else (another
-  // waiter runs it, or the runtime is closed) on w's condition variable.
+  // Runs start() and waits until w is done: on a sync loop when one is free (the one this
+  // thread used last first, so its idle connection is reused), else (other waiters run them
+  // all, or the runtime is closed) on w's condition variable.
   void sync_wait(SyncWaiter& w, const std::function<void()>& start);
   // True on the thread running this runtime's sync loop.
   bool in_sync_loop() const;
@@ -99,6 +102,7 @@ class Runtime : public std::enable_shared_from_this<Runtime> {
 
   HostExecutor& host() { return *host_; }
   std::size_t io_threads() const { return io_thread_count_; }
+  std::size_t sync_loops() const;
   std::size_t host_threads() const { return host_->threads(); }
 
   // Registers a call's cancel token so shutdown() can cancel it; 0 when already stopping
@@ -148,6 +152,7 @@ struct SyncWaiter {
   bool foreign = false;  // under mu: completed on another thread
   std::thread::id thread = std::this_thread::get_id();
   Runtime* loop = nullptr;  // the runtime whose sync loop the waiter runs, while it does
+  std::size_t slot = 0;     // which of its sync loops
 };
 
 // How this thread's synchronous calls were waited for (tests and benchmarks read them).

@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -23,19 +24,25 @@ struct Runtime::Impl {
   std::mutex exit_mu;
   std::condition_variable exit_cv;
   std::size_t running = 0;  // I/O threads still inside io.run()
-  // The sync loop (see Runtime::sync_wait): run by at most one waiting thread at a time.
-  boost::asio::io_context sync_io{1};
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> sync_guard;
-  std::atomic<bool> sync_busy{false};
+  // The sync loops (see Runtime::sync_wait): each run by at most one waiting thread at a time.
+  struct SyncLoop {
+    boost::asio::io_context io{1};
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
+    std::atomic<bool> busy{false};
+  };
+  std::vector<std::unique_ptr<SyncLoop>> sync_loops;
   explicit Impl(int concurrency) : io(concurrency) {}
 };
+
+// The sync loop this thread runs (any runtime's), or null.
+boost::asio::io_context* current_sync_io();
 
 inline boost::asio::io_context& io_context(Runtime& rt) { return rt.impl().io; }
 
 // Where I/O started by this thread belongs: the sync loop on the thread running it, else the
 // I/O threads' io_context.
 inline boost::asio::io_context& io_context_here(Runtime& rt) {
-  return rt.in_sync_loop() ? rt.impl().sync_io : rt.impl().io;
+  return rt.in_sync_loop() ? *current_sync_io() : rt.impl().io;
 }
 
 }  // namespace hues::internal
