@@ -26,11 +26,6 @@ using hues::internal::Runtime;
 
 namespace {
 
-hues::testing::Sandbox& sandbox() {
-  static hues::testing::Sandbox sb;
-  return sb;
-}
-
 // Threads of this process right now.
 int task_count() {
   int n = 0;
@@ -40,15 +35,6 @@ int task_count() {
     ::closedir(d);
   }
   return n;
-}
-
-hues::ClientOptions options_for(const std::string& url) {
-  hues::ClientOptions o;
-  o.base_url = url;
-  o.api_key = sandbox().api_key();
-  o.retry.initial_backoff_ms = 10;
-  o.retry.max_backoff_ms = 50;
-  return o;
 }
 
 hues::NewReport some_report() {

@@ -4,6 +4,8 @@
 
 #include <hues/c_api.h>
 #include <hues/testing/sandbox.h>
+
+#include "test_support.h"
 #include "internal/bridge.h"
 #include <poll.h>
 
@@ -17,11 +19,6 @@
 #include <vector>
 
 namespace {
-
-hues::testing::Sandbox& sandbox() {
-  static hues::testing::Sandbox sb;
-  return sb;
-}
 
 std::string take(hues_bytes& b) {
   std::string s(reinterpret_cast<const char*>(b.data), b.len);

@@ -26,11 +26,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 const char* kPassword = "HueS-demo-2025";
 
-hues::testing::Sandbox& sandbox() {
-  static hues::testing::Sandbox sb;
-  return sb;
-}
-
 std::shared_ptr<hues::OidcClient> oidc(const std::string& client_id, const std::string& secret = {},
                                        bool post = false) {
   hues::OidcOptions o;

@@ -18,20 +18,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-hues::testing::Sandbox& sandbox() {
-  static hues::testing::Sandbox sb;
-  return sb;
-}
-
-hues::ClientOptions options_for(const std::string& url) {
-  hues::ClientOptions o;
-  o.base_url = url;
-  o.api_key = sandbox().api_key();
-  o.retry.initial_backoff_ms = 10;
-  o.retry.max_backoff_ms = 50;
-  return o;
-}
-
 hues::NewReport vietnamese_report(const std::string& marker) {
   hues::NewReport r;
   r.category = hues::Client(options_for(sandbox().url())).reports().categories().at(0).code;

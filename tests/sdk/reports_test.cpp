@@ -4,16 +4,13 @@
 #include <hues/hues.h>
 #include <hues/testing/sandbox.h>
 
+#include "test_support.h"
+
 #include <algorithm>
 #include <atomic>
 #include <set>
 
 namespace {
-
-hues::testing::Sandbox& sandbox() {
-  static hues::testing::Sandbox sb;
-  return sb;
-}
 
 hues::Client client() {
   hues::ClientOptions o;

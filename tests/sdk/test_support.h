@@ -4,6 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <hues/error.h>
+#include <hues/options.h>
+#include <hues/testing/sandbox.h>
+
+#include <string>
 
 namespace hues_test {
 
@@ -20,3 +24,24 @@ hues::Error catch_error(F f) {
 }
 
 }  // namespace hues_test
+
+// Per test file (internal linkage): each file's own in-process sandbox, started on first use,
+// so one file's reports and rate limits never reach another's.
+namespace {
+
+hues::testing::Sandbox& sandbox() {
+  static hues::testing::Sandbox sb;
+  return sb;
+}
+
+// Options for url with the sandbox's key and short backoffs, so retry tests stay quick.
+inline hues::ClientOptions options_for(const std::string& url) {
+  hues::ClientOptions o;
+  o.base_url = url;
+  o.api_key = sandbox().api_key();
+  o.retry.initial_backoff_ms = 10;
+  o.retry.max_backoff_ms = 50;
+  return o;
+}
+
+}  // namespace
