@@ -18,15 +18,12 @@ import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.isActive
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
-import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotEquals
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.Timeout
 import org.junit.jupiter.api.assertThrows
 import vn.hues.sdk.NotFoundException
@@ -36,31 +33,12 @@ import vn.hues.sdk.internal.ModelCodec
 import vn.hues.sdk.model.ActorRole
 import vn.hues.sdk.model.AgencyKind
 import vn.hues.sdk.model.ReportStatus
-import vn.hues.sdk.testing.Sandbox
 
 private fun threads(): Int = File("/proc/self/task").list()!!.size
 
 /** 1,000 coroutines on one thread, Flow for the new paged operation, secrets, enums, exit. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class CoroutinesKotlinTest {
-  private lateinit var sandbox: Sandbox
-  private lateinit var client: HuesClient
-
-  @BeforeAll
-  fun start() {
-    sandbox = Sandbox()
-    val url = sandbox.url()
-    val key = sandbox.apiKey()
-    client = huesClient { baseUrl = url; apiKey = key }
-  }
-
-  @AfterAll
-  fun stop() {
-    client.close()
-    sandbox.close()
-  }
-
+class CoroutinesKotlinTest : SandboxKotlinTest() {
   /**
    * runBlocking's single thread starts all 1,000; none gets a thread of its own. Bound: the
    * count after one completed call (the SDK's fixed threads, the sandbox's, the common pool's

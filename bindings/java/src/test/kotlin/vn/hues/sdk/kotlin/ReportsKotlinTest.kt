@@ -16,13 +16,10 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeout
-import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.Timeout
 import org.junit.jupiter.api.assertThrows
 import vn.hues.sdk.AuthenticationException
@@ -32,33 +29,11 @@ import vn.hues.sdk.CancelledException
 import vn.hues.sdk.TlsException
 import vn.hues.sdk.ValidationException
 import vn.hues.sdk.model.ReportStatus
-import vn.hues.sdk.testing.Sandbox
 
 /** The Kotlin layer (suspend functions, Flow paging, DSL builders) against an in-process sandbox. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class ReportsKotlinTest {
+class ReportsKotlinTest : SandboxKotlinTest() {
   private val floodText = "Ngập sâu 40 cm trên đường Phan Đình Phùng, gần cầu Trường Tiền 🌧"
-  private lateinit var sandbox: Sandbox
-  private lateinit var client: HuesClient
-
-  @BeforeAll
-  fun start() {
-    sandbox = Sandbox()
-    val url = sandbox.url()
-    val key = sandbox.apiKey()
-    client = huesClient {
-      baseUrl = url
-      apiKey = key
-    }
-  }
-
-  @AfterAll
-  fun stop() {
-    client.close()
-    sandbox.close()
-  }
-
   /** A client of a server that accepts connections and never answers. */
   private fun stalled(stall: ServerSocket) = huesClient {
     baseUrl = "http://127.0.0.1:${stall.localPort}"
