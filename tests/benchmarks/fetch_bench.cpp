@@ -3,10 +3,17 @@
 // the same run. Rounds alternate the two so machine noise hits both alike.
 //
 //   build/release/tests/benchmarks/fetch_bench [--iterations N] [--rounds R] [--url URL --key KEY --id ID]
-//                                              [--threads T]
+//                                              [--threads T] [--only hues|curl|raw]
 //
+// --only: one client alone, for profiling it (perf record, callgrind).
 // --threads T (T > 1): hues only, T threads sharing one client, each doing N GETs per round.
 #include <curl/curl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 
@@ -24,6 +31,16 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// CPU time of the whole process (every thread, user + system), in seconds: with the sandbox in
+// another process this is the client's own cost, which the wall clock mixes with the server's
+// and with the kernel's wake-ups on both sides.
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto s = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
 
 // The libcurl peer decodes into the same model, field by field, as a hand-written client would.
 hues::Report decode(const boost::json::value& v) {
@@ -77,6 +94,52 @@ double run_curl(const std::string& url, const std::string& key, int iterations) 
   return iterations / took;
 }
 
+// The floor: one blocking keep-alive socket writing a fixed request and reading until the
+// body's Content-Length, no HTTP library, no JSON decode. No client can beat it against this
+// server; the gap between it and libcurl is all a client library can win on this machine.
+double run_raw(const std::string& url, const std::string& key, int iterations) {
+  auto hostport = url.substr(url.find("://") + 3);
+  auto slash = hostport.find('/');
+  auto path = slash == std::string::npos ? std::string("/") : hostport.substr(slash);
+  hostport = hostport.substr(0, slash);
+  auto colon = hostport.rfind(':');
+  std::string host = hostport.substr(0, colon);
+  if (host == "localhost") host = "127.0.0.1";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(hostport.substr(colon + 1))));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) throw std::runtime_error("raw: IPv4 literal only");
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("raw: connect");
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + hostport + "\r\nX-Api-Key: " + key +
+                    "\r\nAccept: application/json\r\n\r\n";
+  std::string buf(65536, '\0');
+  std::size_t check = 0;
+  auto start = Clock::now();
+  for (int i = 0; i < iterations; ++i) {
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+      throw std::runtime_error("raw: send");
+    std::size_t got = 0, want = std::string::npos;
+    while (want == std::string::npos || got < want) {
+      ssize_t n = ::recv(fd, buf.data() + got, buf.size() - got, 0);
+      if (n <= 0) throw std::runtime_error("raw: recv");
+      got += static_cast<std::size_t>(n);
+      std::string_view head(buf.data(), got);
+      auto end = head.find("\r\n\r\n");
+      auto cl = head.find("Content-Length: ");
+      if (want == std::string::npos && end != std::string_view::npos && cl != std::string_view::npos)
+        want = end + 4 + std::stoul(std::string(head.substr(cl + 16, head.find("\r\n", cl) - cl - 16)));
+    }
+    check += got;
+  }
+  auto took = std::chrono::duration<double>(Clock::now() - start).count();
+  ::close(fd);
+  if (check == 0) throw std::runtime_error("raw: empty");
+  return iterations / took;
+}
+
 double run_hues(const hues::Client& client, const std::string& id, int iterations) {
   auto reports = client.reports();
   std::size_t check = 0;
@@ -108,7 +171,7 @@ double run_hues_threads(const hues::Client& client, const std::string& id, int i
 
 int main(int argc, char** argv) {
   int iterations = 2000, rounds = 5, threads = 1;
-  std::string url, key, id;
+  std::string url, key, id, only;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--iterations") iterations = std::stoi(argv[i + 1]);
@@ -117,6 +180,7 @@ int main(int argc, char** argv) {
     else if (a == "--key") key = argv[i + 1];
     else if (a == "--id") id = argv[i + 1];
     else if (a == "--threads") threads = std::stoi(argv[i + 1]);
+    else if (a == "--only") only = argv[i + 1];
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::unique_ptr<hues::testing::Sandbox> sandbox;
@@ -153,24 +217,49 @@ int main(int argc, char** argv) {
     curl_global_cleanup();
     return 0;
   }
+  if (!only.empty()) {
+    for (int round = 0; round < rounds; ++round) {
+      double t0 = cpu_seconds();
+      double r = only == "curl"  ? run_curl(get_url, key, iterations)
+                 : only == "raw" ? run_raw(get_url, key, iterations)
+                                 : run_hues(client, id, iterations);
+      std::cout << "round " << round + 1 << ": " << only << " " << static_cast<long>(r) << " req/s, client CPU "
+                << (cpu_seconds() - t0) / iterations * 1e6 << " us per request\n";
+    }
+    curl_global_cleanup();
+    return 0;
+  }
   run_hues(client, id, std::max(1, iterations / 10));  // warm both paths up
   run_curl(get_url, key, std::max(1, iterations / 10));
 
-  std::vector<double> ratios;
+  std::vector<double> ratios, cpu_ratios, floor_ratios;
   double best_hues = 0, best_curl = 0;
   for (int round = 0; round < rounds; ++round) {
+    double t0 = cpu_seconds();
     double h = run_hues(client, id, iterations);
+    double t1 = cpu_seconds();
     double c = run_curl(get_url, key, iterations);
+    double t2 = cpu_seconds();
+    double raw = run_raw(get_url, key, iterations);
+    floor_ratios.push_back(raw / c);
+    double cpu_h = (t1 - t0) / iterations * 1e6, cpu_c = (t2 - t1) / iterations * 1e6;
     best_hues = std::max(best_hues, h);
     best_curl = std::max(best_curl, c);
     ratios.push_back(h / c);
+    cpu_ratios.push_back(cpu_c / cpu_h);
     std::cout << "round " << round + 1 << ": hues " << static_cast<long>(h) << " req/s, libcurl+Boost.JSON "
-              << static_cast<long>(c) << " req/s, ratio " << h / c << "\n";
+              << static_cast<long>(c) << " req/s, ratio " << h / c << "; client CPU per request " << cpu_h
+              << " us vs " << cpu_c << " us; socket floor " << static_cast<long>(raw) << " req/s ("
+              << raw / c << "x libcurl)\n";
   }
   std::sort(ratios.begin(), ratios.end());
+  std::sort(cpu_ratios.begin(), cpu_ratios.end());
+  std::sort(floor_ratios.begin(), floor_ratios.end());
   std::cout << "median ratio hues/libcurl: " << ratios[ratios.size() / 2] << " (best " << static_cast<long>(best_hues)
             << " vs " << static_cast<long>(best_curl) << " req/s, " << iterations << " GETs x " << rounds
-            << " rounds)\n";
+            << " rounds); client CPU, libcurl/hues: " << cpu_ratios[cpu_ratios.size() / 2]
+            << (sandbox ? " (sandbox in-process: CPU includes it)" : "") << "; socket floor/libcurl: "
+            << floor_ratios[floor_ratios.size() / 2] << "\n";
   curl_global_cleanup();
   return 0;
 }
