@@ -20,7 +20,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -146,6 +149,118 @@ std::exception_ptr transport_error(ErrorType type, const std::string& code, cons
 std::exception_ptr cancelled_error() {
   return make_error(ErrorType::kCancelled, "the call was cancelled", "cancelled");
 }
+
+// A response body that never costs much more memory than it holds, and never more than the
+// limit: a body that crosses max_response_bytes is refused at that byte.
+// http::string_body resizes one std::string, which doubles its capacity and copies: a chunked
+// body refused at the 64 MiB default briefly took about twice that. Here a declared
+// Content-Length (over the limit: refused before any of the body is read) is reserved once,
+// exactly; a body of unknown length is kept in the string up to kContiguous bytes and then in
+// blocks mapped from the kernel, which finish() copies into one exact string, unmapping each
+// block as soon as it is copied, so the peak stays near the body's own size.
+struct BoundedStringBody {
+  static constexpr std::size_t kContiguous = 1 << 20;
+  static constexpr std::size_t kBlock = 1 << 20;
+
+  struct Block {
+    char* data = nullptr;
+    std::size_t used = 0;
+    explicit Block(char* d) : data(d) {}
+    Block(Block&& o) noexcept : data(std::exchange(o.data, nullptr)), used(o.used) {}
+    Block& operator=(Block&&) = delete;
+    ~Block() {
+      if (data) ::munmap(data, kBlock);
+    }
+  };
+
+  struct value_type {
+    std::string data;
+    std::uint64_t limit = 64 * 1024 * 1024;
+    std::vector<Block> blocks;  // only while reading a long body of unknown length
+    std::uint64_t size() const {
+      std::uint64_t n = data.size();
+      for (const auto& b : blocks) n += b.used;
+      return n;
+    }
+  };
+  static std::uint64_t size(const value_type& v) { return v.size(); }
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, error_code& ec) {
+      ec = {};
+      if (!length) return;
+      if (*length > body_.limit) {
+        ec = http::error::body_limit;
+        return;
+      }
+      body_.data.reserve(static_cast<std::size_t>(*length));
+      known_ = true;
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, error_code& ec) {
+      std::size_t extra = beast::buffer_bytes(buffers);
+      if (extra > body_.limit - std::min(total_, body_.limit)) {
+        ec = http::error::body_limit;
+        return 0;
+      }
+      ec = {};
+      total_ += extra;
+      if (known_ || (body_.blocks.empty() && body_.data.size() + extra <= kContiguous)) {
+        std::size_t size = body_.data.size();
+        body_.data.resize(size + extra);
+        return asio::buffer_copy(asio::buffer(&body_.data[size], extra), buffers);
+      }
+      std::size_t copied = 0;
+      for (const auto buf : beast::buffers_range_ref(buffers)) {
+        const char* from = static_cast<const char*>(buf.data());
+        std::size_t left = buf.size();
+        while (left > 0) {
+          if (body_.blocks.empty() || body_.blocks.back().used == kBlock) {
+            void* m = ::mmap(nullptr, kBlock, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (m == MAP_FAILED) {
+              ec = http::error::body_limit;
+              return copied;
+            }
+            body_.blocks.emplace_back(static_cast<char*>(m));
+          }
+          auto& b = body_.blocks.back();
+          std::size_t n = std::min(kBlock - b.used, left);
+          std::memcpy(b.data + b.used, from, n);
+          b.used += n;
+          from += n;
+          left -= n;
+          copied += n;
+        }
+      }
+      return copied;
+    }
+
+    void finish(error_code& ec) {
+      ec = {};
+      if (body_.blocks.empty()) return;
+      std::string whole;
+      whole.reserve(static_cast<std::size_t>(total_));  // pages count once written, block by block
+      whole.append(body_.data);
+      std::string().swap(body_.data);
+      for (auto& b : body_.blocks) {
+        whole.append(b.data, b.used);
+        ::munmap(std::exchange(b.data, nullptr), kBlock);
+      }
+      body_.blocks.clear();
+      body_.data.swap(whole);
+    }
+
+   private:
+    value_type& body_;
+    std::uint64_t total_ = 0;
+    bool known_ = false;
+  };
+};
 
 class Op;
 
@@ -498,6 +613,7 @@ class Op : public std::enable_shared_from_this<Op> {
     phase_ = Phase::kRead;
     parser_.emplace();
     parser_->body_limit(transport_->max_response_bytes());
+    parser_->get().body().limit = transport_->max_response_bytes();
     parser_->header_limit(64 * 1024);
     if (request_.method == "HEAD") parser_->skip(true);
     auto self = shared_from_this();
@@ -519,7 +635,7 @@ class Op : public std::enable_shared_from_this<Op> {
     out.status = static_cast<int>(res.result_int());
     out.headers.reserve(std::distance(res.begin(), res.end()));
     for (const auto& field : res) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    out.body = std::move(res.body());
+    out.body = std::move(res.body().data);
     finish(nullptr, std::move(out));
   }
 
@@ -639,7 +755,7 @@ class Op : public std::enable_shared_from_this<Op> {
   std::string key_;
   std::string wire_;
   std::unique_ptr<Connection> conn_;
-  std::optional<http::response_parser<http::string_body>> parser_;
+  std::optional<http::response_parser<BoundedStringBody>> parser_;
   std::optional<http::request<http::empty_body>> connect_req_;
   std::optional<http::response_parser<http::empty_body>> connect_parser_;
   Phase phase_ = Phase::kStart;

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <set>
 
@@ -273,6 +275,78 @@ TEST_CASE("malformed and oversized responses are protocol errors") {
   err = catch_error([&] { hues::Client(o).reports().categories(); });
   CHECK(err.type() == hues::ErrorType::kProtocol);
   CHECK(err.code() == "response_too_large");
+}
+
+// Peak resident memory since the last reset_peak(), in bytes (Linux: VmHWM, reset through
+// /proc/self/clear_refs).
+std::int64_t peak_rss() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;
+  return -1;
+}
+bool reset_peak() { return static_cast<bool>(std::ofstream("/proc/self/clear_refs") << "5"); }
+
+TEST_CASE("an endless chunked body is refused at max_response_bytes, with memory near the limit") {
+  constexpr std::int64_t kLimit = 40 * 1024 * 1024;
+  std::atomic<std::int64_t> sent{0};
+  FaultServer server([&](int fd, int) {
+    read_message(fd);
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+    std::string chunk = "10000\r\n" + std::string(0x10000, ' ') + "\r\n";  // 64 KiB of JSON whitespace
+    while (!server.stopping()) {
+      if (::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) <= 0) break;
+      sent += 0x10000;
+    }
+    ::close(fd);
+  });
+  auto o = options_for(server.url());
+  o.retry.max_attempts = 1;
+  o.max_response_bytes = kLimit;
+  hues::Client client(o);
+  REQUIRE(reset_peak());
+  std::int64_t before = peak_rss();
+  auto err = catch_error([&] { client.reports().categories(); });
+  std::int64_t grew = peak_rss() - before;
+  CHECK(err.type() == hues::ErrorType::kProtocol);
+  CHECK(err.code() == "response_too_large");
+  CHECK(sent.load() >= kLimit);  // the server really sent past the limit
+  INFO("peak grew by " << grew / 1024 / 1024 << " MiB for a " << kLimit / 1024 / 1024 << " MiB limit");
+  CHECK(grew < kLimit + kLimit / 8);  // 64 MiB (1.6x) with a doubling std::string
+}
+
+TEST_CASE("a long chunked body under the limit arrives whole, in one exact copy") {
+  constexpr std::size_t kItems = 20000;  // about 3 MB: past the contiguous part, into blocks
+  std::string body = "{\"items\":[";
+  for (std::size_t i = 0; i < kItems; ++i) {
+    if (i) body += ",";
+    body += "{\"code\":\"c" + std::to_string(i) + "\",\"name_vi\":\"Đèn đường\",\"name_en\":\"Light\","
+            "\"group\":\"g\",\"description\":\"\",\"agency_code\":\"QLDT_HUE\",\"agency_name\":\"\","
+            "\"sla_hours\":24,\"attributes\":[]}";
+  }
+  body += "]}";
+  FaultServer server([&](int fd, int) {
+    read_message(fd);
+    std::string out = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (std::size_t at = 0; at < body.size(); at += 7777) {  // odd-sized chunks straddle the blocks
+      std::size_t n = std::min<std::size_t>(7777, body.size() - at);
+      char size[16];
+      std::snprintf(size, sizeof size, "%zx\r\n", n);
+      out += size + body.substr(at, n) + "\r\n";
+    }
+    out += "0\r\n\r\n";
+    send_all(fd, out);
+    read_message(fd);
+    ::close(fd);
+  });
+  auto o = options_for(server.url());
+  o.retry.max_attempts = 1;
+  auto categories = hues::Client(o).reports().categories();
+  REQUIRE(categories.size() == kItems);
+  CHECK(categories.front().code == "c0");
+  CHECK(categories.back().code == "c" + std::to_string(kItems - 1));
+  CHECK(categories[kItems / 2].name_vi == "Đèn đường");
 }
 
 TEST_CASE("a refused connection is a ConnectionError") {
