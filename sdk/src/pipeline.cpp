@@ -2,6 +2,7 @@
 #include "internal/pipeline.h"
 
 #include <openssl/rand.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <atomic>
@@ -360,18 +361,23 @@ class LoggingPolicy final : public Policy {
     if (!sink_) return next(req, std::move(state), std::move(done));
     std::string what = req.method + " " + strip_query(req.url) + " request_id=" + req.header("X-Request-Id") +
                        " attempt=" + std::to_string(state->attempt);
-    if (LogLevel::kDebug >= level_) sink_->emit(LogLevel::kDebug, "hues: -> " + what);
+    bool debug = LogLevel::kDebug >= level_;
+    if (debug)
+      sink_->emit(LogLevel::kDebug, "hues: -> " + req.method + " " + redact_url(req.url) + " request_id=" +
+                                        req.header("X-Request-Id") + " attempt=" + std::to_string(state->attempt) +
+                                        " headers: " + describe_headers(req.headers));
     auto start = Clock::now();
     auto sink = sink_;
     auto min_level = level_;
     auto rt = state->runtime;
     auto deadline = state->deadline;
-    next(req, state, [sink, min_level, rt, what, start, deadline, done](std::exception_ptr error, HttpResponse res) {
+    next(req, state, [sink, min_level, rt, what, start, deadline, done, debug](std::exception_ptr error, HttpResponse res) {
       LogLevel level;
       std::string line;
       if (!error) {
         level = res.status >= 400 ? LogLevel::kWarning : LogLevel::kInfo;
         line = "hues: <- " + std::to_string(res.status) + " " + what + " in " + elapsed(start);
+        if (debug) line += " headers: " + describe_headers(res.headers);
       } else {
         level = LogLevel::kWarning;
         try {
@@ -428,8 +434,59 @@ class LoggingPolicy final : public Policy {
   }
 
  private:
-  // Query strings can carry user data; the path identifies the call well enough.
+  // Query strings can carry user data and, in OAuth redirects, codes and tokens: the info
+  // lines drop them; debug lines keep each parameter's name and only allow-listed values.
   static std::string strip_query(const std::string& url) { return url.substr(0, url.find('?')); }
+  static std::string redact_url(const std::string& url) {
+    auto q = url.find('?');
+    if (q == std::string::npos) return url;
+    std::string out = url.substr(0, q + 1);
+    std::string_view query(url.data() + q + 1, url.size() - q - 1);
+    query = query.substr(0, query.find('#'));
+    bool first = true;
+    while (!query.empty()) {
+      auto amp = query.find('&');
+      std::string_view param = query.substr(0, amp);
+      query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+      auto eq = param.find('=');
+      std::string_view name = param.substr(0, eq);
+      if (!first) out += '&';
+      first = false;
+      out.append(name);
+      if (eq != std::string_view::npos) {
+        out += '=';
+        if (loggable_query(name)) out.append(param.substr(eq + 1));
+        else out += "[redacted]";
+      }
+    }
+    return out;
+  }
+  // Query parameters of the API's own lists, whose values are filters, never secrets.
+  static bool loggable_query(std::string_view name) {
+    for (std::string_view ok : {"limit", "cursor", "status", "category", "kind", "ward", "agency", "sort", "overdue"})
+      if (name == ok) return true;
+    return false;
+  }
+  // Headers whose values are logged as they are; every other header (Authorization,
+  // Proxy-Authorization, X-Api-Key, Cookie, Set-Cookie, and any the SDK does not know) is
+  // logged by name with its value redacted. An allow-list, so a new secret header is safe.
+  static bool loggable_header(std::string_view name) {
+    for (std::string_view ok :
+         {"accept", "accept-encoding", "accept-language", "cache-control", "connection", "content-encoding",
+          "content-length", "content-type", "date", "etag", "expires", "host", "idempotency-key", "if-match",
+          "if-none-match", "last-modified", "location", "pragma", "retry-after", "server", "transfer-encoding",
+          "user-agent", "vary", "x-request-id", "tus-resumable", "upload-offset", "upload-length"})
+      if (name.size() == ok.size() && strncasecmp(name.data(), ok.data(), ok.size()) == 0) return true;
+    return false;
+  }
+  static std::string describe_headers(const std::vector<std::pair<std::string, std::string>>& headers) {
+    std::string out;
+    for (const auto& [name, value] : headers) {
+      if (!out.empty()) out += ", ";
+      out.append(name).append(": ").append(loggable_header(name) ? value : std::string("[redacted]"));
+    }
+    return out.empty() ? "(none)" : out;
+  }
   static std::string elapsed(Clock::time_point start) {
     return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count()) + " ms";
   }

@@ -160,6 +160,68 @@ TEST_CASE("client credentials: a partner backend fetches one token and reuses it
   CHECK(err.code() == "invalid_client");
 }
 
+namespace {
+struct Lines : hues::Logger {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  void log(hues::LogLevel, const std::string& m) override {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(m);
+  }
+  std::string all() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::string out;
+    for (const auto& l : lines) out += l + "\n";
+    return out;
+  }
+};
+}  // namespace
+
+TEST_CASE("debug lines show headers through an allow-list: no Bearer token, API key or client secret") {
+  const std::string secret = "taxi-secret-2025";
+  for (bool post : {false, true}) {
+    auto logs = std::make_shared<Lines>();
+    hues::OidcOptions oo;
+    oo.issuer = sandbox().tls_url();
+    oo.client_id = "hues-taxi-backend";
+    oo.client_secret = secret;
+    oo.client_secret_post = post;
+    oo.http.ca_file = sandbox().ca_file();
+    oo.http.logger = logs;
+    oo.http.log_level = hues::LogLevel::kDebug;
+    auto creds = std::make_shared<hues::ClientCredentials>(std::make_shared<hues::OidcClient>(oo), "reports:read");
+    hues::ClientOptions o;
+    o.base_url = sandbox().tls_url();
+    o.ca_file = sandbox().ca_file();
+    o.credentials = creds;
+    o.logger = logs;
+    o.log_level = hues::LogLevel::kDebug;
+    hues::Client client(o);
+    CHECK_FALSE(client.reports().categories().empty());
+    hues::ClientOptions k = o;
+    k.credentials = nullptr;
+    k.api_key = sandbox().api_key();
+    hues::Client(k).reports().categories();
+    std::string token = creds->access_token();
+    std::string text = logs->all();
+    INFO(text);
+    REQUIRE_FALSE(token.empty());
+    // The headers are there (so this test would see a leaked value)...
+    CHECK(text.find("Authorization: [redacted]") != std::string::npos);
+    CHECK(text.find("X-Api-Key: [redacted]") != std::string::npos);
+    CHECK(text.find("User-Agent: hues-sdk-cpp/") != std::string::npos);
+    CHECK(text.find("Content-Type: application/json") != std::string::npos);
+    CHECK(text.find("/oauth/token request_id=") != std::string::npos);
+    // ... and no secret is.
+    CHECK(text.find(token) == std::string::npos);
+    CHECK(text.find(sandbox().api_key()) == std::string::npos);
+    CHECK(text.find(secret) == std::string::npos);
+    CHECK(text.find(hues::internal::base64_encode("hues-taxi-backend:" + secret)) == std::string::npos);
+    CHECK(text.find("Bearer") == std::string::npos);
+    CHECK(text.find("Basic") == std::string::npos);
+  }
+}
+
 TEST_CASE("code + PKCE through the login page and a loopback redirect signs a citizen in") {
   auto client = oidc("hues-demo-app");
   auto tokens = sign_in_with_pkce(*client, "nguyen.van.an");

@@ -26,8 +26,13 @@ struct RetryPolicy {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
-// Receives the SDK's log lines. Lines never contain credentials: Authorization, API keys
-// and tokens are redacted before a line is built. Must be thread-safe.
+// Receives the SDK's log lines. Lines never contain credentials. Info lines give the method,
+// the path (no query), the status and the time; debug lines add the request's and the
+// response's headers and the query's parameter names, printing a value only for headers and
+// parameters on an allow-list (Content-Type, User-Agent, X-Request-Id, Retry-After, ...;
+// limit, cursor, status, ...): Authorization, Proxy-Authorization, X-Api-Key, cookies and
+// any header or parameter the SDK does not know are printed as "[redacted]". Bodies are
+// never logged. Must be thread-safe.
 class HUES_API Logger {
  public:
   virtual ~Logger() = default;
