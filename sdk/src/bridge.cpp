@@ -393,6 +393,14 @@ std::shared_ptr<Logger> logger_from(std::uint64_t handle, const char* field) {
   return std::make_shared<HostLogger>(get_as<HostObject>(handle, field));
 }
 
+LogLevel log_level(const std::string& s) {
+  if (s == "debug") return LogLevel::kDebug;
+  if (s == "info" || s.empty()) return LogLevel::kInfo;
+  if (s == "warning") return LogLevel::kWarning;
+  if (s == "error") return LogLevel::kError;
+  invalid("log_level", "log_level must be debug, info, warning or error");
+}
+
 void read_transport(Reader& r, ClientOptions& o) {
   r.str("ca_file", o.ca_file);
   r.str("proxy", o.proxy);
@@ -401,14 +409,9 @@ void read_transport(Reader& r, ClientOptions& o) {
   r.integer("deadline_ms", o.deadline_ms);
   r.str("user_agent", o.user_agent);
   o.logger = logger_from(r.handle("logger"), "logger");
-}
-
-LogLevel log_level(const std::string& s) {
-  if (s == "debug") return LogLevel::kDebug;
-  if (s == "info" || s.empty()) return LogLevel::kInfo;
-  if (s == "warning") return LogLevel::kWarning;
-  if (s == "error") return LogLevel::kError;
-  invalid("log_level", "log_level must be debug, info, warning or error");
+  std::string level;
+  r.str("log_level", level);
+  o.log_level = log_level(level);
 }
 
 ClientOptions client_options(const json::object& cfg) {
@@ -431,9 +434,6 @@ ClientOptions client_options(const json::object& cfg) {
     rr.number("multiplier", o.retry.multiplier);
     rr.finish();
   }
-  std::string level;
-  r.str("log_level", level);
-  o.log_level = log_level(level);
   r.integer("max_connections_per_host", o.max_connections_per_host);
   r.integer("max_queued_requests", o.max_queued_requests);
   r.integer("max_response_bytes", o.max_response_bytes);

@@ -349,6 +349,33 @@ TEST_CASE("a long chunked body under the limit arrives whole, in one exact copy"
   CHECK(categories[kItems / 2].name_vi == "Đèn đường");
 }
 
+// Its own ctest (sdk_default_worst_case): a minute of wall time, so sdk_tests leaves it out.
+TEST_CASE("documented worst case: with every default a silent server holds a call 60 s, in 3 attempts") {
+  std::atomic<int> attempts{0};
+  FaultServer server([&](int fd, int) {
+    if (!read_message(fd).empty()) ++attempts;
+    while (!server.stopping()) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 50) > 0) {
+        char b[256];
+        if (::recv(fd, b, sizeof b, 0) <= 0) break;  // the client gave up on this attempt
+      }
+    }
+    ::close(fd);
+  });
+  hues::ClientOptions o;  // every default but where to go and the key
+  o.base_url = server.url();
+  o.api_key = sandbox().api_key();
+  hues::Client client(o);
+  auto start = std::chrono::steady_clock::now();
+  auto err = catch_error([&] { client.reports().categories(); });
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(err.type() == hues::ErrorType::kTimeout);
+  CHECK(attempts.load() == 3);
+  CHECK(took >= 59.0);  // not given up early either: two 20 s attempts and the rest of the minute
+  CHECK(took < 62.0);
+}
+
 TEST_CASE("a refused connection is a ConnectionError") {
   int port;
   { FaultServer gone([](int fd, int) { ::close(fd); }); port = gone.port(); }

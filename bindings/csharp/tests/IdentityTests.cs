@@ -81,6 +81,37 @@ public class IdentityTests {
   }
 
   [Test]
+  public void DebugLinesShowHeadersButNoTokenKeyOrClientSecret([Values(false, true)] bool secretInForm) {
+    const string secret = "taxi-secret-2025";
+    var logger = new ListLogger();
+    string token;
+    using (var oidc = new OidcClient(Sandbox.TlsUrl, "hues-taxi-backend", clientSecret: secret,
+                                     clientSecretPost: secretInForm, caFile: Sandbox.CaFile,
+                                     logger: logger, logLevel: LogLevel.Debug))
+    using (var credentials = new ClientCredentials(oidc, scope: "reports:read")) {
+      using (var client = new HuesClient(Sandbox.TlsUrl, caFile: Sandbox.CaFile, credentials: credentials,
+                                         logger: logger, logLevel: LogLevel.Debug))
+        Assert.That(client.Reports.Categories(), Is.Not.Empty);
+      using (var client = new HuesClient(Sandbox.ClientOptions(logger: logger, logLevel: LogLevel.Debug)))
+        Assert.That(client.Reports.Categories(), Is.Not.Empty);
+      token = credentials.AccessToken();
+    }
+    var text = string.Join("\n", logger.Lines);
+    // The headers are logged, so a leaked value would show...
+    StringAssert.Contains("Authorization: [redacted]", text);
+    StringAssert.Contains("X-Api-Key: [redacted]", text);
+    StringAssert.Contains("/oauth/token request_id=", text);
+    // ... and none is there.
+    Assert.That(token, Is.Not.Empty);
+    StringAssert.DoesNotContain(token, text);
+    StringAssert.DoesNotContain(Sandbox.ApiKey, text);
+    StringAssert.DoesNotContain(secret, text);
+    StringAssert.DoesNotContain(Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("hues-taxi-backend:" + secret)), text);
+    StringAssert.DoesNotContain("Bearer", text);
+    StringAssert.DoesNotContain("Basic", text);
+  }
+
+  [Test]
   public void ClientCredentialsFetchOneTokenAndReuseIt([Values(false, true)] bool secretInForm) {
     using (var oidc = Oidc("hues-taxi-backend", "taxi-secret-2025", secretInForm))
     using (var credentials = new ClientCredentials(oidc, scope: "reports:read reports:write"))

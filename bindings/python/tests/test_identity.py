@@ -396,3 +396,33 @@ def test_file_token_store_and_me_async(sandbox, browser, tmp_path):
     assert all(tokens.refresh_token not in f.read_text() for f in tmp_path.iterdir())
     assert not hues.UserCredentials(oidc, store, key="an").signed_in()
     oidc.close()
+
+
+def test_debug_lines_show_headers_but_no_token_key_or_client_secret(sandbox):
+    import base64
+
+    lines = []
+
+    def sink(level, message):
+        lines.append(message)
+
+    secret = "taxi-secret-2025"
+    for post in (False, True):
+        oidc = oidc_for(sandbox, "hues-taxi-backend", client_secret=secret, client_secret_post=post,
+                        logger=sink, log_level=hues.LogLevel.DEBUG)
+        creds = hues.ClientCredentials(oidc, scope="reports:read")
+        with hues.Client(base_url=sandbox.tls_url, ca_file=sandbox.ca_file, credentials=creds, timeout=20,
+                         logger=sink, log_level=hues.LogLevel.DEBUG) as client:
+            assert client.reports.categories()
+        with sandbox.client(logger=sink, log_level=hues.LogLevel.DEBUG) as client:
+            assert client.reports.categories()
+        token = creds.access_token()
+        text = "\n".join(lines)
+        # The headers are logged, so a leaked value would show...
+        assert "Authorization: [redacted]" in text and "X-Api-Key: [redacted]" in text
+        assert "/oauth/token request_id=" in text and "Content-Type: application/json" in text
+        # ... and none is there.
+        assert token and token not in text
+        assert sandbox.api_key not in text and secret not in text
+        assert base64.b64encode(f"hues-taxi-backend:{secret}".encode()).decode() not in text
+        assert "Bearer" not in text and "Basic" not in text

@@ -18,7 +18,7 @@ class CredentialsProvider;  // hues/identity.h
 // Retry-After asks. Only safe calls are retried: GET/HEAD/PUT/DELETE, and POSTs that carry
 // an Idempotency-Key (the SDK adds one to every create and reuses it on each retry).
 struct RetryPolicy {
-  int max_attempts = 4;  // attempts in all, including the first; 1 disables retries
+  int max_attempts = 3;  // attempts in all, including the first; 1 disables retries
   std::int64_t initial_backoff_ms = 200;
   std::int64_t max_backoff_ms = 10000;
   double multiplier = 2.0;
@@ -48,9 +48,13 @@ struct ClientOptions {
   // When set, it is used instead of api_key.
   std::shared_ptr<CredentialsProvider> credentials;
 
+  // Chosen for a phone app: no call holds its caller longer than deadline_ms (60 s), however
+  // the network or the server misbehaves. A silent server costs attempt_timeout_ms (20 s) per
+  // attempt, at most retry.max_attempts (3) attempts, all inside the deadline. (The same
+  // defaults as docs/openapi.yaml's ClientOptions, which every binding's defaults come from.)
   std::int64_t connect_timeout_ms = 10000;  // TCP connect + TLS handshake
-  std::int64_t attempt_timeout_ms = 30000;  // one attempt, from connect to last body byte
-  std::int64_t deadline_ms = 120000;        // the whole call, across retries and backoff
+  std::int64_t attempt_timeout_ms = 20000;  // one attempt, from connect to last body byte
+  std::int64_t deadline_ms = 60000;         // the whole call, across retries and backoff
   RetryPolicy retry;
 
   // PEM file of extra trusted CAs (e.g. the sandbox's). Empty: the system's CA store.

@@ -113,6 +113,42 @@ class IdentityTest {
   }
 
   @Test
+  void debugLinesShowHeadersButNoTokenKeyOrClientSecret() {
+    String secret = "taxi-secret-2025";
+    for (boolean post : new boolean[] {false, true}) {
+      java.util.List<String> lines = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+      vn.hues.sdk.Logger sink = (level, message) -> lines.add(message);
+      try (OidcClient oidc = OidcClient.builder().issuer(sandbox.tlsUrl()).clientId("hues-taxi-backend")
+          .clientSecret(secret).clientSecretPost(post).caFile(sandbox.caFile())
+          .logger(sink).logLevel(vn.hues.sdk.model.LogLevel.DEBUG).build()) {
+        ClientCredentials creds = ClientCredentials.builder().oidc(oidc).scope("reports:read").build();
+        try (HuesClient client = HuesClient.builder().baseUrl(sandbox.tlsUrl()).caFile(sandbox.caFile())
+            .credentials(creds).logger(sink).logLevel(vn.hues.sdk.model.LogLevel.DEBUG).build()) {
+          assertFalse(client.reports().categories().isEmpty());
+        }
+        try (HuesClient client = sandbox.clientBuilder().logger(sink).logLevel(vn.hues.sdk.model.LogLevel.DEBUG).build()) {
+          assertFalse(client.reports().categories().isEmpty());
+        }
+        String token = creds.accessToken();
+        String text = String.join("\n", lines);
+        // The headers are logged, so a leaked value would show...
+        assertTrue(text.contains("Authorization: [redacted]"), text);
+        assertTrue(text.contains("X-Api-Key: [redacted]"), text);
+        assertTrue(text.contains("/oauth/token request_id="), text);
+        // ... and none is there.
+        assertFalse(token.isEmpty());
+        assertFalse(text.contains(token), "access token in the log");
+        assertFalse(text.contains(sandbox.apiKey()), "API key in the log");
+        assertFalse(text.contains(secret), "client secret in the log");
+        String basic = java.util.Base64.getEncoder().encodeToString(
+            ("hues-taxi-backend:" + secret).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertFalse(text.contains(basic), "Basic credentials in the log");
+        assertFalse(text.contains("Bearer") || text.contains("Basic"), text);
+      }
+    }
+  }
+
+  @Test
   void clientCredentialsFetchOneTokenAndReuseIt() {
     try (OidcClient oidc = oidc("hues-taxi-backend", "taxi-secret-2025")) {
       ClientCredentials creds = ClientCredentials.builder().oidc(oidc).scope("reports:read reports:write").build();
