@@ -23,6 +23,8 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -58,12 +60,43 @@ struct Endpoint {
   std::string port;
   std::string userinfo;  // proxies only, percent-decoded "user:pass"
   std::string target;    // path and query
+  std::string pool_key;  // "scheme://authority": which connections it may reuse
+  std::string host_header;  // the Host header's value
   bool tls() const { return scheme == "https"; }
   std::string authority() const {
     bool v6 = host.find(':') != std::string::npos;
     return (v6 ? "[" + host + "]" : host) + ":" + port;
   }
+  void derive() {
+    pool_key = scheme + "://" + authority();
+    bool default_port = port == (tls() ? "443" : "80");
+    host_header = default_port ? host : authority();
+  }
 };
+
+// RFC 9112 §3.2.1 origin-form (RFC 3986 absolute-path [ "?" query ]), checked with a table:
+// cheaper than a URL parse for the path and query of nearly every request.
+bool is_origin_form(std::string_view s) {
+  static const auto allowed = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char c : std::string_view("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                            "-._~!$&'()*+,;=:@/"))
+      t[c] = true;
+    return t;
+  }();
+  auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+  if (s.empty() || s[0] != '/') return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (allowed[c] || c == '?') continue;  // the first '?' starts the query, which may hold more
+    if (c == '%' && i + 2 < s.size() && hex(s[i + 1]) && hex(s[i + 2])) {
+      i += 2;
+      continue;
+    }
+    return false;
+  }
+  return true;
+}
 
 Endpoint parse_endpoint(const std::string& url, const char* field) {
   auto r = boost::urls::parse_uri(url);
@@ -87,6 +120,7 @@ Endpoint parse_endpoint(const std::string& url, const char* field) {
   if (r->has_userinfo()) e.userinfo = r->userinfo();
   e.target = r->encoded_path().empty() ? "/" : std::string(r->encoded_path());
   if (r->has_query()) e.target += "?" + std::string(r->encoded_query());
+  e.derive();
   return e;
 }
 
@@ -103,7 +137,7 @@ Endpoint parse_request_endpoint(const std::string& url) {
   auto rest_at = scheme_end == std::string::npos ? std::string::npos : url.find_first_of("/?#", scheme_end + 3);
   if (rest_at != std::string::npos && url[rest_at] == '/' && url.find('#', rest_at) == std::string::npos) {
     std::string_view prefix(url.data(), rest_at), rest(url.data() + rest_at, url.size() - rest_at);
-    if (!last.prefix.empty() && prefix == last.prefix && boost::urls::parse_origin_form(rest)) {
+    if (!last.prefix.empty() && prefix == last.prefix && is_origin_form(rest)) {
       Endpoint e = last.endpoint;
       e.target.assign(rest.data(), rest.size());
       return e;
@@ -378,10 +412,7 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
       has_host = has_host || beast::iequals(name, "Host");
       wire.append(name).append(": ").append(value).append("\r\n");
     }
-    if (!has_host) {
-      bool default_port = target.port == (target.tls() ? "443" : "80");
-      wire.append("Host: ").append(default_port ? target.host : target.authority()).append("\r\n");
-    }
+    if (!has_host) wire.append("Host: ").append(target.host_header).append("\r\n");
     if (proxy_ && !target.tls() && !proxy_->userinfo.empty())
       wire.append("Proxy-Authorization: Basic ").append(internal::base64_encode(proxy_->userinfo)).append("\r\n");
     if (!request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH")
@@ -430,7 +461,7 @@ class Op : public std::enable_shared_from_this<Op> {
     } catch (...) {
       return finish(std::current_exception());
     }
-    key_ = target_.scheme + "://" + target_.authority();
+    key_ = target_.pool_key;
     if (ctx_.cancel) {
       std::weak_ptr<Op> weak = shared_from_this();
       // Runs under the token's lock: only post, never touch the socket from here.

@@ -84,6 +84,15 @@ def field_decl(model: dict, f: dict) -> str:
     return f"{t} {f['name']}{{}};"
 
 
+def by_key_length(fields: list[dict]) -> list[tuple[int, list[dict]]]:
+    """A model's fields grouped by the byte length of their JSON key, for a decoder that
+    walks the object's members once and dispatches each by length, then by bytes."""
+    groups: dict[int, list[dict]] = {}
+    for f in fields:
+        groups.setdefault(len(f["json"].encode()), []).append(f)
+    return sorted(groups.items())
+
+
 def ordered_models(models: list[dict]) -> list[dict]:
     by_name = {m["name"]: m for m in models}
     out, seen = [], set()
@@ -155,7 +164,7 @@ def generate(model: dict, out) -> None:
     env = environment("cpp", cpp_type=cpp_type, cpp_string=cpp_string, const_name=const_name,
                       comment=comment, num=num, snake=snake, param_type=param_type)
     env.globals.update(
-        field_decl=field_decl, field_shape=field_shape,
+        field_decl=field_decl, field_shape=field_shape, by_key_length=by_key_length,
         check=lambda t, cons: check_expr(t, cons, enums))
 
     services = []
