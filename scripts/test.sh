@@ -12,7 +12,7 @@ suite() {
 }
 
 suite "C++ (ctest)" ctest --preset "$PRESET"
-suite "Python (pytest)" bash -c 'python3 -m pip install -q ./bindings/python && python3 -m pytest -q bindings/python/tests'
+suite "Python (pytest)" bash -c 'python3 -m pip install -q ./bindings/python ./bindings/python/testing && python3 -m pytest -q bindings/python/tests'
 suite "Contract (pytest)" env HUES_SANDBOX_BIN="$BUILD_DIR/sandbox/hues-sandbox" python3 -m pytest -q tests/contract
 suite "Java and Kotlin (Maven Surefire)" bash bindings/java/build.sh "$BUILD_DIR"
 suite "C# (NUnit on Mono)" bash bindings/csharp/test.sh "$BUILD_DIR"

@@ -27,3 +27,15 @@ cmake --build "$build" --target hues_java_sources hues_jni hues_sandbox_jni -j "
 cd "$here"
 mvn -B -ntp ${MVN_ARGS:-} \
   -Dhues.generated="$build/java/generated" -Dhues.native="$build/java/native" verify
+
+# What an app ships has no sandbox in it; the testing jar has it and nothing else.
+jar="$(ls target/hues-sdk-*.jar | grep -v -- '-testing.jar$' | head -1)"
+testing="$(ls target/hues-sdk-*-testing.jar | head -1)"
+if jar tf "$jar" | grep -Eq 'sandbox|/testing/'; then
+  echo "FAIL: $jar holds the sandbox"; jar tf "$jar" | grep -E 'sandbox|/testing/'; exit 1
+fi
+jar tf "$testing" | grep -q 'libhues_sandbox_jni.so' || { echo "FAIL: $testing has no sandbox library"; exit 1; }
+if jar tf "$testing" | grep -Eq 'libhues_jni.so|vn/hues/sdk/HuesClient'; then
+  echo "FAIL: $testing repeats the SDK"; exit 1
+fi
+echo "jars: $(basename "$jar") ($(du -k "$jar" | cut -f1) KiB, no sandbox), $(basename "$testing") ($(du -k "$testing" | cut -f1) KiB)"

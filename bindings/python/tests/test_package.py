@@ -1,5 +1,5 @@
-"""What the wheel ships: one native module exporting only its init function, the sandbox as
-its own library, code generated from the same spec as the core, and a light `import hues`."""
+"""What the wheel ships: one native module exporting only its init function, no sandbox (that
+is hues-testing), code generated from the same spec as the core, and a light `import hues`."""
 import pathlib
 import shutil
 import subprocess
@@ -22,10 +22,17 @@ def test_the_native_module_exports_only_its_init_function():
     assert symbols == ["PyInit__native"], symbols[:20]
 
 
-def test_the_sandbox_is_shipped_apart_from_the_sdk_module():
-    assert (PKG / "libhues_sandbox.so").exists()
+def test_the_sandbox_is_its_own_distribution():
+    # What an app ships (hues) holds no server and no SQLite; hues-testing holds the sandbox.
+    import hues_testing
+    assert not list(PKG.glob("*sandbox*"))
     native = next(PKG.glob("_native*.so")).read_bytes()
     assert b"hues_sandbox_start" not in native and b"sqlite3_open" not in native
+    testing = pathlib.Path(hues_testing.__file__).parent
+    assert (testing / "libhues_sandbox.so").exists()
+    assert not list(testing.glob("_native*"))
+    import hues.testing
+    assert hues.testing.Sandbox is hues_testing.Sandbox
 
 
 def test_generated_code_matches_the_native_core():
