@@ -537,8 +537,13 @@ void OidcClient::metadata_async(Async<ProviderMetadata> done, const CallOptions&
 void OidcClient::authorization_request_async(const std::string& redirect_uri, const std::string& scope,
                                              Async<AuthorizationRequest> done, const CallOptions& options) {
   auto once = impl_->once(std::move(done), options);
-  if (redirect_uri.empty())
-    return once->fail(internal::make_error(ErrorType::kValidation, "redirect_uri is required", "invalid_option"));
+  if (redirect_uri.empty()) {
+    try {
+      throw_error(ErrorType::kValidation, "redirect_uri is required", 0, "invalid_option", {}, "redirect_uri");
+    } catch (...) {
+      return once->fail(std::current_exception());
+    }
+  }
   auto impl = impl_;
   impl_->provider_async([once, impl, redirect_uri, scope](std::exception_ptr error, Impl::MetadataPtr md) {
     if (error) return once->fail(error);

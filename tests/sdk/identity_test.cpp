@@ -396,6 +396,29 @@ TEST_CASE("a slow token store holds only the refresh that saves, and runs outsid
   CHECK(store->on_io_thread.load() == 0);
 }
 
+TEST_CASE("a sign-out during a slow save waits for that writer without a thread, then revokes") {
+  auto client = oidc("hues-demo-app");
+  auto tokens = sign_in_with_pkce(*client, "nguyen.van.an");
+  tokens.expires_at = 1;
+  auto store = std::make_shared<GatedStore>();
+  auto user = std::make_shared<hues::UserCredentials>(client, store, "an", tokens);
+  auto refreshing = std::async(std::launch::async, [&] { return user->tokens(); });  // its save is held
+  for (int i = 0; i < 200 && user->refresh_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  REQUIRE(user->refresh_count() == 1);
+  std::promise<std::exception_ptr> signed_out;
+  user->sign_out_async([&](std::exception_ptr error) { signed_out.set_value(error); });
+  auto result = signed_out.get_future();
+  CHECK_FALSE(user->signed_in());  // forgotten locally at once
+  CHECK(result.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);  // behind the writer
+  store->gate.set_value();
+  REQUIRE(result.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  CHECK_FALSE(result.get());
+  auto fresh = refreshing.get();
+  CHECK(store->inner->load("an").refresh_token.empty());  // the writer removed them last
+  CHECK(catch_error([&] { client->refresh(fresh.refresh_token); }).code() == "invalid_grant");  // revoked
+  CHECK(store->on_io_thread.load() == 0);
+}
+
 namespace {
 // Fails every save after the first (the one the constructor makes).
 struct FailingStore : hues::TokenStore {
