@@ -2,10 +2,10 @@
 //
 // HTTP operations run through one generic executor driven by the generated call table
 // (internal/calls.h): args JSON -> the generated validator -> path, query and body ->
-// ClientCore::send_async -> the response body, or an error JSON. Object methods (OidcClient, credentials, stores) are C++
-// code that still blocks on the network, so they run on a small fixed pool until identity is
-// asynchronous too. Completions for callback sinks run on one delivery thread, never on an
-// I/O thread and never under a lock of ours.
+// ClientCore::send_async -> the response body, or an error JSON. Object methods (OidcClient,
+// credentials, the loopback receiver) start their asynchronous C++ forms the same way: no SDK
+// thread waits for any call. Completions for callback sinks run on one delivery thread, never
+// on an I/O thread and never under a lock of ours.
 #include "hues/c_api.h"
 
 #include <boost/json.hpp>
@@ -97,7 +97,7 @@ hues_bytes to_bytes(const std::string& s) {
   return b;
 }
 
-// ---- a small FIFO of tasks on fixed threads (delivery, and blocking object methods) ----
+// ---- a small FIFO of tasks on fixed threads (the delivery thread) ----
 class Worker {
  public:
   explicit Worker(std::size_t threads) : threads_(threads) {}
@@ -218,7 +218,6 @@ class State {
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<bool> shut_down{false};
   Worker delivery{1};
-  Worker blocking{4};
 
   std::uint64_t add(std::shared_ptr<Object> obj) {
     std::uint64_t id = next_id++;
@@ -553,16 +552,52 @@ T arg_model(const json::object& a, const char* name) {
   return m;
 }
 
-json::value run_method(const std::shared_ptr<Object>& obj, const CallDesc& d, const json::object& a,
-                       const CallOptions& call) {
+using MethodDone = std::function<void(std::exception_ptr, json::value)>;
+
+// The completion of an object method: its result as JSON, or its error.
+template <typename T, typename Encode>
+Async<T> answer(MethodDone done, Encode encode) {
+  return [done = std::move(done), encode](std::exception_ptr error, T value) {
+    if (error) return done(error, nullptr);
+    json::value out;
+    try {
+      out = encode(value);
+    } catch (...) {
+      return done(std::current_exception(), nullptr);
+    }
+    done(nullptr, std::move(out));
+  };
+}
+
+template <typename T>
+Async<T> answer(MethodDone done) {
+  return answer<T>(std::move(done), [](const T& value) { return to_json(value); });
+}
+
+Async<std::string> answer_string(MethodDone done) {
+  return answer<std::string>(std::move(done), [](const std::string& value) { return json::value(json::string(value)); });
+}
+
+AsyncVoid answer_none(MethodDone done) {
+  return [done = std::move(done)](std::exception_ptr error) { done(error, nullptr); };
+}
+
+// Starts an object method on its asynchronous form: no SDK thread waits for it. Network work
+// runs on the I/O threads, host code (token stores) on the host executor; counters and other
+// pure reads answer at once. Throws (a bad argument) only before anything started.
+void start_method(const std::shared_ptr<Object>& obj, const CallDesc& d, const json::object& a,
+                  const CallOptions& call, MethodDone done) {
   std::string m = d.method;
   if (auto o = std::dynamic_pointer_cast<OidcObject>(obj)) {
     auto& c = *o->oidc;
-    if (m == "metadata") return to_json(c.metadata());
+    if (m == "metadata") return c.metadata_async(answer<ProviderMetadata>(done), call);
     if (m == "authorization_request") {
-      auto r = c.authorization_request(arg_str(a, "redirect_uri"), arg_str(a, "scope"));
-      return json::object{{"url", r.url}, {"redirect_uri", r.redirect_uri}, {"state", r.state},
-                          {"nonce", r.nonce}, {"code_verifier", r.code_verifier}};
+      auto encode = [](const AuthorizationRequest& r) {
+        return json::value(json::object{{"url", r.url}, {"redirect_uri", r.redirect_uri}, {"state", r.state},
+                                        {"nonce", r.nonce}, {"code_verifier", r.code_verifier}});
+      };
+      return c.authorization_request_async(arg_str(a, "redirect_uri"), arg_str(a, "scope"),
+                                           answer<AuthorizationRequest>(done, encode), call);
     }
     if (m == "exchange_code") {
       auto* rv = a.if_contains("request");
@@ -575,36 +610,36 @@ json::value run_method(const std::shared_ptr<Object>& obj, const CallDesc& d, co
       r.str("nonce", req.nonce);
       r.str("code_verifier", req.code_verifier);
       r.finish();
-      return to_json(c.exchange_code(req, arg_str(a, "redirected_to")));
+      return c.exchange_code_async(req, arg_str(a, "redirected_to"), answer<TokenSet>(done), call);
     }
-    if (m == "start_device_authorization") return to_json(c.start_device_authorization(arg_str(a, "scope")));
-    if (m == "poll_device_token") return to_json(c.poll_device_token(arg_model<DeviceAuthorization>(a, "device"), call));
-    if (m == "client_credentials") return to_json(c.client_credentials(arg_str(a, "scope", "")));
-    if (m == "refresh") return to_json(c.refresh(arg_str(a, "refresh_token"), arg_str(a, "scope", "")));
-    if (m == "revoke") {
-      c.revoke(arg_str(a, "token"), arg_str(a, "token_type_hint", ""));
-      return nullptr;
-    }
+    if (m == "start_device_authorization")
+      return c.start_device_authorization_async(arg_str(a, "scope"), answer<DeviceAuthorization>(done), call);
+    if (m == "poll_device_token")
+      return c.poll_device_token_async(arg_model<DeviceAuthorization>(a, "device"), answer<TokenSet>(done), call);
+    if (m == "client_credentials")
+      return c.client_credentials_async(arg_str(a, "scope", ""), answer<TokenSet>(done), call);
+    if (m == "refresh")
+      return c.refresh_async(arg_str(a, "refresh_token"), arg_str(a, "scope", ""), answer<TokenSet>(done), call);
+    if (m == "revoke")
+      return c.revoke_async(arg_str(a, "token"), arg_str(a, "token_type_hint", ""), answer_none(done), call);
     if (m == "validate_id_token")
-      return to_json(c.validate_id_token(arg_str(a, "id_token"), arg_str(a, "expected_nonce", "")));
-    if (m == "userinfo") return to_json(c.userinfo(arg_str(a, "access_token")));
+      return c.validate_id_token_async(arg_str(a, "id_token"), arg_str(a, "expected_nonce", ""),
+                                       answer<IdTokenClaims>(done), call);
+    if (m == "userinfo") return c.userinfo_async(arg_str(a, "access_token"), answer<CitizenProfile>(done), call);
   } else if (auto cc = std::dynamic_pointer_cast<ClientCredentialsObject>(obj)) {
-    if (m == "access_token") return json::string(cc->creds->access_token());
-    if (m == "fetch_count") return static_cast<std::int64_t>(cc->creds->fetch_count());
+    if (m == "access_token") return cc->creds->access_token_async(answer_string(done), call);
+    if (m == "fetch_count") return done(nullptr, static_cast<std::int64_t>(cc->creds->fetch_count()));
   } else if (auto uc = std::dynamic_pointer_cast<UserCredentialsObject>(obj)) {
-    if (m == "tokens") return to_json(uc->creds->tokens());
-    if (m == "refresh_count") return static_cast<std::int64_t>(uc->creds->refresh_count());
-    if (m == "signed_in") return uc->creds->signed_in();
-    if (m == "sign_out") {
-      uc->creds->sign_out();
-      return nullptr;
-    }
+    if (m == "tokens") return uc->creds->tokens_async(answer<TokenSet>(done), call);
+    if (m == "refresh_count") return done(nullptr, static_cast<std::int64_t>(uc->creds->refresh_count()));
+    if (m == "signed_in") return done(nullptr, uc->creds->signed_in());
+    if (m == "sign_out") return uc->creds->sign_out_async(answer_none(done), call);
   } else if (auto lb = std::dynamic_pointer_cast<LoopbackObject>(obj)) {
-    if (m == "redirect_uri") return json::string(lb->receiver->redirect_uri());
+    if (m == "redirect_uri") return done(nullptr, json::string(lb->receiver->redirect_uri()));
     if (m == "wait") {
       std::int64_t timeout = 300000;
       if (auto* t = a.if_contains("timeout_ms"); t && !t->is_null()) read_json(*t, timeout, "timeout_ms");
-      return json::string(lb->receiver->wait(timeout));
+      return lb->receiver->wait_async(timeout, answer_string(done), call);
     }
   }
   invalid("call_id", std::string("no method ") + d.service + "." + d.method + " on " + obj->type());
@@ -792,15 +827,16 @@ hues_call start(hues_handle target, std::uint32_t call_id, const std::uint8_t* a
       if (obj->type() != d.service)
         invalid("target", std::string("call ") + d.service + "." + d.method + " needs a " + d.service);
       if (auto problem = d.validate_args(a)) invalid(problem->field, problem->message);
-      auto args_copy = std::make_shared<json::value>(std::move(argv));
-      st.blocking.post([obj, &d, args_copy, opts, done] {
+      // The object lives until its call completes, though the host may release it meanwhile.
+      start_method(obj, d, a, opts, [done, obj](std::exception_ptr error, json::value result) {
+        if (error) return done->fail(error);
+        std::string out;
         try {
-          if (opts.cancel->cancelled()) throw_error(ErrorType::kCancelled, "call cancelled", 0, "cancelled");
-          auto result = run_method(obj, d, args_copy->get_object(), opts);
-          (*done)(HUES_OK, json::serialize(result));
+          out = json::serialize(result);
         } catch (...) {
-          done->fail(std::current_exception());
+          return done->fail(std::current_exception());
         }
+        (*done)(HUES_OK, std::move(out));
       });
     }
   } catch (...) {
@@ -947,11 +983,11 @@ void hues_shutdown(void) {
     for (auto& kv : st.calls) tokens.push_back(kv.second);
   }
   for (auto& t : tokens) t->cancel();
-  // The runtime first: it cancels what object methods wait for, so the pool can be joined.
-  // Its I/O and host-executor threads must end too: a JVM or Mono waits at exit for every
-  // live thread that ever ran its code (a logger, a token store).
+  // The runtime first: its cancelled calls and timers complete, and their completions reach
+  // the delivery thread before it is joined. Its I/O and host-executor threads must end too:
+  // a JVM or Mono waits at exit for every live thread that ever ran its code (a logger, a
+  // token store).
   Runtime::global()->shutdown();
-  st.blocking.stop();
   st.delivery.stop();
 }
 

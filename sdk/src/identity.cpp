@@ -1,11 +1,7 @@
 // OpenID Connect client flows, token stores and self-refreshing credentials.
 #include "hues/identity.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,19 +9,18 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 
-#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <utility>
 #include <sstream>
 
 #include "internal/client_core.h"
 #include "internal/crypto.h"
 #include "internal/jwt.h"
+#include "internal/once.h"
 #include "internal/runtime.h"
 
 namespace hues {
@@ -186,68 +181,11 @@ std::shared_ptr<TokenStore> make_file_token_store(const std::string& directory) 
   return std::make_shared<FileTokenStore>(directory);
 }
 
-// ---- LoopbackReceiver ----
-
-LoopbackReceiver::LoopbackReceiver() {
-  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // loopback only: no other host can answer
-  socklen_t len = sizeof addr;
-  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd_, 8) != 0 ||
-      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd_ >= 0) ::close(fd_);
-    throw_error(ErrorType::kConnection, "cannot listen on 127.0.0.1 for the sign-in redirect", 0, "loopback_failed");
-  }
-  port_ = ntohs(addr.sin_port);
-}
-
-LoopbackReceiver::~LoopbackReceiver() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-std::string LoopbackReceiver::redirect_uri() const {
-  return "http://127.0.0.1:" + std::to_string(port_) + "/callback";
-}
-
-std::string LoopbackReceiver::wait(std::int64_t timeout_ms) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    pollfd p{fd_, POLLIN, 0};
-    if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0)
-      throw_error(ErrorType::kTimeout, "no sign-in redirect arrived in time", 0, "timeout");
-    int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (conn < 0) continue;
-    timeval tv{5, 0};
-    ::setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    std::string head;
-    char buf[2048];
-    while (head.find("\r\n\r\n") == std::string::npos && head.size() < 16384) {
-      ssize_t n = ::recv(conn, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      head.append(buf, static_cast<std::size_t>(n));
-    }
-    std::istringstream line(head.substr(0, head.find("\r\n")));
-    std::string method, target;
-    line >> method >> target;
-    bool ours = method == "GET" && target.rfind("/callback", 0) == 0;
-    std::string page = ours ? "<!doctype html><meta charset=utf-8><title>Hue-S</title>"
-                              "<p>Đăng nhập xong, bạn có thể đóng cửa sổ này. Signed in: you can close this window.</p>"
-                            : "not found";
-    std::string res = std::string(ours ? "HTTP/1.1 200 OK" : "HTTP/1.1 404 Not Found") +
-                      "\r\nContent-Type: text/html; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close"
-                      "\r\nContent-Length: " + std::to_string(page.size()) + "\r\n\r\n" + page;
-    ::send(conn, res.data(), res.size(), MSG_NOSIGNAL);
-    ::close(conn);
-    if (ours) return "http://127.0.0.1:" + std::to_string(port_) + target;
-  }
-}
-
 // ---- OidcClient ----
 
 // Discovery and the JWKS are fetched without holding a lock across the network: concurrent
-// callers join the one fetch in flight, and its completion serves them all.
+// callers join the one fetch in flight, and its completion serves them all. Every operation is
+// a chain of continuations on the I/O threads; the blocking methods start one and wait.
 struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
   using MetadataPtr = std::shared_ptr<const ProviderMetadata>;
   using JwksPtr = std::shared_ptr<const internal::Jwks>;
@@ -278,6 +216,11 @@ struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
 
   bool confidential() const { return !options.client_secret.empty(); }
 
+  template <typename T>
+  std::shared_ptr<internal::Once<T>> once(Async<T> done, const CallOptions& call) {
+    return internal::Once<T>::make(core->runtime(), std::move(done), call);
+  }
+
   static HttpRequest get_request(const std::string& url, const std::string& bearer) {
     HttpRequest req;
     req.method = "GET";
@@ -288,18 +231,11 @@ struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
     return req;
   }
 
-  HttpResponse get(const std::string& url, const std::string& bearer = {}) {
-    HttpRequest req = get_request(url, bearer);
-    HttpResponse res = core->send(req, {});
-    if (res.status < 200 || res.status > 299) internal::raise_for_status(res, req.header("X-Request-Id"));
-    return res;
-  }
-
   // A 2xx response or the matching error, on an I/O thread.
-  void get_async(const std::string& url, ResponseCb done) {
-    HttpRequest req = get_request(url, {});
+  void get_async(const std::string& url, const std::string& bearer, const CallOptions& call, ResponseCb done) {
+    HttpRequest req = get_request(url, bearer);
     std::string request_id = req.header("X-Request-Id");
-    core->send_async(std::move(req), {}, [done, request_id](std::exception_ptr error, HttpResponse res) {
+    core->send_async(std::move(req), call, [done, request_id](std::exception_ptr error, HttpResponse res) {
       if (!error && (res.status < 200 || res.status > 299)) {
         try {
           internal::raise_for_status(res, request_id);
@@ -329,9 +265,15 @@ struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
     return req;
   }
 
-  HttpResponse post_form(const std::string& url, Form form, CallOptions call) {
-    HttpRequest req = form_request(url, std::move(form));
-    return core->send(req, call);
+  // The response whatever its status (OAuth errors have their own shape), on an I/O thread.
+  void post_form_async(const std::string& url, Form form, const CallOptions& call, ResponseCb done) {
+    HttpRequest req;
+    try {
+      req = form_request(url, std::move(form));
+    } catch (...) {
+      return done(std::current_exception(), {});
+    }
+    core->send_async(std::move(req), call, std::move(done));
   }
 
   [[noreturn]] static void raise_oauth(const HttpResponse& res) {
@@ -367,13 +309,7 @@ struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
     auto self = shared_from_this();
     provider_async([self, form = std::move(form), call, done](std::exception_ptr error, MetadataPtr md) {
       if (error) return done(error, {});
-      HttpRequest req;
-      try {
-        req = self->form_request(md->token_endpoint, form);
-      } catch (...) {
-        return done(std::current_exception(), {});
-      }
-      self->core->send_async(std::move(req), call, [done](std::exception_ptr err, HttpResponse res) {
+      self->post_form_async(md->token_endpoint, form, call, [done](std::exception_ptr err, HttpResponse res) {
         TokenSet tokens;
         if (!err) {
           try {
@@ -385,10 +321,6 @@ struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
         done(err, std::move(tokens));
       });
     });
-  }
-
-  TokenSet token_request(Form form, bool idempotent, CallOptions call = {}) {
-    return internal::wait_for<TokenSet>([&](auto done) { token_request_async(std::move(form), idempotent, call, done); });
   }
 
   void provider_async(std::function<void(std::exception_ptr, MetadataPtr)> done) {
@@ -406,7 +338,9 @@ struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
     std::string base = options.issuer;
     while (!base.empty() && base.back() == '/') base.pop_back();
     auto self = shared_from_this();
-    get_async(base + "/.well-known/openid-configuration", [self](std::exception_ptr error, HttpResponse res) {
+    // Shared by every waiter, so no caller's cancel rides on it (each waiter's Once ends its
+    // own wait); it ends by its deadline.
+    get_async(base + "/.well-known/openid-configuration", {}, {}, [self](std::exception_ptr error, HttpResponse res) {
       MetadataPtr md;
       if (!error) {
         try {
@@ -430,9 +364,7 @@ struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
     });
   }
 
-  ProviderMetadata provider() {
-    return *internal::wait_for<MetadataPtr>([&](auto done) { provider_async(done); });
-  }
+  struct DevicePoll;
 
   void keys_async(bool refetch, std::function<void(std::exception_ptr, JwksPtr)> done) {
     auto self = shared_from_this();
@@ -450,7 +382,7 @@ struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
         if (self->jwks_fetching) return;  // joins the fetch in flight
         self->jwks_fetching = true;
       }
-      self->get_async(md->jwks_uri, [self](std::exception_ptr err, HttpResponse res) {
+      self->get_async(md->jwks_uri, {}, {}, [self](std::exception_ptr err, HttpResponse res) {
         JwksPtr keys;
         if (!err) {
           try {
@@ -477,8 +409,115 @@ struct OidcClient::Impl : std::enable_shared_from_this<OidcClient::Impl> {
     });
   }
 
-  JwksPtr keys(bool refetch) {
-    return internal::wait_for<JwksPtr>([&](auto done) { keys_async(refetch, done); });
+  // Signature, algorithm, iss, aud, exp... against the cached keys; an unknown kid refetches the
+  // JWKS once (keys rotate), then gives up.
+  void validate_async(const std::string& id_token, const std::string& expected_nonce, Async<IdTokenClaims> done) {
+    auto impl = shared_from_this();
+    auto jwt = std::make_shared<internal::DecodedJwt>();
+    try {
+      *jwt = internal::decode_jwt(id_token);
+    } catch (...) {
+      return done(std::current_exception(), {});
+    }
+    impl->provider_async([impl, jwt, expected_nonce, done](std::exception_ptr error, MetadataPtr md) {
+      if (error) return done(error, {});
+      internal::JwtExpectations expect;
+      expect.issuer = md->issuer;
+      expect.audience = impl->options.client_id;
+      expect.nonce = expected_nonce;
+      expect.allowed_algorithms = impl->options.allowed_algorithms;
+      expect.clock_skew_seconds = impl->options.clock_skew_seconds;
+      impl->keys_async(false, [impl, jwt, expect, done](std::exception_ptr err, JwksPtr keys) {
+        if (err) return done(err, {});
+        try {
+          return done(nullptr, internal::validate_id_token(*jwt, *keys, expect));
+        } catch (const InvalidTokenError& e) {
+          if (e.code() != "kid") return done(std::current_exception(), {});
+        } catch (...) {
+          return done(std::current_exception(), {});
+        }
+        impl->keys_async(true, [jwt, expect, done](std::exception_ptr err2, JwksPtr fresh) {
+          if (err2) return done(err2, {});
+          IdTokenClaims claims;
+          try {
+            claims = internal::validate_id_token(*jwt, *fresh, expect);
+          } catch (...) {
+            return done(std::current_exception(), {});
+          }
+          done(nullptr, std::move(claims));
+        });
+      });
+    });
+  }
+};
+
+// Device-flow polling (RFC 8628 §3.4-3.5): one token request per interval, the interval waited
+// out on a runtime timer. authorization_pending polls again, slow_down adds 5 s, anything else
+// ends the poll; the code's expiry ends it with expired_token, a cancel at once.
+struct OidcClient::Impl::DevicePoll : std::enable_shared_from_this<OidcClient::Impl::DevicePoll> {
+  std::shared_ptr<OidcClient::Impl> impl;
+  std::string device_code;
+  CallOptions call;
+  std::shared_ptr<internal::Once<TokenSet>> once;
+  std::chrono::seconds interval{5};
+  Clock::time_point expires;
+  std::mutex mu;
+  bool stopped = false;  // under mu
+  std::shared_ptr<internal::Timer> timer;  // under mu
+
+  void start() {
+    auto self = shared_from_this();
+    once->on_finish([self] { self->stop(); });
+    next();
+  }
+
+  void stop() {
+    std::shared_ptr<internal::Timer> t;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopped = true;
+      t = std::move(timer);
+    }
+    if (t) t->cancel();
+  }
+
+  // Waits one interval, or until the code expires if that comes first.
+  void next() {
+    auto self = shared_from_this();
+    auto when = std::min(Clock::now() + interval, expires);
+    auto t = impl->core->runtime()->schedule(when, [self](bool fired) { self->poll(fired); });
+    std::unique_lock<std::mutex> lock(mu);
+    if (!stopped) {
+      timer = std::move(t);
+      return;
+    }
+    lock.unlock();
+    t->cancel();
+  }
+
+  void poll(bool fired) {
+    if (once->finished()) return;
+    if (!fired) return once->fail(internal::make_error(ErrorType::kCancelled, "the SDK is shutting down", "cancelled"));
+    if (Clock::now() >= expires)
+      return once->fail(internal::make_error(ErrorType::kOAuth, "the device code expired before the user approved",
+                                             "expired_token"));
+    auto self = shared_from_this();
+    impl->token_request_async({{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"},
+                               {"device_code", device_code}},
+                              false, call, [self](std::exception_ptr error, TokenSet tokens) {
+                                if (!error) return (*self->once)(nullptr, std::move(tokens));
+                                try {
+                                  std::rethrow_exception(error);
+                                } catch (const OAuthError& e) {
+                                  if (e.code() == "slow_down") {
+                                    self->interval += std::chrono::seconds(5);  // RFC 8628 §3.5
+                                    return self->next();
+                                  }
+                                  if (e.code() == "authorization_pending") return self->next();
+                                } catch (...) {
+                                }
+                                self->once->fail(error);
+                              });
   }
 };
 
@@ -486,118 +525,235 @@ OidcClient::OidcClient(OidcOptions options) : impl_(std::make_shared<Impl>(std::
 OidcClient::~OidcClient() = default;
 
 const OidcOptions& OidcClient::options() const { return impl_->options; }
-ProviderMetadata OidcClient::metadata() { return impl_->provider(); }
+
+void OidcClient::metadata_async(Async<ProviderMetadata> done, const CallOptions& options) {
+  auto once = impl_->once(std::move(done), options);
+  impl_->provider_async([once](std::exception_ptr error, Impl::MetadataPtr md) {
+    if (error) return once->fail(error);
+    (*once)(nullptr, *md);
+  });
+}
+
+void OidcClient::authorization_request_async(const std::string& redirect_uri, const std::string& scope,
+                                             Async<AuthorizationRequest> done, const CallOptions& options) {
+  auto once = impl_->once(std::move(done), options);
+  if (redirect_uri.empty()) {
+    try {
+      throw_error(ErrorType::kValidation, "redirect_uri is required", 0, "invalid_option", {}, "redirect_uri");
+    } catch (...) {
+      return once->fail(std::current_exception());
+    }
+  }
+  auto impl = impl_;
+  impl_->provider_async([once, impl, redirect_uri, scope](std::exception_ptr error, Impl::MetadataPtr md) {
+    if (error) return once->fail(error);
+    AuthorizationRequest r;
+    r.redirect_uri = redirect_uri;
+    r.state = internal::random_urlsafe(16);
+    r.nonce = internal::random_urlsafe(16);
+    r.code_verifier = internal::random_urlsafe(32);  // 43 characters, RFC 7636 §4.1
+    const std::string& endpoint = md->authorization_endpoint;
+    r.url = endpoint + (endpoint.find('?') == std::string::npos ? "?" : "&") +
+            form_encode({{"response_type", "code"},
+                         {"client_id", impl->options.client_id},
+                         {"redirect_uri", redirect_uri},
+                         {"scope", scope.empty() ? "openid" : scope},
+                         {"state", r.state},
+                         {"nonce", r.nonce},
+                         {"code_challenge", internal::pkce_challenge(r.code_verifier)},
+                         {"code_challenge_method", "S256"}});
+    (*once)(nullptr, std::move(r));
+  });
+}
+
+void OidcClient::exchange_code_async(const AuthorizationRequest& request, const std::string& redirected_to,
+                                     Async<TokenSet> done, const CallOptions& options) {
+  auto once = impl_->once(std::move(done), options);
+  auto params = std::make_shared<std::map<std::string, std::string>>();
+  try {
+    auto url = boost::urls::parse_uri_reference(redirected_to);
+    if (!url) invalid_token("malformed", "the redirect URL cannot be parsed");
+    for (auto p : url->params()) (*params)[std::string(p.key)] = std::string(p.value);
+    // State first: an unsolicited redirect must not even reveal its error (CSRF).
+    if (!internal::constant_time_equals((*params)["state"], request.state))
+      invalid_token("state", "the redirect's state does not match the request's (possible CSRF)");
+  } catch (...) {
+    return once->fail(std::current_exception());
+  }
+  auto impl = impl_;
+  // After the issuer check (RFC 9207), when the redirect names one.
+  auto rest = [once, impl, params, request, options](const std::string& issuer) {
+    auto& p = *params;
+    try {
+      if (p.count("iss") && p["iss"] != issuer)
+        invalid_token("iss", "the redirect comes from another issuer (RFC 9207 mix-up defence)");
+      if (p.count("error"))
+        throw_error(ErrorType::kOAuth, p["error_description"].empty() ? p["error"] : p["error_description"], 0,
+                    p["error"]);
+      if (p["code"].empty()) invalid_token("malformed", "the redirect carries no code");
+    } catch (...) {
+      return once->fail(std::current_exception());
+    }
+    impl->token_request_async({{"grant_type", "authorization_code"},
+                               {"code", p["code"]},
+                               {"redirect_uri", request.redirect_uri},
+                               {"code_verifier", request.code_verifier}},
+                              false, options, [once, impl, request, options](std::exception_ptr error, TokenSet tokens) {
+                                if (error) return once->fail(error);
+                                if (tokens.id_token.empty()) return (*once)(nullptr, std::move(tokens));
+                                impl->validate_async(tokens.id_token, request.nonce,
+                                                     [once, tokens](std::exception_ptr err, IdTokenClaims) {
+                                                       if (err) return once->fail(err);
+                                                       (*once)(nullptr, tokens);
+                                                     });
+                              });
+  };
+  if (!params->count("iss")) return rest({});
+  impl_->provider_async([once, rest](std::exception_ptr error, Impl::MetadataPtr md) {
+    if (error) return once->fail(error);
+    rest(md->issuer);
+  });
+}
+
+void OidcClient::start_device_authorization_async(const std::string& scope, Async<DeviceAuthorization> done,
+                                                  const CallOptions& options) {
+  auto once = impl_->once(std::move(done), options);
+  auto impl = impl_;
+  impl_->provider_async([once, impl, scope, options](std::exception_ptr error, Impl::MetadataPtr md) {
+    if (error) return once->fail(error);
+    if (md->device_authorization_endpoint.empty())
+      return once->fail(internal::make_error(ErrorType::kValidation, "the provider has no device authorization endpoint",
+                                             "unsupported"));
+    impl->post_form_async(md->device_authorization_endpoint, {{"scope", scope}}, options,
+                          [once](std::exception_ptr err, HttpResponse res) {
+                            if (err) return once->fail(err);
+                            DeviceAuthorization d;
+                            try {
+                              if (res.status < 200 || res.status > 299) Impl::raise_oauth(res);
+                              d = internal::decode_body<DeviceAuthorization>(res);
+                              if (d.device_code.empty() || d.user_code.empty() || d.verification_uri.empty())
+                                throw_error(ErrorType::kProtocol, "incomplete device authorization response",
+                                            res.status, "malformed_response");
+                            } catch (...) {
+                              return once->fail(std::current_exception());
+                            }
+                            if (d.interval <= 0) d.interval = 5;  // RFC 8628 §3.2 default
+                            (*once)(nullptr, std::move(d));
+                          });
+  });
+}
+
+void OidcClient::poll_device_token_async(const DeviceAuthorization& device, Async<TokenSet> done,
+                                         const CallOptions& options) {
+  auto poll = std::make_shared<Impl::DevicePoll>();
+  poll->impl = impl_;
+  poll->device_code = device.device_code;
+  poll->call = options;
+  poll->once = impl_->once(std::move(done), options);
+  poll->interval = std::chrono::seconds(std::max<std::int64_t>(1, device.interval));
+  poll->expires = Clock::now() + std::chrono::seconds(device.expires_in > 0 ? device.expires_in : 600);
+  poll->start();
+}
+
+void OidcClient::client_credentials_async(const std::string& scope, Async<TokenSet> done, const CallOptions& options) {
+  auto once = impl_->once(std::move(done), options);
+  impl_->token_request_async({{"grant_type", "client_credentials"}, {"scope", scope}}, true, options, once->forward());
+}
+
+void OidcClient::refresh_async(const std::string& refresh_token, const std::string& scope, Async<TokenSet> done,
+                               const CallOptions& options) {
+  auto once = impl_->once(std::move(done), options);
+  impl_->token_request_async({{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}, {"scope", scope}},
+                             false, options, once->forward());
+}
+
+void OidcClient::revoke_async(const std::string& token, const std::string& token_type_hint, AsyncVoid done,
+                              const CallOptions& options) {
+  auto once = impl_->once<internal::Unit>([done](std::exception_ptr e, internal::Unit) { done(e); }, options);
+  auto impl = impl_;
+  impl_->provider_async([once, impl, token, token_type_hint, options](std::exception_ptr error, Impl::MetadataPtr md) {
+    if (error) return once->fail(error);
+    impl->post_form_async(md->revocation_endpoint, {{"token", token}, {"token_type_hint", token_type_hint}}, options,
+                          [once](std::exception_ptr err, HttpResponse res) {
+                            if (!err && (res.status < 200 || res.status > 299)) {
+                              try {
+                                Impl::raise_oauth(res);
+                              } catch (...) {
+                                err = std::current_exception();
+                              }
+                            }
+                            (*once)(err, {});
+                          });
+  });
+}
+
+void OidcClient::validate_id_token_async(const std::string& id_token, const std::string& expected_nonce,
+                                         Async<IdTokenClaims> done, const CallOptions& options) {
+  auto once = impl_->once(std::move(done), options);
+  impl_->validate_async(id_token, expected_nonce, once->forward());
+}
+
+void OidcClient::userinfo_async(const std::string& access_token, Async<CitizenProfile> done,
+                                const CallOptions& options) {
+  auto once = impl_->once(std::move(done), options);
+  auto impl = impl_;
+  impl_->provider_async([once, impl, access_token, options](std::exception_ptr error, Impl::MetadataPtr md) {
+    if (error) return once->fail(error);
+    impl->get_async(md->userinfo_endpoint, access_token, options, [once](std::exception_ptr err, HttpResponse res) {
+      if (err) return once->fail(err);
+      CitizenProfile profile;
+      try {
+        profile = internal::decode_body<CitizenProfile>(res);
+      } catch (...) {
+        return once->fail(std::current_exception());
+      }
+      (*once)(nullptr, std::move(profile));
+    });
+  });
+}
+
+// The blocking forms: start-then-wait on the asynchronous ones.
+ProviderMetadata OidcClient::metadata() {
+  return internal::wait_for<ProviderMetadata>([&](auto done) { metadata_async(done); });
+}
 
 AuthorizationRequest OidcClient::authorization_request(const std::string& redirect_uri, const std::string& scope) {
-  if (redirect_uri.empty())
-    throw_error(ErrorType::kValidation, "redirect_uri is required", 0, "invalid_option", {}, "redirect_uri");
-  AuthorizationRequest r;
-  r.redirect_uri = redirect_uri;
-  r.state = internal::random_urlsafe(16);
-  r.nonce = internal::random_urlsafe(16);
-  r.code_verifier = internal::random_urlsafe(32);  // 43 characters, RFC 7636 §4.1
-  std::string endpoint = impl_->provider().authorization_endpoint;
-  r.url = endpoint + (endpoint.find('?') == std::string::npos ? "?" : "&") +
-          form_encode({{"response_type", "code"},
-                       {"client_id", impl_->options.client_id},
-                       {"redirect_uri", redirect_uri},
-                       {"scope", scope.empty() ? "openid" : scope},
-                       {"state", r.state},
-                       {"nonce", r.nonce},
-                       {"code_challenge", internal::pkce_challenge(r.code_verifier)},
-                       {"code_challenge_method", "S256"}});
-  return r;
+  return internal::wait_for<AuthorizationRequest>(
+      [&](auto done) { authorization_request_async(redirect_uri, scope, done); });
 }
 
 TokenSet OidcClient::exchange_code(const AuthorizationRequest& request, const std::string& redirected_to) {
-  auto url = boost::urls::parse_uri_reference(redirected_to);
-  if (!url) invalid_token("malformed", "the redirect URL cannot be parsed");
-  std::map<std::string, std::string> params;
-  for (auto p : url->params()) params[std::string(p.key)] = std::string(p.value);
-  // State first: an unsolicited redirect must not even reveal its error (CSRF).
-  if (!internal::constant_time_equals(params["state"], request.state))
-    invalid_token("state", "the redirect's state does not match the request's (possible CSRF)");
-  if (params.count("iss") && params["iss"] != impl_->provider().issuer)
-    invalid_token("iss", "the redirect comes from another issuer (RFC 9207 mix-up defence)");
-  if (params.count("error"))
-    throw_error(ErrorType::kOAuth, params["error_description"].empty() ? params["error"] : params["error_description"],
-                0, params["error"]);
-  if (params["code"].empty()) invalid_token("malformed", "the redirect carries no code");
-  TokenSet tokens = impl_->token_request({{"grant_type", "authorization_code"},
-                                          {"code", params["code"]},
-                                          {"redirect_uri", request.redirect_uri},
-                                          {"code_verifier", request.code_verifier}},
-                                         false);
-  if (!tokens.id_token.empty()) validate_id_token(tokens.id_token, request.nonce);
-  return tokens;
+  return internal::wait_for<TokenSet>([&](auto done) { exchange_code_async(request, redirected_to, done); });
 }
 
 DeviceAuthorization OidcClient::start_device_authorization(const std::string& scope) {
-  auto md = impl_->provider();
-  if (md.device_authorization_endpoint.empty())
-    throw_error(ErrorType::kValidation, "the provider has no device authorization endpoint", 0, "unsupported");
-  auto res = impl_->post_form(md.device_authorization_endpoint, {{"scope", scope}}, {});
-  if (res.status < 200 || res.status > 299) Impl::raise_oauth(res);
-  auto d = internal::decode_body<DeviceAuthorization>(res);
-  if (d.device_code.empty() || d.user_code.empty() || d.verification_uri.empty())
-    throw_error(ErrorType::kProtocol, "incomplete device authorization response", res.status, "malformed_response");
-  if (d.interval <= 0) d.interval = 5;  // RFC 8628 §3.2 default
-  return d;
+  return internal::wait_for<DeviceAuthorization>([&](auto done) { start_device_authorization_async(scope, done); });
 }
 
 TokenSet OidcClient::poll_device_token(const DeviceAuthorization& device, const CallOptions& options) {
-  std::int64_t interval = std::max<std::int64_t>(1, device.interval);
-  auto expires = Clock::now() + std::chrono::seconds(device.expires_in > 0 ? device.expires_in : 600);
-  for (;;) {
-    if (!internal::sleep_until(Clock::now() + std::chrono::seconds(interval), options.cancel))
-      throw_error(ErrorType::kCancelled, "the call was cancelled", 0, "cancelled");
-    if (Clock::now() >= expires)
-      throw_error(ErrorType::kOAuth, "the device code expired before the user approved", 0, "expired_token");
-    try {
-      return impl_->token_request({{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"},
-                                   {"device_code", device.device_code}},
-                                  false, options);
-    } catch (const OAuthError& e) {
-      if (e.code() == "slow_down") interval += 5;  // RFC 8628 §3.5
-      else if (e.code() != "authorization_pending") throw;
-    }
-  }
+  return internal::wait_for<TokenSet>([&](auto done) { poll_device_token_async(device, done, options); });
 }
 
 TokenSet OidcClient::client_credentials(const std::string& scope) {
-  return impl_->token_request({{"grant_type", "client_credentials"}, {"scope", scope}}, true);
+  return internal::wait_for<TokenSet>([&](auto done) { client_credentials_async(scope, done); });
 }
 
 TokenSet OidcClient::refresh(const std::string& refresh_token, const std::string& scope) {
-  return impl_->token_request({{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}, {"scope", scope}},
-                              false);
+  return internal::wait_for<TokenSet>([&](auto done) { refresh_async(refresh_token, scope, done); });
 }
 
 void OidcClient::revoke(const std::string& token, const std::string& token_type_hint) {
-  auto md = impl_->provider();
-  auto res = impl_->post_form(md.revocation_endpoint, {{"token", token}, {"token_type_hint", token_type_hint}}, {});
-  if (res.status < 200 || res.status > 299) Impl::raise_oauth(res);
+  internal::wait_for<internal::Unit>([&](auto done) {
+    revoke_async(token, token_type_hint, [done](std::exception_ptr e) { done(e, {}); });
+  });
 }
 
 IdTokenClaims OidcClient::validate_id_token(const std::string& id_token, const std::string& expected_nonce) {
-  auto jwt = internal::decode_jwt(id_token);
-  internal::JwtExpectations expect;
-  expect.issuer = impl_->provider().issuer;
-  expect.audience = impl_->options.client_id;
-  expect.nonce = expected_nonce;
-  expect.allowed_algorithms = impl_->options.allowed_algorithms;
-  expect.clock_skew_seconds = impl_->options.clock_skew_seconds;
-  try {
-    return internal::validate_id_token(jwt, *impl_->keys(false), expect);
-  } catch (const InvalidTokenError& e) {
-    if (e.code() != "kid") throw;
-    // Keys rotate: refetch the JWKS once for an unknown kid, then give up.
-    return internal::validate_id_token(jwt, *impl_->keys(true), expect);
-  }
+  return internal::wait_for<IdTokenClaims>([&](auto done) { validate_id_token_async(id_token, expected_nonce, done); });
 }
 
 CitizenProfile OidcClient::userinfo(const std::string& access_token) {
-  return internal::decode_body<CitizenProfile>(impl_->get(impl_->provider().userinfo_endpoint, access_token));
+  return internal::wait_for<CitizenProfile>([&](auto done) { userinfo_async(access_token, done); });
 }
 
 // ---- ClientCredentials ----
@@ -620,7 +776,7 @@ ClientCredentials::ClientCredentials(std::shared_ptr<OidcClient> oidc, std::stri
   state_->scope = std::move(scope);
 }
 
-void ClientCredentials::token_async(std::function<void(std::exception_ptr, std::string)> done) {
+void ClientCredentials::token_async(Async<std::string> done) {
   auto state = state_;
   {
     std::unique_lock<std::mutex> lock(state->mu);
@@ -653,8 +809,14 @@ void ClientCredentials::token_async(std::function<void(std::exception_ptr, std::
       });
 }
 
+void ClientCredentials::access_token_async(Async<std::string> done, const CallOptions& options) {
+  // A cancel ends this caller's wait; the fetch it joined goes on for the others.
+  auto once = state_->oidc->impl_->once(std::move(done), options);
+  token_async(once->forward());
+}
+
 std::string ClientCredentials::access_token() {
-  return internal::wait_for<std::string>([&](auto done) { token_async(done); });
+  return internal::wait_for<std::string>([&](auto done) { access_token_async(done); });
 }
 
 void ClientCredentials::authorize(HttpRequest& request) {
@@ -698,7 +860,8 @@ struct UserCredentials::State {
   std::vector<std::function<void(std::exception_ptr, TokenSet)>> waiters;
   bool writing = false;  // a writer owns the store
   bool dirty = false;    // tokens changed since the writer last read them
-  std::condition_variable written;
+  // Sign-outs waiting for the writer in progress (it removes their tokens), under mu.
+  std::vector<std::function<void(std::exception_ptr)>> written;
 };
 
 UserCredentials::UserCredentials(std::shared_ptr<OidcClient> oidc, std::shared_ptr<TokenStore> store,
@@ -716,33 +879,67 @@ UserCredentials::UserCredentials(std::shared_ptr<OidcClient> oidc, std::shared_p
   }
 }
 
-// Writes the latest tokens (or removes them once signed out) until nothing changed meanwhile.
-// The caller owns `writing`. Returns the last store error.
+namespace {
+
+// A store failure as the calls that waited for it see it: a hues::Error stays what it is,
+// anything else thrown by the app's store becomes a TokenStoreError with its message.
+std::exception_ptr as_store_error(std::exception_ptr error) {
+  if (!error) return error;
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error&) {
+    return error;
+  } catch (const std::exception& e) {
+    return internal::make_error(ErrorType::kTokenStore, e.what(), "token_store_failed");
+  } catch (...) {
+    return internal::make_error(ErrorType::kTokenStore, "the token store failed", "token_store_failed");
+  }
+}
+
+// The store is host code: it runs on the host executor, never on an I/O thread (here at once
+// when already there; on the calling thread only once the executor is gone, at shutdown).
+void run_store_task(const std::shared_ptr<internal::Runtime>& rt, std::function<void()> task) {
+  if (rt->host().on_this_executor()) return task();
+  if (!rt->host().post(task)) task();
+}
+
+}  // namespace
+
+// Writes the latest tokens (or removes them once signed out) until nothing changed meanwhile,
+// then tells the sign-outs that waited for this writer. The caller owns `writing`. Returns the
+// last store error, as as_store_error makes it.
 std::exception_ptr UserCredentials::write_store(const std::shared_ptr<State>& state) {
   std::exception_ptr last;
   for (;;) {
     TokenSet snapshot;
+    bool finished = false;
+    std::vector<std::function<void(std::exception_ptr)>> written;
     {
       std::lock_guard<std::mutex> lock(state->mu);
       if (!state->dirty) {
         state->writing = false;
-        state->written.notify_all();
-        return last;
+        written.swap(state->written);
+        finished = true;
+      } else {
+        state->dirty = false;
+        snapshot = state->tokens;
       }
-      state->dirty = false;
-      snapshot = state->tokens;
+    }
+    if (finished) {
+      for (auto& w : written) w(last);
+      return last;
     }
     try {
       if (snapshot.access_token.empty() && snapshot.refresh_token.empty()) state->store->remove(state->key);
       else state->store->save(state->key, snapshot);
       last = nullptr;
     } catch (...) {
-      last = std::current_exception();
+      last = as_store_error(std::current_exception());
     }
   }
 }
 
-void UserCredentials::tokens_async(std::function<void(std::exception_ptr, TokenSet)> done) {
+void UserCredentials::current_tokens_async(Async<TokenSet> done) {
   auto state = state_;
   std::string refresh_token;
   {
@@ -795,26 +992,20 @@ void UserCredentials::tokens_async(std::function<void(std::exception_ptr, TokenS
           // refresh token that was not kept would be reused, and revoked, at the next start);
           // calls that need no refresh go on meanwhile with the new tokens. Should the executor
           // be gone (shutdown) the rotated token must still be kept, so write it here.
-          auto finish = [state, waiters, result] {
+          run_store_task(state->oidc->impl_->core->runtime(), [state, waiters, result] {
             std::exception_ptr failed = write_store(state);
-            if (failed) {
-              try {
-                std::rethrow_exception(failed);
-              } catch (const Error&) {
-              } catch (const std::exception& e) {
-                failed = internal::make_error(ErrorType::kTokenStore, e.what(), "token_store_failed");
-              } catch (...) {
-                failed = internal::make_error(ErrorType::kTokenStore, "the token store failed", "token_store_failed");
-              }
-            }
             for (auto& w : waiters) w(failed, result);
-          };
-          auto rt = state->oidc->impl_->core->runtime();
-          if (!rt->host().post(finish)) finish();
+          });
           return;
         }
         for (auto& w : waiters) w(error, result);
       });
+}
+
+void UserCredentials::tokens_async(Async<TokenSet> done, const CallOptions& options) {
+  // A cancel ends this caller's wait; the refresh it joined goes on for the others.
+  auto once = state_->oidc->impl_->once(std::move(done), options);
+  current_tokens_async(once->forward());
 }
 
 TokenSet UserCredentials::tokens() {
@@ -826,7 +1017,7 @@ void UserCredentials::authorize(HttpRequest& request) {
 }
 
 void UserCredentials::authorize_async(HttpRequest& request, std::function<void(std::exception_ptr)> done) {
-  tokens_async([&request, done](std::exception_ptr error, TokenSet tokens) {
+  current_tokens_async([&request, done](std::exception_ptr error, TokenSet tokens) {
     if (!error) request.set_header("Authorization", "Bearer " + tokens.access_token);
     done(error);
   });
@@ -851,23 +1042,42 @@ bool UserCredentials::signed_in() const {
   return !state_->tokens.access_token.empty() || !state_->tokens.refresh_token.empty();
 }
 
-void UserCredentials::sign_out() {
-  TokenSet old;
+// Forgets the tokens locally first (signing out must not depend on the network), has the
+// store forget them (on the host executor, or by the writer already at work), then revokes
+// the refresh token and the access token.
+void UserCredentials::sign_out_async(AsyncVoid done, const CallOptions& options) {
+  auto state = state_;
+  auto oidc = state->oidc;
+  auto once = oidc->impl_->once<internal::Unit>([done](std::exception_ptr e, internal::Unit) { done(e); }, options);
+  auto old = std::make_shared<TokenSet>();
+  auto revoke_access = [oidc, old, once, options] {
+    if (old->access_token.empty()) return (*once)(nullptr, {});
+    oidc->revoke_async(old->access_token, "access_token", [once](std::exception_ptr e) { (*once)(e, {}); }, options);
+  };
+  auto after_store = [oidc, old, once, options, revoke_access](std::exception_ptr store_error) {
+    if (store_error) return once->fail(store_error);
+    if (old->refresh_token.empty()) return revoke_access();
+    oidc->revoke_async(old->refresh_token, "refresh_token", [once, revoke_access](std::exception_ptr e) {
+      if (e) return once->fail(e);
+      revoke_access();
+    }, options);
+  };
   bool write = false;
   {
-    // Forget locally first: signing out must not depend on the network.
-    std::unique_lock<std::mutex> lock(state_->mu);
-    old = std::exchange(state_->tokens, TokenSet{});
-    state_->dirty = true;
-    write = !state_->writing;
-    if (write) state_->writing = true;
-    else state_->written.wait(lock, [&] { return !state_->writing; });  // that writer removes them
+    std::lock_guard<std::mutex> lock(state->mu);
+    *old = std::exchange(state->tokens, TokenSet{});
+    state->dirty = true;
+    write = !state->writing;
+    if (write) state->writing = true;
+    else state->written.push_back(after_store);  // that writer removes them
   }
-  if (write) {
-    if (auto error = write_store(state_)) std::rethrow_exception(error);
-  }
-  if (!old.refresh_token.empty()) state_->oidc->revoke(old.refresh_token, "refresh_token");
-  if (!old.access_token.empty()) state_->oidc->revoke(old.access_token, "access_token");
+  if (write) run_store_task(oidc->impl_->core->runtime(), [state, after_store] { after_store(write_store(state)); });
+}
+
+void UserCredentials::sign_out() {
+  internal::wait_for<internal::Unit>([&](auto done) {
+    sign_out_async([done](std::exception_ptr e) { done(e, {}); });
+  });
 }
 
 }  // namespace hues

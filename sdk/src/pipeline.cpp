@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <condition_variable>
 #include <deque>
 #include <ctime>
 #include <iomanip>
@@ -67,24 +66,6 @@ long long parse_retry_after(const std::string& value) {
   if (in.fail()) return -1;
   long long delta = static_cast<long long>(timegm(&tm)) - static_cast<long long>(std::time(nullptr));
   return std::max(0LL, delta) * 1000;
-}
-
-bool sleep_until(Clock::time_point until, const std::shared_ptr<CancellationToken>& cancel) {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool woken = false;
-  std::uint64_t id = 0;
-  if (cancel) id = cancel->add_callback([&] {
-    std::lock_guard<std::mutex> lock(mu);
-    woken = true;
-    cv.notify_all();
-  });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait_until(lock, until, [&] { return woken; });
-  }
-  if (cancel) cancel->remove_callback(id);
-  return !(cancel && cancel->cancelled());
 }
 
 namespace {

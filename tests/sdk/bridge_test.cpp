@@ -7,11 +7,13 @@
 
 #include "test_support.h"
 #include "internal/bridge.h"
+#include "internal/calls.h"
 #include <poll.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
@@ -226,4 +228,141 @@ TEST_CASE("bridge: a host token store that never answers fails its call by the r
   hues_object_release(oidc);
   for (int i = 0; i < 400 && !host.released; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   CHECK(host.released);
+}
+
+namespace {
+
+// The process's threads, as the kernel counts them.
+std::size_t thread_count() {
+  std::size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    (void)entry;
+    ++n;
+  }
+  return n;
+}
+
+hues_handle new_object(const char* type, const std::string& cfg) {
+  hues_handle h = 0;
+  hues_bytes err{};
+  if (hues_object_new(type, reinterpret_cast<const std::uint8_t*>(cfg.data()), cfg.size(), &h, &err) != HUES_OK)
+    FAIL(take(err));
+  return h;
+}
+
+hues_handle new_oidc() {
+  return new_object("OidcClient", "{\"issuer\":\"" + sandbox().url() + "\",\"client_id\":\"hues-cli\"}");
+}
+
+hues_call start_call(hues_handle h, int id, const std::string& args, hues_sink* sink, std::uint64_t tag) {
+  return hues_call_start(h, static_cast<std::uint32_t>(id), reinterpret_cast<const std::uint8_t*>(args.data()),
+                         args.size(), nullptr, 0, sink, tag);
+}
+
+// Waits (up to the test's own bound) until tags have all completed.
+bool wait_done(Collected& c, const std::vector<std::uint64_t>& tags, std::chrono::seconds bound) {
+  std::unique_lock<std::mutex> lock(c.mu);
+  return c.cv.wait_for(lock, bound, [&] {
+    for (auto t : tags)
+      if (!c.done.count(t)) return false;
+    return true;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("bridge: 8 pending device polls hold no thread; other object methods complete meanwhile") {
+  using namespace hues::internal::call_id;
+  // Leaked: should a call outlive a failed check, its completion still has somewhere to go.
+  auto* c = new Collected;
+  hues_sink* sink = hues_sink_callback(collect, c);
+  // Everything the process runs anyway exists before counting: the sandbox, the runtime's
+  // I/O and host threads, the delivery thread.
+  auto client = new_client();
+  start_call(client, kCategories, "{}", sink, 1000);
+  REQUIRE(wait_done(*c, {1000}, std::chrono::seconds(30)));
+  auto oidc = new_oidc();
+  const std::size_t before = thread_count();
+
+  std::vector<std::string> devices;
+  for (int i = 0; i < 8; ++i) {
+    auto [rc, device] = call(oidc, kOidcClientStartDeviceAuthorization, "{\"scope\":\"openid\"}");
+    REQUIRE(rc == HUES_OK);
+    devices.push_back(device);
+  }
+  std::vector<hues_call> polls;
+  std::vector<std::uint64_t> poll_tags;
+  for (std::uint64_t i = 0; i < 8; ++i) {
+    polls.push_back(start_call(oidc, kOidcClientPollDeviceToken, "{\"device\":" + devices[i] + "}", sink, i));
+    poll_tags.push_back(i);
+  }
+  // Nobody approves: every poll stays pending (the sandbox's interval is 1 s). Meanwhile a
+  // fresh client's discovery (network) and an authorization request complete.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // each poll has polled at least once
+  auto other = new_oidc();
+  start_call(other, kOidcClientMetadata, "{}", sink, 100);
+  start_call(oidc, kOidcClientAuthorizationRequest,
+             "{\"redirect_uri\":\"http://127.0.0.1:9/callback\",\"scope\":\"openid\"}", sink, 101);
+  bool others_done = wait_done(*c, {100, 101}, std::chrono::seconds(20));
+  CHECK(others_done);
+  const std::size_t during = thread_count();
+  {
+    std::lock_guard<std::mutex> lock(c->mu);
+    if (others_done) {
+      CHECK(c->done[100].first == HUES_OK);
+      CHECK(c->done[100].second.find("\"token_endpoint\"") != std::string::npos);
+      CHECK(c->done[101].first == HUES_OK);
+      CHECK(c->done[101].second.find("code_challenge") != std::string::npos);
+    }
+    for (auto t : poll_tags) CHECK_MESSAGE(!c->done.count(t), "poll " << t << " ended: " << c->done[t].second);
+  }
+  INFO("threads before the polls: " << before << ", with 8 pending: " << during);
+  CHECK(during <= before);  // no thread per pending call, no pool for object methods
+
+  // A cancel ends each poll at once, between polls or with its request in flight.
+  for (auto id : polls) hues_call_cancel(id);
+  REQUIRE(wait_done(*c, poll_tags, std::chrono::seconds(20)));
+  std::lock_guard<std::mutex> lock(c->mu);
+  for (auto t : poll_tags) {
+    CHECK(c->done[t].first == HUES_ERROR);
+    CHECK(c->done[t].second.find("\"type\":\"cancelled\"") != std::string::npos);
+  }
+  hues_object_release(other);
+  hues_object_release(oidc);
+  hues_object_release(client);
+}
+
+TEST_CASE("bridge: a cancelled loopback wait completes cancelled long before its timeout; the next wait gets the redirect") {
+  using namespace hues::internal::call_id;
+  auto* c = new Collected;  // leaked, as above
+  hues_sink* sink = hues_sink_callback(collect, c);
+  auto receiver = new_object("LoopbackReceiver", "{}");
+  auto [rc, uri_json] = call(receiver, kLoopbackReceiverRedirectUri, "{}");
+  REQUIRE(rc == HUES_OK);
+  std::string uri = uri_json.substr(1, uri_json.size() - 2);  // a JSON string
+
+  auto id = start_call(receiver, kLoopbackReceiverWait, "{\"timeout_ms\":60000}", sink, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // accepting
+  hues_call_cancel(id);
+  REQUIRE(wait_done(*c, {1}, std::chrono::seconds(30)));  // the wait's own timeout is 60 s
+  {
+    std::lock_guard<std::mutex> lock(c->mu);
+    CHECK(c->done[1].first == HUES_ERROR);
+    CHECK(c->done[1].second.find("\"type\":\"cancelled\"") != std::string::npos);
+  }
+
+  start_call(receiver, kLoopbackReceiverWait, "{\"timeout_ms\":30000}", sink, 2);
+  hues::ClientOptions o;
+  auto browser = hues::make_default_transport(o);
+  hues::HttpRequest req;
+  req.method = "GET";
+  req.url = uri + "?code=c2&state=s2";
+  hues::AttemptContext ctx;
+  ctx.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  CHECK(browser->send(req, ctx).status == 200);
+  REQUIRE(wait_done(*c, {2}, std::chrono::seconds(30)));
+  std::lock_guard<std::mutex> lock(c->mu);
+  CHECK(c->done[2].first == HUES_OK);
+  CHECK(c->done[2].second == "\"" + uri + "?code=c2&state=s2\"");
+  hues_object_release(receiver);
 }

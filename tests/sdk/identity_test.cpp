@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <future>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -456,6 +458,29 @@ TEST_CASE("a slow token store holds only the refresh that saves, and runs outsid
   CHECK(store->on_io_thread.load() == 0);
 }
 
+TEST_CASE("a sign-out during a slow save waits for that writer without a thread, then revokes") {
+  auto client = oidc("hues-demo-app");
+  auto tokens = sign_in_with_pkce(*client, "nguyen.van.an");
+  tokens.expires_at = 1;
+  auto store = std::make_shared<GatedStore>();
+  auto user = std::make_shared<hues::UserCredentials>(client, store, "an", tokens);
+  auto refreshing = std::async(std::launch::async, [&] { return user->tokens(); });  // its save is held
+  for (int i = 0; i < 200 && user->refresh_count() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  REQUIRE(user->refresh_count() == 1);
+  std::promise<std::exception_ptr> signed_out;
+  user->sign_out_async([&](std::exception_ptr error) { signed_out.set_value(error); });
+  auto result = signed_out.get_future();
+  CHECK_FALSE(user->signed_in());  // forgotten locally at once
+  CHECK(result.wait_for(std::chrono::milliseconds(300)) == std::future_status::timeout);  // behind the writer
+  store->gate.set_value();
+  REQUIRE(result.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  CHECK_FALSE(result.get());
+  auto fresh = refreshing.get();
+  CHECK(store->inner->load("an").refresh_token.empty());  // the writer removed them last
+  CHECK(catch_error([&] { client->refresh(fresh.refresh_token); }).code() == "invalid_grant");  // revoked
+  CHECK(store->on_io_thread.load() == 0);
+}
+
 namespace {
 // Fails every save after the first (the one the constructor makes).
 struct FailingStore : hues::TokenStore {
@@ -481,4 +506,154 @@ TEST_CASE("a token store that fails to keep refreshed tokens fails the refreshin
   // The refreshed tokens are kept in memory: the next call needs no refresh and succeeds.
   CHECK(client_with(user).me().name == "Nguyễn Văn An");
   CHECK(user->refresh_count() == 1);
+}
+
+namespace {
+// A provider in memory for the device flow's timing: answers discovery, and token requests
+// from a script (an OAuth error code, or "ok" for tokens), noting when each poll arrived. With
+// hold set, a token request waits (up to 10 s) until release(), to show a cancel ends a poll
+// whose request is still in flight.
+struct ScriptedProvider : hues::Transport {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> script;  // consumed from the front; the last entry repeats
+  std::vector<Clock::time_point> polls;
+  bool hold = false, released = false;
+
+  hues::HttpResponse send(const hues::HttpRequest& req, const hues::AttemptContext&) override {
+    hues::HttpResponse res;
+    res.headers = {{"Content-Type", "application/json"}};
+    if (req.url.find("/.well-known/openid-configuration") != std::string::npos) {
+      const std::string i = "https://provider.test";
+      res.status = 200;
+      res.body = "{\"issuer\":\"" + i + "\",\"authorization_endpoint\":\"" + i + "/authorize\",\"token_endpoint\":\"" + i +
+                 "/token\",\"userinfo_endpoint\":\"" + i + "/userinfo\",\"jwks_uri\":\"" + i +
+                 "/jwks\",\"revocation_endpoint\":\"" + i + "/revoke\",\"device_authorization_endpoint\":\"" + i +
+                 "/device\",\"id_token_signing_alg_values_supported\":[\"RS256\"],"
+                 "\"code_challenge_methods_supported\":[\"S256\"]}";
+      return res;
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    polls.push_back(Clock::now());
+    cv.notify_all();
+    if (hold) cv.wait_for(lock, std::chrono::seconds(10), [&] { return released; });
+    std::string step = script.front();
+    if (script.size() > 1) script.erase(script.begin());
+    if (step == "ok") {
+      res.status = 200;
+      res.body = R"({"access_token":"at_device","token_type":"Bearer","expires_in":600})";
+    } else {
+      res.status = 400;
+      res.body = "{\"error\":\"" + step + "\"}";
+    }
+    return res;
+  }
+  std::size_t poll_count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return polls.size();
+  }
+};
+
+std::shared_ptr<hues::OidcClient> scripted_oidc(std::shared_ptr<ScriptedProvider> provider) {
+  hues::OidcOptions o;
+  o.issuer = "https://provider.test";
+  o.client_id = "hues-cli";
+  o.http.transport = std::move(provider);
+  return std::make_shared<hues::OidcClient>(o);
+}
+
+hues::DeviceAuthorization device_code(std::int64_t interval, std::int64_t expires_in) {
+  hues::DeviceAuthorization d;
+  d.device_code = "hdc_test";
+  d.user_code = "BCDF-GHJK";
+  d.verification_uri = "https://provider.test/device";
+  d.interval = interval;
+  d.expires_in = expires_in;
+  return d;
+}
+}  // namespace
+
+TEST_CASE("device polling: authorization_pending polls again at the interval, slow_down adds 5 s") {
+  auto provider = std::make_shared<ScriptedProvider>();
+  provider->script = {"authorization_pending", "slow_down", "ok"};
+  auto tokens = scripted_oidc(provider)->poll_device_token(device_code(1, 600));
+  CHECK(tokens.access_token == "at_device");
+  REQUIRE(provider->polls.size() == 3);
+  auto gap = [&](int i) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(provider->polls[i + 1] - provider->polls[i]);
+  };
+  CHECK(gap(0) >= std::chrono::milliseconds(1000));  // the interval, waited out
+  CHECK(gap(0) < std::chrono::milliseconds(5000));   // pending keeps the interval
+  CHECK(gap(1) >= std::chrono::milliseconds(6000));  // RFC 8628 §3.5: 1 s + 5 s
+}
+
+TEST_CASE("device polling: the code's expiry ends it with expired_token") {
+  auto provider = std::make_shared<ScriptedProvider>();
+  provider->script = {"authorization_pending"};
+  auto err = catch_error([&] { scripted_oidc(provider)->poll_device_token(device_code(1, 2)); });
+  CHECK(err.type() == hues::ErrorType::kOAuth);
+  CHECK(err.code() == "expired_token");
+  CHECK(provider->poll_count() >= 1);
+}
+
+TEST_CASE("device polling: a cancel ends a poll at once, with its token request still in flight") {
+  auto provider = std::make_shared<ScriptedProvider>();
+  provider->script = {"authorization_pending"};
+  provider->hold = true;
+  auto oidc = scripted_oidc(provider);
+  hues::CallOptions call;
+  call.cancel = std::make_shared<hues::CancellationToken>();
+  std::promise<hues::Error> ended;
+  oidc->poll_device_token_async(device_code(1, 600), [&](std::exception_ptr error, hues::TokenSet) {
+    try {
+      if (error) std::rethrow_exception(error);
+      ended.set_value(hues::Error(hues::ErrorType::kApi, "no error"));
+    } catch (const hues::Error& e) {
+      ended.set_value(e);
+    }
+  }, call);
+  {
+    std::unique_lock<std::mutex> lock(provider->mu);
+    REQUIRE(provider->cv.wait_for(lock, std::chrono::seconds(10), [&] { return !provider->polls.empty(); }));
+  }
+  call.cancel->cancel();  // the provider holds the request: only the cancel can end the call now
+  auto result = ended.get_future();
+  bool prompt = result.wait_for(std::chrono::seconds(8)) == std::future_status::ready;
+  {
+    std::lock_guard<std::mutex> lock(provider->mu);
+    provider->released = true;
+    provider->cv.notify_all();
+  }
+  REQUIRE(prompt);  // before the provider lets go of the request (10 s)
+  CHECK(result.get().type() == hues::ErrorType::kCancelled);
+}
+
+TEST_CASE("the loopback receiver answers other requests 404 and waits on; a cancel ends a wait, and it waits again") {
+  hues::LoopbackReceiver receiver;
+  std::string base = receiver.redirect_uri().substr(0, receiver.redirect_uri().find("/callback"));
+  {
+    hues::CallOptions call;
+    call.cancel = std::make_shared<hues::CancellationToken>();
+    std::promise<hues::Error> ended;
+    receiver.wait_async(60000, [&](std::exception_ptr error, std::string) {
+      try {
+        if (error) std::rethrow_exception(error);
+        ended.set_value(hues::Error(hues::ErrorType::kApi, "no error"));
+      } catch (const hues::Error& e) {
+        ended.set_value(e);
+      }
+    }, call);
+    call.cancel->cancel();
+    auto result = ended.get_future();
+    REQUIRE(result.wait_for(std::chrono::seconds(30)) == std::future_status::ready);  // well before its 60 s
+    CHECK(result.get().type() == hues::ErrorType::kCancelled);
+  }
+  auto waiting = std::async(std::launch::async, [&] { return receiver.wait(30000); });
+  CHECK(Browser().send("GET", base + "/favicon.ico").status == 404);
+  CHECK(waiting.wait_for(std::chrono::milliseconds(200)) == std::future_status::timeout);  // still waiting
+  auto page = Browser().send("GET", base + "/callback?code=c1&state=s1");
+  CHECK(page.status == 200);
+  CHECK(page.body.find("Signed in") != std::string::npos);
+  CHECK(waiting.get() == base + "/callback?code=c1&state=s1");
+  CHECK_THROWS_AS(receiver.wait(50), hues::TimeoutError);
 }

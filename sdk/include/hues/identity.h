@@ -24,6 +24,16 @@
 
 namespace hues {
 
+// The completion of an asynchronous identity operation (the `*_async` methods below). It runs
+// exactly once: with a null error and the result, or with a hues::Error and a default value.
+// It runs on an SDK I/O thread, or on the calling thread when the result is at hand (cached
+// metadata, a bad argument): keep it short and make no blocking SDK call from it (that is
+// refused). Cancelling the CallOptions' token completes the operation at once with
+// CancelledError and aborts its own I/O; a fetch other calls share goes on for them.
+template <typename T>
+using Async = std::function<void(std::exception_ptr error, T result)>;
+using AsyncVoid = std::function<void(std::exception_ptr error)>;
+
 // Adds the credential to each attempt of a request. Implementations refresh by themselves
 // and must be thread-safe.
 class HUES_API CredentialsProvider {
@@ -86,20 +96,23 @@ struct AuthorizationRequest {
 };
 
 // A one-shot HTTP listener on 127.0.0.1 for the redirect of a native app (RFC 8252 §7.3).
+// It accepts on the SDK's I/O threads: waiting holds no thread.
 class HUES_API LoopbackReceiver {
  public:
   LoopbackReceiver();  // listens on an ephemeral port at once
-  ~LoopbackReceiver();
+  ~LoopbackReceiver();  // stops listening; a wait still pending ends with CancelledError
   LoopbackReceiver(const LoopbackReceiver&) = delete;
   LoopbackReceiver& operator=(const LoopbackReceiver&) = delete;
   std::string redirect_uri() const;  // "http://127.0.0.1:PORT/callback"
-  // Waits for the browser's redirect and returns the full URL it requested; answers the
-  // browser with a short page. Throws TimeoutError after timeout_ms.
+  // Waits for the browser's redirect (a GET of /callback...; any other request is answered 404
+  // and the wait goes on) and returns the full URL it requested; answers the browser with a
+  // short page. Throws TimeoutError after timeout_ms. One wait at a time.
   std::string wait(std::int64_t timeout_ms);
+  void wait_async(std::int64_t timeout_ms, Async<std::string> done, const CallOptions& options = {});
 
  private:
-  int fd_ = -1;
-  int port_ = 0;
+  struct Impl;
+  std::shared_ptr<Impl> impl_;  // shared: a pending accept keeps it alive
 };
 
 class HUES_API OidcClient {
@@ -139,6 +152,26 @@ class HUES_API OidcClient {
   IdTokenClaims validate_id_token(const std::string& id_token, const std::string& expected_nonce = "");
   CitizenProfile userinfo(const std::string& access_token);
 
+  // The same operations, asynchronous (see Async above). The blocking forms above start these
+  // and wait. poll_device_token_async waits out each interval on a timer, holding no thread.
+  void metadata_async(Async<ProviderMetadata> done, const CallOptions& options = {});
+  void authorization_request_async(const std::string& redirect_uri, const std::string& scope,
+                                   Async<AuthorizationRequest> done, const CallOptions& options = {});
+  void exchange_code_async(const AuthorizationRequest& request, const std::string& redirected_to,
+                           Async<TokenSet> done, const CallOptions& options = {});
+  void start_device_authorization_async(const std::string& scope, Async<DeviceAuthorization> done,
+                                        const CallOptions& options = {});
+  void poll_device_token_async(const DeviceAuthorization& device, Async<TokenSet> done,
+                               const CallOptions& options = {});
+  void client_credentials_async(const std::string& scope, Async<TokenSet> done, const CallOptions& options = {});
+  void refresh_async(const std::string& refresh_token, const std::string& scope, Async<TokenSet> done,
+                     const CallOptions& options = {});
+  void revoke_async(const std::string& token, const std::string& token_type_hint, AsyncVoid done,
+                    const CallOptions& options = {});
+  void validate_id_token_async(const std::string& id_token, const std::string& expected_nonce,
+                               Async<IdTokenClaims> done, const CallOptions& options = {});
+  void userinfo_async(const std::string& access_token, Async<CitizenProfile> done, const CallOptions& options = {});
+
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;  // shared: in-flight fetches keep it alive
@@ -154,10 +187,11 @@ class HUES_API ClientCredentials final : public CredentialsProvider {
   void authorize_async(HttpRequest& request, std::function<void(std::exception_ptr)> done) override;
   void on_unauthorized_async(std::function<void(bool retry)> done) override;
   std::string access_token();  // current, fetched or refreshed when needed
+  void access_token_async(Async<std::string> done, const CallOptions& options = {});
   int fetch_count() const;     // tokens fetched so far
 
  private:
-  void token_async(std::function<void(std::exception_ptr, std::string)> done);
+  void token_async(Async<std::string> done);
   struct State;
   std::shared_ptr<State> state_;
 };
@@ -177,13 +211,16 @@ class HUES_API UserCredentials final : public CredentialsProvider {
   void authorize_async(HttpRequest& request, std::function<void(std::exception_ptr)> done) override;
   void on_unauthorized_async(std::function<void(bool retry)> done) override;
   TokenSet tokens();        // current, refreshed when near expiry
+  void tokens_async(Async<TokenSet> done, const CallOptions& options = {});
   int refresh_count() const;
   bool signed_in() const;
-  // Revokes the refresh token (and with it the access tokens) and clears the store.
+  // Revokes the refresh token (and with it the access tokens) and clears the store. The
+  // store runs on the SDK's host executor, never on an I/O thread.
   void sign_out();
+  void sign_out_async(AsyncVoid done, const CallOptions& options = {});
 
  private:
-  void tokens_async(std::function<void(std::exception_ptr, TokenSet)> done);
+  void current_tokens_async(Async<TokenSet> done);
   struct State;
   static std::exception_ptr write_store(const std::shared_ptr<State>& state);
   std::shared_ptr<State> state_;

@@ -85,10 +85,6 @@ bool is_retry_safe(const HttpRequest& request);
 // and never less than what Retry-After asked (in ms, -1 when absent).
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int retry, long long retry_after_ms);
 
-// Sleeps until `until`, waking at once when cancel (may be null) fires. Returns false if it
-// was cancelled.
-bool sleep_until(Clock::time_point until, const std::shared_ptr<CancellationToken>& cancel);
-
 // Parses Retry-After (delta-seconds or HTTP-date) into milliseconds; -1 when absent/invalid.
 long long parse_retry_after(const std::string& value);
 
