@@ -8,8 +8,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -97,16 +100,22 @@ X509Ptr make_cert(const char* subject_cn, EVP_PKEY* key, X509* issuer, EVP_PKEY*
 }
 
 // Writes via a temporary file and rename, so a concurrent reader never sees half a file.
+// Every file is created owner-only (0600) before a byte is written, like the database.
 void write_pem(const fs::path& path, const std::vector<X509*>& certs, EVP_PKEY* key) {
   fs::path tmp = path;
   tmp += ".tmp";
   {
-    std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(BIO_new_file(tmp.c_str(), "w"));
-    if (!bio) fail("cannot write " + tmp.string());
-    if (key) {
-      ::chmod(tmp.c_str(), 0600);  // before any secret byte is written
-      check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr), "write key");
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+      if (fd >= 0) ::close(fd);
+      fail("cannot write " + tmp.string());
     }
+    std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>> bio(BIO_new_fd(fd, BIO_CLOSE));
+    if (!bio) {
+      ::close(fd);
+      fail("cannot write " + tmp.string());
+    }
+    if (key) check(PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr), "write key");
     for (X509* c : certs) check(PEM_write_bio_X509(bio.get(), c), "write certificate");
     if (BIO_flush(bio.get()) != 1) fail("flush " + tmp.string());
   }
@@ -138,6 +147,9 @@ CertFiles ensure_dev_certificates(const std::string& dir) {
   CertFiles files{(d / "ca.pem").string(), (d / "server.pem").string(), (d / "server-key.pem").string()};
   const fs::path ca_key_path = d / "ca-key.pem";
 
+  // Files an older version wrote 0644 become owner-only too.
+  for (const auto& p : {fs::path(files.ca), ca_key_path, fs::path(files.server_cert), fs::path(files.server_key)})
+    if (::chmod(p.c_str(), 0600) != 0 && errno != ENOENT) fail("cannot make " + p.string() + " private");
   X509Ptr ca = read_cert(files.ca), server = read_cert(files.server_cert);
   PkeyPtr ca_key = read_key(ca_key_path), server_key = read_key(files.server_key);
   ERR_clear_error();  // missing files on first start are expected

@@ -8,7 +8,6 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -248,8 +247,7 @@ struct Oidc::Impl {
   std::unordered_map<std::string, PendingForm> forms;
 
   explicit Impl(const std::string& path) : db(path, false) {
-    // The database holds the signing keys: owner-only (SQLite gives -wal/-shm the same mode).
-    if (::chmod(path.c_str(), 0600) != 0) throw std::runtime_error("cannot make " + path + " private");
+    // The Store made the database and its -wal/-shm owner-only before opening them.
     auto c = db.prepare("SELECT client_id, secret_sha256, native, grants, scopes, redirect_uris, id_token_alg FROM oauth_clients");
     while (c.step()) {
       Client cl{std::string(c.text(0)), std::nullopt, c.int64(2) != 0, split(c.text(3)), split(c.text(4)),

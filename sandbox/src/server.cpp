@@ -256,10 +256,11 @@ void Server::Impl::start() {
   if (cfg.data_dir.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "hues-sandbox-XXXXXX").string();
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary data directory");
-    cfg.data_dir = tmpl;
+    cfg.data_dir = tmpl;  // mkdtemp: 0700
     owns_dir = true;
-  } else {
+  } else if (!fs::exists(cfg.data_dir)) {
     fs::create_directories(cfg.data_dir);
+    fs::permissions(cfg.data_dir, fs::perms::owner_all);  // a directory we make is ours alone
   }
   if (cfg.db_path.empty()) cfg.db_path = (fs::path(cfg.data_dir) / "sandbox.db").string();
 

@@ -392,7 +392,14 @@ Store::ReaderLease Store::reader() {
   return ReaderLease(*this, std::make_unique<Reader>(path_));  // the pool grows to peak concurrency
 }
 
-Store::Store(const std::string& db_path) : path_(db_path), writer_(db_path, false) {
+namespace {
+const std::string& private_database(const std::string& path) {
+  make_database_private(path);
+  return path;
+}
+}  // namespace
+
+Store::Store(const std::string& db_path) : path_(db_path), writer_(private_database(db_path), false) {
   if (!sqlite3_threadsafe()) throw std::runtime_error("SQLite was built without thread support");
   // WAL + NORMAL: a commit is one append to the log, durable across a crash of the process;
   // a larger checkpoint interval folds the many rewrites of hot pages into one.

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -586,47 +587,125 @@ TEST_CASE("sandboxes are independent and stop() closes everything") {
 }
 
 #ifdef HUES_SANDBOX_EXE
+namespace {
+
+// hues-sandbox as a child process with args; its URLs read from its stdout.
+struct SandboxExe {
+  explicit SandboxExe(std::vector<std::string> args, int nofile_soft = 0) {
+    int out[2];
+    REQUIRE(pipe(out) == 0);
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      if (nofile_soft > 0) {  // the descriptor limit the sandbox runs under
+        rlimit rl{};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = static_cast<rlim_t>(nofile_soft);
+        setrlimit(RLIMIT_NOFILE, &rl);
+      }
+      std::vector<char*> argv{const_cast<char*>(HUES_SANDBOX_EXE)};
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(HUES_SANDBOX_EXE, argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    f = fdopen(out[0], "r");
+    char line[512];
+    while ((http_url.empty() || https_url.empty() || ca.empty()) && std::fgets(line, sizeof line, f)) {
+      std::string s(line);
+      if (s.rfind("hues-sandbox: http://", 0) == 0) http_url = s.substr(14, s.size() - 15);
+      if (s.rfind("hues-sandbox: https://", 0) == 0) https_url = s.substr(14, s.size() - 15);
+      if (s.rfind("hues-sandbox: ca ", 0) == 0) ca = s.substr(17, s.size() - 18);
+    }
+    REQUIRE(!http_url.empty());
+  }
+  ~SandboxExe() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    if (f) std::fclose(f);
+  }
+  int port() const { return std::stoi(http_url.substr(http_url.rfind(':') + 1)); }
+  int tls_port() const { return std::stoi(https_url.substr(https_url.rfind(':') + 1)); }
+  // The exit status after SIGTERM, or -1 when it did not exit within 5 s.
+  int terminate() {
+    kill(pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50000);
+    if (!WIFEXITED(status)) return -1;
+    pid = -1;
+    return WEXITSTATUS(status);
+  }
+  void kill9() {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+  pid_t pid = -1;
+  FILE* f = nullptr;
+  std::string http_url, https_url, ca;
+};
+
+// Files in dir that the group or others may read or write, with their modes.
+std::vector<std::string> shared_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const auto p = e.symlink_status().permissions();
+    if ((p & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(p & fs::perms::all));
+      out.push_back(e.path().filename().string() + " " + mode);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("hues-sandbox prints its URLs, serves, and stops on SIGTERM") {
   TempDir dir;
   const std::string db = dir.path + "/db/reports.db";
   fs::create_directories(dir.path + "/db");
-  int out[2];
-  REQUIRE(pipe(out) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    execl(HUES_SANDBOX_EXE, HUES_SANDBOX_EXE, "--port", "0", "--db", db.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  FILE* f = fdopen(out[0], "r");
-  std::string http_url, https_url, ca;
-  char line[512];
-  while ((http_url.empty() || https_url.empty() || ca.empty()) && std::fgets(line, sizeof line, f)) {
-    std::string s(line);
-    if (s.rfind("hues-sandbox: http://", 0) == 0) http_url = s.substr(14, s.size() - 15);
-    if (s.rfind("hues-sandbox: https://", 0) == 0) https_url = s.substr(14, s.size() - 15);
-    if (s.rfind("hues-sandbox: ca ", 0) == 0) ca = s.substr(17, s.size() - 18);
-  }
-  REQUIRE(!http_url.empty());
-  CHECK(https_url.rfind("https://localhost:", 0) == 0);
-  CHECK(ca == dir.path + "/db/ca.pem");
+  SandboxExe sb({"--port", "0", "--db", db});
+  CHECK(sb.https_url.rfind("https://localhost:", 0) == 0);
+  CHECK(sb.ca == dir.path + "/db/ca.pem");
   CHECK(fs::exists(db));
-  Client c(std::stoi(http_url.substr(http_url.rfind(':') + 1)));
+  Client c(sb.port());
   CHECK(c.request(http::verb::get, "/healthz").result_int() == 200);
-  Client tls(std::stoi(https_url.substr(https_url.rfind(':') + 1)), TlsOptions{ca});
+  Client tls(sb.tls_port(), TlsOptions{sb.ca});
   CHECK(tls.request(http::verb::get, "/healthz").result_int() == 200);
-  kill(pid, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50000);
-  if (!WIFEXITED(status)) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    FAIL("hues-sandbox did not exit on SIGTERM");
+  CHECK(sb.terminate() == 0);
+}
+
+TEST_CASE("every file in the data directory is owner-only, from the start, after a kill -9 and a restart") {
+  TempDir parent;
+  const std::string dir = parent.path + "/data";  // the sandbox makes it
+  {
+    SandboxExe sb({"--port", "0", "--data-dir", dir});
+    Client c(sb.port());
+    for (int i = 0; i < 5; ++i)
+      REQUIRE(c.request(http::verb::post, "/v1/reports", report_json(kViText), {{"X-Api-Key", "hk_test_hue_s_sandbox_0001"}})
+                  .result_int() == 201);
+    CHECK(fs::exists(dir + "/sandbox.db-wal"));
+    CHECK(fs::exists(dir + "/sandbox.db-shm"));
+    CHECK(shared_files(dir) == std::vector<std::string>{});
+    CHECK((fs::status(dir).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+    sb.kill9();  // the WAL stays behind
+    REQUIRE(fs::exists(dir + "/sandbox.db-wal"));
+    CHECK(shared_files(dir) == std::vector<std::string>{});
   }
-  CHECK(WEXITSTATUS(status) == 0);
-  std::fclose(f);
+  // Files an older version left readable are made owner-only on the next start.
+  for (const char* name : {"sandbox.db", "sandbox.db-wal", "sandbox.db-shm", "ca.pem", "server.pem", "server-key.pem"})
+    fs::permissions(dir + "/" + name, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  SandboxExe sb({"--port", "0", "--data-dir", dir});
+  CHECK(shared_files(dir) == std::vector<std::string>{});
+  Client c(sb.port());
+  auto r = c.request(http::verb::get, "/v1/reports?limit=100", {}, {{"X-Api-Key", "hk_test_hue_s_sandbox_0001"}});
+  CHECK(r.result_int() == 200);
+  CHECK(sb.terminate() == 0);
 }
 #endif
