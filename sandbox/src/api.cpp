@@ -217,16 +217,69 @@ void Api::handle(const Request& req, Response& res, const std::string& issuer) {
   if (req.method() == http::verb::head) res.body().clear();  // keeps the GET's Content-Length
 }
 
-void Api::reject(bool too_large, std::string_view reason, const Request* headers, Response& res) {
+void Api::reject(int status, std::string_view reason, const Request* headers, Response& res) {
   res = {};
   const std::string rid = headers ? request_id_of(*headers) : request_id();
-  HttpError e = too_large ? HttpError{http::status::payload_too_large, "payload_too_large", std::string(reason), ""}
-                          : invalid("", "malformed HTTP request: " + std::string(reason));
+  const char* code = status == 413   ? "payload_too_large"
+                     : status == 414 ? "uri_too_long"
+                     : status == 431 ? "header_too_large"
+                     : status == 501 ? "not_implemented"
+                                     : "validation_error";
+  HttpError e{static_cast<http::status>(status), code,
+              status == 400 ? "malformed HTTP request: " + std::string(reason) : std::string(reason), ""};
   set_body(res, e.status, error_json(e, rid));
   res.set("X-Request-Id", rid);
   res.set(http::field::server, "hues-sandbox");
   res.keep_alive(false);  // the rest of the stream cannot be trusted
   res.prepare_payload();
+}
+
+namespace {
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+}  // namespace
+
+int Api::framing_error(const Request& req, std::string& reason) {
+  // RFC 9112 §6.1, §6.3: only a final "chunked" frames a request body besides Content-Length;
+  // anything else would leave the body to be read as the next request (smuggling).
+  if (auto range = req.equal_range(http::field::transfer_encoding); range.first != range.second) {
+    if (req.version() < 11) return reason = "Transfer-Encoding in an HTTP/1.0 request", 400;
+    if (req.find(http::field::content_length) != req.end())
+      return reason = "Transfer-Encoding together with Content-Length", 400;
+    std::vector<std::string_view> codings;
+    for (auto it = range.first; it != range.second; ++it) {
+      std::string_view list = it->value();
+      while (!list.empty()) {
+        const auto comma = list.find(',');
+        auto coding = trim_ows(list.substr(0, comma));
+        coding = trim_ows(coding.substr(0, coding.find(';')));  // transfer-parameters
+        if (!coding.empty()) codings.push_back(coding);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      }
+    }
+    if (codings.empty() || !boost::beast::iequals(codings.back(), "chunked"))
+      return reason = "the final Transfer-Encoding must be chunked", 400;
+    for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+      if (boost::beast::iequals(codings[i], "chunked")) return reason = "chunked may be applied only once", 400;
+    }
+    if (codings.size() > 1) return reason = "transfer codings other than chunked are not implemented", 501;
+  }
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (at most one in 1.0), and a valid one.
+  auto hosts = req.equal_range(http::field::host);
+  const auto n = std::distance(hosts.first, hosts.second);
+  if (n > 1) return reason = "more than one Host header", 400;
+  if (n == 0 && req.version() >= 11) return reason = "an HTTP/1.1 request needs a Host header", 400;
+  if (n == 1) {
+    const std::string_view host = hosts.first->value();
+    auto authority = boost::urls::parse_authority(host);
+    if (!host.empty() && (!authority || authority->has_userinfo())) return reason = "the Host header is not a valid host[:port]", 400;
+  }
+  if (req.target().size() > kTargetLimit)
+    return reason = "the request target exceeds " + std::to_string(kTargetLimit) + " bytes", 414;
+  return 0;
 }
 
 void Api::route(const Request& req, Response& res, const std::string& issuer) {

@@ -69,6 +69,13 @@ class Session {
   // The header decides the rest: over-limit bodies fail here, before the client sends them,
   // and a client that sent "Expect: 100-continue" is told to go on.
   void on_header(beast::error_code ec, std::size_t) {
+    if (!ec) {
+      std::string reason;
+      if (const int status = Api::framing_error(parser_->get(), reason)) {
+        api_.reject(status, reason, &parser_->get(), res_);
+        return write();
+      }
+    }
     if (ec || parser_->is_done()) return on_read(ec, 0);
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, 11);
@@ -86,15 +93,23 @@ class Session {
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) return self().do_eof();
-    if (ec == http::error::body_limit || ec == http::error::header_limit) {
-      const bool body = ec == http::error::body_limit;
-      api_.reject(true, body ? "the request body exceeds 1 MiB" : "the request header exceeds 16 KiB",
-                  body ? &parser_->get() : nullptr, res_);
+    if (ec == http::error::body_limit) {
+      api_.reject(413, "the request body exceeds 1 MiB", &parser_->get(), res_);
+      return write();
+    }
+    if (ec == http::error::header_limit) {
+      // Beast keeps the request line once it is whole: 414 when it never was or its target
+      // is over the limit, else the fields are to blame (431).
+      const auto target_size = parser_->get().target().size();
+      const bool long_target = target_size == 0 || target_size > kTargetLimit;
+      api_.reject(long_target ? 414 : 431,
+                  long_target ? "the request target exceeds 8 KiB" : "the request header section exceeds 16 KiB",
+                  nullptr, res_);
       return write();
     }
     if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
         ec != http::error::partial_message) {
-      api_.reject(false, ec.message(), nullptr, res_);
+      api_.reject(400, ec.message(), nullptr, res_);
       return write();
     }
     if (ec) return;  // timeout, reset or TLS failure: dropping the session closes the socket

@@ -456,11 +456,92 @@ TEST_CASE("oversized requests get 413 and the connection is closed cleanly") {
     body.push_back(' ');
     CHECK(c.request(http::verb::post, "/v1/reports", body, key_of(sb)).result_int() == 413);
   }
-  {
-    Client c(sb.port());  // headers over 16 KiB
-    auto r = c.request(http::verb::get, "/healthz", {}, {{"X-Padding", std::string(17 * 1024, 'p')}});
-    CHECK(r.result_int() == 413);
+}
+
+TEST_CASE("framing (RFC 9112 §6.1, §6.3): only a final chunked or a Content-Length frames a body; the rest is 400 or 501 and closes") {
+  Sandbox sb;
+  const std::string key = "X-Api-Key: " + sb.api_key() + "\r\n";
+  // Smuggling: the body of a request with a non-chunked Transfer-Encoding must never run as a request.
+  const std::string marker = "Smuggled report " + std::to_string(::getpid());
+  const std::string inner_body = report_json(marker);
+  const std::string inner = "POST /v1/reports HTTP/1.1\r\nHost: x\r\n" + key +
+                            "Content-Type: application/json\r\nContent-Length: " + std::to_string(inner_body.size()) +
+                            "\r\n\r\n" + inner_body;
+  struct Case {
+    std::string head;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n", 400},
+      {"POST /v1/reports HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n" + key, 400},
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n", 400},
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\nContent-Length: 0\r\n", 400},
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: identity\r\n", 400},
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n", 400},
+      {"POST /healthz HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n", 400},
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n", 501},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.head);
+    Client client(sb.port());
+    client.write_bytes(c.head + "\r\n" + inner);
+    auto r = client.read_response();
+    CHECK(r.result_int() == c.status);
+    CHECK(error_code_of(r) == (c.status == 400 ? "validation_error" : "not_implemented"));
+    CHECK(!r.keep_alive());
+    CHECK(client.peer_closed());
   }
+  Client c(sb.port());
+  for (const auto& item : list_all(c, sb, "", 100)) CHECK(str(item.at("description")) != marker);
+  // A final chunked still works.
+  Client chunked(sb.port());
+  chunked.write_bytes("POST /v1/reports HTTP/1.1\r\nHost: x\r\n" + key +
+                      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                      [&] { std::ostringstream o; o << std::hex << inner_body.size(); return o.str(); }() + "\r\n" +
+                      inner_body + "\r\n0\r\n\r\n");
+  CHECK(chunked.read_response().result_int() == 201);
+}
+
+TEST_CASE("Host (RFC 9112 §3.2): missing in HTTP/1.1, repeated or invalid is 400; HTTP/1.0 may omit it") {
+  Sandbox sb;
+  for (const std::string head : {"GET /healthz HTTP/1.1\r\n", "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n",
+                                 "GET /healthz HTTP/1.1\r\nHost: user@example\r\n", "GET /healthz HTTP/1.1\r\nHost: a b\r\n",
+                                 "GET /healthz HTTP/1.1\r\nHost: example/path\r\n", "GET /healthz HTTP/1.0\r\nHost: a\r\nHost: b\r\n"}) {
+    CAPTURE(head);
+    Client c(sb.port());
+    c.write_bytes(head + "\r\n");
+    auto r = c.read_response();
+    CHECK(r.result_int() == 400);
+    CHECK(c.peer_closed());
+  }
+  for (const std::string head : {"GET /healthz HTTP/1.0\r\n", "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n",
+                                 "GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\n", "GET /healthz HTTP/1.1\r\nHost: \r\n"}) {
+    CAPTURE(head);
+    Client c(sb.port());
+    c.write_bytes(head + "\r\n");
+    CHECK(c.read_response().result_int() == 200);
+  }
+}
+
+TEST_CASE("a header section over 16 KiB is 431 (RFC 6585), a target over 8 KiB is 414 (RFC 9110), and both close") {
+  Sandbox sb;
+  {
+    Client c(sb.port());
+    auto r = c.request(http::verb::get, "/healthz", {}, {{"X-Padding", std::string(17 * 1024, 'p')}});
+    CHECK(r.result_int() == 431);
+    CHECK(error_code_of(r) == "header_too_large");
+    CHECK(c.peer_closed());
+  }
+  for (std::size_t n : {9 * 1024, 20 * 1024}) {  // within and beyond the header section's limit
+    CAPTURE(n);
+    Client c(sb.port());
+    auto r = c.request(http::verb::get, "/v1/reports?status=" + std::string(n, 's'), {}, key_of(sb));
+    CHECK(r.result_int() == 414);
+    CHECK(error_code_of(r) == "uri_too_long");
+    CHECK(c.peer_closed());
+  }
+  Client ok(sb.port());  // 8 KiB of target still works
+  CHECK(ok.request(http::verb::get, "/healthz?" + std::string(8000, 'a')).result_int() == 200);
 }
 
 TEST_CASE("keep-alive serves many requests on one connection until Connection: close") {
