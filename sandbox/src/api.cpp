@@ -55,8 +55,9 @@ std::string request_id_of(const Request& req) {
 }
 
 std::string error_json(const HttpError& e, const std::string& request_id) {
-  ErrorBody err{e.code, e.message, request_id, std::nullopt};
-  if (!e.field.empty()) err.field = e.field;  // the contract sends field only when there is one
+  // Messages may quote what the client sent: never echo bytes that are not UTF-8.
+  ErrorBody err{e.code, valid_utf8(e.message), request_id, std::nullopt};
+  if (!e.field.empty()) err.field = valid_utf8(e.field);  // the contract sends field only when there is one
   boost::json::object body;
   body["error"] = internal::to_json(err);
   return internal::serialize_json(body);
@@ -98,12 +99,71 @@ boost::json::object checked_query(int call_id, const boost::urls::url_view& url)
   return args;
 }
 
+// The JSON with each \\u escape of an unpaired UTF-16 surrogate turned into a byte that is
+// not UTF-8 (0xFF), so the field holding it is refused by name like raw invalid UTF-8;
+// nullopt when there is none. Only runs on JSON the parser already refused.
+std::optional<std::string> unpaired_surrogates_as_invalid_utf8(std::string_view json) {
+  auto unit = [&](std::size_t i) -> int {  // the code unit of "\\uXXXX" at i, else -1
+    if (i + 6 > json.size() || json[i] != '\\' || json[i + 1] != 'u') return -1;
+    int u = 0;
+    for (std::size_t k = i + 2; k < i + 6; ++k) {
+      const char c = json[k];
+      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (d < 0) return -1;
+      u = u * 16 + d;
+    }
+    return u;
+  };
+  std::string out;
+  bool in_string = false, changed = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (!in_string) {
+      in_string = c == '"';
+      out.push_back(c);
+      continue;
+    }
+    if (c == '"') in_string = false;
+    if (c != '\\') {
+      out.push_back(c);
+      continue;
+    }
+    const int u = unit(i);
+    if (u >= 0xD800 && u <= 0xDBFF) {
+      const int next = unit(i + 6);
+      if (next >= 0xDC00 && next <= 0xDFFF) {  // a proper pair
+        out.append(json.substr(i, 12));
+        i += 11;
+        continue;
+      }
+    }
+    if (u >= 0xD800 && u <= 0xDFFF) {
+      out.push_back('\xFF');
+      changed = true;
+      i += 5;
+      continue;
+    }
+    out.push_back(c);  // any other escape: copy its two characters
+    if (i + 1 < json.size()) out.push_back(json[++i]);
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
+
 NewReport parse_new_report(std::string_view body, const Store& store) {
   boost::json::value v;
   try {
     v = internal::parse_json(body);
   } catch (const FieldError& e) {
-    throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
+    // An unpaired surrogate escape is text that is not Unicode: a validation_error naming
+    // its field, like invalid UTF-8, rather than malformed JSON.
+    auto repaired = unpaired_surrogates_as_invalid_utf8(body);
+    try {
+      if (!repaired) throw;
+      v = internal::parse_json(*repaired);
+    } catch (const FieldError&) {
+      throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
+    }
   }
   boost::json::object args;
   args["body"] = v;

@@ -112,7 +112,8 @@ std::string get(const Params& p, const std::string& k) {
   return it == p.end() ? std::string() : it->second;
 }
 
-std::string html_escape(std::string_view s) {
+std::string html_escape(std::string_view raw) {
+  const std::string s = valid_utf8(raw);  // the page is UTF-8 whatever the client sent
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -413,7 +414,7 @@ struct Oidc::Impl {
 namespace {
 
 std::string hidden(const std::string& name, const std::string& value) {
-  return "<input type=\"hidden\" name=\"" + name + "\" value=\"" + html_escape(value) + "\">\n";
+  return "<input type=\"hidden\" name=\"" + html_escape(name) + "\" value=\"" + html_escape(value) + "\">\n";
 }
 const char* kCredentials =
     "<p><label>Tên đăng nhập / Username <input name=\"username\" autocomplete=\"username\" required></label></p>\n"
@@ -844,7 +845,7 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
   } catch (const OAuthError& e) {
     res.result(static_cast<http::status>(e.status));
     if (!e.www_authenticate.empty()) res.set(http::field::www_authenticate, e.www_authenticate);
-    json(res, static_cast<http::status>(e.status), internal::to_json(OAuthErrorBody{e.error, e.description}), true);
+    json(res, static_cast<http::status>(e.status), internal::to_json(OAuthErrorBody{e.error, valid_utf8(e.description)}), true);
   } catch (const PageError& e) {
     html(res, http::status::bad_request,
          page("Yêu cầu không hợp lệ / Invalid request", "<p role=\"alert\">" + html_escape(e.message) + "</p>\n"));
