@@ -197,12 +197,19 @@ struct PendingForm {
   std::int64_t expires_at;
 };
 
-// RFC 8252 §7.3: a native client's loopback redirect matches with any port.
-std::string without_loopback_port(const std::string& uri) {
+// RFC 8252 §7.3: a native client's loopback redirect matches with any port, but a port it
+// is: 1 to 65535 in decimal. The URI without that port when it is a loopback one, the URI
+// itself otherwise, nullopt for an empty, zero, zero-padded or out-of-range port.
+std::optional<std::string> without_loopback_port(const std::string& uri) {
   auto u = boost::urls::parse_uri(uri);
   if (!u || u->scheme() != "http" || !u->has_port()) return uri;
   const auto host = u->encoded_host_address();
   if (host != "127.0.0.1" && host != "[::1]") return uri;
+  const auto port = u->port();
+  if (port.empty() || port.size() > 5 || port.front() == '0' ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      std::stoul(std::string(port)) > 65535)
+    return std::nullopt;
   boost::urls::url copy(*u);
   copy.remove_port();
   return std::string(copy.buffer());
@@ -528,8 +535,9 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
       const Client& c = cit->second;
       const std::string redirect = get(r, "redirect_uri");
       bool registered = false;
+      const auto loopback = c.native ? without_loopback_port(redirect) : std::nullopt;
       for (const auto& u : c.redirect_uris)
-        registered = registered || u == redirect || (c.native && without_loopback_port(u) == without_loopback_port(redirect) && !redirect.empty());
+        registered = registered || u == redirect || (loopback && !redirect.empty() && without_loopback_port(u) == loopback);
       if (!registered) throw PageError{"redirect_uri không được đăng ký cho ứng dụng này. / redirect_uri is not registered for this client."};
       const std::string state = get(r, "state");
       auto back = [&](std::vector<std::pair<std::string, std::string>> q) {

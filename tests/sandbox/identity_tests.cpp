@@ -378,6 +378,27 @@ TEST_CASE("the sign-in form rejects a post without its cookie, and bad requests 
   CHECK(query_of(std::string(denied[http::field::location])).at("error") == "access_denied");
 }
 
+TEST_CASE("loopback redirects (RFC 8252 §7.3) may use any port from 1 to 65535, and only those") {
+  Sandbox sb;
+  Client c(sb.port());
+  Authorization a = demo_app(50123);
+  for (const std::string uri : {"http://127.0.0.1:99999/callback", "http://127.0.0.1:/callback", "http://127.0.0.1:0/callback",
+                                "http://127.0.0.1:65536/callback", "http://127.0.0.1:08080/callback",
+                                "http://[::1]:70000/callback", "http://[::1]:/callback"}) {
+    Authorization bad = a;
+    bad.redirect_uri = uri;
+    auto r = c.request(http::verb::get, bad.target());
+    CHECK_MESSAGE(r.result_int() == 400, uri);
+    CHECK(r.find(http::field::location) == r.end());
+  }
+  for (const std::string uri : {"http://127.0.0.1:1/callback", "http://127.0.0.1:65535/callback",
+                                "http://127.0.0.1/callback"}) {
+    Authorization good = a;
+    good.redirect_uri = uri;
+    CHECK_MESSAGE(c.request(http::verb::get, good.target()).result_int() == 200, uri);
+  }
+}
+
 TEST_CASE("a wrong PKCE verifier, and a reused code, are invalid_grant; reuse revokes the first tokens") {
   Sandbox sb;
   Client c(sb.port());
