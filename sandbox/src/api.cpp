@@ -246,13 +246,13 @@ AgencyQuery parse_agency_query(const boost::urls::url_view& url, std::string& af
 
 }  // namespace
 
-void Api::handle(const Request& req, Response& res, const std::string& issuer) {
+void Api::handle(const Request& req, Response& res, const std::string& issuer, const std::string& client) {
   res = {};
   res.version(req.version());
   const std::string request_id = request_id_of(req);
   try {
     try {
-      route(req, res, issuer);
+      route(req, res, issuer, client);
     } catch (const ApiError& e) {
       throw HttpError{static_cast<http::status>(e.status), e.code, e.message, "", e.allow};
     }
@@ -342,11 +342,11 @@ int Api::framing_error(const Request& req, std::string& reason) {
   return 0;
 }
 
-void Api::route(const Request& req, Response& res, const std::string& issuer) {
+void Api::route(const Request& req, Response& res, const std::string& issuer, const std::string& client) {
   auto parsed = boost::urls::parse_origin_form(req.target());
   if (!parsed) throw invalid("", "malformed request target");
   const auto& url = *parsed;
-  if (oidc_.handle(req, res, url.path(), issuer)) return;
+  if (oidc_.handle(req, res, url.path(), issuer, client)) return;
   auto segs = url.segments();
   std::array<std::string, 4> seg;  // the longest route: /v1/reports/{id}/timeline
   std::size_t n = 0;
@@ -360,7 +360,7 @@ void Api::route(const Request& req, Response& res, const std::string& issuer) {
     auto auth = req[http::field::authorization];
     if (!auth.empty()) {
       std::optional<Caller> who;
-      if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) who = oidc_.caller_of(auth.substr(7));
+      if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) who = oidc_.caller_of(auth.substr(7), issuer);
       if (!who)
         throw HttpError{http::status::unauthorized, "invalid_token", "the access token is invalid, expired or revoked", "",
                         nullptr, R"(Bearer error="invalid_token")"};

@@ -27,8 +27,9 @@ class Api {
   Api(Store& store, Oidc& oidc) : store_(store), oidc_(oidc) {}
 
   // Fills res (status, headers, body) for req. Never throws. issuer: the scheme://host:port
-  // of the listener the request came in on (each listener is its own OpenID issuer).
-  void handle(const Request& req, Response& res, const std::string& issuer);
+  // of the listener the request came in on (each listener is its own OpenID issuer); client:
+  // the client's address (IPv6: its /64), for the sign-in limits.
+  void handle(const Request& req, Response& res, const std::string& issuer, const std::string& client);
 
   // For requests the parser rejected or framing_error found: 400, 413 (body), 414 (target),
   // 431 (header section) or 501 (a transfer coding it does not implement), with the error
@@ -42,7 +43,7 @@ class Api {
   static int framing_error(const Request& header, std::string& reason);
 
  private:
-  void route(const Request& req, Response& res, const std::string& issuer);
+  void route(const Request& req, Response& res, const std::string& issuer, const std::string& client);
   void create_report(const Request& req, Response& res, const Caller& caller);
 
   Store& store_;

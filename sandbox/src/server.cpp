@@ -53,7 +53,7 @@ constexpr auto kShutdownTimeout = std::chrono::seconds(5);
 template <class Derived>
 class Session {
  public:
-  Session(Api& api, const std::string& issuer) : api_(api), issuer_(issuer) {}
+  Session(Api& api, const std::string& issuer, std::string client) : api_(api), issuer_(issuer), client_(std::move(client)) {}
 
   Derived& self() { return static_cast<Derived&>(*this); }
 
@@ -113,7 +113,7 @@ class Session {
       return write();
     }
     if (ec) return;  // timeout, reset or TLS failure: dropping the session closes the socket
-    api_.handle(parser_->get(), res_, issuer_);
+    api_.handle(parser_->get(), res_, issuer_, client_);
     write();
   }
 
@@ -131,6 +131,7 @@ class Session {
  protected:
   Api& api_;
   std::string issuer_;  // of the listener that accepted this connection
+  std::string client_;  // the peer's address (IPv6: its /64), for the sign-in limits
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
@@ -139,8 +140,8 @@ class Session {
 
 class PlainSession : public Session<PlainSession>, public std::enable_shared_from_this<PlainSession> {
  public:
-  PlainSession(tcp::socket&& socket, Api& api, const std::string& issuer)
-      : Session(api, issuer), stream_(std::move(socket)) {}
+  PlainSession(tcp::socket&& socket, Api& api, const std::string& issuer, std::string client)
+      : Session(api, issuer, std::move(client)), stream_(std::move(socket)) {}
   beast::tcp_stream& stream() { return stream_; }
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
   // FIN after the last response, then drain what the client still sends for a moment:
@@ -166,8 +167,8 @@ class PlainSession : public Session<PlainSession>, public std::enable_shared_fro
 
 class TlsSession : public Session<TlsSession>, public std::enable_shared_from_this<TlsSession> {
  public:
-  TlsSession(tcp::socket&& socket, ssl::context& ctx, Api& api, const std::string& issuer)
-      : Session(api, issuer), stream_(std::move(socket), ctx) {}
+  TlsSession(tcp::socket&& socket, ssl::context& ctx, Api& api, const std::string& issuer, std::string client)
+      : Session(api, issuer, std::move(client)), stream_(std::move(socket), ctx) {}
   beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&TlsSession::handshake, shared_from_this())); }
   void do_eof() {
@@ -184,6 +185,18 @@ class TlsSession : public Session<TlsSession>, public std::enable_shared_from_th
   }
   beast::ssl_stream<beast::tcp_stream> stream_;
 };
+
+// Whom the sign-in limits count: the address, or for IPv6 its /64 (one host's usual share).
+std::string client_key(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto a = socket.remote_endpoint(ec).address();
+  if (ec) return "?";
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
+  if (!a.is_v6()) return a.to_string();
+  auto bytes = a.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return net::ip::address_v6(bytes).to_string() + "/64";
+}
 
 std::string url_host(const std::string& host) {
   if (host == "0.0.0.0") return "127.0.0.1";  // connectable form of "any address"
@@ -213,6 +226,16 @@ struct Server::Impl {
   int port = 0, tls_port = -1;
   std::mutex stop_mu;
   bool stopped = false;
+  std::optional<net::steady_timer> purge_timer;  // expired sign-in limits, codes, device grants
+
+  void schedule_purge() {
+    purge_timer->expires_after(std::chrono::seconds(60));
+    purge_timer->async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      oidc->purge_expired();
+      schedule_purge();
+    });
+  }
 
   explicit Impl(ServerConfig c) : cfg(std::move(c)) {}
   void start();
@@ -250,10 +273,11 @@ class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
       return;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    std::string client = client_key(socket);
     if (tls_)
-      std::make_shared<TlsSession>(std::move(socket), server_.tls, *server_.api, issuer)->run();
+      std::make_shared<TlsSession>(std::move(socket), server_.tls, *server_.api, issuer, std::move(client))->run();
     else
-      std::make_shared<PlainSession>(std::move(socket), *server_.api, issuer)->run();
+      std::make_shared<PlainSession>(std::move(socket), *server_.api, issuer, std::move(client))->run();
     accept();
   }
 
@@ -280,7 +304,7 @@ void Server::Impl::start() {
   if (cfg.db_path.empty()) cfg.db_path = (fs::path(cfg.data_dir) / "sandbox.db").string();
 
   store = std::make_unique<Store>(cfg.db_path);
-  oidc = std::make_unique<Oidc>(cfg.db_path);  // after the Store: it migrates the schema
+  oidc = std::make_unique<Oidc>(cfg.db_path, cfg.sign_in);  // after the Store: it migrates the schema
   api = std::make_unique<Api>(*store, *oidc);
   if (cfg.tls_port >= 0) {
     certs = ensure_dev_certificates(cfg.data_dir);
@@ -319,6 +343,8 @@ void Server::Impl::start() {
   listeners[0]->issuer = "http://" + url_host(cfg.host) + ":" + std::to_string(port);
   if (tls_port >= 0) listeners[1]->issuer = "https://localhost:" + std::to_string(tls_port);
   for (auto& l : listeners) l->accept();
+  purge_timer.emplace(*iocs[0]);
+  schedule_purge();
 
   // Server threads must not take the host process's signals (SIGINT belongs to its main thread).
   sigset_t all, old;
@@ -348,6 +374,7 @@ void Server::Impl::stop() {
   for (auto& t : threads) t.join();
   for (auto& l : listeners) l->close();
   listeners.clear();
+  purge_timer.reset();
   guards.clear();
   iocs.clear();  // destroys the pending handlers and with them every open connection
   api.reset();

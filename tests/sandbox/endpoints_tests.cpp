@@ -19,6 +19,15 @@ using hues::testing::SandboxOptions;
 
 namespace {
 
+// SandboxOptions with these members set and the rest left at their defaults.
+SandboxOptions options_with(int tls_port, const std::string& data_dir, int threads) {
+  SandboxOptions o;
+  o.tls_port = tls_port;
+  o.data_dir = data_dir;
+  o.threads = threads;
+  return o;
+}
+
 Headers key(const Sandbox& sb) { return {{"X-Api-Key", sb.api_key()}}; }
 
 std::string text(const boost::json::value& v) { return std::string(v.as_string()); }
@@ -133,28 +142,31 @@ TEST_CASE("a timeline starts with the creation, in the same transaction") {
   CHECK(c.request(http::verb::get, "/v1/reports/" + text(report.at("id")) + "/timeline").result_int() == 401);
 }
 
-TEST_CASE("schema v5 migrates a v4 database: agencies gain their columns, reports their timeline") {
+TEST_CASE("schemas v5 and v6 migrate a v4 database: agencies gain their columns, reports their timeline, codes and tokens their issuer") {
   TempDir dir;
   std::string id;
   {
-    Sandbox sb(SandboxOptions{"127.0.0.1", 0, -1, dir.path, 2});
+    Sandbox sb(options_with(-1, dir.path, 2));
     Client c(sb.port());
     auto r = c.request(http::verb::post, "/v1/reports", new_report("Trước khi nâng cấp"), key(sb));
     REQUIRE(r.result_int() == 201);
     id = text(json_of(r).at("id"));
   }
   {
-    // Back to what a v4 server left: no timeline, agencies without kind & co, no new ones.
+    // Back to what a v4 server left: no timeline, agencies without kind & co, no new ones,
+    // codes, tokens and device grants without their issuer.
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((dir.path + "/sandbox.db").c_str(), &db) == SQLITE_OK);
     exec(db,
+         "DROP INDEX auth_codes_expires; DROP INDEX device_grants_expires; ALTER TABLE auth_codes DROP COLUMN issuer;"
+         "ALTER TABLE oauth_tokens DROP COLUMN issuer; ALTER TABLE device_grants DROP COLUMN issuer;"
          "DROP TABLE report_events; ALTER TABLE agencies DROP COLUMN name_en; ALTER TABLE agencies DROP COLUMN kind;"
          "ALTER TABLE agencies DROP COLUMN phone; ALTER TABLE agencies DROP COLUMN ward;"
          "DELETE FROM agencies WHERE code IN ('IOC','SXD_TTH','UBND_PHU_HOI','UBND_DONG_BA','UBND_VINH_NINH',"
          "'UBND_VY_DA'); PRAGMA user_version = 4;");
     sqlite3_close(db);
   }
-  Sandbox sb(SandboxOptions{"127.0.0.1", 0, -1, dir.path, 2});
+  Sandbox sb(options_with(-1, dir.path, 2));
   Client c(sb.port());
   auto r = c.request(http::verb::get, "/v1/reports/" + id + "/timeline", {}, key(sb));
   REQUIRE(r.result_int() == 200);

@@ -29,6 +29,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// SandboxOptions with these members set and the rest left at their defaults.
+SandboxOptions options_with(int tls_port, const std::string& data_dir, int threads) {
+  SandboxOptions o;
+  o.tls_port = tls_port;
+  o.data_dir = data_dir;
+  o.threads = threads;
+  return o;
+}
+
 const std::string kViText = "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo";
 constexpr double kDongBaLat = 16.4726, kDongBaLon = 107.5885;
 
@@ -613,7 +622,7 @@ TEST_CASE("a restart on the same data directory keeps reports and the certificat
   std::string id, created, ca, cert;
   std::size_t count = 0;
   {
-    Sandbox sb(SandboxOptions{"127.0.0.1", 0, 0, dir.path, 2});
+    Sandbox sb(options_with(0, dir.path, 2));
     Client c(sb.port());
     auto r = c.request(http::verb::post, "/v1/reports", report_json(kViText), key_of(sb));
     REQUIRE(r.result_int() == 201);
@@ -627,7 +636,7 @@ TEST_CASE("a restart on the same data directory keeps reports and the certificat
     CHECK(key_perms == (fs::perms::owner_read | fs::perms::owner_write));
   }
   REQUIRE(fs::exists(dir.path + "/sandbox.db"));  // a caller's directory is never removed
-  Sandbox sb(SandboxOptions{"127.0.0.1", 0, 0, dir.path, 2});
+  Sandbox sb(options_with(0, dir.path, 2));
   Client c(sb.port());
   auto r = c.request(http::verb::get, "/v1/reports/" + id, {}, key_of(sb));
   CHECK(r.result_int() == 200);
@@ -641,7 +650,7 @@ TEST_CASE("a restart on the same data directory keeps reports and the certificat
 
 TEST_CASE("sandboxes are independent and stop() closes everything") {
   auto a = std::make_unique<Sandbox>();
-  Sandbox b(SandboxOptions{"127.0.0.1", 0, -1, "", 1});
+  Sandbox b(options_with(-1, "", 1));
   CHECK(b.tls_port() == -1);
   CHECK(b.tls_url().empty());
   CHECK(a->port() != b.port());
