@@ -4,7 +4,11 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,6 +32,42 @@ using hues::testing::SandboxOptions;
 namespace fs = std::filesystem;
 
 namespace {
+
+// n TCP connections to port that never send a byte, closed at scope end. Raises this
+// process's descriptor limit for them when it must.
+struct IdleSockets {
+  IdleSockets(int port, int n) {
+    rlimit rl{};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    const rlim_t want = static_cast<rlim_t>(n) + 512;
+    if (rl.rlim_cur < want && rl.rlim_max >= want) {
+      rl.rlim_cur = want;
+      REQUIRE(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    }
+    REQUIRE_MESSAGE(rl.rlim_cur >= want, "the descriptor limit is too low for this test");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < n; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      REQUIRE(fd >= 0);
+      REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);  // the backlog takes it
+      fds.push_back(fd);
+    }
+  }
+  ~IdleSockets() {
+    for (int fd : fds) ::close(fd);
+  }
+  // True when the server closed fd (EOF or reset) within 15 s.
+  static bool closed_by_server(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 15000) <= 0) return false;
+    char b;
+    return ::recv(fd, &b, 1, 0) <= 0;
+  }
+  std::vector<int> fds;
+};
 
 // SandboxOptions with these members set and the rest left at their defaults.
 SandboxOptions options_with(int tls_port, const std::string& data_dir, int threads) {
@@ -553,6 +593,37 @@ TEST_CASE("a header section over 16 KiB is 431 (RFC 6585), a target over 8 KiB i
   CHECK(ok.request(http::verb::get, "/healthz?" + std::string(8000, 'a')).result_int() == 200);
 }
 
+TEST_CASE("connection cap: a client holding 1,100 idle sockets cannot shut others out; the longest-idle are shed") {
+  SandboxOptions o;
+  o.max_connections = 64;
+  Sandbox sb(o);
+  Client busy(sb.port());  // a keep-alive client that keeps using its connection
+  CHECK(busy.request(http::verb::get, "/healthz").result_int() == 200);
+  IdleSockets idle(sb.port(), 1100);
+  Client fresh(sb.port());
+  CHECK(fresh.request(http::verb::get, "/healthz").result_int() == 200);  // within the client's 15 s deadline
+  CHECK(IdleSockets::closed_by_server(idle.fds.front()));  // the first idle one made room
+  Client tls(sb.tls_port(), TlsOptions{sb.ca_file()});
+  CHECK(tls.request(http::verb::get, "/healthz").result_int() == 200);
+  CHECK(fresh.request(http::verb::get, "/healthz").result_int() == 200);
+}
+
+TEST_CASE("a header must arrive within the header timeout, a next request within the idle timeout") {
+  SandboxOptions o;
+  o.header_timeout_ms = 300;
+  o.idle_timeout_ms = 300;
+  Sandbox sb(o);
+  Client slow(sb.port());  // slowloris: a header that never ends
+  slow.write_bytes("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  CHECK(slow.peer_closed());
+  Client silent(sb.port());
+  silent.connect();
+  CHECK(silent.peer_closed());
+  Client kept(sb.port());
+  CHECK(kept.request(http::verb::get, "/healthz").result_int() == 200);
+  CHECK(kept.peer_closed());  // idle after its response
+}
+
 TEST_CASE("keep-alive serves many requests on one connection until Connection: close") {
   Sandbox sb;
   for (bool tls : {false, true}) {
@@ -704,8 +775,9 @@ struct SandboxExe {
     close(out[1]);
     f = fdopen(out[0], "r");
     char line[512];
-    while ((http_url.empty() || https_url.empty() || ca.empty()) && std::fgets(line, sizeof line, f)) {
+    while (std::fgets(line, sizeof line, f)) {  // "data" comes last
       std::string s(line);
+      if (s.rfind("hues-sandbox: data ", 0) == 0) break;
       if (s.rfind("hues-sandbox: http://", 0) == 0) http_url = s.substr(14, s.size() - 15);
       if (s.rfind("hues-sandbox: https://", 0) == 0) https_url = s.substr(14, s.size() - 15);
       if (s.rfind("hues-sandbox: ca ", 0) == 0) ca = s.substr(17, s.size() - 18);
@@ -768,6 +840,14 @@ TEST_CASE("hues-sandbox prints its URLs, serves, and stops on SIGTERM") {
   CHECK(c.request(http::verb::get, "/healthz").result_int() == 200);
   Client tls(sb.tls_port(), TlsOptions{sb.ca});
   CHECK(tls.request(http::verb::get, "/healthz").result_int() == 200);
+  CHECK(sb.terminate() == 0);
+}
+
+TEST_CASE("with the default cap and descriptor limit, 1,100 idle sockets from one client do not stall a new one") {
+  SandboxExe sb({"--port", "0", "--tls-port", "-1"}, 1024);  // the common default soft limit
+  IdleSockets idle(sb.port(), 1100);
+  Client fresh(sb.port());
+  CHECK(fresh.request(http::verb::get, "/healthz").result_int() == 200);  // within the client's 15 s deadline
   CHECK(sb.terminate() == 0);
 }
 
