@@ -427,7 +427,7 @@ void Server::Impl::start() {
   oidc = std::make_unique<Oidc>(cfg.db_path, cfg.sign_in);  // after the Store: it migrates the schema
   api = std::make_unique<Api>(*store, *oidc);
   if (cfg.tls_port >= 0) {
-    certs = ensure_dev_certificates(cfg.data_dir);
+    certs = ensure_dev_certificates(cfg.data_dir, cfg.tls_names);
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
     if (SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION) != 1)

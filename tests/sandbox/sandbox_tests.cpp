@@ -23,6 +23,10 @@
 #include <sstream>
 #include <thread>
 
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "hues/sandbox_c_api.h"
 #include "hues/testing/sandbox.h"
 #include "test_client.h"
 
@@ -448,6 +452,32 @@ TEST_CASE("listing filters by status, category and distance") {
   CHECK(def.at("items").as_array().size() == 20);  // the default page size
 }
 
+TEST_CASE("near: a report inside the bounding box but outside the circle is left out") {
+  Sandbox sb;
+  Client c(sb.port());
+  const double radius = 500, dlat = radius / 6371008.8 * 180 / M_PI, dlon = dlat / std::cos(kDongBaLat * M_PI / 180);
+  // The box's corner region: 0.8 of the way out on both axes, about 566 m from the centre.
+  const double lat = kDongBaLat + 0.8 * dlat, lon = kDongBaLon + 0.8 * dlon;
+  REQUIRE(haversine_m(kDongBaLat, kDongBaLon, lat, lon) > radius * 1.1);
+  auto corner = c.request(http::verb::post, "/v1/reports", report_json("Góc ngoài vòng tròn", lat, lon), key_of(sb));
+  REQUIRE(corner.result_int() == 201);
+  auto edge = c.request(http::verb::post, "/v1/reports", report_json("Trong vòng tròn", kDongBaLat + 0.8 * dlat, kDongBaLon),
+                        key_of(sb));
+  REQUIRE(edge.result_int() == 201);
+  auto ids = [&](double r) {
+    std::set<std::string> out;
+    char q[160];
+    std::snprintf(q, sizeof q, "near_lat=%.6f&near_lon=%.6f&radius_m=%.0f", kDongBaLat, kDongBaLon, r);
+    for (const auto& item : list_all(c, sb, q, 100)) out.insert(str(item.at("id")));
+    return out;
+  };
+  const std::string corner_id = str(json_of(corner).at("id")), edge_id = str(json_of(edge).at("id"));
+  auto within = ids(radius);
+  CHECK(within.count(edge_id) == 1);
+  CHECK(within.count(corner_id) == 0);
+  CHECK(ids(600).count(corner_id) == 1);
+}
+
 TEST_CASE("pagination walks every report once, newest first") {
   Sandbox sb;
   Client c(sb.port());
@@ -686,6 +716,42 @@ TEST_CASE("TLS verifies against the sandbox CA and refuses old protocols") {
   legacy.max_version = TLS1_2_VERSION;  // the same lax client succeeds once it may use 1.2
   Client v12(sb.tls_port(), legacy);
   CHECK_NOTHROW(v12.connect());
+}
+
+TEST_CASE("tls_names: the sandbox can serve a certificate for other names, which a client of localhost refuses") {
+  TempDir dir;
+  {
+    SandboxOptions o;
+    o.data_dir = dir.path;
+    o.tls_names = {"wrong.example", "10.20.30.40"};
+    Sandbox sb(o);
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file((dir.path + "/server.pem").c_str(), "r"), BIO_free);
+    REQUIRE(bio);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+    REQUIRE(cert);
+    CHECK(X509_check_host(cert.get(), "wrong.example", 0, 0, nullptr) == 1);
+    CHECK(X509_check_ip_asc(cert.get(), "10.20.30.40", 0) == 1);
+    CHECK(X509_check_host(cert.get(), "localhost", 0, 0, nullptr) != 1);
+    CHECK(X509_check_ip_asc(cert.get(), "127.0.0.1", 0) != 1);
+    Client localhost(sb.tls_port(), TlsOptions{sb.ca_file()}, "localhost");
+    CHECK_THROWS(localhost.connect());  // host-name verification fails
+    Client named(sb.tls_port(), TlsOptions{sb.ca_file(), "wrong.example"});
+    CHECK(named.request(http::verb::get, "/healthz").result_int() == 200);
+  }
+  Sandbox sb(options_with(0, dir.path, 2));  // back to the default names: the certificate is re-issued
+  Client localhost(sb.tls_port(), TlsOptions{sb.ca_file()}, "localhost");
+  CHECK(localhost.request(http::verb::get, "/healthz").result_int() == 200);
+
+  // The same through the C API the language testing packages use.
+  const std::string config = R"({"tls_names": ["wrong.example"], "threads": 1})";
+  std::uint64_t handle = 0;
+  hues_sandbox_bytes info{};
+  REQUIRE(hues_sandbox_start(reinterpret_cast<const uint8_t*>(config.data()), config.size(), &handle, &info) == 0);
+  auto started = boost::json::parse(std::string_view(reinterpret_cast<const char*>(info.data), info.len)).as_object();
+  hues_sandbox_bytes_free(&info);
+  Client via_c(static_cast<int>(started.at("tls_port").as_int64()), TlsOptions{str(started.at("ca_file"))}, "localhost");
+  CHECK_THROWS(via_c.connect());
+  hues_sandbox_stop(handle);
 }
 
 TEST_CASE("a restart on the same data directory keeps reports and the certificate") {
