@@ -55,8 +55,9 @@ std::string request_id_of(const Request& req) {
 }
 
 std::string error_json(const HttpError& e, const std::string& request_id) {
-  ErrorBody err{e.code, e.message, request_id, std::nullopt};
-  if (!e.field.empty()) err.field = e.field;  // the contract sends field only when there is one
+  // Messages may quote what the client sent: never echo bytes that are not UTF-8.
+  ErrorBody err{e.code, valid_utf8(e.message), request_id, std::nullopt};
+  if (!e.field.empty()) err.field = valid_utf8(e.field);  // the contract sends field only when there is one
   boost::json::object body;
   body["error"] = internal::to_json(err);
   return internal::serialize_json(body);
@@ -98,12 +99,71 @@ boost::json::object checked_query(int call_id, const boost::urls::url_view& url)
   return args;
 }
 
+// The JSON with each \\u escape of an unpaired UTF-16 surrogate turned into a byte that is
+// not UTF-8 (0xFF), so the field holding it is refused by name like raw invalid UTF-8;
+// nullopt when there is none. Only runs on JSON the parser already refused.
+std::optional<std::string> unpaired_surrogates_as_invalid_utf8(std::string_view json) {
+  auto unit = [&](std::size_t i) -> int {  // the code unit of "\\uXXXX" at i, else -1
+    if (i + 6 > json.size() || json[i] != '\\' || json[i + 1] != 'u') return -1;
+    int u = 0;
+    for (std::size_t k = i + 2; k < i + 6; ++k) {
+      const char c = json[k];
+      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (d < 0) return -1;
+      u = u * 16 + d;
+    }
+    return u;
+  };
+  std::string out;
+  bool in_string = false, changed = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (!in_string) {
+      in_string = c == '"';
+      out.push_back(c);
+      continue;
+    }
+    if (c == '"') in_string = false;
+    if (c != '\\') {
+      out.push_back(c);
+      continue;
+    }
+    const int u = unit(i);
+    if (u >= 0xD800 && u <= 0xDBFF) {
+      const int next = unit(i + 6);
+      if (next >= 0xDC00 && next <= 0xDFFF) {  // a proper pair
+        out.append(json.substr(i, 12));
+        i += 11;
+        continue;
+      }
+    }
+    if (u >= 0xD800 && u <= 0xDFFF) {
+      out.push_back('\xFF');
+      changed = true;
+      i += 5;
+      continue;
+    }
+    out.push_back(c);  // any other escape: copy its two characters
+    if (i + 1 < json.size()) out.push_back(json[++i]);
+  }
+  if (!changed) return std::nullopt;
+  return out;
+}
+
 NewReport parse_new_report(std::string_view body, const Store& store) {
   boost::json::value v;
   try {
     v = internal::parse_json(body);
   } catch (const FieldError& e) {
-    throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
+    // An unpaired surrogate escape is text that is not Unicode: a validation_error naming
+    // its field, like invalid UTF-8, rather than malformed JSON.
+    auto repaired = unpaired_surrogates_as_invalid_utf8(body);
+    try {
+      if (!repaired) throw;
+      v = internal::parse_json(*repaired);
+    } catch (const FieldError&) {
+      throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
+    }
   }
   boost::json::object args;
   args["body"] = v;
@@ -186,13 +246,13 @@ AgencyQuery parse_agency_query(const boost::urls::url_view& url, std::string& af
 
 }  // namespace
 
-void Api::handle(const Request& req, Response& res, const std::string& issuer) {
+void Api::handle(const Request& req, Response& res, const std::string& issuer, const std::string& client) {
   res = {};
   res.version(req.version());
   const std::string request_id = request_id_of(req);
   try {
     try {
-      route(req, res, issuer);
+      route(req, res, issuer, client);
     } catch (const ApiError& e) {
       throw HttpError{static_cast<http::status>(e.status), e.code, e.message, "", e.allow};
     }
@@ -217,11 +277,16 @@ void Api::handle(const Request& req, Response& res, const std::string& issuer) {
   if (req.method() == http::verb::head) res.body().clear();  // keeps the GET's Content-Length
 }
 
-void Api::reject(bool too_large, std::string_view reason, const Request* headers, Response& res) {
+void Api::reject(int status, std::string_view reason, const Request* headers, Response& res) {
   res = {};
   const std::string rid = headers ? request_id_of(*headers) : request_id();
-  HttpError e = too_large ? HttpError{http::status::payload_too_large, "payload_too_large", std::string(reason), ""}
-                          : invalid("", "malformed HTTP request: " + std::string(reason));
+  const char* code = status == 413   ? "payload_too_large"
+                     : status == 414 ? "uri_too_long"
+                     : status == 431 ? "header_too_large"
+                     : status == 501 ? "not_implemented"
+                                     : "validation_error";
+  HttpError e{static_cast<http::status>(status), code,
+              status == 400 ? "malformed HTTP request: " + std::string(reason) : std::string(reason), ""};
   set_body(res, e.status, error_json(e, rid));
   res.set("X-Request-Id", rid);
   res.set(http::field::server, "hues-sandbox");
@@ -229,11 +294,59 @@ void Api::reject(bool too_large, std::string_view reason, const Request* headers
   res.prepare_payload();
 }
 
-void Api::route(const Request& req, Response& res, const std::string& issuer) {
+namespace {
+std::string_view trim_ows(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+}  // namespace
+
+int Api::framing_error(const Request& req, std::string& reason) {
+  // RFC 9112 §6.1, §6.3: only a final "chunked" frames a request body besides Content-Length;
+  // anything else would leave the body to be read as the next request (smuggling).
+  if (auto range = req.equal_range(http::field::transfer_encoding); range.first != range.second) {
+    if (req.version() < 11) return reason = "Transfer-Encoding in an HTTP/1.0 request", 400;
+    if (req.find(http::field::content_length) != req.end())
+      return reason = "Transfer-Encoding together with Content-Length", 400;
+    std::vector<std::string_view> codings;
+    for (auto it = range.first; it != range.second; ++it) {
+      std::string_view list = it->value();
+      while (!list.empty()) {
+        const auto comma = list.find(',');
+        auto coding = trim_ows(list.substr(0, comma));
+        coding = trim_ows(coding.substr(0, coding.find(';')));  // transfer-parameters
+        if (!coding.empty()) codings.push_back(coding);
+        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      }
+    }
+    if (codings.empty() || !boost::beast::iequals(codings.back(), "chunked"))
+      return reason = "the final Transfer-Encoding must be chunked", 400;
+    for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+      if (boost::beast::iequals(codings[i], "chunked")) return reason = "chunked may be applied only once", 400;
+    }
+    if (codings.size() > 1) return reason = "transfer codings other than chunked are not implemented", 501;
+  }
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1 (at most one in 1.0), and a valid one.
+  auto hosts = req.equal_range(http::field::host);
+  const auto n = std::distance(hosts.first, hosts.second);
+  if (n > 1) return reason = "more than one Host header", 400;
+  if (n == 0 && req.version() >= 11) return reason = "an HTTP/1.1 request needs a Host header", 400;
+  if (n == 1) {
+    const std::string_view host = hosts.first->value();
+    auto authority = boost::urls::parse_authority(host);
+    if (!host.empty() && (!authority || authority->has_userinfo())) return reason = "the Host header is not a valid host[:port]", 400;
+  }
+  if (req.target().size() > kTargetLimit)
+    return reason = "the request target exceeds " + std::to_string(kTargetLimit) + " bytes", 414;
+  return 0;
+}
+
+void Api::route(const Request& req, Response& res, const std::string& issuer, const std::string& client) {
   auto parsed = boost::urls::parse_origin_form(req.target());
   if (!parsed) throw invalid("", "malformed request target");
   const auto& url = *parsed;
-  if (oidc_.handle(req, res, url.path(), issuer)) return;
+  if (oidc_.handle(req, res, url.path(), issuer, client)) return;
   auto segs = url.segments();
   std::array<std::string, 4> seg;  // the longest route: /v1/reports/{id}/timeline
   std::size_t n = 0;
@@ -247,7 +360,7 @@ void Api::route(const Request& req, Response& res, const std::string& issuer) {
     auto auth = req[http::field::authorization];
     if (!auth.empty()) {
       std::optional<Caller> who;
-      if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) who = oidc_.caller_of(auth.substr(7));
+      if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) who = oidc_.caller_of(auth.substr(7), issuer);
       if (!who)
         throw HttpError{http::status::unauthorized, "invalid_token", "the access token is invalid, expired or revoked", "",
                         nullptr, R"(Bearer error="invalid_token")"};

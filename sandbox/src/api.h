@@ -18,7 +18,8 @@ struct Caller;
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
-inline constexpr std::size_t kHeaderLimit = 16 * 1024;
+inline constexpr std::size_t kHeaderLimit = 16 * 1024;  // the whole header section, request line included
+inline constexpr std::size_t kTargetLimit = 8 * 1024;   // RFC 9112 §3: request lines of 8000 octets must work
 inline constexpr std::size_t kJsonBodyLimit = 1024 * 1024;
 
 class Api {
@@ -26,15 +27,23 @@ class Api {
   Api(Store& store, Oidc& oidc) : store_(store), oidc_(oidc) {}
 
   // Fills res (status, headers, body) for req. Never throws. issuer: the scheme://host:port
-  // of the listener the request came in on (each listener is its own OpenID issuer).
-  void handle(const Request& req, Response& res, const std::string& issuer);
+  // of the listener the request came in on (each listener is its own OpenID issuer); client:
+  // the client's address (IPv6: its /64), for the sign-in limits.
+  void handle(const Request& req, Response& res, const std::string& issuer, const std::string& client);
 
-  // For requests the parser rejected: 413 when a limit was hit, else 400. request_headers
-  // is the partial request when its header was read (for X-Request-Id), else nullptr.
-  void reject(bool too_large, std::string_view reason, const Request* request_headers, Response& res);
+  // For requests the parser rejected or framing_error found: 400, 413 (body), 414 (target),
+  // 431 (header section) or 501 (a transfer coding it does not implement), with the error
+  // JSON and Connection: close. request_headers is the request when its header was read
+  // (for X-Request-Id), else nullptr.
+  void reject(int status, std::string_view reason, const Request* request_headers, Response& res);
+
+  // Once a request's header is read, before its body: a framing or Host problem that makes
+  // the rest of the connection untrustworthy (RFC 9112 §3.2, §6.1, §6.3) as the status and
+  // reason to reject it with; 0 when there is none.
+  static int framing_error(const Request& header, std::string& reason);
 
  private:
-  void route(const Request& req, Response& res, const std::string& issuer);
+  void route(const Request& req, Response& res, const std::string& issuer, const std::string& client);
   void create_report(const Request& req, Response& res, const Caller& caller);
 
   Store& store_;

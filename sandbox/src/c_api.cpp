@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "internal/json_codec.h"
 #include "seed.h"
@@ -50,6 +51,27 @@ int int_member(const boost::json::object& o, const char* name, int fallback) {
   return static_cast<int>(n);
 }
 
+int count_member(const boost::json::object& o, const char* name, int fallback, std::int64_t min, std::int64_t max) {
+  const auto* v = o.if_contains(name);
+  if (!v || v->is_null()) return fallback;
+  if (!v->is_int64() || v->get_int64() < min || v->get_int64() > max)
+    throw std::invalid_argument(std::string(name) + " must be an integer from " + std::to_string(min) + " to " +
+                                std::to_string(max));
+  return static_cast<int>(v->get_int64());
+}
+
+std::vector<std::string> names_member(const boost::json::object& o, const char* name) {
+  std::vector<std::string> out;
+  const auto* v = o.if_contains(name);
+  if (!v || v->is_null()) return out;
+  if (!v->is_array()) throw std::invalid_argument(std::string(name) + " must be an array of strings");
+  for (const auto& x : v->get_array()) {
+    if (!x.is_string()) throw std::invalid_argument(std::string(name) + " must be an array of strings");
+    out.emplace_back(x.get_string());
+  }
+  return out;
+}
+
 }  // namespace
 
 extern "C" {
@@ -70,6 +92,15 @@ HUES_SANDBOX_EXPORT int hues_sandbox_start(const uint8_t* config, size_t config_
     cfg.tls_port = int_member(cfg_json, "tls_port", cfg.tls_port);
     cfg.data_dir = text_member(cfg_json, "data_dir", "");
     cfg.threads = int_member(cfg_json, "threads", cfg.threads);
+    cfg.tls_names = names_member(cfg_json, "tls_names");
+    cfg.max_connections = count_member(cfg_json, "max_connections", cfg.max_connections, 0, 1000000);
+    cfg.idle_timeout_ms = count_member(cfg_json, "idle_timeout_ms", cfg.idle_timeout_ms, 1, 86400000);
+    cfg.header_timeout_ms = count_member(cfg_json, "header_timeout_ms", cfg.header_timeout_ms, 1, 86400000);
+    auto& li = cfg.sign_in;
+    li.account_failures = count_member(cfg_json, "max_sign_in_failures", li.account_failures, 1, 1000000);
+    li.address_failures = count_member(cfg_json, "max_sign_in_failures_per_address", li.address_failures, 1, 1000000);
+    li.user_code_failures = count_member(cfg_json, "max_user_code_failures", li.user_code_failures, 1, 1000000);
+    li.window_seconds = li.lockout_seconds = count_member(cfg_json, "lockout_seconds", li.lockout_seconds, 1, 86400 * 365);
     if (cfg.port < 0) throw std::invalid_argument("port must be 0 or a port number");
     if (cfg.threads < 1) throw std::invalid_argument("threads must be at least 1");
     auto server = std::make_shared<hues::sandbox::Server>(cfg);

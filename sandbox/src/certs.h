@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace hues::sandbox {
 
@@ -13,7 +14,9 @@ struct CertFiles {
 };
 
 // Reuses the files in dir when they are present, parse, and the server certificate is
-// valid for at least another day; otherwise (re)creates them. Throws std::runtime_error.
-CertFiles ensure_dev_certificates(const std::string& dir);
+// valid for at least another day and names exactly `names` (host names or IP addresses;
+// empty: localhost, 127.0.0.1, ::1); otherwise (re)creates them, keeping a valid CA.
+// Throws std::runtime_error.
+CertFiles ensure_dev_certificates(const std::string& dir, const std::vector<std::string>& names = {});
 
 }  // namespace hues::sandbox

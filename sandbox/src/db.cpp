@@ -1,5 +1,12 @@
 #include "db.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace hues::sandbox {
 namespace {
 [[noreturn]] void fail(sqlite3* db, int rc, std::string_view what) {
@@ -98,6 +105,20 @@ void Db::exec(const char* sql) {
 std::int64_t Db::pragma_int(const char* pragma) {
   Stmt s(db_, std::string("PRAGMA ") + pragma);
   return s.step() ? s.int64(0) : 0;
+}
+
+void make_database_private(const std::string& path) {
+  // SQLite's unix VFS gives -wal and -shm the mode of the database file (findCreateFileMode).
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  const bool ok = ::fchmod(fd, 0600) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot make " + path + " private: " + std::strerror(errno));
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string side = path + suffix;
+    if (::chmod(side.c_str(), 0600) != 0 && errno != ENOENT)
+      throw std::runtime_error("cannot make " + side + " private: " + std::strerror(errno));
+  }
 }
 
 Tx::~Tx() {

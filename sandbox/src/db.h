@@ -82,6 +82,12 @@ class Db {
   sqlite3* db_ = nullptr;
 };
 
+// The database and what SQLite keeps beside it (-wal, -shm, -journal) hold signing keys and
+// password hashes: creates the database file owner-only (0600) before SQLite first opens it,
+// so the -wal and -shm SQLite derives from it are 0600 from the start, and makes any of them
+// left by an older version or a kill -9 owner-only again. Throws std::runtime_error.
+void make_database_private(const std::string& path);
+
 // BEGIN IMMEDIATE (takes the write lock up front, so no upgrade deadlock) ... COMMIT.
 class Tx {
  public:

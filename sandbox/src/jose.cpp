@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -18,10 +19,6 @@
 
 namespace hues::sandbox {
 namespace {
-
-// Sandbox-grade cost: every test starts a fresh database that hashes five passwords. The
-// count is stored with each hash, so raising it later keeps old hashes valid.
-constexpr int kPbkdf2Iterations = 20000;
 
 [[noreturn]] void fail(const char* what) { throw std::runtime_error(std::string("OpenSSL: ") + what + " failed"); }
 
@@ -126,21 +123,46 @@ std::string hash_password(std::string_view password) {
          base64url_encode(pbkdf2(password, salt, kPbkdf2Iterations));
 }
 
-bool verify_password(std::string_view password, std::string_view stored) {
+namespace {
+// The iteration count of a well-formed stored hash, else 0.
+int stored_iterations(std::string_view stored, std::string* salt, std::string* hash) {
   constexpr std::string_view kPrefix = "pbkdf2-sha256$";
-  if (stored.substr(0, kPrefix.size()) != kPrefix) return false;
+  if (stored.substr(0, kPrefix.size()) != kPrefix) return 0;
   stored.remove_prefix(kPrefix.size());
   const auto d1 = stored.find('$'), d2 = stored.find('$', d1 + 1);
-  if (d1 == std::string_view::npos || d2 == std::string_view::npos) return false;
+  if (d1 == std::string_view::npos || d2 == std::string_view::npos) return 0;
   int iterations = 0;
   auto [end, ec] = std::from_chars(stored.data(), stored.data() + d1, iterations);
-  auto salt = base64url_decode(stored.substr(d1 + 1, d2 - d1 - 1));
-  auto expected = base64url_decode(stored.substr(d2 + 1));
-  if (ec != std::errc() || end != stored.data() + d1 || iterations < 1000 || !salt || !expected ||
-      expected->size() != 32)
-    return false;
-  const std::string got = pbkdf2(password, *salt, iterations);
-  return constant_time_equals(got, *expected);
+  auto s = base64url_decode(stored.substr(d1 + 1, d2 - d1 - 1));
+  auto h = base64url_decode(stored.substr(d2 + 1));
+  // 1,000 to 10,000,000 iterations: anything else is not a hash this server made.
+  if (ec != std::errc() || end != stored.data() + d1 || iterations < 1000 || iterations > 10000000 || !s || !h ||
+      h->size() != 32)
+    return 0;
+  if (salt) *salt = std::move(*s);
+  if (hash) *hash = std::move(*h);
+  return iterations;
+}
+}  // namespace
+
+bool verify_password(std::string_view password, std::string_view stored) {
+  std::string salt, expected;
+  const int iterations = stored_iterations(stored, &salt, &expected);
+  if (!iterations) return false;
+  return constant_time_equals(pbkdf2(password, salt, iterations), expected);
+}
+
+bool password_needs_rehash(std::string_view stored) {
+  return stored_iterations(stored, nullptr, nullptr) < kPbkdf2Iterations;
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+            data.size(), out, &len))
+    fail("HMAC");
+  return std::string(reinterpret_cast<const char*>(out), len);
 }
 
 }  // namespace hues::sandbox

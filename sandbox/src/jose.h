@@ -25,8 +25,16 @@ std::string jwk_thumbprint(const boost::json::object& jwk);
 // header.payload.signature; ES256 signatures are the raw 64-byte R||S of RFC 7518 §3.4.
 std::string sign_jwt(EVP_PKEY* key, std::string_view alg, std::string_view kid, const boost::json::object& claims);
 
-// "pbkdf2-sha256$<iterations>$<salt>$<hash>" (base64url), and its constant-time check.
+// "pbkdf2-sha256$<iterations>$<salt>$<hash>" (base64url) at OWASP's PBKDF2-HMAC-SHA256 count
+// (600,000), and its constant-time check at whatever count the stored hash names.
+inline constexpr int kPbkdf2Iterations = 600000;
 std::string hash_password(std::string_view password);
 bool verify_password(std::string_view password, std::string_view stored);
+// True when stored was made with fewer iterations than kPbkdf2Iterations (rehash it on the
+// next successful sign-in).
+bool password_needs_rehash(std::string_view stored);
+
+// HMAC-SHA256(key, data), raw 32 bytes.
+std::string hmac_sha256(std::string_view key, std::string_view data);
 
 }  // namespace hues::sandbox

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "server.h"
 
@@ -14,7 +15,10 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: hues-sandbox [--host H] [--port N] [--tls-port N|-1] [--data-dir DIR] [--db FILE]\n"
-    "                    [--threads N] [--print-ca]\n"
+    "                    [--threads N] [--print-ca] [--tls-names N1,N2...] [--max-connections N]\n"
+    "                    [--idle-timeout-ms N] [--header-timeout-ms N] [--max-sign-in-failures N]\n"
+    "                    [--max-sign-in-failures-per-address N] [--max-user-code-failures N]\n"
+    "                    [--lockout-seconds N]\n"
     "  --host H        address to listen on (default 127.0.0.1)\n"
     "  --port N        HTTP port (default 0: a free port)\n"
     "  --tls-port N    HTTPS port (default 0: a free port; -1: no HTTPS)\n"
@@ -22,7 +26,17 @@ constexpr const char* kUsage =
     "                  removed on exit)\n"
     "  --db FILE       database file (default DIR/sandbox.db; its folder is the data\n"
     "                  directory unless --data-dir is given)\n"
-    "  --print-ca      also print the development CA certificate (PEM) once listening\n";
+    "  --print-ca      also print the development CA certificate (PEM) once listening\n"
+    "  --tls-names L   host names / IP addresses the TLS certificate names, comma-separated\n"
+    "                  (default localhost,127.0.0.1,::1; others make a wrong-host certificate)\n"
+    "  --max-connections N  open connections at most (default: from the descriptor limit);\n"
+    "                  near it the connections idle longest are closed first\n"
+    "  --idle-timeout-ms N    keep-alive wait for the next request (default 30000)\n"
+    "  --header-timeout-ms N  first byte to end of a request header (default 10000)\n"
+    "  --max-sign-in-failures N  wrong passwords per account before a lockout (default 5)\n"
+    "  --max-sign-in-failures-per-address N  ... per client address (default 30)\n"
+    "  --max-user-code-failures N  wrong device codes per account (default 5; twice per address)\n"
+    "  --lockout-seconds N  the window failures count in and the lockout (429) after (default 900)\n";
 
 int parse_int(const char* flag, const char* text) {
   char* end = nullptr;
@@ -32,6 +46,31 @@ int parse_int(const char* flag, const char* text) {
     std::exit(2);
   }
   return static_cast<int>(v);
+}
+
+int parse_count(const char* flag, const char* text, long min, long max) {
+  char* end = nullptr;
+  long v = std::strtol(text, &end, 10);
+  if (!*text || *end || v < min || v > max) {
+    std::fprintf(stderr, "hues-sandbox: %s needs a number from %ld to %ld, got '%s'\n%s", flag, min, max, text, kUsage);
+    std::exit(2);
+  }
+  return static_cast<int>(v);
+}
+
+std::vector<std::string> parse_list(const char* text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (const char* p = text;; ++p) {
+    if (*p == ',' || !*p) {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+      if (!*p) break;
+    } else {
+      item.push_back(*p);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -55,6 +94,15 @@ int main(int argc, char** argv) {
     else if (a == "--db") cfg.db_path = value();
     else if (a == "--threads") cfg.threads = parse_int("--threads", value());
     else if (a == "--print-ca") print_ca = true;
+    else if (a == "--tls-names") cfg.tls_names = parse_list(value());
+    else if (a == "--max-connections") cfg.max_connections = parse_count("--max-connections", value(), 1, 1000000);
+    else if (a == "--idle-timeout-ms") cfg.idle_timeout_ms = parse_count("--idle-timeout-ms", value(), 1, 86400000);
+    else if (a == "--header-timeout-ms") cfg.header_timeout_ms = parse_count("--header-timeout-ms", value(), 1, 86400000);
+    else if (a == "--max-sign-in-failures") cfg.sign_in.account_failures = parse_count(a.c_str(), value(), 1, 1000000);
+    else if (a == "--max-sign-in-failures-per-address") cfg.sign_in.address_failures = parse_count(a.c_str(), value(), 1, 1000000);
+    else if (a == "--max-user-code-failures") cfg.sign_in.user_code_failures = parse_count(a.c_str(), value(), 1, 1000000);
+    else if (a == "--lockout-seconds")
+      cfg.sign_in.window_seconds = cfg.sign_in.lockout_seconds = parse_count(a.c_str(), value(), 1, 86400 * 365);
     else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;

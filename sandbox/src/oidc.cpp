@@ -8,9 +8,9 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include <sys/stat.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -22,6 +22,7 @@
 #include "internal/json_codec.h"
 #include "jose.h"
 #include "seed.h"
+#include "throttle.h"
 #include "util.h"
 
 namespace hues::sandbox {
@@ -32,7 +33,9 @@ using Params = std::map<std::string, std::string>;
 
 constexpr std::int64_t kCodeTtl = 60, kAccessTtl = 600, kRefreshTtl = 30 * 24 * 3600, kIdTokenTtl = 600;
 constexpr std::int64_t kDeviceTtl = 600, kDeviceInterval = 1, kFormTtl = 600;
-constexpr std::size_t kMaxForms = 10000;
+// Bounds on what an anonymous GET /oauth/authorize may carry (it all ends up in the form).
+constexpr std::size_t kMaxClientId = 128, kMaxRedirectUri = 2048, kMaxScope = 1024, kMaxState = 2048,
+                      kMaxNonce = 512, kMaxShortParam = 32, kMaxUsername = 256, kMaxPassword = 1024;
 constexpr const char* kDeviceGrant = "urn:ietf:params:oauth:grant-type:device_code";
 constexpr const char* kCsrfCookie = "hues_csrf";
 
@@ -113,7 +116,8 @@ std::string get(const Params& p, const std::string& k) {
   return it == p.end() ? std::string() : it->second;
 }
 
-std::string html_escape(std::string_view s) {
+std::string html_escape(std::string_view raw) {
+  const std::string s = valid_utf8(raw);  // the page is UTF-8 whatever the client sent
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -190,19 +194,25 @@ struct Key {
   std::int64_t remove_at = 0;  // 0: stays in the JWKS
 };
 
-// A sign-in form in flight: bound to a SameSite cookie so another site cannot post it.
-struct PendingForm {
-  std::string cookie;
-  Params request;  // the validated authorization request; empty for the device form
-  std::int64_t expires_at;
-};
+// The authorization request parameters a sign-in form carries, with their bounds.
+constexpr std::pair<const char*, std::size_t> kAuthorizeParams[] = {
+    {"response_type", kMaxShortParam}, {"client_id", kMaxClientId}, {"redirect_uri", kMaxRedirectUri},
+    {"scope", kMaxScope}, {"state", kMaxState}, {"nonce", kMaxNonce}, {"code_challenge", 43},
+    {"code_challenge_method", kMaxShortParam}};
 
-// RFC 8252 §7.3: a native client's loopback redirect matches with any port.
-std::string without_loopback_port(const std::string& uri) {
+// RFC 8252 §7.3: a native client's loopback redirect matches with any port, but a port it
+// is: 1 to 65535 in decimal. The URI without that port when it is a loopback one, the URI
+// itself otherwise, nullopt for an empty, zero, zero-padded or out-of-range port.
+std::optional<std::string> without_loopback_port(const std::string& uri) {
   auto u = boost::urls::parse_uri(uri);
   if (!u || u->scheme() != "http" || !u->has_port()) return uri;
   const auto host = u->encoded_host_address();
   if (host != "127.0.0.1" && host != "[::1]") return uri;
+  const auto port = u->port();
+  if (port.empty() || port.size() > 5 || port.front() == '0' ||
+      !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+      std::stoul(std::string(port)) > 65535)
+    return std::nullopt;
   boost::urls::url copy(*u);
   copy.remove_port();
   return std::string(copy.buffer());
@@ -245,11 +255,20 @@ struct Oidc::Impl {
   Db db;
   std::unordered_map<std::string, Client> clients;
   std::vector<Key> keys;
-  std::unordered_map<std::string, PendingForm> forms;
+  // Signs the sign-in forms (and binds them to their cookie and issuer): no table of pending
+  // forms that a flood of anonymous GETs could fill or evict. New on every start.
+  const std::string form_key = internal::random_bytes(32);
+  SignInLimits limits;
+  Throttle password_by_account, password_by_address, code_by_account, code_by_address;
 
-  explicit Impl(const std::string& path) : db(path, false) {
-    // The database holds the signing keys: owner-only (SQLite gives -wal/-shm the same mode).
-    if (::chmod(path.c_str(), 0600) != 0) throw std::runtime_error("cannot make " + path + " private");
+  Impl(const std::string& path, const SignInLimits& l)
+      : db(path, false),
+        limits(l),
+        password_by_account(l.account_failures, l.window_seconds, l.lockout_seconds),
+        password_by_address(l.address_failures, l.window_seconds, l.lockout_seconds),
+        code_by_account(l.user_code_failures, l.window_seconds, l.lockout_seconds),
+        code_by_address(2 * l.user_code_failures, l.window_seconds, l.lockout_seconds) {
+    // The Store made the database and its -wal/-shm owner-only before opening them.
     auto c = db.prepare("SELECT client_id, secret_sha256, native, grants, scopes, redirect_uris, id_token_alg FROM oauth_clients");
     while (c.step()) {
       Client cl{std::string(c.text(0)), std::nullopt, c.int64(2) != 0, split(c.text(3)), split(c.text(4)),
@@ -336,15 +355,51 @@ struct Oidc::Impl {
                           std::string(s.text(4)), std::string(s.text(5)), std::string(s.text(6))};
   }
 
-  // The sub of username when password is right. A missing user costs a hash too.
-  std::optional<std::string> check_password(const std::string& username, const std::string& password) {
-    auto s = db.prepare("SELECT sub, password_hash FROM users WHERE username = ?");
-    s.bind(1, username);
+  // The sub of username when password is right. A missing user costs a hash too. The hash
+  // (600,000 PBKDF2 iterations) runs with lk unlocked, so sign-ins never stall the token
+  // endpoint or Bearer checks; a hash with fewer iterations, or none yet (a seeded person's
+  // first sign-in), is replaced by a current one.
+  std::optional<std::string> check_password(std::unique_lock<std::mutex>& lk, const std::string& username,
+                                            const std::string& password) {
     static const std::string dummy = hash_password("not a password");
-    const bool found = s.step();
-    const bool ok = verify_password(password, found ? s.text(1) : std::string_view(dummy));
-    if (!found || !ok) return std::nullopt;
-    return std::string(s.text(0));
+    std::string sub, stored = dummy;
+    {
+      auto s = db.prepare("SELECT sub, password_hash FROM users WHERE username = ?");
+      s.bind(1, username);
+      if (s.step()) sub = s.text(0), stored = s.text(1);
+    }
+    lk.unlock();
+    bool ok = false;
+    std::string upgraded;
+    if (stored == kSeedPasswordHash) {
+      ok = constant_time_equals(password, kSeedPassword);
+      upgraded = hash_password(password);  // made either way: the same cost as a verify
+    } else {
+      ok = verify_password(password, stored);
+      if (ok && password_needs_rehash(stored)) upgraded = hash_password(password);
+    }
+    lk.lock();
+    if (sub.empty() || !ok) return std::nullopt;
+    if (!upgraded.empty())
+      db.prepare("UPDATE users SET password_hash = ? WHERE sub = ? AND password_hash = ?")
+          .bind(1, upgraded).bind(2, sub).bind(3, stored).exec();
+    return sub;
+  }
+
+  // Seconds the sign-in must wait (429), 0 when it may go on: the account's and the client
+  // address's password failures, and with codes their user-code failures too.
+  std::int64_t sign_in_wait(const std::string& username, const std::string& address, bool codes) const {
+    const auto t = now_s();
+    std::int64_t w = std::max(password_by_account.retry_after(username, t), password_by_address.retry_after(address, t));
+    if (codes) w = std::max({w, code_by_account.retry_after(username, t), code_by_address.retry_after(address, t)});
+    return w;
+  }
+
+  void purge_expired() {
+    const auto t = now_s();
+    for (Throttle* th : {&password_by_account, &password_by_address, &code_by_account, &code_by_address}) th->purge(t);
+    db.prepare("DELETE FROM auth_codes WHERE expires_at <= ?").bind(1, t).exec();
+    db.prepare("DELETE FROM device_grants WHERE expires_at <= ?").bind(1, t).exec();
   }
 
   void revoke_family(const std::string& family) {
@@ -352,12 +407,13 @@ struct Oidc::Impl {
   }
 
   void store_token(const std::string& token, const char* kind, const Client& c, const std::string& sub,
-                   const std::string& scope, const std::string& family, std::int64_t auth_time, std::int64_t ttl) {
+                   const std::string& scope, const std::string& family, std::int64_t auth_time, std::int64_t ttl,
+                   const std::string& issuer) {
     const std::string h = hash_key(token);
-    db.prepare("INSERT INTO oauth_tokens (token_sha256, kind, client_id, sub, scope, family, auth_time, expires_at) "
-               "VALUES (?,?,?,?,?,?,?,?)")
+    db.prepare("INSERT INTO oauth_tokens (token_sha256, kind, client_id, sub, scope, family, auth_time, expires_at, "
+               "issuer) VALUES (?,?,?,?,?,?,?,?,?)")
         .bind_blob(1, h.data(), h.size()).bind(2, kind).bind(3, c.id).bind(4, sub).bind(5, scope).bind(6, family)
-        .bind(7, auth_time).bind(8, now_s() + ttl).exec();
+        .bind(7, auth_time).bind(8, now_s() + ttl).bind(9, issuer).exec();
   }
 
   boost::json::value issue(const Client& c, const std::string& sub, const std::string& scope, const std::string& family,
@@ -367,10 +423,10 @@ struct Oidc::Impl {
     t.token_type = "Bearer";
     t.expires_in = kAccessTtl;
     t.scope = scope;
-    store_token(t.access_token, "access", c, sub, scope, family, auth_time, kAccessTtl);
+    store_token(t.access_token, "access", c, sub, scope, family, auth_time, kAccessTtl, issuer);
     if (!sub.empty() && contains(c.grants, "refresh_token")) {
       t.refresh_token = random_id("hrt_", 40);
-      store_token(t.refresh_token, "refresh", c, sub, scope, family, auth_time, kRefreshTtl);
+      store_token(t.refresh_token, "refresh", c, sub, scope, family, auth_time, kRefreshTtl, issuer);
     }
     const auto scopes = split(scope);
     if (!sub.empty() && contains(scopes, "openid")) {
@@ -394,28 +450,45 @@ struct Oidc::Impl {
     return v;
   }
 
-  std::string new_form(Params request) {
-    const auto t = now_s();
-    if (forms.size() > kMaxForms)
-      for (auto it = forms.begin(); it != forms.end();) it = it->second.expires_at < t ? forms.erase(it) : std::next(it);
-    if (forms.size() > kMaxForms) forms.erase(forms.begin());  // bounded even under a flood of fresh forms
-    std::string token = random_id("", 32);
-    forms[token] = PendingForm{random_id("", 32), std::move(request), t + kFormTtl};
-    return token;
+  // A sign-in form's csrf_token: "<expiry>.<request>.<mac>", the HMAC binding the request
+  // (authorize parameters; none for the device form) to its kind, the issuer that served it
+  // and the browser's cookie, so it verifies only there, only with that cookie, until expiry.
+  std::string form_mac(std::string_view kind, const std::string& issuer, std::string_view cookie, std::string_view exp,
+                       std::string_view request) const {
+    std::string input = "hues-form-v1\n";
+    for (auto part : {kind, std::string_view(issuer), cookie, exp, request}) input.append(part).push_back('\n');
+    return base64url_encode(hmac_sha256(form_key, input));
   }
-  // The pending form a POST continues, checked against its cookie; nullptr when stale or forged.
-  PendingForm* form_of(const Request& req, const Params& p) {
-    auto it = forms.find(get(p, "csrf_token"));
-    if (it == forms.end() || it->second.expires_at < now_s() || !constant_time_equals(it->second.cookie, cookie_value(req, kCsrfCookie)))
-      return nullptr;
-    return &it->second;
+  std::string sign_form(std::string_view kind, const std::string& issuer, const std::string& cookie, const Params& request) const {
+    boost::json::object o;
+    for (const auto& [k, v] : request) o[k] = v;
+    const std::string exp = std::to_string(now_s() + kFormTtl), body = base64url_encode(boost::json::serialize(o));
+    return exp + "." + body + "." + form_mac(kind, issuer, cookie, exp, body);
+  }
+  // The request a posted form carries, or nullopt when its token is forged, expired, from
+  // another issuer or posted without the cookie it was issued with.
+  std::optional<Params> open_form(const Request& req, const Params& p, std::string_view kind, const std::string& issuer) const {
+    const std::string token = get(p, "csrf_token"), cookie = cookie_value(req, kCsrfCookie);
+    const auto d1 = token.find('.'), d2 = token.find('.', d1 + 1);
+    if (cookie.empty() || d2 == std::string::npos) return std::nullopt;
+    const std::string_view t(token), exp = t.substr(0, d1), body = t.substr(d1 + 1, d2 - d1 - 1);
+    if (!constant_time_equals(form_mac(kind, issuer, cookie, exp, body), t.substr(d2 + 1))) return std::nullopt;
+    std::int64_t expires = 0;
+    if (std::from_chars(exp.data(), exp.data() + exp.size(), expires).ec != std::errc() || expires <= now_s())
+      return std::nullopt;
+    Params out;
+    auto json = base64url_decode(body);
+    if (!json) return std::nullopt;
+    const boost::json::value v = boost::json::parse(*json);  // ours: we signed it
+    for (const auto& [k, x] : v.as_object()) out[std::string(k)] = std::string(x.as_string());
+    return out;
   }
 };
 
 namespace {
 
 std::string hidden(const std::string& name, const std::string& value) {
-  return "<input type=\"hidden\" name=\"" + name + "\" value=\"" + html_escape(value) + "\">\n";
+  return "<input type=\"hidden\" name=\"" + html_escape(name) + "\" value=\"" + html_escape(value) + "\">\n";
 }
 const char* kCredentials =
     "<p><label>Tên đăng nhập / Username <input name=\"username\" autocomplete=\"username\" required></label></p>\n"
@@ -425,14 +498,28 @@ const char* kCredentials =
 const char* kWrongPassword =
     "<p role=\"alert\" class=\"error\">Sai tên đăng nhập hoặc mật khẩu. / Wrong username or password.</p>\n";
 
-void set_csrf_cookie(Response& res, const PendingForm& f, bool secure) {
-  res.set(http::field::set_cookie, std::string(kCsrfCookie) + "=" + f.cookie +
+void set_csrf_cookie(Response& res, const std::string& cookie, bool secure) {
+  res.set(http::field::set_cookie, std::string(kCsrfCookie) + "=" + cookie +
                                        "; Path=/; HttpOnly; SameSite=Strict; Max-Age=600" + (secure ? "; Secure" : ""));
+}
+
+// 429 for a sign-in page (RFC 6585 §4), with Retry-After (RFC 9110 §10.2.3) in seconds.
+void too_many(Response& res, std::int64_t wait) {
+  html(res, http::status::too_many_requests,
+       page("Thử lại sau / Try again later",
+            "<p role=\"alert\">Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau " + std::to_string(wait) +
+                " giây. / Too many failed sign-ins; try again in " + std::to_string(wait) + " seconds.</p>\n"));
+  res.set(http::field::retry_after, std::to_string(wait));
 }
 
 }  // namespace
 
-Oidc::Oidc(const std::string& db_path) : impl_(std::make_unique<Impl>(db_path)) {}
+Oidc::Oidc(const std::string& db_path, const SignInLimits& limits) : impl_(std::make_unique<Impl>(db_path, limits)) {}
+
+void Oidc::purge_expired() {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  impl_->purge_expired();
+}
 Oidc::~Oidc() = default;
 
 std::optional<CitizenProfile> Oidc::profile(std::string_view sub) {
@@ -440,13 +527,13 @@ std::optional<CitizenProfile> Oidc::profile(std::string_view sub) {
   return impl_->profile(sub);
 }
 
-std::optional<Caller> Oidc::caller_of(std::string_view access_token) {
+std::optional<Caller> Oidc::caller_of(std::string_view access_token, const std::string& issuer) {
   std::lock_guard<std::mutex> lk(impl_->mu);
   const std::string h = hash_key(access_token);
   auto s = impl_->db.prepare(
       "SELECT t.client_id, t.sub, t.scope, u.role, u.agency_code FROM oauth_tokens t LEFT JOIN users u ON u.sub = t.sub "
-      "WHERE t.token_sha256 = ? AND t.kind = 'access' AND t.revoked = 0 AND t.expires_at > ?");
-  s.bind_blob(1, h.data(), h.size()).bind(2, now_s());
+      "WHERE t.token_sha256 = ? AND t.kind = 'access' AND t.revoked = 0 AND t.expires_at > ? AND t.issuer = ?");
+  s.bind_blob(1, h.data(), h.size()).bind(2, now_s()).bind(3, issuer);
   if (!s.step()) return std::nullopt;
   Caller c;
   c.client_id = s.text(0);
@@ -457,7 +544,8 @@ std::optional<Caller> Oidc::caller_of(std::string_view access_token) {
   return c;
 }
 
-bool Oidc::handle(const Request& req, Response& res, std::string_view path, const std::string& issuer) {
+bool Oidc::handle(const Request& req, Response& res, std::string_view path, const std::string& issuer,
+                  const std::string& client) {
   Impl& m = *impl_;
   const bool post = req.method() == http::verb::post;
   const bool get_like = req.method() == http::verb::get || req.method() == http::verb::head;
@@ -511,26 +599,32 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
     }
     if (path == "/oauth/authorize") {
       if (!only(get_like || post, "GET, HEAD, POST")) return true;
-      std::lock_guard<std::mutex> lk(m.mu);
-      Params p;
-      PendingForm* form = nullptr;
+      std::unique_lock<std::mutex> lk(m.mu);
+      Params p, r;  // p: this request's parameters; r: the authorization request
       if (post) {
         if (!is_form(req)) throw PageError{"the form must be application/x-www-form-urlencoded"};
         p = parse_form(req.body());
-        form = m.form_of(req, p);
-        if (!form) throw PageError{"Phiên đăng nhập đã hết hạn, vui lòng thử lại. / The sign-in form expired or was not "
-                                   "issued to this browser; start again."};
+        auto opened = m.open_form(req, p, "authorize", issuer);
+        if (!opened) throw PageError{"Phiên đăng nhập đã hết hạn, vui lòng thử lại. / The sign-in form expired, was not "
+                                     "issued to this browser or not by this server; start again."};
+        r = std::move(*opened);
       } else {
         p = query();
+        for (const auto& [name, limit] : kAuthorizeParams)  // before anything is kept or echoed
+          if (get(p, name).size() > limit)
+            throw PageError{std::string("Tham số quá dài. / The ") + name + " parameter is longer than " +
+                            std::to_string(limit) + " bytes."};
+        for (const auto& [name, limit] : kAuthorizeParams)
+          if (p.count(name)) r[name] = p.at(name);
       }
-      const Params& r = post ? form->request : p;
       auto cit = m.clients.find(get(r, "client_id"));
       if (cit == m.clients.end()) throw PageError{"Ứng dụng không xác định. / Unknown client_id."};
       const Client& c = cit->second;
       const std::string redirect = get(r, "redirect_uri");
       bool registered = false;
+      const auto loopback = c.native ? without_loopback_port(redirect) : std::nullopt;
       for (const auto& u : c.redirect_uris)
-        registered = registered || u == redirect || (c.native && without_loopback_port(u) == without_loopback_port(redirect) && !redirect.empty());
+        registered = registered || u == redirect || (loopback && !redirect.empty() && without_loopback_port(u) == loopback);
       if (!registered) throw PageError{"redirect_uri không được đăng ký cho ứng dụng này. / redirect_uri is not registered for this client."};
       const std::string state = get(r, "state");
       auto back = [&](std::vector<std::pair<std::string, std::string>> q) {
@@ -541,92 +635,106 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
         res.set(http::field::cache_control, "no-store");
       };
       auto error_back = [&](const char* e, const std::string& d) { back({{"error", e}, {"error_description", d}}); };
+      auto form_page = [&](const std::string& token, const char* alert) {
+        std::string body = std::string(alert) + "<p>Ứng dụng <b>" + html_escape(c.id) + "</b> muốn truy cập: / The app <b>" +
+                           html_escape(c.id) + "</b> asks for: <code>" + html_escape(get(r, "scope")) + "</code></p>\n"
+                           "<form method=\"post\" action=\"/oauth/authorize\">\n" + hidden("csrf_token", token);
+        for (const auto& [k, v] : r) body += hidden(k, v);  // for show: the server reads them from the token
+        html(res, http::status::ok, page("Đăng nhập Hue-S / Sign in to Hue-S", body + kCredentials + "</form>\n"));
+      };
 
       if (!post) {
-        std::string scope = get(p, "scope");
-        if (get(p, "response_type") != "code") return error_back("unsupported_response_type", "response_type must be code"), true;
+        std::string scope = get(r, "scope");
+        if (get(r, "response_type") != "code") return error_back("unsupported_response_type", "response_type must be code"), true;
         if (!contains(c.grants, "authorization_code")) return error_back("unauthorized_client", "this client may not use the code flow"), true;
         if (!within(scope, c.scopes)) return error_back("invalid_scope", "a requested scope is not allowed for this client"), true;
-        const std::string challenge = get(p, "code_challenge"), method = get(p, "code_challenge_method");
+        const std::string challenge = get(r, "code_challenge"), method = get(r, "code_challenge_method");
         if (!c.confidential() && challenge.empty()) return error_back("invalid_request", "public clients must send a PKCE code_challenge"), true;
         if (!challenge.empty() && method != "S256") return error_back("invalid_request", "code_challenge_method must be S256"), true;
         if (!challenge.empty() && (challenge.size() != 43 || !base64url_decode(challenge)))
           return error_back("invalid_request", "code_challenge must be a base64url SHA-256 digest"), true;
-        if (scope.empty()) p["scope"] = scope = [&] { std::string s; for (auto& x : c.scopes) s += (s.empty() ? "" : " ") + x; return s; }();
-        const std::string token = m.new_form(p);
-        const PendingForm& f = m.forms.at(token);
-        std::string body = "<p>Ứng dụng <b>" + html_escape(c.id) + "</b> muốn truy cập: / The app <b>" +
-                           html_escape(c.id) + "</b> asks for: <code>" + html_escape(scope) + "</code></p>\n"
-                           "<form method=\"post\" action=\"/oauth/authorize\">\n" + hidden("csrf_token", token);
-        for (const auto& [k, v] : p) body += hidden(k, v);
-        set_csrf_cookie(res, f, secure);
-        html(res, http::status::ok, page("Đăng nhập Hue-S / Sign in to Hue-S", body + kCredentials + "</form>\n"));
+        if (scope.empty()) r["scope"] = scope = [&] { std::string s; for (auto& x : c.scopes) s += (s.empty() ? "" : " ") + x; return s; }();
+        const std::string cookie = random_id("", 32);
+        set_csrf_cookie(res, cookie, secure);
+        form_page(m.sign_form("authorize", issuer, cookie, r), "");
         return true;
       }
       const std::string token = get(p, "csrf_token");
-      if (get(p, "decision") == "deny") {
-        m.forms.erase(token);
-        return error_back("access_denied", "the user denied the request"), true;
-      }
+      if (get(p, "decision") == "deny") return error_back("access_denied", "the user denied the request"), true;
       if (get(p, "decision") != "approve") throw PageError{"decision must be approve or deny"};
-      auto sub = m.check_password(get(p, "username"), get(p, "password"));
+      const std::string username = get(p, "username"), password = get(p, "password");
+      if (const auto wait = m.sign_in_wait(username, client, false)) return too_many(res, wait), true;
+      auto sub = username.size() > kMaxUsername || password.size() > kMaxPassword
+                     ? std::nullopt : m.check_password(lk, username, password);
       if (!sub) {
-        std::string body = "<form method=\"post\" action=\"/oauth/authorize\">\n" + hidden("csrf_token", token);
-        for (const auto& [k, v] : r) body += hidden(k, v);
-        html(res, http::status::ok, page("Đăng nhập Hue-S / Sign in to Hue-S", kWrongPassword + body + kCredentials + "</form>\n"));
+        m.password_by_account.failure(username, now_s());
+        m.password_by_address.failure(client, now_s());
+        form_page(token, kWrongPassword);
         return true;
       }
+      m.password_by_account.success(username);
       const std::string code = random_id("hac_", 40), h = hash_key(code);
       m.db.prepare("INSERT INTO auth_codes (code_sha256, client_id, redirect_uri, scope, sub, nonce, code_challenge, "
-                   "auth_time, expires_at, family) VALUES (?,?,?,?,?,?,?,?,?,?)")
+                   "auth_time, expires_at, family, issuer) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
           .bind_blob(1, h.data(), h.size()).bind(2, c.id).bind(3, redirect).bind(4, get(r, "scope")).bind(5, *sub)
           .bind(6, get(r, "nonce")).bind(7, get(r, "code_challenge")).bind(8, now_s()).bind(9, now_s() + kCodeTtl)
-          .bind(10, random_id("fam_", 20)).exec();
-      const std::string st = state;  // r dies with the form
-      m.forms.erase(token);
+          .bind(10, random_id("fam_", 20)).bind(11, issuer).exec();
       res.result(http::status::found);
-      res.set(http::field::location, with_query(redirect, {{"code", code}, {"state", st}, {"iss", issuer}}));
+      res.set(http::field::location, with_query(redirect, {{"code", code}, {"state", state}, {"iss", issuer}}));
       res.set(http::field::cache_control, "no-store");
       return true;
     }
     if (path == "/device") {
       if (!only(get_like || post, "GET, HEAD, POST")) return true;
-      std::lock_guard<std::mutex> lk(m.mu);
+      std::unique_lock<std::mutex> lk(m.mu);
       auto form_page = [&](const std::string& token, const std::string& user_code, const char* alert) {
         std::string body = std::string(alert) + "<form method=\"post\" action=\"/device\">\n" + hidden("csrf_token", token) +
                            "<p><label>Mã thiết bị / Device code <input name=\"user_code\" value=\"" +
-                           html_escape(user_code) + "\" required></label></p>\n" + kCredentials + "</form>\n";
+                           html_escape(user_code.substr(0, 64)) + "\" required></label></p>\n" + kCredentials + "</form>\n";
         html(res, http::status::ok, page("Kết nối thiết bị / Connect a device", body));
       };
-      if (!post) {
-        const std::string token = m.new_form({});
-        set_csrf_cookie(res, m.forms.at(token), secure);
-        form_page(token, get(query(), "user_code"), "");
+      if (!post) {  // says nothing about the code before the person has signed in
+        const std::string cookie = random_id("", 32);
+        set_csrf_cookie(res, cookie, secure);
+        form_page(m.sign_form("device", issuer, cookie, {}), get(query(), "user_code"), "");
         return true;
       }
       if (!is_form(req)) throw PageError{"the form must be application/x-www-form-urlencoded"};
       Params p = parse_form(req.body());
-      if (!m.form_of(req, p)) throw PageError{"Phiên đã hết hạn, vui lòng thử lại. / The form expired; start again."};
+      if (!m.open_form(req, p, "device", issuer))
+        throw PageError{"Phiên đã hết hạn, vui lòng thử lại. / The form expired or was not issued here; start again."};
+      // RFC 8628 §5.1: who decides must sign in first, and guessing codes is rate-limited per
+      // account and per address, so neither approve nor deny can be tried anonymously.
+      const std::string username = get(p, "username"), password = get(p, "password");
+      if (const auto wait = m.sign_in_wait(username, client, true)) return too_many(res, wait), true;
+      auto sub = username.size() > kMaxUsername || password.size() > kMaxPassword
+                     ? std::nullopt : m.check_password(lk, username, password);
+      if (!sub) {
+        m.password_by_account.failure(username, now_s());
+        m.password_by_address.failure(client, now_s());
+        form_page(get(p, "csrf_token"), get(p, "user_code"), kWrongPassword);
+        return true;
+      }
+      m.password_by_account.success(username);
       std::string code;
-      for (char ch : get(p, "user_code"))
+      for (char ch : get(p, "user_code").substr(0, 64))
         if (std::isalpha(static_cast<unsigned char>(ch))) code.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(ch))));
       if (code.size() == 8) code.insert(4, "-");
-      auto s = m.db.prepare("SELECT state FROM device_grants WHERE user_code = ? AND expires_at > ?");
-      s.bind(1, code).bind(2, now_s());
+      auto s = m.db.prepare("SELECT state FROM device_grants WHERE user_code = ? AND expires_at > ? AND issuer = ?");
+      s.bind(1, code).bind(2, now_s()).bind(3, issuer);
       if (!s.step() || s.text(0) != "pending") {
+        m.code_by_account.failure(username, now_s());
+        m.code_by_address.failure(client, now_s());
         form_page(get(p, "csrf_token"), get(p, "user_code"),
                   "<p role=\"alert\" class=\"error\">Mã không hợp lệ hoặc đã hết hạn. / Unknown or expired code.</p>\n");
         return true;
       }
+      s.reset();
       const bool approve = get(p, "decision") == "approve";
-      std::optional<std::string> sub;
-      if (approve && !(sub = m.check_password(get(p, "username"), get(p, "password")))) {
-        form_page(get(p, "csrf_token"), get(p, "user_code"), kWrongPassword);
-        return true;
-      }
-      m.db.prepare("UPDATE device_grants SET state = ?, sub = ?, auth_time = ? WHERE user_code = ?")
-          .bind(1, approve ? "approved" : "denied").bind(2, sub.value_or("")).bind(3, now_s()).bind(4, code).exec();
-      m.forms.erase(get(p, "csrf_token"));
+      if (!approve && get(p, "decision") != "deny") throw PageError{"decision must be approve or deny"};
+      m.db.prepare("UPDATE device_grants SET state = ?, sub = ?, auth_time = ? WHERE user_code = ? AND issuer = ?")
+          .bind(1, approve ? "approved" : "denied").bind(2, approve ? *sub : std::string()).bind(3, now_s())
+          .bind(4, code).bind(5, issuer).exec();
       html(res, http::status::ok,
            page(approve ? "Đã cho phép / Approved" : "Đã từ chối / Denied",
                 approve ? "<p>Thiết bị đã được kết nối. Bạn có thể quay lại thiết bị. / The device is now signed in; "
@@ -638,7 +746,7 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
       if (!only(get_like || post, "GET, HEAD, POST")) return true;
       auto auth = req[http::field::authorization];
       std::optional<Caller> who;
-      if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) who = caller_of(auth.substr(7));
+      if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) who = caller_of(auth.substr(7), issuer);
       if (!who) throw OAuthError{401, "invalid_token", "a valid Bearer access token is required",
                                  R"(Bearer error="invalid_token")"};
       if (who->role.empty() || !contains(split(who->scope), "openid"))
@@ -712,8 +820,9 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
       const std::string token = get(p, "token");
       if (token.empty()) throw oauth("invalid_request", "token is required");
       const std::string h = hash_key(token);
-      auto s = m.db.prepare("SELECT kind, family FROM oauth_tokens WHERE token_sha256 = ? AND client_id = ?");
-      s.bind_blob(1, h.data(), h.size()).bind(2, c.id);
+      // Another client's token, another issuer's, or none, is silently ignored (RFC 7009 §2.2).
+      auto s = m.db.prepare("SELECT kind, family FROM oauth_tokens WHERE token_sha256 = ? AND client_id = ? AND issuer = ?");
+      s.bind_blob(1, h.data(), h.size()).bind(2, c.id).bind(3, issuer);
       if (s.step()) {  // a token of another client, or none, is silently ignored (RFC 7009 §2.2)
         if (s.text(0) == "refresh") m.revoke_family(std::string(s.text(1)));
         else m.db.prepare("UPDATE oauth_tokens SET revoked = 1 WHERE token_sha256 = ?").bind_blob(1, h.data(), h.size()).exec();
@@ -741,10 +850,10 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
       d.expires_in = kDeviceTtl;
       d.interval = kDeviceInterval;
       const std::string h = hash_key(d.device_code);
-      m.db.prepare("INSERT INTO device_grants (device_sha256, user_code, client_id, scope, expires_at, interval_s) "
-                   "VALUES (?,?,?,?,?,?)")
+      m.db.prepare("INSERT INTO device_grants (device_sha256, user_code, client_id, scope, expires_at, interval_s, issuer) "
+                   "VALUES (?,?,?,?,?,?,?)")
           .bind_blob(1, h.data(), h.size()).bind(2, d.user_code).bind(3, c.id).bind(4, scope)
-          .bind(5, now_s() + kDeviceTtl).bind(6, kDeviceInterval).exec();
+          .bind(5, now_s() + kDeviceTtl).bind(6, kDeviceInterval).bind(7, issuer).exec();
       json(res, http::status::ok, internal::to_json(d), true);
       return true;
     }
@@ -760,9 +869,10 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
     if (grant == "authorization_code") {
       const std::string code = get(p, "code"), h = hash_key(code);
       if (code.empty()) throw oauth("invalid_request", "code is required");
+      // Each listener is its own issuer: another one's code is unknown here.
       auto s = m.db.prepare("SELECT client_id, redirect_uri, scope, sub, nonce, code_challenge, auth_time, expires_at, "
-                            "family, used FROM auth_codes WHERE code_sha256 = ?");
-      s.bind_blob(1, h.data(), h.size());
+                            "family, used FROM auth_codes WHERE code_sha256 = ? AND issuer = ?");
+      s.bind_blob(1, h.data(), h.size()).bind(2, issuer);
       if (!s.step() || s.text(0) != c.id) throw oauth("invalid_grant", "unknown authorization code");
       const std::string family(s.text(8));
       if (s.int64(9)) {
@@ -792,8 +902,8 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
       const std::string token = get(p, "refresh_token"), h = hash_key(token);
       if (token.empty()) throw oauth("invalid_request", "refresh_token is required");
       auto s = m.db.prepare("SELECT client_id, sub, scope, family, auth_time, expires_at, revoked, rotated FROM oauth_tokens "
-                            "WHERE token_sha256 = ? AND kind = 'refresh'");
-      s.bind_blob(1, h.data(), h.size());
+                            "WHERE token_sha256 = ? AND kind = 'refresh' AND issuer = ?");
+      s.bind_blob(1, h.data(), h.size()).bind(2, issuer);
       if (!s.step() || s.text(0) != c.id) throw oauth("invalid_grant", "unknown refresh token");
       const std::string family(s.text(3));
       if (s.int64(7)) {
@@ -818,8 +928,8 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
       const std::string dc = get(p, "device_code"), h = hash_key(dc);
       if (dc.empty()) throw oauth("invalid_request", "device_code is required");
       auto s = m.db.prepare("SELECT client_id, scope, expires_at, interval_s, last_poll_ms, state, sub, auth_time "
-                            "FROM device_grants WHERE device_sha256 = ?");
-      s.bind_blob(1, h.data(), h.size());
+                            "FROM device_grants WHERE device_sha256 = ? AND issuer = ?");
+      s.bind_blob(1, h.data(), h.size()).bind(2, issuer);
       if (!s.step() || s.text(0) != c.id) throw oauth("invalid_grant", "unknown device_code");
       if (s.text(5) == "used") throw oauth("invalid_grant", "the device_code was already exchanged");
       if (s.int64(2) <= now_s()) throw oauth("expired_token", "the device_code expired");
@@ -846,7 +956,7 @@ bool Oidc::handle(const Request& req, Response& res, std::string_view path, cons
   } catch (const OAuthError& e) {
     res.result(static_cast<http::status>(e.status));
     if (!e.www_authenticate.empty()) res.set(http::field::www_authenticate, e.www_authenticate);
-    json(res, static_cast<http::status>(e.status), internal::to_json(OAuthErrorBody{e.error, e.description}), true);
+    json(res, static_cast<http::status>(e.status), internal::to_json(OAuthErrorBody{e.error, valid_utf8(e.description)}), true);
   } catch (const PageError& e) {
     html(res, http::status::bad_request,
          page("Yêu cầu không hợp lệ / Invalid request", "<p role=\"alert\">" + html_escape(e.message) + "</p>\n"));

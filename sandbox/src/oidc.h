@@ -12,6 +12,7 @@
 #include "api.h"
 #include "hues/models.h"
 #include "store.h"
+#include "throttle.h"
 
 namespace hues::sandbox {
 
@@ -24,17 +25,24 @@ struct ApiError {
 
 class Oidc {
  public:
-  explicit Oidc(const std::string& db_path);
+  Oidc(const std::string& db_path, const SignInLimits& limits);
   ~Oidc();
   Oidc(const Oidc&) = delete;
   Oidc& operator=(const Oidc&) = delete;
 
   // Answers req when its path is an identity endpoint; false otherwise. issuer is the
-  // scheme://host:port the client connected to. Throws ApiError for admin failures.
-  bool handle(const Request& req, Response& res, std::string_view path, const std::string& issuer);
+  // scheme://host:port of the listener the client connected to (each is its own issuer: codes,
+  // forms, tokens and device grants are valid only at the one that issued them); client is
+  // the client's address, for the sign-in limits. Throws ApiError for admin failures.
+  bool handle(const Request& req, Response& res, std::string_view path, const std::string& issuer,
+              const std::string& client);
 
-  // The caller behind a live access token (not expired, not revoked), or nullopt.
-  std::optional<Caller> caller_of(std::string_view access_token);
+  // The caller behind a live access token (not expired, not revoked) issued by issuer, or nullopt.
+  std::optional<Caller> caller_of(std::string_view access_token, const std::string& issuer);
+
+  // Drops expired sign-in limit entries, authorization codes and device grants (the server
+  // calls it on a timer).
+  void purge_expired();
   std::optional<CitizenProfile> profile(std::string_view sub);
 
  private:

@@ -5,9 +5,28 @@
 
 namespace hues::testing {
 
+namespace {
+sandbox::ServerConfig config_of(const SandboxOptions& o) {
+  sandbox::ServerConfig c;
+  c.host = o.host;
+  c.port = o.port;
+  c.tls_port = o.tls_port;
+  c.data_dir = o.data_dir;
+  c.threads = o.threads;
+  c.sign_in.account_failures = o.max_sign_in_failures;
+  c.sign_in.address_failures = o.max_sign_in_failures_per_address;
+  c.sign_in.user_code_failures = o.max_user_code_failures;
+  c.sign_in.window_seconds = c.sign_in.lockout_seconds = o.lockout_seconds;
+  c.max_connections = o.max_connections;
+  c.idle_timeout_ms = o.idle_timeout_ms;
+  c.header_timeout_ms = o.header_timeout_ms;
+  c.tls_names = o.tls_names;
+  return c;
+}
+}  // namespace
+
 struct Sandbox::Impl {
-  explicit Impl(const SandboxOptions& o)
-      : server(sandbox::ServerConfig{o.host, o.port, o.tls_port, o.data_dir, "", o.threads}) {}
+  explicit Impl(const SandboxOptions& o) : server(config_of(o)) {}
   sandbox::Server server;
 };
 

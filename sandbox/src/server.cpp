@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,12 +19,14 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -44,24 +47,109 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
-constexpr auto kIdleTimeout = std::chrono::seconds(30);
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+
+// A connection as the cap sees it: while it waits for a request (a TLS handshake, the first
+// byte of the next request) it sits in its io_context's idle list, and may be shed.
+struct Conn {
+  Conn* prev = nullptr;
+  Conn* next = nullptr;
+  bool listed = false;
+  virtual void shed() = 0;  // closes the socket; the pending read then ends the session
+ protected:
+  ~Conn() = default;
+};
+
+// One io_context's waiting connections, longest-waiting first. Only that io_context's thread
+// touches the list; size is read by the acceptor to pick where to shed.
+struct IdleList {
+  Conn* head = nullptr;
+  Conn* tail = nullptr;
+  std::atomic<int> size{0};
+  void push(Conn* c) {
+    if (c->listed) return;
+    c->prev = tail;
+    c->next = nullptr;
+    (tail ? tail->next : head) = c;
+    tail = c;
+    c->listed = true;
+    size.fetch_add(1, std::memory_order_relaxed);
+  }
+  void remove(Conn* c) {
+    if (!c->listed) return;
+    (c->prev ? c->prev->next : head) = c->next;
+    (c->next ? c->next->prev : tail) = c->prev;
+    c->listed = false;
+    size.fetch_sub(1, std::memory_order_relaxed);
+  }
+  void shed_oldest() {
+    if (Conn* c = head) {
+      remove(c);
+      c->shed();
+    }
+  }
+};
+
+// What every session of a server shares about the connection cap.
+struct Connections {
+  int cap = 0, high_water = 0;  // at cap accepting waits; from high_water each accept sheds one
+  std::chrono::milliseconds idle_timeout{30000}, header_timeout{10000};
+  std::atomic<int> open{0};
+  std::atomic<bool> stopping{false}, paused{false};
+  std::vector<std::unique_ptr<IdleList>> idle;  // by io_context
+  std::vector<net::io_context*> iocs;
+  std::function<void()> released;  // a connection closed (runs on its thread)
+
+  // Closes the longest-waiting connection of the io_context holding the most.
+  void shed_one() {
+    std::size_t best = 0;
+    int most = 0;
+    for (std::size_t i = 0; i < idle.size(); ++i)
+      if (int n = idle[i]->size.load(std::memory_order_relaxed); n > most) most = n, best = i;
+    if (most > 0) net::post(*iocs[best], [list = idle[best].get()] { list->shed_oldest(); });
+  }
+};
 constexpr auto kShutdownTimeout = std::chrono::seconds(5);
 
 // One HTTP/1.1 connection: read a request, answer it, repeat while keep-alive holds.
 // Derived supplies stream() and do_eof() for plain TCP or TLS (Beast's "flex" pattern).
 template <class Derived>
-class Session {
+class Session : public Conn {
  public:
-  Session(Api& api, const std::string& issuer) : api_(api), issuer_(issuer) {}
+  Session(Api& api, const std::string& issuer, std::string client, Connections& conns, IdleList& idle)
+      : api_(api), issuer_(issuer), client_(std::move(client)), conns_(conns), idle_(idle) {}
+  ~Session() {
+    idle_.remove(this);
+    conns_.open.fetch_sub(1);
+    if (!conns_.stopping) conns_.released();
+  }
 
   Derived& self() { return static_cast<Derived&>(*this); }
+  void shed() override {
+    beast::error_code ec;
+    beast::get_lowest_layer(self().stream()).socket().close(ec);
+  }
 
+  // Between requests the connection is idle (sheddable, idle timeout) until bytes arrive;
+  // from then the whole header must come within the header timeout.
   void do_read() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(kJsonBodyLimit);
-    beast::get_lowest_layer(self().stream()).expires_after(kIdleTimeout);
+    if (buffer_.size() > 0) return read_header();  // pipelined: the next request is here
+    idle_.push(this);
+    beast::get_lowest_layer(self().stream()).expires_after(conns_.idle_timeout);
+    self().stream().async_read_some(buffer_.prepare(kReadSize), [self = self().shared_from_this()](beast::error_code ec, std::size_t n) {
+      self->idle_.remove(self.get());
+      if (ec) return;  // closed, shed, timed out or reset
+      self->buffer_.commit(n);
+      self->read_header();
+    });
+  }
+
+  void read_header() {
+    beast::get_lowest_layer(self().stream()).expires_after(conns_.header_timeout);
     http::async_read_header(self().stream(), buffer_, *parser_,
                             beast::bind_front_handler(&Session::on_header, self().shared_from_this()));
   }
@@ -69,6 +157,13 @@ class Session {
   // The header decides the rest: over-limit bodies fail here, before the client sends them,
   // and a client that sent "Expect: 100-continue" is told to go on.
   void on_header(beast::error_code ec, std::size_t) {
+    if (!ec) {
+      std::string reason;
+      if (const int status = Api::framing_error(parser_->get(), reason)) {
+        api_.reject(status, reason, &parser_->get(), res_);
+        return write();
+      }
+    }
     if (ec || parser_->is_done()) return on_read(ec, 0);
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, 11);
@@ -86,24 +181,32 @@ class Session {
 
   void on_read(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) return self().do_eof();
-    if (ec == http::error::body_limit || ec == http::error::header_limit) {
-      const bool body = ec == http::error::body_limit;
-      api_.reject(true, body ? "the request body exceeds 1 MiB" : "the request header exceeds 16 KiB",
-                  body ? &parser_->get() : nullptr, res_);
+    if (ec == http::error::body_limit) {
+      api_.reject(413, "the request body exceeds 1 MiB", &parser_->get(), res_);
+      return write();
+    }
+    if (ec == http::error::header_limit) {
+      // Beast keeps the request line once it is whole: 414 when it never was or its target
+      // is over the limit, else the fields are to blame (431).
+      const auto target_size = parser_->get().target().size();
+      const bool long_target = target_size == 0 || target_size > kTargetLimit;
+      api_.reject(long_target ? 414 : 431,
+                  long_target ? "the request target exceeds 8 KiB" : "the request header section exceeds 16 KiB",
+                  nullptr, res_);
       return write();
     }
     if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
         ec != http::error::partial_message) {
-      api_.reject(false, ec.message(), nullptr, res_);
+      api_.reject(400, ec.message(), nullptr, res_);
       return write();
     }
     if (ec) return;  // timeout, reset or TLS failure: dropping the session closes the socket
-    api_.handle(parser_->get(), res_, issuer_);
+    api_.handle(parser_->get(), res_, issuer_, client_);
     write();
   }
 
   void write() {
-    beast::get_lowest_layer(self().stream()).expires_after(kIdleTimeout);
+    beast::get_lowest_layer(self().stream()).expires_after(kWriteTimeout);
     http::async_write(self().stream(), res_, beast::bind_front_handler(&Session::on_write, self().shared_from_this()));
   }
 
@@ -116,6 +219,10 @@ class Session {
  protected:
   Api& api_;
   std::string issuer_;  // of the listener that accepted this connection
+  std::string client_;  // the peer's address (IPv6: its /64), for the sign-in limits
+  Connections& conns_;
+  IdleList& idle_;  // of this connection's io_context
+  static constexpr std::size_t kReadSize = 16 * 1024;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
@@ -124,8 +231,9 @@ class Session {
 
 class PlainSession : public Session<PlainSession>, public std::enable_shared_from_this<PlainSession> {
  public:
-  PlainSession(tcp::socket&& socket, Api& api, const std::string& issuer)
-      : Session(api, issuer), stream_(std::move(socket)) {}
+  PlainSession(tcp::socket&& socket, Api& api, const std::string& issuer, std::string client, Connections& conns,
+               IdleList& idle)
+      : Session(api, issuer, std::move(client), conns, idle), stream_(std::move(socket)) {}
   beast::tcp_stream& stream() { return stream_; }
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
   // FIN after the last response, then drain what the client still sends for a moment:
@@ -151,8 +259,9 @@ class PlainSession : public Session<PlainSession>, public std::enable_shared_fro
 
 class TlsSession : public Session<TlsSession>, public std::enable_shared_from_this<TlsSession> {
  public:
-  TlsSession(tcp::socket&& socket, ssl::context& ctx, Api& api, const std::string& issuer)
-      : Session(api, issuer), stream_(std::move(socket), ctx) {}
+  TlsSession(tcp::socket&& socket, ssl::context& ctx, Api& api, const std::string& issuer, std::string client,
+             Connections& conns, IdleList& idle)
+      : Session(api, issuer, std::move(client), conns, idle), stream_(std::move(socket), ctx) {}
   beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
   void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&TlsSession::handshake, shared_from_this())); }
   void do_eof() {
@@ -161,14 +270,28 @@ class TlsSession : public Session<TlsSession>, public std::enable_shared_from_th
   }
 
  private:
-  void handshake() {
+  void handshake() {  // a handshake not yet done counts as idle: it may be shed
+    idle_.push(this);
     beast::get_lowest_layer(stream_).expires_after(kHandshakeTimeout);
     stream_.async_handshake(ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+      self->idle_.remove(self.get());
       if (!ec) self->do_read();
     });
   }
   beast::ssl_stream<beast::tcp_stream> stream_;
 };
+
+// Whom the sign-in limits count: the address, or for IPv6 its /64 (one host's usual share).
+std::string client_key(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto a = socket.remote_endpoint(ec).address();
+  if (ec) return "?";
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
+  if (!a.is_v6()) return a.to_string();
+  auto bytes = a.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return net::ip::address_v6(bytes).to_string() + "/64";
+}
 
 std::string url_host(const std::string& host) {
   if (host == "0.0.0.0") return "127.0.0.1";  // connectable form of "any address"
@@ -198,11 +321,21 @@ struct Server::Impl {
   int port = 0, tls_port = -1;
   std::mutex stop_mu;
   bool stopped = false;
+  std::optional<net::steady_timer> purge_timer;  // expired sign-in limits, codes, device grants
+  Connections conns;  // outlives every session: they leave its lists when destroyed
+
+  void schedule_purge() {
+    purge_timer->expires_after(std::chrono::seconds(60));
+    purge_timer->async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      oidc->purge_expired();
+      schedule_purge();
+    });
+  }
 
   explicit Impl(ServerConfig c) : cfg(std::move(c)) {}
   void start();
   void stop();
-  net::io_context& pick_ioc() { return *iocs[next_ioc++ % iocs.size()]; }
 };
 
 class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
@@ -216,8 +349,25 @@ class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
   }
   int port() const { return acceptor_.local_endpoint().port(); }
   std::string issuer;  // set once the port is known, before accepting
+  // At the cap accepting waits (new clients queue in the backlog) until a connection closes,
+  // and the connection that has waited longest for a request is shed to make room.
   void accept() {
-    acceptor_.async_accept(server_.pick_ioc(), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+    auto& conns = server_.conns;
+    if (conns.open.load() >= conns.cap) {
+      paused_ = true;
+      conns.paused = true;
+      if (conns.open.load() >= conns.cap) return conns.shed_one();
+      // A connection closed meanwhile: go on, unless its release already posted resume().
+      if (conns.paused.exchange(false)) resume();
+      return;
+    }
+    ioc_index_ = server_.next_ioc++ % server_.iocs.size();
+    acceptor_.async_accept(*server_.iocs[ioc_index_], beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  }
+  void resume() {
+    if (!paused_) return;
+    paused_ = false;
+    accept();
   }
   void close() {
     beast::error_code ec;
@@ -227,7 +377,9 @@ class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
  private:
   void on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
-    if (ec) {  // e.g. out of file descriptors: back off instead of spinning
+    if (ec) {  // e.g. out of file descriptors: shed an idle connection, back off instead of spinning
+      if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system)
+        server_.conns.shed_one();
       retry_.expires_after(std::chrono::milliseconds(100));
       retry_.async_wait([self = shared_from_this()](beast::error_code e) {
         if (!e) self->accept();
@@ -235,10 +387,15 @@ class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
       return;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    std::string client = client_key(socket);
+    auto& conns = server_.conns;
+    IdleList& idle = *conns.idle[ioc_index_];
+    conns.open.fetch_add(1);
     if (tls_)
-      std::make_shared<TlsSession>(std::move(socket), server_.tls, *server_.api, issuer)->run();
+      std::make_shared<TlsSession>(std::move(socket), server_.tls, *server_.api, issuer, std::move(client), conns, idle)->run();
     else
-      std::make_shared<PlainSession>(std::move(socket), *server_.api, issuer)->run();
+      std::make_shared<PlainSession>(std::move(socket), *server_.api, issuer, std::move(client), conns, idle)->run();
+    if (conns.open.load() >= conns.high_water) conns.shed_one();  // near the cap: keep room for new clients
     accept();
   }
 
@@ -246,6 +403,8 @@ class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
   tcp::acceptor acceptor_;
   net::steady_timer retry_;
   bool tls_;
+  bool paused_ = false;  // both only on iocs[0], the acceptor's
+  std::size_t ioc_index_ = 0;
 };
 
 void Server::Impl::start() {
@@ -256,18 +415,19 @@ void Server::Impl::start() {
   if (cfg.data_dir.empty()) {
     std::string tmpl = (fs::temp_directory_path() / "hues-sandbox-XXXXXX").string();
     if (!mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temporary data directory");
-    cfg.data_dir = tmpl;
+    cfg.data_dir = tmpl;  // mkdtemp: 0700
     owns_dir = true;
-  } else {
+  } else if (!fs::exists(cfg.data_dir)) {
     fs::create_directories(cfg.data_dir);
+    fs::permissions(cfg.data_dir, fs::perms::owner_all);  // a directory we make is ours alone
   }
   if (cfg.db_path.empty()) cfg.db_path = (fs::path(cfg.data_dir) / "sandbox.db").string();
 
   store = std::make_unique<Store>(cfg.db_path);
-  oidc = std::make_unique<Oidc>(cfg.db_path);  // after the Store: it migrates the schema
+  oidc = std::make_unique<Oidc>(cfg.db_path, cfg.sign_in);  // after the Store: it migrates the schema
   api = std::make_unique<Api>(*store, *oidc);
   if (cfg.tls_port >= 0) {
-    certs = ensure_dev_certificates(cfg.data_dir);
+    certs = ensure_dev_certificates(cfg.data_dir, cfg.tls_names);
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
     if (SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION) != 1)
@@ -280,7 +440,24 @@ void Server::Impl::start() {
   for (int i = 0; i < n; ++i) {
     iocs.push_back(std::make_unique<net::io_context>(1));
     guards.push_back(net::make_work_guard(*iocs.back()));
+    conns.iocs.push_back(iocs.back().get());
+    conns.idle.push_back(std::make_unique<IdleList>());
   }
+  conns.cap = cfg.max_connections;
+  if (conns.cap <= 0) {  // leave descriptors for the database, certificates and the host process
+    rlimit rl{};
+    const long soft = getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ? 65536 : static_cast<long>(rl.rlim_cur);
+    conns.cap = static_cast<int>(std::clamp(soft - std::max(64L, soft / 8), 16L, 100000L));
+  }
+  conns.high_water = conns.cap - std::max(1, conns.cap / 16);
+  conns.idle_timeout = std::chrono::milliseconds(std::max(1, cfg.idle_timeout_ms));
+  conns.header_timeout = std::chrono::milliseconds(std::max(1, cfg.header_timeout_ms));
+  conns.released = [this] {
+    if (conns.paused.exchange(false))
+      net::post(*iocs[0], [this] {
+        for (auto& l : listeners) l->resume();
+      });
+  };
   beast::error_code ec;
   auto address = net::ip::make_address(cfg.host, ec);
   if (ec) {  // a host name such as "localhost": listen on its first address
@@ -303,6 +480,8 @@ void Server::Impl::start() {
   listeners[0]->issuer = "http://" + url_host(cfg.host) + ":" + std::to_string(port);
   if (tls_port >= 0) listeners[1]->issuer = "https://localhost:" + std::to_string(tls_port);
   for (auto& l : listeners) l->accept();
+  purge_timer.emplace(*iocs[0]);
+  schedule_purge();
 
   // Server threads must not take the host process's signals (SIGINT belongs to its main thread).
   sigset_t all, old;
@@ -328,10 +507,12 @@ void Server::Impl::stop() {
     if (t.get_id() == std::this_thread::get_id()) throw std::logic_error("Sandbox::stop() called from a server thread");
   if (stopped) return;
   stopped = true;
+  conns.stopping = true;
   for (auto& ioc : iocs) ioc->stop();
   for (auto& t : threads) t.join();
   for (auto& l : listeners) l->close();
   listeners.clear();
+  purge_timer.reset();
   guards.clear();
   iocs.clear();  // destroys the pending handlers and with them every open connection
   api.reset();

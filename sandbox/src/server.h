@@ -4,6 +4,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "throttle.h"
 
 namespace hues::sandbox {
 
@@ -14,6 +17,14 @@ struct ServerConfig {
   std::string data_dir;  // empty: a temporary directory, removed on stop()
   std::string db_path;   // empty: data_dir/sandbox.db
   int threads = 2;
+  SignInLimits sign_in;  // wrong passwords and device codes per account and per address
+  // Open connections at most (0: from RLIMIT_NOFILE). Near it, the connections idle longest
+  // (between requests, or before their first byte) are closed to make room.
+  int max_connections = 0;
+  int idle_timeout_ms = 30000;    // a keep-alive connection waiting for its next request
+  int header_timeout_ms = 10000;  // from a request's first byte to the end of its header
+  // The names and addresses the TLS certificate is for; empty: localhost, 127.0.0.1, ::1.
+  std::vector<std::string> tls_names;
 };
 
 class Server {

@@ -170,7 +170,7 @@ void migrate_identity_v3(Db& db) {
     CREATE TABLE users (
       sub TEXT PRIMARY KEY,
       username TEXT NOT NULL UNIQUE,
-      password_hash TEXT NOT NULL,  -- pbkdf2-sha256$iterations$salt$hash
+      password_hash TEXT NOT NULL,  -- pbkdf2-sha256$iterations$salt$hash, or seed$ (kSeedPasswordHash)
       name TEXT NOT NULL,
       phone_number TEXT NOT NULL,
       role TEXT NOT NULL,
@@ -258,7 +258,7 @@ void migrate_seed_identity_v4(Db& db) {
       "INSERT INTO users (sub, username, password_hash, name, phone_number, role, verification_level, "
       "agency_code, ward) VALUES (?,?,?,?,?,?,?,?,?)");
   for (const auto& p : seed_people()) {
-    user.bind(1, random_id("usr_", 16)).bind(2, p.username).bind(3, hash_password(kSeedPassword)).bind(4, p.name);
+    user.bind(1, random_id("usr_", 16)).bind(2, p.username).bind(3, kSeedPasswordHash).bind(4, p.name);
     user.bind(5, p.phone).bind(6, p.role).bind(7, std::int64_t{p.level}).bind(8, p.agency_code).bind(9, p.ward).exec();
   }
   auto client = db.prepare(
@@ -310,9 +310,22 @@ void migrate_agencies_timeline_v5(Db& db) {
   }
 }
 
+// Issue 7: each listener is its own issuer, so codes, tokens and device grants remember the
+// one that issued them (rows from before have '' and are accepted by none); expired codes
+// and device grants are purged by expiry.
+void migrate_issuers_v6(Db& db) {
+  db.exec(R"SQL(
+    ALTER TABLE auth_codes ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE oauth_tokens ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+    ALTER TABLE device_grants ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+    CREATE INDEX auth_codes_expires ON auth_codes(expires_at);
+    CREATE INDEX device_grants_expires ON device_grants(expires_at);
+  )SQL");
+}
+
 using Migration = void (*)(Db&);
 constexpr Migration kMigrations[] = {migrate_schema_v1, migrate_seed_v2, migrate_identity_v3,
-                                     migrate_seed_identity_v4, migrate_agencies_timeline_v5};
+                                     migrate_seed_identity_v4, migrate_agencies_timeline_v5, migrate_issuers_v6};
 
 void migrate(Db& db) {
   constexpr std::int64_t target = std::size(kMigrations);
@@ -392,7 +405,14 @@ Store::ReaderLease Store::reader() {
   return ReaderLease(*this, std::make_unique<Reader>(path_));  // the pool grows to peak concurrency
 }
 
-Store::Store(const std::string& db_path) : path_(db_path), writer_(db_path, false) {
+namespace {
+const std::string& private_database(const std::string& path) {
+  make_database_private(path);
+  return path;
+}
+}  // namespace
+
+Store::Store(const std::string& db_path) : path_(db_path), writer_(private_database(db_path), false) {
   if (!sqlite3_threadsafe()) throw std::runtime_error("SQLite was built without thread support");
   // WAL + NORMAL: a commit is one append to the log, durable across a crash of the process;
   // a larger checkpoint interval folds the many rewrites of hot pages into one.

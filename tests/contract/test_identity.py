@@ -12,6 +12,7 @@ from authlib.jose import JsonWebKey, JsonWebToken
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
 import oidc
+from harness import Api
 
 FORM = "application/x-www-form-urlencoded"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -54,15 +55,21 @@ def test_discovery_is_valid_provider_metadata(api, tls):
 
 
 @pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
-def test_client_credentials_with_authlib(api, sandbox, tls, method):
+def test_client_credentials_with_authlib(spec, api, sandbox, tls, method):
     _, meta, _ = tls
     client = session(sandbox, meta, client_id="hues-taxi-backend", client_secret="taxi-secret-2025",
                      token_endpoint_auth_method=method, scope="reports:read reports:write")
     token = client.fetch_token(meta["token_endpoint"], grant_type="client_credentials")
     assert token["token_type"] == "Bearer" and token["scope"] == "reports:read reports:write"
-    r = api.call("GET", "/v1/reports", key=None, params={"limit": 1},
-                 headers={"Authorization": "Bearer " + token["access_token"]}, expect=200)
+    bearer = {"Authorization": "Bearer " + token["access_token"]}
+    tls_api = Api(spec, sandbox.tls_url, verify=sandbox.ca)
+    try:
+        r = tls_api.call("GET", "/v1/reports", key=None, params={"limit": 1}, headers=bearer, expect=200)
+    finally:
+        tls_api.close()
     assert r.body["items"]
+    # Each listener is its own issuer: the TLS issuer's token is no good on the plain listener.
+    api.call("GET", "/v1/reports", key=None, params={"limit": 1}, headers=bearer, expect=401).error("invalid_token")
     wrong = session(sandbox, meta, client_id="hues-taxi-backend", client_secret="wrong",
                     token_endpoint_auth_method=method)
     with pytest.raises(Exception, match="invalid_client"):

@@ -19,6 +19,15 @@ using hues::testing::SandboxOptions;
 
 namespace {
 
+// SandboxOptions with these members set and the rest left at their defaults.
+SandboxOptions options_with(int tls_port, const std::string& data_dir, int threads) {
+  SandboxOptions o;
+  o.tls_port = tls_port;
+  o.data_dir = data_dir;
+  o.threads = threads;
+  return o;
+}
+
 Headers key(const Sandbox& sb) { return {{"X-Api-Key", sb.api_key()}}; }
 
 std::string text(const boost::json::value& v) { return std::string(v.as_string()); }
@@ -133,28 +142,31 @@ TEST_CASE("a timeline starts with the creation, in the same transaction") {
   CHECK(c.request(http::verb::get, "/v1/reports/" + text(report.at("id")) + "/timeline").result_int() == 401);
 }
 
-TEST_CASE("schema v5 migrates a v4 database: agencies gain their columns, reports their timeline") {
+TEST_CASE("schemas v5 and v6 migrate a v4 database: agencies gain their columns, reports their timeline, codes and tokens their issuer") {
   TempDir dir;
   std::string id;
   {
-    Sandbox sb(SandboxOptions{"127.0.0.1", 0, -1, dir.path, 2});
+    Sandbox sb(options_with(-1, dir.path, 2));
     Client c(sb.port());
     auto r = c.request(http::verb::post, "/v1/reports", new_report("Trước khi nâng cấp"), key(sb));
     REQUIRE(r.result_int() == 201);
     id = text(json_of(r).at("id"));
   }
   {
-    // Back to what a v4 server left: no timeline, agencies without kind & co, no new ones.
+    // Back to what a v4 server left: no timeline, agencies without kind & co, no new ones,
+    // codes, tokens and device grants without their issuer.
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((dir.path + "/sandbox.db").c_str(), &db) == SQLITE_OK);
     exec(db,
+         "DROP INDEX auth_codes_expires; DROP INDEX device_grants_expires; ALTER TABLE auth_codes DROP COLUMN issuer;"
+         "ALTER TABLE oauth_tokens DROP COLUMN issuer; ALTER TABLE device_grants DROP COLUMN issuer;"
          "DROP TABLE report_events; ALTER TABLE agencies DROP COLUMN name_en; ALTER TABLE agencies DROP COLUMN kind;"
          "ALTER TABLE agencies DROP COLUMN phone; ALTER TABLE agencies DROP COLUMN ward;"
          "DELETE FROM agencies WHERE code IN ('IOC','SXD_TTH','UBND_PHU_HOI','UBND_DONG_BA','UBND_VINH_NINH',"
          "'UBND_VY_DA'); PRAGMA user_version = 4;");
     sqlite3_close(db);
   }
-  Sandbox sb(SandboxOptions{"127.0.0.1", 0, -1, dir.path, 2});
+  Sandbox sb(options_with(-1, dir.path, 2));
   Client c(sb.port());
   auto r = c.request(http::verb::get, "/v1/reports/" + id + "/timeline", {}, key(sb));
   REQUIRE(r.result_int() == 200);
@@ -191,4 +203,82 @@ TEST_CASE("the sandbox C API starts and stops a sandbox in-process") {
   hues_sandbox_bytes_free(&info);
   CHECK(text(err.at("type")) == "sandbox");
   CHECK(text(err.at("message")).find("port") != std::string::npos);
+}
+
+namespace {
+
+// Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF).
+bool strict_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    if (!len || i + len > s.size()) return false;
+    std::uint32_t cp = len == 1 ? c : c & (0xFF >> (len + 1));
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (b & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("every response body is valid UTF-8 whatever bytes came in; bad text in a JSON field names the field") {
+  Sandbox sb;
+  Client c(sb.port());
+  const Headers form{{"Content-Type", "application/x-www-form-urlencoded"}};
+  struct Probe {
+    http::verb method;
+    std::string target, body;
+    Headers headers;
+    int status;
+  };
+  const std::vector<Probe> probes = {
+      {http::verb::get, "/v1/reports/%ff%fe", "", key(sb), 404},
+      {http::verb::get, "/v1/reports/rpt_%c3%28/timeline", "", key(sb), 404},
+      {http::verb::get, "/v1/reports?status=%ff%fe", "", key(sb), 400},
+      {http::verb::get, "/v1/reports?category=%ed%a0%80", "", key(sb), 400},
+      {http::verb::get, "/v1/agencies?kind=%f0%28%8c%28", "", key(sb), 400},
+      {http::verb::post, "/oauth/token", "grant_type=%ff%fe&client_id=hues-cli", form, 400},
+      {http::verb::post, "/oauth/token", "grant_type=a&grant_type=b&%ff=1&%ff=2", form, 400},
+      {http::verb::get, "/oauth/authorize?client_id=%ff%fe&redirect_uri=x", "", {}, 400},
+      {http::verb::get, "/device?user_code=%ff%fe%c0%af", "", {}, 200},
+  };
+  for (const auto& p : probes) {
+    CAPTURE(p.target);
+    CAPTURE(p.body);
+    auto r = c.request(p.method, p.target, p.body, p.headers);
+    CHECK(r.result_int() == p.status);
+    CHECK(strict_utf8(r.body()));
+    if (r[http::field::content_type] == "application/json") CHECK_NOTHROW(boost::json::parse(r.body()));
+  }
+  auto missing = c.request(http::verb::get, "/v1/reports/%ff%fe", {}, key(sb));
+  CHECK(text(json_of(missing).at("error").at("message")).find("\xEF\xBF\xBD") != std::string::npos);  // U+FFFD
+
+  // Unpaired surrogate escapes are text that is not Unicode: validation_error naming the field.
+  const std::string good_loc = R"({"lat":16.4698,"lon":107.5786,"address":"Đại Nội","ward":"Thuận Hòa"})";
+  for (const auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"category":"street_light","description":"\udcff đèn hỏng","location":)" + good_loc + "}", "description"},
+           {R"({"category":"street_light","description":"đèn \ud800","location":)" + good_loc + "}", "description"},
+           {R"({"category":"street_light","description":"ok","location":{"lat":16.4,"lon":107.5,"address":"\udfff\ud800"}})",
+            "location.address"},
+           {"{\"category\":\"street_light\",\"description\":\"\xff\xfe\",\"location\":" + good_loc + "}", "description"}}) {
+    CAPTURE(body);
+    auto r = c.request(http::verb::post, "/v1/reports", body, key(sb));
+    CHECK(r.result_int() == 400);
+    CHECK(error_code_of(r) == "validation_error");
+    CHECK(error_field_of(r) == field);
+    CHECK(strict_utf8(r.body()));
+  }
+  // A proper pair (U+1F6A6, a traffic light) is fine, and JSON that is broken stays malformed_json.
+  auto ok = c.request(http::verb::post, "/v1/reports",
+                      R"({"category":"street_light","description":"đèn \ud83d\udea6 hỏng","location":)" + good_loc + "}", key(sb));
+  CHECK(ok.result_int() == 201);
+  CHECK(text(json_of(ok).at("description")) == "đèn \xF0\x9F\x9A\xA6 hỏng");
+  auto broken = c.request(http::verb::post, "/v1/reports", R"({"description":"\udcff",)", key(sb));
+  CHECK(error_code_of(broken) == "malformed_json");
 }

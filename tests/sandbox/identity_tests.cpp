@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include <boost/url/parse.hpp>
+#include <sqlite3.h>
 
 #include <map>
 #include <memory>
@@ -378,6 +379,27 @@ TEST_CASE("the sign-in form rejects a post without its cookie, and bad requests 
   CHECK(query_of(std::string(denied[http::field::location])).at("error") == "access_denied");
 }
 
+TEST_CASE("loopback redirects (RFC 8252 §7.3) may use any port from 1 to 65535, and only those") {
+  Sandbox sb;
+  Client c(sb.port());
+  Authorization a = demo_app(50123);
+  for (const std::string uri : {"http://127.0.0.1:99999/callback", "http://127.0.0.1:/callback", "http://127.0.0.1:0/callback",
+                                "http://127.0.0.1:65536/callback", "http://127.0.0.1:08080/callback",
+                                "http://[::1]:70000/callback", "http://[::1]:/callback"}) {
+    Authorization bad = a;
+    bad.redirect_uri = uri;
+    auto r = c.request(http::verb::get, bad.target());
+    CHECK_MESSAGE(r.result_int() == 400, uri);
+    CHECK(r.find(http::field::location) == r.end());
+  }
+  for (const std::string uri : {"http://127.0.0.1:1/callback", "http://127.0.0.1:65535/callback",
+                                "http://127.0.0.1/callback"}) {
+    Authorization good = a;
+    good.redirect_uri = uri;
+    CHECK_MESSAGE(c.request(http::verb::get, good.target()).result_int() == 200, uri);
+  }
+}
+
 TEST_CASE("a wrong PKCE verifier, and a reused code, are invalid_grant; reuse revokes the first tokens") {
   Sandbox sb;
   Client c(sb.port());
@@ -681,4 +703,273 @@ TEST_CASE("signing keys are made once, kept in the owner-only database, and surv
   CHECK(c.request(http::verb::get, "/v1/me", {}, bearer(s(code_flow(c, sb).at("access_token")))).result_int() == 200);
   sb.stop();
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+std::string db_text(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  std::string out = sqlite3_step(st) == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(st, 0)) : "";
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+void db_exec(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  INFO(sql << ": " << (err ? err : ""));
+  sqlite3_free(err);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+Client tls_client(const Sandbox& sb) { return Client(sb.tls_port(), TlsOptions{sb.ca_file()}, "localhost"); }
+
+struct Device {
+  boost::json::object d;
+  Response poll(Client& c) const {
+    return token(c, {{"grant_type", "urn:ietf:params:oauth:grant-type:device_code"}, {"client_id", "hues-cli"},
+                     {"device_code", s(d.at("device_code"))}});
+  }
+};
+Device start_device(Client& c) {
+  auto r = c.request(http::verb::post, "/oauth/device_authorization", form({{"client_id", "hues-cli"}, {"scope", "openid"}}), kForm);
+  REQUIRE(r.result_int() == 200);
+  return {json_of(r)};
+}
+// Posts the /device form (fetched on c) with these fields.
+Response decide(Client& c, Params fields) {
+  auto page = c.request(http::verb::get, "/device");
+  REQUIRE(page.result_int() == 200);
+  Params p = hidden_inputs(page.body());
+  for (auto& [k, v] : fields) p[k] = v;
+  return c.request(http::verb::post, "/device", form(p), with(kForm, "Cookie", cookie_of(page)));
+}
+
+}  // namespace
+
+TEST_CASE("each listener is its own issuer: forms, codes, tokens and device grants work only where they were issued") {
+  Sandbox sb;
+  Client plain(sb.port());
+  Client tls = tls_client(sb);
+  Authorization a = demo_app(50123);
+
+  // A form the TLS listener served, posted to the plain one.
+  auto page = tls.request(http::verb::get, a.target());
+  REQUIRE(page.result_int() == 200);
+  Params p = hidden_inputs(page.body());
+  p["username"] = "nguyen.van.an";
+  p["password"] = kPassword;
+  p["decision"] = "approve";
+  auto crossed = plain.request(http::verb::post, "/oauth/authorize", form(p), with(kForm, "Cookie", cookie_of(page)));
+  CHECK(crossed.result_int() == 400);
+  CHECK(crossed.find(http::field::location) == crossed.end());
+  auto same = tls.request(http::verb::post, "/oauth/authorize", form(p), with(kForm, "Cookie", cookie_of(page)));
+  REQUIRE(same.result_int() == 302);
+  CHECK(query_of(std::string(same[http::field::location])).at("iss") == sb.tls_url());
+
+  // A code from the plain listener is unknown to the TLS one, and stays usable where it belongs.
+  auto q = query_of(std::string(sign_in(plain, a, "nguyen.van.an", kPassword)[http::field::location]));
+  Params exchange{{"grant_type", "authorization_code"}, {"code", q.at("code")}, {"redirect_uri", a.redirect_uri},
+                  {"client_id", a.client_id}, {"code_verifier", a.verifier}};
+  CHECK(oauth_error(token(tls, exchange)) == "invalid_grant");
+  auto t = token(plain, exchange);
+  REQUIRE(t.result_int() == 200);
+  const std::string access = s(json_of(t).at("access_token")), refresh = s(json_of(t).at("refresh_token"));
+
+  // Its tokens: no /v1, userinfo, refresh or revocation on the other listener.
+  CHECK(tls.request(http::verb::get, "/v1/me", {}, bearer(access)).result_int() == 401);
+  CHECK(tls.request(http::verb::get, "/oauth/userinfo", {}, bearer(access)).result_int() == 401);
+  CHECK(oauth_error(token(tls, {{"grant_type", "refresh_token"}, {"refresh_token", refresh}, {"client_id", a.client_id}})) ==
+        "invalid_grant");
+  CHECK(tls.request(http::verb::post, "/oauth/revoke", form({{"token", access}, {"client_id", a.client_id}}), kForm)
+            .result_int() == 200);
+  CHECK(plain.request(http::verb::get, "/v1/me", {}, bearer(access)).result_int() == 200);
+  CHECK(plain.request(http::verb::get, "/oauth/userinfo", {}, bearer(access)).result_int() == 200);
+  CHECK(token(plain, {{"grant_type", "refresh_token"}, {"refresh_token", refresh}, {"client_id", a.client_id}}).result_int() == 200);
+
+  // A device grant started on plain: not approvable or pollable over TLS.
+  Device d = start_device(plain);
+  CHECK(s(d.d.at("verification_uri")) == sb.url() + "/device");
+  auto wrong_place = decide(tls, {{"user_code", s(d.d.at("user_code"))}, {"username", "nguyen.van.an"},
+                                  {"password", kPassword}, {"decision", "approve"}});
+  CHECK(wrong_place.body().find("Unknown or expired code") != std::string::npos);
+  CHECK(oauth_error(d.poll(tls)) == "invalid_grant");
+  CHECK(oauth_error(d.poll(plain)) == "authorization_pending");
+}
+
+TEST_CASE("sign-in forms are signed, bounded and kept by the browser: a flood of anonymous forms evicts nobody") {
+  Sandbox sb;
+  Client c(sb.port());
+  // Oversized parameters get a clear page, never a redirect, and nothing is kept.
+  for (const auto& [name, size] : std::vector<std::pair<std::string, std::size_t>>{
+           {"state", 2049}, {"nonce", 513}, {"scope", 1025}, {"redirect_uri", 2049}, {"client_id", 129}}) {
+    CAPTURE(name);
+    Authorization a = demo_app(50123);
+    std::string target = a.target() + "&" + name + "=" + std::string(size, 'x');
+    if (name != "state" && name != "nonce") {  // no repeats: replace the parameter
+      Params p = query_of(a.target());
+      p[name] = std::string(size, 'x');
+      target = "/oauth/authorize?" + form(p);
+    } else {
+      Params p = query_of(a.target());
+      p[name] = std::string(size, 'x');
+      target = "/oauth/authorize?" + form(p);
+    }
+    auto r = c.request(http::verb::get, target);
+    CHECK(r.result_int() == 400);
+    CHECK(r.find(http::field::location) == r.end());
+    CHECK(r.body().find("The " + name + " parameter is longer than") != std::string::npos);
+  }
+  Authorization big = demo_app(50123);
+  big.state = std::string(2048, 's');  // at the bound: fine, and comes back intact
+  auto big_r = sign_in(c, big, "nguyen.van.an", kPassword);
+  REQUIRE(big_r.result_int() == 302);
+  CHECK(query_of(std::string(big_r[http::field::location])).at("state") == big.state);
+
+  // Twenty people open the form; then one client opens 10,050 anonymous forms.
+  struct Open {
+    Authorization a;
+    Params fields;
+    std::string cookie;
+  };
+  std::vector<Open> people;
+  for (int i = 0; i < 20; ++i) {
+    Open o{demo_app(50200 + i), {}, {}};
+    auto page = c.request(http::verb::get, o.a.target());
+    REQUIRE(page.result_int() == 200);
+    o.fields = hidden_inputs(page.body());
+    o.cookie = cookie_of(page);
+    people.push_back(std::move(o));
+  }
+  Authorization flood = demo_app(50999);
+  flood.state = std::string(1500, 'f');
+  const std::string target = flood.target();
+  for (int i = 0; i < 10050; ++i) REQUIRE(c.request(http::verb::get, target).result_int() == 200);
+  int signed_in = 0;
+  for (auto& o : people) {
+    o.fields["username"] = "tran.thi.binh";
+    o.fields["password"] = kPassword;
+    o.fields["decision"] = "approve";
+    auto r = c.request(http::verb::post, "/oauth/authorize", form(o.fields), with(kForm, "Cookie", o.cookie));
+    if (r.result_int() == 302 && query_of(std::string(r[http::field::location])).at("state") == o.a.state) ++signed_in;
+  }
+  CHECK(signed_in == 20);
+
+  // The form's request is signed: changing it, or posting it with another browser's cookie, fails.
+  Open& o = people[0];
+  Params tampered = o.fields;
+  std::string token = tampered.at("csrf_token");
+  const auto d1 = token.find('.'), d2 = token.find('.', d1 + 1);
+  auto payload = unb64url(token.substr(d1 + 1, d2 - d1 - 1));
+  payload.replace(payload.find("50200"), 5, "50666");
+  tampered["csrf_token"] = token.substr(0, d1 + 1) + b64url(payload) + token.substr(d2);
+  CHECK(c.request(http::verb::post, "/oauth/authorize", form(tampered), with(kForm, "Cookie", o.cookie)).result_int() == 400);
+  CHECK(c.request(http::verb::post, "/oauth/authorize", form(o.fields), with(kForm, "Cookie", people[1].cookie)).result_int() ==
+        400);
+}
+
+TEST_CASE("guessing passwords: per-account lockout and a per-address limit answer 429 with Retry-After") {
+  hues::testing::SandboxOptions o;
+  o.max_sign_in_failures = 3;
+  o.max_sign_in_failures_per_address = 6;
+  o.lockout_seconds = 2;
+  Sandbox sb(o);
+  Client c(sb.port());
+  for (int i = 0; i < 3; ++i) {
+    auto r = sign_in(c, demo_app(50123), "nguyen.van.an", "guess-" + std::to_string(i));
+    CHECK(r.result_int() == 200);
+    CHECK(r.body().find("Wrong username or password") != std::string::npos);
+  }
+  auto locked = sign_in(c, demo_app(50123), "nguyen.van.an", kPassword);  // even the right password waits
+  CHECK(locked.result_int() == 429);
+  CHECK(locked.find(http::field::location) == locked.end());
+  const int wait = std::stoi(std::string(locked[http::field::retry_after]));
+  CHECK(wait >= 1);
+  CHECK(wait <= 2);
+  CHECK(sign_in(c, demo_app(50123), "tran.thi.binh", kPassword).result_int() == 302);  // others are not locked out
+  std::this_thread::sleep_for(std::chrono::seconds(wait) + std::chrono::milliseconds(100));
+  CHECK(sign_in(c, demo_app(50123), "nguyen.van.an", kPassword).result_int() == 302);
+
+  // One address trying many accounts: six failures, then every account waits.
+  for (int i = 0; i < 6; ++i) CHECK(sign_in(c, demo_app(50123), "nobody-" + std::to_string(i), "x").result_int() == 200);
+  auto limited = sign_in(c, demo_app(50123), "le.ioc", kPassword);
+  CHECK(limited.result_int() == 429);
+  CHECK(!std::string(limited[http::field::retry_after]).empty());
+}
+
+TEST_CASE("the device page asks for the sign-in first: no code is revealed, denied or guessed anonymously") {
+  hues::testing::SandboxOptions o;
+  o.max_user_code_failures = 2;
+  Sandbox sb(o);
+  Client c(sb.port());
+  Device d = start_device(c);
+  const std::string code = s(d.d.at("user_code"));
+  // Without the right password, a real code and an unknown one get the same answer.
+  auto real = decide(c, {{"user_code", code}, {"username", "nguyen.van.an"}, {"password", "x"}, {"decision", "approve"}});
+  auto unknown = decide(c, {{"user_code", "BCDF-GHJK"}, {"username", "nguyen.van.an"}, {"password", "x"}, {"decision", "approve"}});
+  for (const auto* r : {&real, &unknown}) {
+    CHECK(r->result_int() == 200);
+    CHECK(r->body().find("Wrong username or password") != std::string::npos);
+    CHECK(r->body().find("Unknown or expired code") == std::string::npos);
+  }
+  // An anonymous deny ends nobody's sign-in.
+  auto anonymous = decide(c, {{"user_code", code}, {"decision", "deny"}});
+  CHECK(anonymous.body().find("Denied") == std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(oauth_error(d.poll(c)) == "authorization_pending");
+
+  // Signed in, wrong codes are counted: two, then 429 even for the right one.
+  for (const char* guess : {"BCDF-GHJK", "CDFG-HJKL"}) {
+    auto r = decide(c, {{"user_code", guess}, {"username", "tran.thi.binh"}, {"password", kPassword}, {"decision", "approve"}});
+    CHECK(r.body().find("Unknown or expired code") != std::string::npos);
+  }
+  auto limited = decide(c, {{"user_code", code}, {"username", "tran.thi.binh"}, {"password", kPassword}, {"decision", "approve"}});
+  CHECK(limited.result_int() == 429);
+  CHECK(!std::string(limited[http::field::retry_after]).empty());
+  // Someone else, signed in, approves it.
+  auto ok = decide(c, {{"user_code", code}, {"username", "nguyen.van.an"}, {"password", kPassword}, {"decision", "approve"}});
+  CHECK(ok.body().find("Approved") != std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(d.poll(c).result_int() == 200);
+}
+
+TEST_CASE("passwords are PBKDF2-HMAC-SHA256 with 600,000 iterations; older hashes verify and are upgraded") {
+  TempDir dir;
+  hues::testing::SandboxOptions o;
+  o.data_dir = dir.path;
+  const std::string db = dir.path + "/sandbox.db";
+  auto hash_of = [&](const std::string& user) { return db_text(db, "SELECT password_hash FROM users WHERE username = '" + user + "'"); };
+  {
+    Sandbox sb(o);
+    Client c(sb.port());
+    CHECK(hash_of("nguyen.van.an") == "seed$");  // hashed on first sign-in, not at seed time
+    REQUIRE(sign_in(c, demo_app(50123), "nguyen.van.an", kPassword).result_int() == 302);
+    CHECK(hash_of("nguyen.van.an").rfind("pbkdf2-sha256$600000$", 0) == 0);
+    CHECK(sign_in(c, demo_app(50123), "le.ioc", "HueS-demo-2024").result_int() == 200);  // a seed hash checks the password too
+    CHECK(hash_of("le.ioc") == "seed$");
+  }
+  // A hash from before: 20,000 iterations of the same scheme.
+  unsigned char salt[16], dk[32];
+  REQUIRE(RAND_bytes(salt, sizeof salt) == 1);
+  REQUIRE(PKCS5_PBKDF2_HMAC(kPassword.data(), static_cast<int>(kPassword.size()), salt, sizeof salt, 20000, EVP_sha256(),
+                            sizeof dk, dk) == 1);
+  const std::string old = "pbkdf2-sha256$20000$" + b64url(std::string(reinterpret_cast<char*>(salt), sizeof salt)) + "$" +
+                          b64url(std::string(reinterpret_cast<char*>(dk), sizeof dk));
+  db_exec(db, "UPDATE users SET password_hash = '" + old + "' WHERE username = 'tran.thi.binh'");
+  Sandbox sb(o);
+  Client c(sb.port());
+  CHECK(sign_in(c, demo_app(50123), "tran.thi.binh", "not-it").result_int() == 200);
+  CHECK(hash_of("tran.thi.binh") == old);
+  CHECK(sign_in(c, demo_app(50123), "tran.thi.binh", kPassword).result_int() == 302);
+  const std::string upgraded = hash_of("tran.thi.binh");
+  CHECK(upgraded.rfind("pbkdf2-sha256$600000$", 0) == 0);
+  CHECK(upgraded != old);
+  CHECK(sign_in(c, demo_app(50123), "tran.thi.binh", kPassword).result_int() == 302);
 }

@@ -4,6 +4,11 @@
 
 #include <signal.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +23,10 @@
 #include <sstream>
 #include <thread>
 
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "hues/sandbox_c_api.h"
 #include "hues/testing/sandbox.h"
 #include "test_client.h"
 
@@ -27,6 +36,51 @@ using hues::testing::SandboxOptions;
 namespace fs = std::filesystem;
 
 namespace {
+
+// n TCP connections to port that never send a byte, closed at scope end. Raises this
+// process's descriptor limit for them when it must.
+struct IdleSockets {
+  IdleSockets(int port, int n) {
+    rlimit rl{};
+    REQUIRE(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    const rlim_t want = static_cast<rlim_t>(n) + 512;
+    if (rl.rlim_cur < want && rl.rlim_max >= want) {
+      rl.rlim_cur = want;
+      REQUIRE(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    }
+    REQUIRE_MESSAGE(rl.rlim_cur >= want, "the descriptor limit is too low for this test");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < n; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      REQUIRE(fd >= 0);
+      REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);  // the backlog takes it
+      fds.push_back(fd);
+    }
+  }
+  ~IdleSockets() {
+    for (int fd : fds) ::close(fd);
+  }
+  // True when the server closed fd (EOF or reset) within 15 s.
+  static bool closed_by_server(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 15000) <= 0) return false;
+    char b;
+    return ::recv(fd, &b, 1, 0) <= 0;
+  }
+  std::vector<int> fds;
+};
+
+// SandboxOptions with these members set and the rest left at their defaults.
+SandboxOptions options_with(int tls_port, const std::string& data_dir, int threads) {
+  SandboxOptions o;
+  o.tls_port = tls_port;
+  o.data_dir = data_dir;
+  o.threads = threads;
+  return o;
+}
 
 const std::string kViText = "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo";
 constexpr double kDongBaLat = 16.4726, kDongBaLon = 107.5885;
@@ -398,6 +452,32 @@ TEST_CASE("listing filters by status, category and distance") {
   CHECK(def.at("items").as_array().size() == 20);  // the default page size
 }
 
+TEST_CASE("near: a report inside the bounding box but outside the circle is left out") {
+  Sandbox sb;
+  Client c(sb.port());
+  const double radius = 500, dlat = radius / 6371008.8 * 180 / M_PI, dlon = dlat / std::cos(kDongBaLat * M_PI / 180);
+  // The box's corner region: 0.8 of the way out on both axes, about 566 m from the centre.
+  const double lat = kDongBaLat + 0.8 * dlat, lon = kDongBaLon + 0.8 * dlon;
+  REQUIRE(haversine_m(kDongBaLat, kDongBaLon, lat, lon) > radius * 1.1);
+  auto corner = c.request(http::verb::post, "/v1/reports", report_json("Góc ngoài vòng tròn", lat, lon), key_of(sb));
+  REQUIRE(corner.result_int() == 201);
+  auto edge = c.request(http::verb::post, "/v1/reports", report_json("Trong vòng tròn", kDongBaLat + 0.8 * dlat, kDongBaLon),
+                        key_of(sb));
+  REQUIRE(edge.result_int() == 201);
+  auto ids = [&](double r) {
+    std::set<std::string> out;
+    char q[160];
+    std::snprintf(q, sizeof q, "near_lat=%.6f&near_lon=%.6f&radius_m=%.0f", kDongBaLat, kDongBaLon, r);
+    for (const auto& item : list_all(c, sb, q, 100)) out.insert(str(item.at("id")));
+    return out;
+  };
+  const std::string corner_id = str(json_of(corner).at("id")), edge_id = str(json_of(edge).at("id"));
+  auto within = ids(radius);
+  CHECK(within.count(edge_id) == 1);
+  CHECK(within.count(corner_id) == 0);
+  CHECK(ids(600).count(corner_id) == 1);
+}
+
 TEST_CASE("pagination walks every report once, newest first") {
   Sandbox sb;
   Client c(sb.port());
@@ -455,11 +535,123 @@ TEST_CASE("oversized requests get 413 and the connection is closed cleanly") {
     body.push_back(' ');
     CHECK(c.request(http::verb::post, "/v1/reports", body, key_of(sb)).result_int() == 413);
   }
-  {
-    Client c(sb.port());  // headers over 16 KiB
-    auto r = c.request(http::verb::get, "/healthz", {}, {{"X-Padding", std::string(17 * 1024, 'p')}});
-    CHECK(r.result_int() == 413);
+}
+
+TEST_CASE("framing (RFC 9112 §6.1, §6.3): only a final chunked or a Content-Length frames a body; the rest is 400 or 501 and closes") {
+  Sandbox sb;
+  const std::string key = "X-Api-Key: " + sb.api_key() + "\r\n";
+  // Smuggling: the body of a request with a non-chunked Transfer-Encoding must never run as a request.
+  const std::string marker = "Smuggled report " + std::to_string(::getpid());
+  const std::string inner_body = report_json(marker);
+  const std::string inner = "POST /v1/reports HTTP/1.1\r\nHost: x\r\n" + key +
+                            "Content-Type: application/json\r\nContent-Length: " + std::to_string(inner_body.size()) +
+                            "\r\n\r\n" + inner_body;
+  struct Case {
+    std::string head;
+    int status;
+  };
+  const std::vector<Case> cases = {
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n", 400},
+      {"POST /v1/reports HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n" + key, 400},
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n", 400},
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\nContent-Length: 0\r\n", 400},
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: identity\r\n", 400},
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n", 400},
+      {"POST /healthz HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n", 400},
+      {"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n", 501},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.head);
+    Client client(sb.port());
+    client.write_bytes(c.head + "\r\n" + inner);
+    auto r = client.read_response();
+    CHECK(r.result_int() == c.status);
+    CHECK(error_code_of(r) == (c.status == 400 ? "validation_error" : "not_implemented"));
+    CHECK(!r.keep_alive());
+    CHECK(client.peer_closed());
   }
+  Client c(sb.port());
+  for (const auto& item : list_all(c, sb, "", 100)) CHECK(str(item.at("description")) != marker);
+  // A final chunked still works.
+  Client chunked(sb.port());
+  chunked.write_bytes("POST /v1/reports HTTP/1.1\r\nHost: x\r\n" + key +
+                      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                      [&] { std::ostringstream o; o << std::hex << inner_body.size(); return o.str(); }() + "\r\n" +
+                      inner_body + "\r\n0\r\n\r\n");
+  CHECK(chunked.read_response().result_int() == 201);
+}
+
+TEST_CASE("Host (RFC 9112 §3.2): missing in HTTP/1.1, repeated or invalid is 400; HTTP/1.0 may omit it") {
+  Sandbox sb;
+  for (const std::string head : {"GET /healthz HTTP/1.1\r\n", "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n",
+                                 "GET /healthz HTTP/1.1\r\nHost: user@example\r\n", "GET /healthz HTTP/1.1\r\nHost: a b\r\n",
+                                 "GET /healthz HTTP/1.1\r\nHost: example/path\r\n", "GET /healthz HTTP/1.0\r\nHost: a\r\nHost: b\r\n"}) {
+    CAPTURE(head);
+    Client c(sb.port());
+    c.write_bytes(head + "\r\n");
+    auto r = c.read_response();
+    CHECK(r.result_int() == 400);
+    CHECK(c.peer_closed());
+  }
+  for (const std::string head : {"GET /healthz HTTP/1.0\r\n", "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n",
+                                 "GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\n", "GET /healthz HTTP/1.1\r\nHost: \r\n"}) {
+    CAPTURE(head);
+    Client c(sb.port());
+    c.write_bytes(head + "\r\n");
+    CHECK(c.read_response().result_int() == 200);
+  }
+}
+
+TEST_CASE("a header section over 16 KiB is 431 (RFC 6585), a target over 8 KiB is 414 (RFC 9110), and both close") {
+  Sandbox sb;
+  {
+    Client c(sb.port());
+    auto r = c.request(http::verb::get, "/healthz", {}, {{"X-Padding", std::string(17 * 1024, 'p')}});
+    CHECK(r.result_int() == 431);
+    CHECK(error_code_of(r) == "header_too_large");
+    CHECK(c.peer_closed());
+  }
+  for (std::size_t n : {9 * 1024, 20 * 1024}) {  // within and beyond the header section's limit
+    CAPTURE(n);
+    Client c(sb.port());
+    auto r = c.request(http::verb::get, "/v1/reports?status=" + std::string(n, 's'), {}, key_of(sb));
+    CHECK(r.result_int() == 414);
+    CHECK(error_code_of(r) == "uri_too_long");
+    CHECK(c.peer_closed());
+  }
+  Client ok(sb.port());  // 8 KiB of target still works
+  CHECK(ok.request(http::verb::get, "/healthz?" + std::string(8000, 'a')).result_int() == 200);
+}
+
+TEST_CASE("connection cap: a client holding 1,100 idle sockets cannot shut others out; the longest-idle are shed") {
+  SandboxOptions o;
+  o.max_connections = 64;
+  Sandbox sb(o);
+  Client busy(sb.port());  // a keep-alive client that keeps using its connection
+  CHECK(busy.request(http::verb::get, "/healthz").result_int() == 200);
+  IdleSockets idle(sb.port(), 1100);
+  Client fresh(sb.port());
+  CHECK(fresh.request(http::verb::get, "/healthz").result_int() == 200);  // within the client's 15 s deadline
+  CHECK(IdleSockets::closed_by_server(idle.fds.front()));  // the first idle one made room
+  Client tls(sb.tls_port(), TlsOptions{sb.ca_file()});
+  CHECK(tls.request(http::verb::get, "/healthz").result_int() == 200);
+  CHECK(fresh.request(http::verb::get, "/healthz").result_int() == 200);
+}
+
+TEST_CASE("a header must arrive within the header timeout, a next request within the idle timeout") {
+  SandboxOptions o;
+  o.header_timeout_ms = 300;
+  o.idle_timeout_ms = 300;
+  Sandbox sb(o);
+  Client slow(sb.port());  // slowloris: a header that never ends
+  slow.write_bytes("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+  CHECK(slow.peer_closed());
+  Client silent(sb.port());
+  silent.connect();
+  CHECK(silent.peer_closed());
+  Client kept(sb.port());
+  CHECK(kept.request(http::verb::get, "/healthz").result_int() == 200);
+  CHECK(kept.peer_closed());  // idle after its response
 }
 
 TEST_CASE("keep-alive serves many requests on one connection until Connection: close") {
@@ -526,12 +718,48 @@ TEST_CASE("TLS verifies against the sandbox CA and refuses old protocols") {
   CHECK_NOTHROW(v12.connect());
 }
 
+TEST_CASE("tls_names: the sandbox can serve a certificate for other names, which a client of localhost refuses") {
+  TempDir dir;
+  {
+    SandboxOptions o;
+    o.data_dir = dir.path;
+    o.tls_names = {"wrong.example", "10.20.30.40"};
+    Sandbox sb(o);
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file((dir.path + "/server.pem").c_str(), "r"), BIO_free);
+    REQUIRE(bio);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+    REQUIRE(cert);
+    CHECK(X509_check_host(cert.get(), "wrong.example", 0, 0, nullptr) == 1);
+    CHECK(X509_check_ip_asc(cert.get(), "10.20.30.40", 0) == 1);
+    CHECK(X509_check_host(cert.get(), "localhost", 0, 0, nullptr) != 1);
+    CHECK(X509_check_ip_asc(cert.get(), "127.0.0.1", 0) != 1);
+    Client localhost(sb.tls_port(), TlsOptions{sb.ca_file()}, "localhost");
+    CHECK_THROWS(localhost.connect());  // host-name verification fails
+    Client named(sb.tls_port(), TlsOptions{sb.ca_file(), "wrong.example"});
+    CHECK(named.request(http::verb::get, "/healthz").result_int() == 200);
+  }
+  Sandbox sb(options_with(0, dir.path, 2));  // back to the default names: the certificate is re-issued
+  Client localhost(sb.tls_port(), TlsOptions{sb.ca_file()}, "localhost");
+  CHECK(localhost.request(http::verb::get, "/healthz").result_int() == 200);
+
+  // The same through the C API the language testing packages use.
+  const std::string config = R"({"tls_names": ["wrong.example"], "threads": 1})";
+  std::uint64_t handle = 0;
+  hues_sandbox_bytes info{};
+  REQUIRE(hues_sandbox_start(reinterpret_cast<const uint8_t*>(config.data()), config.size(), &handle, &info) == 0);
+  auto started = boost::json::parse(std::string_view(reinterpret_cast<const char*>(info.data), info.len)).as_object();
+  hues_sandbox_bytes_free(&info);
+  Client via_c(static_cast<int>(started.at("tls_port").as_int64()), TlsOptions{str(started.at("ca_file"))}, "localhost");
+  CHECK_THROWS(via_c.connect());
+  hues_sandbox_stop(handle);
+}
+
 TEST_CASE("a restart on the same data directory keeps reports and the certificate") {
   TempDir dir;
   std::string id, created, ca, cert;
   std::size_t count = 0;
   {
-    Sandbox sb(SandboxOptions{"127.0.0.1", 0, 0, dir.path, 2});
+    Sandbox sb(options_with(0, dir.path, 2));
     Client c(sb.port());
     auto r = c.request(http::verb::post, "/v1/reports", report_json(kViText), key_of(sb));
     REQUIRE(r.result_int() == 201);
@@ -545,7 +773,7 @@ TEST_CASE("a restart on the same data directory keeps reports and the certificat
     CHECK(key_perms == (fs::perms::owner_read | fs::perms::owner_write));
   }
   REQUIRE(fs::exists(dir.path + "/sandbox.db"));  // a caller's directory is never removed
-  Sandbox sb(SandboxOptions{"127.0.0.1", 0, 0, dir.path, 2});
+  Sandbox sb(options_with(0, dir.path, 2));
   Client c(sb.port());
   auto r = c.request(http::verb::get, "/v1/reports/" + id, {}, key_of(sb));
   CHECK(r.result_int() == 200);
@@ -559,7 +787,7 @@ TEST_CASE("a restart on the same data directory keeps reports and the certificat
 
 TEST_CASE("sandboxes are independent and stop() closes everything") {
   auto a = std::make_unique<Sandbox>();
-  Sandbox b(SandboxOptions{"127.0.0.1", 0, -1, "", 1});
+  Sandbox b(options_with(-1, "", 1));
   CHECK(b.tls_port() == -1);
   CHECK(b.tls_url().empty());
   CHECK(a->port() != b.port());
@@ -586,47 +814,134 @@ TEST_CASE("sandboxes are independent and stop() closes everything") {
 }
 
 #ifdef HUES_SANDBOX_EXE
+namespace {
+
+// hues-sandbox as a child process with args; its URLs read from its stdout.
+struct SandboxExe {
+  explicit SandboxExe(std::vector<std::string> args, int nofile_soft = 0) {
+    int out[2];
+    REQUIRE(pipe(out) == 0);
+    pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      if (nofile_soft > 0) {  // the descriptor limit the sandbox runs under
+        rlimit rl{};
+        getrlimit(RLIMIT_NOFILE, &rl);
+        rl.rlim_cur = static_cast<rlim_t>(nofile_soft);
+        setrlimit(RLIMIT_NOFILE, &rl);
+      }
+      std::vector<char*> argv{const_cast<char*>(HUES_SANDBOX_EXE)};
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(HUES_SANDBOX_EXE, argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    f = fdopen(out[0], "r");
+    char line[512];
+    while (std::fgets(line, sizeof line, f)) {  // "data" comes last
+      std::string s(line);
+      if (s.rfind("hues-sandbox: data ", 0) == 0) break;
+      if (s.rfind("hues-sandbox: http://", 0) == 0) http_url = s.substr(14, s.size() - 15);
+      if (s.rfind("hues-sandbox: https://", 0) == 0) https_url = s.substr(14, s.size() - 15);
+      if (s.rfind("hues-sandbox: ca ", 0) == 0) ca = s.substr(17, s.size() - 18);
+    }
+    REQUIRE(!http_url.empty());
+  }
+  ~SandboxExe() {
+    if (pid > 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+    if (f) std::fclose(f);
+  }
+  int port() const { return std::stoi(http_url.substr(http_url.rfind(':') + 1)); }
+  int tls_port() const { return std::stoi(https_url.substr(https_url.rfind(':') + 1)); }
+  // The exit status after SIGTERM, or -1 when it did not exit within 5 s.
+  int terminate() {
+    kill(pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50000);
+    if (!WIFEXITED(status)) return -1;
+    pid = -1;
+    return WEXITSTATUS(status);
+  }
+  void kill9() {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    pid = -1;
+  }
+  pid_t pid = -1;
+  FILE* f = nullptr;
+  std::string http_url, https_url, ca;
+};
+
+// Files in dir that the group or others may read or write, with their modes.
+std::vector<std::string> shared_files(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const auto p = e.symlink_status().permissions();
+    if ((p & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(p & fs::perms::all));
+      out.push_back(e.path().filename().string() + " " + mode);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 TEST_CASE("hues-sandbox prints its URLs, serves, and stops on SIGTERM") {
   TempDir dir;
   const std::string db = dir.path + "/db/reports.db";
   fs::create_directories(dir.path + "/db");
-  int out[2];
-  REQUIRE(pipe(out) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    execl(HUES_SANDBOX_EXE, HUES_SANDBOX_EXE, "--port", "0", "--db", db.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  FILE* f = fdopen(out[0], "r");
-  std::string http_url, https_url, ca;
-  char line[512];
-  while ((http_url.empty() || https_url.empty() || ca.empty()) && std::fgets(line, sizeof line, f)) {
-    std::string s(line);
-    if (s.rfind("hues-sandbox: http://", 0) == 0) http_url = s.substr(14, s.size() - 15);
-    if (s.rfind("hues-sandbox: https://", 0) == 0) https_url = s.substr(14, s.size() - 15);
-    if (s.rfind("hues-sandbox: ca ", 0) == 0) ca = s.substr(17, s.size() - 18);
-  }
-  REQUIRE(!http_url.empty());
-  CHECK(https_url.rfind("https://localhost:", 0) == 0);
-  CHECK(ca == dir.path + "/db/ca.pem");
+  SandboxExe sb({"--port", "0", "--db", db});
+  CHECK(sb.https_url.rfind("https://localhost:", 0) == 0);
+  CHECK(sb.ca == dir.path + "/db/ca.pem");
   CHECK(fs::exists(db));
-  Client c(std::stoi(http_url.substr(http_url.rfind(':') + 1)));
+  Client c(sb.port());
   CHECK(c.request(http::verb::get, "/healthz").result_int() == 200);
-  Client tls(std::stoi(https_url.substr(https_url.rfind(':') + 1)), TlsOptions{ca});
+  Client tls(sb.tls_port(), TlsOptions{sb.ca});
   CHECK(tls.request(http::verb::get, "/healthz").result_int() == 200);
-  kill(pid, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(50000);
-  if (!WIFEXITED(status)) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    FAIL("hues-sandbox did not exit on SIGTERM");
+  CHECK(sb.terminate() == 0);
+}
+
+TEST_CASE("with the default cap and descriptor limit, 1,100 idle sockets from one client do not stall a new one") {
+  SandboxExe sb({"--port", "0", "--tls-port", "-1"}, 1024);  // the common default soft limit
+  IdleSockets idle(sb.port(), 1100);
+  Client fresh(sb.port());
+  CHECK(fresh.request(http::verb::get, "/healthz").result_int() == 200);  // within the client's 15 s deadline
+  CHECK(sb.terminate() == 0);
+}
+
+TEST_CASE("every file in the data directory is owner-only, from the start, after a kill -9 and a restart") {
+  TempDir parent;
+  const std::string dir = parent.path + "/data";  // the sandbox makes it
+  {
+    SandboxExe sb({"--port", "0", "--data-dir", dir});
+    Client c(sb.port());
+    for (int i = 0; i < 5; ++i)
+      REQUIRE(c.request(http::verb::post, "/v1/reports", report_json(kViText), {{"X-Api-Key", "hk_test_hue_s_sandbox_0001"}})
+                  .result_int() == 201);
+    CHECK(fs::exists(dir + "/sandbox.db-wal"));
+    CHECK(fs::exists(dir + "/sandbox.db-shm"));
+    CHECK(shared_files(dir) == std::vector<std::string>{});
+    CHECK((fs::status(dir).permissions() & (fs::perms::group_all | fs::perms::others_all)) == fs::perms::none);
+    sb.kill9();  // the WAL stays behind
+    REQUIRE(fs::exists(dir + "/sandbox.db-wal"));
+    CHECK(shared_files(dir) == std::vector<std::string>{});
   }
-  CHECK(WEXITSTATUS(status) == 0);
-  std::fclose(f);
+  // Files an older version left readable are made owner-only on the next start.
+  for (const char* name : {"sandbox.db", "sandbox.db-wal", "sandbox.db-shm", "ca.pem", "server.pem", "server-key.pem"})
+    fs::permissions(dir + "/" + name, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  SandboxExe sb({"--port", "0", "--data-dir", dir});
+  CHECK(shared_files(dir) == std::vector<std::string>{});
+  Client c(sb.port());
+  auto r = c.request(http::verb::get, "/v1/reports?limit=100", {}, {{"X-Api-Key", "hk_test_hue_s_sandbox_0001"}});
+  CHECK(r.result_int() == 200);
+  CHECK(sb.terminate() == 0);
 }
 #endif

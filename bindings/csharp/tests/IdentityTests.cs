@@ -51,8 +51,11 @@ public class IdentityTests {
 
   static OidcClient App() { return Oidc("hues-demo-app", tls: false); }
 
-  static HuesClient ClientWith(Credentials credentials) {
-    return new HuesClient(Sandbox.TlsUrl, caFile: Sandbox.CaFile, credentials: credentials);
+  // On the listener whose issuer made the tokens: each listener is its own issuer, and its
+  // tokens are good only there.
+  static HuesClient ClientWith(Credentials credentials, bool tls = true) {
+    return tls ? new HuesClient(Sandbox.TlsUrl, caFile: Sandbox.CaFile, credentials: credentials)
+               : new HuesClient(Sandbox.Url, credentials: credentials);
   }
 
   // Code + PKCE: sign in on the login page, let the browser follow the redirect to the app's
@@ -146,7 +149,7 @@ public class IdentityTests {
 
       using (var store = new MemoryTokenStore())
       using (var user = new UserCredentials(oidc, store, key: "an", tokens: tokens))
-      using (var client = ClientWith(user)) {
+      using (var client = ClientWith(user, tls: false)) {
         var me = client.Me();
         Assert.That(me.Name, Is.EqualTo("Nguyễn Văn An"));
         Assert.That(me.Name.IsNormalized(System.Text.NormalizationForm.FormC), Is.True);
@@ -229,7 +232,7 @@ public class IdentityTests {
 
       // The app restarted: new credentials restore the user from the store.
       using (var restored = new UserCredentials(oidc, store, key: "an"))
-      using (var client = ClientWith(restored)) {
+      using (var client = ClientWith(restored, tls: false)) {
         Assert.That(restored.SignedIn(), Is.True);
         Assert.That(restored.Tokens().RefreshToken, Is.EqualTo(tokens.RefreshToken));
         Assert.That(client.Me().Name, Is.EqualTo("Nguyễn Văn An"));

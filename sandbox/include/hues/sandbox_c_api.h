@@ -2,7 +2,12 @@
  * library, never linked into the SDK modules an app ships). Plain C, like hues/c_api.h.
  *
  * config JSON (all optional): {"host": "127.0.0.1", "port": 0, "tls_port": 0 (-1: no TLS),
- *   "data_dir": "" (a fresh temporary directory, removed on stop), "threads": 2}
+ *   "data_dir": "" (a fresh temporary directory, removed on stop), "threads": 2,
+ *   "tls_names": ["localhost", "127.0.0.1", "::1"] (what the TLS certificate names; another
+ *   name gives a certificate a client of localhost must refuse), "max_connections": 0 (from
+ *   the descriptor limit), "idle_timeout_ms": 30000, "header_timeout_ms": 10000,
+ *   "max_sign_in_failures": 5, "max_sign_in_failures_per_address": 30,
+ *   "max_user_code_failures": 5, "lockout_seconds": 900}
  * info JSON: {"url", "tls_url", "ca_file", "api_key", "admin_key", "data_dir", "port",
  *   "tls_port"}
  * error JSON: {"type": "sandbox", "message"}

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace hues::testing {
 
@@ -18,6 +19,20 @@ struct SandboxOptions {
   // directory, removed on stop().
   std::string data_dir;
   int threads = 2;
+  // Guessing limits of the sign-in pages: wrong passwords per account and per client address,
+  // wrong device user codes per account (twice that per address), counted over
+  // lockout_seconds; reaching one answers 429 with Retry-After for lockout_seconds.
+  int max_sign_in_failures = 5;
+  int max_sign_in_failures_per_address = 30;
+  int max_user_code_failures = 5;
+  int lockout_seconds = 900;
+  // Open connections at most (0: from the descriptor limit); idle ones are shed first.
+  int max_connections = 0;
+  int idle_timeout_ms = 30000;    // keep-alive wait for the next request
+  int header_timeout_ms = 10000;  // first byte to end of header
+  // Host names / IP addresses the TLS certificate names; empty: localhost, 127.0.0.1, ::1.
+  // Another name makes a certificate that clients connecting to localhost must refuse.
+  std::vector<std::string> tls_names;
 };
 
 class Sandbox {
