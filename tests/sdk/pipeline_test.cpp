@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -68,6 +69,42 @@ TEST_CASE("TLS: the sandbox CA verifies the server; without it the handshake fai
   CHECK(err.code() == "certificate_verify_failed");
   CHECK_FALSE(err.retryable());
   CHECK_THROWS_AS(hues::Client(o).reports().categories(), hues::TlsError);
+}
+
+TEST_CASE("TLS: a certificate for other names is refused, by host name and by IP address") {
+  auto dir = std::filesystem::temp_directory_path() / ("hues-tls-names-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  hues::testing::SandboxOptions so;
+  so.data_dir = dir.string();  // kept between the two starts: one CA, two certificates
+  so.tls_names = {"reports.other-city.example", "10.9.8.7"};  // a trusted CA, the wrong names
+  std::string ca;
+  {
+    hues::testing::Sandbox other(so);
+    ca = other.ca_file();
+    for (std::string url : {other.tls_url(),  // https://localhost:PORT
+                            "https://127.0.0.1:" + std::to_string(other.tls_port())}) {
+      INFO(url);
+      auto o = options_for(url);
+      o.ca_file = ca;
+      auto err = catch_error([&] { hues::Client(o).reports().categories(); });
+      CHECK(err.type() == hues::ErrorType::kTls);
+      CHECK(err.code() == "certificate_verify_failed");
+      CHECK(err.message().find("mismatch") != std::string::npos);  // hostname or IP address mismatch
+      CHECK_FALSE(err.retryable());
+    }
+  }
+  // The same CA with the names the client asks for is accepted: it was the names.
+  so.tls_names = {"localhost", "127.0.0.1"};
+  {
+    hues::testing::Sandbox same_ca(so);
+    REQUIRE(same_ca.ca_file() == ca);
+    for (std::string url : {same_ca.tls_url(), "https://127.0.0.1:" + std::to_string(same_ca.tls_port())}) {
+      auto o = options_for(url);
+      o.ca_file = ca;
+      CHECK_FALSE(hues::Client(o).reports().categories().empty());
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("TLS: plain HTTP spoken to the TLS port is a typed error, not a hang") {

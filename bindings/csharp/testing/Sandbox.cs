@@ -33,13 +33,21 @@ public sealed class Sandbox : IDisposable {
 
   // Null arguments keep the sandbox's defaults: a fresh temporary data directory (removed on
   // Dispose), free ports, HTTPS on. tlsPort -1 disables HTTPS.
-  public Sandbox(string dataDir = null, int? port = null, int? tlsPort = null, int? threads = null) {
+  // tlsNames: the host names and IP addresses the TLS certificate names (default localhost,
+  // 127.0.0.1, ::1); another name makes a certificate that clients of localhost must refuse.
+  public Sandbox(string dataDir = null, int? port = null, int? tlsPort = null, int? threads = null,
+                 string[] tlsNames = null) {
     var w = new JsonWriter();
     w.BeginObject();
     if (dataDir != null) w.Name("data_dir").String(dataDir);
     if (port.HasValue) w.Name("port").Int(port.Value);
     if (tlsPort.HasValue) w.Name("tls_port").Int(tlsPort.Value);
     if (threads.HasValue) w.Name("threads").Int(threads.Value);
+    if (tlsNames != null) {
+      w.Name("tls_names").BeginArray();
+      foreach (var name in tlsNames) w.String(name);
+      w.EndArray();
+    }
     w.EndObject();
     var config = w.ToUtf8();
     var info = new SandboxBytes();

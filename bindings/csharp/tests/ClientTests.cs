@@ -26,6 +26,21 @@ public class ClientTests {
   }
 
   [Test]
+  public void ACertificateForOtherNamesIsRefusedByHostNameAndByIpAddress() {
+    using (var other = new Testing.Sandbox(tlsNames: new[] { "reports.other-city.example", "10.9.8.7" })) {
+      foreach (var url in new[] { other.TlsUrl, "https://127.0.0.1:" + other.TlsPort }) {
+        using (var client = new HuesClient(url, apiKey: other.ApiKey, caFile: other.CaFile,
+                                           retry: new RetryPolicy(maxAttempts: 1))) {
+          var e = Assert.Throws<TlsException>(() => client.Reports.Categories(), url);
+          Assert.That(e.Code, Is.EqualTo("certificate_verify_failed"), url);
+          StringAssert.Contains("mismatch", e.Message);
+          Assert.That(e.Retryable, Is.False);
+        }
+      }
+    }
+  }
+
+  [Test]
   public void TlsWithoutTheCaIsRejected() {
     // The system store does not trust the sandbox's development CA.
     var options = Sandbox.ClientOptions(tls: true).WithCaFile(null).WithRetry(new RetryPolicy(maxAttempts: 1));

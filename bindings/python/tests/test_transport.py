@@ -23,6 +23,19 @@ def test_tls_without_the_ca_is_refused(sandbox):
     assert isinstance(err.value, hues.TransportError) and err.value.status == 0
 
 
+def test_a_certificate_for_other_names_is_refused():
+    # A CA the client trusts, but a certificate for other names: refused by host name and by
+    # IP address alike (switching verification of either off would let these through).
+    import hues.testing
+    with hues.testing.Sandbox(tls_names=["reports.other-city.example", "10.9.8.7"]) as other:
+        for url in (other.tls_url, f"https://127.0.0.1:{other.tls_port}"):
+            with hues.Client(base_url=url, api_key=other.api_key, ca_file=other.ca_file, timeout=10) as c:
+                with pytest.raises(hues.TlsError) as err:
+                    c.reports.categories()
+            assert err.value.code == "certificate_verify_failed" and "mismatch" in str(err.value), url
+            assert not err.value.retryable
+
+
 def test_gil_is_released_while_a_call_blocks(silent_server):
     url, accepted, _ = silent_server
     client = hues.Client(base_url=url, api_key="hk_test_x", timeout=2, retry=hues.RetryPolicy(max_attempts=1))

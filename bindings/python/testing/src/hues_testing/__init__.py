@@ -17,7 +17,7 @@ import ctypes
 import json
 import os
 import pathlib
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Sequence, Union
 
 from hues._generated.objects import AsyncClient, Client
 
@@ -63,15 +63,20 @@ class Sandbox:
     """Started on construction, stopped by stop() or on leaving the ``with`` block.
 
     ``data_dir`` holds sandbox.db and the development CA; by default a fresh temporary
-    directory, removed on stop. ``tls_port=-1`` disables HTTPS.
+    directory, removed on stop. ``tls_port=-1`` disables HTTPS. ``tls_names`` are the host
+    names and IP addresses the TLS certificate names (another name makes a certificate clients
+    connecting to localhost must refuse).
     """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tls_port: int = 0,
-                 data_dir: Union[str, "os.PathLike[str]", None] = None, threads: int = 2) -> None:
+                 data_dir: Union[str, "os.PathLike[str]", None] = None, threads: int = 2,
+                 tls_names: Optional[Sequence[str]] = None) -> None:
         lib = _library()
         config: Dict[str, Any] = {"host": host, "port": port, "tls_port": tls_port, "threads": threads}
         if data_dir is not None:
             config["data_dir"] = os.fspath(data_dir)
+        if tls_names is not None:  # the names the TLS certificate carries (default: localhost, 127.0.0.1, ::1)
+            config["tls_names"] = list(tls_names)
         payload = json.dumps(config).encode("utf-8")
         handle = ctypes.c_uint64(0)
         info = _Bytes()

@@ -185,6 +185,23 @@ class ReportsTest extends SandboxTest {
   }
 
   @Test
+  void aCertificateForOtherNamesIsRefusedByHostNameAndByIpAddress() {
+    java.util.Map<String, Object> config = new java.util.LinkedHashMap<>();
+    config.put("tls_names", java.util.List.of("reports.other-city.example", "10.9.8.7"));
+    try (Sandbox other = new Sandbox(config)) {
+      for (String url : new String[] {other.tlsUrl(), "https://127.0.0.1:" + other.tlsPort()}) {
+        try (HuesClient client = HuesClient.builder().baseUrl(url).apiKey(other.apiKey())
+            .caFile(other.caFile()).retry(attempts(1)).build()) {
+          TlsException e = assertThrows(TlsException.class, () -> client.reports().categories(), url);
+          assertEquals("certificate_verify_failed", e.getCode(), url);
+          assertTrue(e.getMessage().contains("mismatch"), e.getMessage());
+          assertFalse(e.isRetryable());
+        }
+      }
+    }
+  }
+
+  @Test
   void tlsWithTheSandboxCaWorksAndWithoutItFails() {
     try (HuesClient tls = HuesClient.builder().baseUrl(sandbox.tlsUrl()).apiKey(sandbox.apiKey())
         .caFile(sandbox.caFile()).build()) {
