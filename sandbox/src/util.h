@@ -36,9 +36,8 @@ using internal::utf8_length;
 // Strict: nullopt on any character outside the unpadded base64url alphabet.
 inline std::optional<std::string> base64url_decode(std::string_view text) { return internal::try_base64url_decode(text); }
 
-// text as valid UTF-8: each ill-formed sequence becomes U+FFFD (the Unicode "maximal
-// subpart" practice), so whatever a client sent can be echoed in JSON or HTML.
-std::string valid_utf8(std::string_view text);
+// text as valid UTF-8 (each ill-formed sequence becomes U+FFFD), shared with the SDK.
+using internal::valid_utf8;
 
 // RFC 3339 UTC with second precision: "2026-11-28T09:16:16Z".
 std::string rfc3339(std::time_t t);

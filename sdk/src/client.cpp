@@ -36,7 +36,9 @@ ErrorType type_for_status(int status) {
 void raise_for_status(const HttpResponse& res, const std::string& sent_request_id) {
   ErrorBody body;
   try {
-    auto doc = parse_json(res.body);
+    // A server that echoed ill-formed bytes into its message still told its code: read the
+    // body with each bad sequence as U+FFFD rather than lose the code and the field.
+    auto doc = is_valid_utf8(res.body) ? parse_json(res.body) : parse_json(valid_utf8(res.body));
     if (const auto* obj = doc.if_object(); obj && obj->contains("error")) read_json(obj->at("error"), body, "error");
   } catch (const FieldError&) {
     // Not our error shape (a proxy's HTML page, say): keep what the status tells.

@@ -299,6 +299,23 @@ TEST_CASE("bad input is refused before sending, naming the field") {
   CHECK(err.field() == "base_url");
 }
 
+TEST_CASE("an error body with ill-formed UTF-8 still gives the server's code, field and request id") {
+  std::atomic<int> requests{0};
+  FaultServer server(scripted(requests, [](int, const std::string&) {
+    return http_response(404, "{\"error\":{\"code\":\"report_not_found\",\"message\":\"no report \xff\xfe here\","
+                              "\"request_id\":\"req_from_body\",\"field\":\"id\"}}",
+                         "X-Request-Id: req_from_header\r\n");
+  }));
+  auto o = options_for(server.url());
+  o.retry.max_attempts = 1;
+  auto err = catch_error([&] { hues::Client(o).reports().get("rpt_x"); });
+  CHECK(err.type() == hues::ErrorType::kNotFound);
+  CHECK(err.code() == "report_not_found");
+  CHECK(err.field() == "id");
+  CHECK(err.request_id() == "req_from_header");
+  CHECK(err.message() == "no report \xEF\xBF\xBD\xEF\xBF\xBD here");  // each bad byte as U+FFFD
+}
+
 TEST_CASE("malformed and oversized responses are protocol errors") {
   std::atomic<int> requests{0};
   FaultServer server(scripted(requests, [](int n, const std::string&) {

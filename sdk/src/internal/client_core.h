@@ -117,6 +117,4 @@ std::vector<T> decode_items(const HttpResponse& response) {
   }
 }
 
-bool is_valid_utf8(const std::string& text);
-
 }  // namespace hues::internal

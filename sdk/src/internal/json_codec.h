@@ -43,6 +43,9 @@ class FieldError : public std::runtime_error {
 // "a" + "b" -> "a.b"; "" + "b" -> "b".
 std::string join_path(const std::string& path, std::string_view name);
 bool is_valid_utf8(std::string_view text);
+// text as valid UTF-8: each ill-formed sequence becomes U+FFFD (the Unicode "maximal subpart"
+// practice), so what a peer sent can be echoed in JSON or HTML, or read despite a bad byte.
+std::string valid_utf8(std::string_view text);
 std::size_t utf8_length(std::string_view text);  // code points, for minLength/maxLength
 
 void write_json(boost::json::value& out, const std::string& v);
