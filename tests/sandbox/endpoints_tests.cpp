@@ -19,15 +19,6 @@ using hues::testing::SandboxOptions;
 
 namespace {
 
-// SandboxOptions with these members set and the rest left at their defaults.
-SandboxOptions options_with(int tls_port, const std::string& data_dir, int threads) {
-  SandboxOptions o;
-  o.tls_port = tls_port;
-  o.data_dir = data_dir;
-  o.threads = threads;
-  return o;
-}
-
 Headers key(const Sandbox& sb) { return {{"X-Api-Key", sb.api_key()}}; }
 
 std::string text(const boost::json::value& v) { return std::string(v.as_string()); }

@@ -73,15 +73,6 @@ struct IdleSockets {
   std::vector<int> fds;
 };
 
-// SandboxOptions with these members set and the rest left at their defaults.
-SandboxOptions options_with(int tls_port, const std::string& data_dir, int threads) {
-  SandboxOptions o;
-  o.tls_port = tls_port;
-  o.data_dir = data_dir;
-  o.threads = threads;
-  return o;
-}
-
 const std::string kViText = "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo";
 constexpr double kDongBaLat = 16.4726, kDongBaLon = 107.5885;
 

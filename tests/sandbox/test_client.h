@@ -15,6 +15,8 @@
 #include <boost/json.hpp>
 #include <openssl/ssl.h>
 
+#include <hues/testing/sandbox.h>
+
 #include <stdlib.h>
 
 #include <chrono>
@@ -185,5 +187,14 @@ struct TempDir {
   }
   std::string path;
 };
+
+// SandboxOptions with these members set and the rest left at their defaults.
+inline hues::testing::SandboxOptions options_with(int tls_port, const std::string& data_dir, int threads) {
+  hues::testing::SandboxOptions o;
+  o.tls_port = tls_port;
+  o.data_dir = data_dir;
+  o.threads = threads;
+  return o;
+}
 
 }  // namespace sandbox_test

@@ -162,27 +162,10 @@ TEST_CASE("client credentials: a partner backend fetches one token and reuses it
   CHECK(err.code() == "invalid_client");
 }
 
-namespace {
-struct Lines : hues::Logger {
-  std::mutex mu;
-  std::vector<std::string> lines;
-  void log(hues::LogLevel, const std::string& m) override {
-    std::lock_guard<std::mutex> lock(mu);
-    lines.push_back(m);
-  }
-  std::string all() {
-    std::lock_guard<std::mutex> lock(mu);
-    std::string out;
-    for (const auto& l : lines) out += l + "\n";
-    return out;
-  }
-};
-}  // namespace
-
 TEST_CASE("debug lines show headers through an allow-list: no Bearer token, API key or client secret") {
   const std::string secret = "taxi-secret-2025";
   for (bool post : {false, true}) {
-    auto logs = std::make_shared<Lines>();
+    auto logs = std::make_shared<hues_test::Lines>();
     hues::OidcOptions oo;
     oo.issuer = sandbox().tls_url();
     oo.client_id = "hues-taxi-backend";
@@ -604,14 +587,7 @@ TEST_CASE("device polling: a cancel ends a poll at once, with its token request 
   hues::CallOptions call;
   call.cancel = std::make_shared<hues::CancellationToken>();
   std::promise<hues::Error> ended;
-  oidc->poll_device_token_async(device_code(1, 600), [&](std::exception_ptr error, hues::TokenSet) {
-    try {
-      if (error) std::rethrow_exception(error);
-      ended.set_value(hues::Error(hues::ErrorType::kApi, "no error"));
-    } catch (const hues::Error& e) {
-      ended.set_value(e);
-    }
-  }, call);
+  oidc->poll_device_token_async(device_code(1, 600), hues_test::records_error<hues::TokenSet>(ended), call);
   {
     std::unique_lock<std::mutex> lock(provider->mu);
     REQUIRE(provider->cv.wait_for(lock, std::chrono::seconds(10), [&] { return !provider->polls.empty(); }));
@@ -635,14 +611,7 @@ TEST_CASE("the loopback receiver answers other requests 404 and waits on; a canc
     hues::CallOptions call;
     call.cancel = std::make_shared<hues::CancellationToken>();
     std::promise<hues::Error> ended;
-    receiver.wait_async(60000, [&](std::exception_ptr error, std::string) {
-      try {
-        if (error) std::rethrow_exception(error);
-        ended.set_value(hues::Error(hues::ErrorType::kApi, "no error"));
-      } catch (const hues::Error& e) {
-        ended.set_value(e);
-      }
-    }, call);
+    receiver.wait_async(60000, hues_test::records_error<std::string>(ended), call);
     call.cancel->cancel();
     auto result = ended.get_future();
     REQUIRE(result.wait_for(std::chrono::seconds(30)) == std::future_status::ready);  // well before its 60 s

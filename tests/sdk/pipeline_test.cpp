@@ -440,19 +440,8 @@ TEST_CASE("a refused connection is a ConnectionError") {
   CHECK(err.code() == "connection_refused");
 }
 
-namespace {
-struct Lines : hues::Logger {
-  std::mutex mu;
-  std::vector<std::string> lines;
-  void log(hues::LogLevel, const std::string& m) override {
-    std::lock_guard<std::mutex> lock(mu);
-    lines.push_back(m);
-  }
-};
-}  // namespace
-
 TEST_CASE("the logger sees every attempt and never the API key") {
-  auto logger = std::make_shared<Lines>();
+  auto logger = std::make_shared<hues_test::Lines>();
   auto o = options_for(sandbox().url());
   o.logger = logger;
   o.log_level = hues::LogLevel::kDebug;

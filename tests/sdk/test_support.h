@@ -7,9 +7,44 @@
 #include <hues/options.h>
 #include <hues/testing/sandbox.h>
 
+#include <exception>
+#include <functional>
+#include <future>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace hues_test {
+
+// A logger that keeps every line, for tests that read what the SDK logged.
+struct Lines : hues::Logger {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  void log(hues::LogLevel, const std::string& m) override {
+    std::lock_guard<std::mutex> lock(mu);
+    lines.push_back(m);
+  }
+  std::string all() {
+    std::lock_guard<std::mutex> lock(mu);
+    std::string out;
+    for (const auto& l : lines) out += l + "\n";
+    return out;
+  }
+};
+
+// A completion handler that hands the error it ends with to ended (an ErrorType::kApi "no
+// error" when it succeeds), for tests of *_async calls.
+template <typename T>
+std::function<void(std::exception_ptr, T)> records_error(std::promise<hues::Error>& ended) {
+  return [&ended](std::exception_ptr error, T) {
+    try {
+      if (error) std::rethrow_exception(error);
+      ended.set_value(hues::Error(hues::ErrorType::kApi, "no error"));
+    } catch (const hues::Error& e) {
+      ended.set_value(e);
+    }
+  };
+}
 
 // Runs f and returns the hues::Error it throws; fails the test if it throws none.
 template <typename F>
