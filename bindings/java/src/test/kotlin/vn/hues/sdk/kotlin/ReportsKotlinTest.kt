@@ -140,6 +140,36 @@ class ReportsKotlinTest : SandboxKotlinTest() {
   }
 
   @Test
+  fun `a certificate for other names is refused by host name and by IP address`(): Unit = runBlocking {
+    vn.hues.sdk.testing.Sandbox(mapOf("tls_names" to listOf("reports.other-city.example", "10.9.8.7"))).use { other ->
+      for (url in listOf(other.tlsUrl(), "https://127.0.0.1:${other.tlsPort()}")) {
+        val key = other.apiKey()
+        val ca = other.caFile()
+        huesClient { baseUrl = url; apiKey = key; caFile = ca; retry { maxAttempts = 1 } }.use {
+          val e = assertThrows<TlsException> { runBlocking { it.reports.categories() } }
+          assertEquals("certificate_verify_failed", e.code, url)
+          assertTrue(e.message!!.contains("mismatch"), e.message)
+        }
+      }
+    }
+  }
+
+  @Test
+  fun `debug lines carry headers with the API key redacted`(): Unit = runBlocking {
+    val lines = java.util.Collections.synchronizedList(mutableListOf<String>())
+    val url = sandbox.url()
+    val key = sandbox.apiKey()
+    huesClient {
+      baseUrl = url; apiKey = key
+      logger = vn.hues.sdk.Logger { _, message -> lines.add(message) }
+      logLevel = vn.hues.sdk.model.LogLevel.DEBUG
+    }.use { it.reports.categories() }
+    val text = lines.joinToString("\n")
+    assertTrue(text.contains("X-Api-Key: [redacted]") && text.contains("User-Agent: "), text)
+    assertFalse(text.contains(key), "API key in the log")
+  }
+
+  @Test
   fun `cancelling the coroutine cancels the native call`(): Unit = runBlocking {
     ServerSocket(0, 50, InetAddress.getLoopbackAddress()).use { stall ->
       stalled(stall).use { c ->
