@@ -417,8 +417,18 @@ class LoggingPolicy final : public Policy {
  private:
   // Query strings can carry user data and, in OAuth redirects, codes and tokens: the info
   // lines drop them; debug lines keep each parameter's name and only allow-listed values.
-  static std::string strip_query(const std::string& url) { return url.substr(0, url.find('?')); }
-  static std::string redact_url(const std::string& url) {
+  static std::string strip_query(const std::string& url) { return without_userinfo(url.substr(0, url.find('?'))); }
+  // "https://user:pass@host/..." -> "https://[redacted]@host/...": a base URL may carry them.
+  static std::string without_userinfo(std::string url) {
+    auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    auto authority_end = url.find_first_of("/?#", scheme + 3);
+    auto at = url.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end - 1);
+    if (at == std::string::npos || at < scheme + 3) return url;
+    return url.replace(scheme + 3, at - scheme - 3, "[redacted]");
+  }
+  static std::string redact_url(const std::string& full) {
+    std::string url = without_userinfo(full);
     auto q = url.find('?');
     if (q == std::string::npos) return url;
     std::string out = url.substr(0, q + 1);

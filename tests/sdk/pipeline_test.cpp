@@ -14,6 +14,7 @@
 #include <set>
 
 #include "fault_server.h"
+#include "internal/client_core.h"
 #include "test_support.h"
 
 using namespace hues_test;
@@ -453,6 +454,28 @@ TEST_CASE("the logger sees every attempt and never the API key") {
     CHECK(line.find(sandbox().api_key()) == std::string::npos);
     CHECK(line.find("hk_wrong_secret_value") == std::string::npos);
   }
+}
+
+TEST_CASE("log lines redact a URL's user info and query values off the allow-list") {
+  std::atomic<int> requests{0};
+  FaultServer server(scripted(requests, [](int, const std::string&) {
+    return http_response(200, "{\"items\":[],\"next_cursor\":\"\"}");
+  }));
+  auto logger = std::make_shared<hues_test::Lines>();
+  auto o = options_for("http://someone:s3cr3t-pw@127.0.0.1:" + std::to_string(server.port()));
+  o.logger = logger;
+  o.log_level = hues::LogLevel::kDebug;
+  hues::HttpRequest req;
+  req.method = "GET";
+  req.url = o.base_url + "/v1/reports?status=submitted&access_token=tok-SECRET-1&limit=5";
+  auto core = std::make_shared<hues::internal::ClientCore>(o);
+  core->send(req, {});
+  std::string text = logger->all();
+  INFO(text);
+  CHECK(text.find("s3cr3t-pw") == std::string::npos);
+  CHECK(text.find("tok-SECRET-1") == std::string::npos);
+  CHECK(text.find("http://[redacted]@127.0.0.1:") != std::string::npos);
+  CHECK(text.find("?status=submitted&access_token=[redacted]&limit=5") != std::string::npos);
 }
 
 TEST_CASE("the default transport refuses header values that would inject headers") {
