@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <optional>
 #include <sstream>
 
 #include "internal/once.h"
@@ -44,6 +45,7 @@ struct LoopbackReceiver::Impl : std::enable_shared_from_this<LoopbackReceiver::I
     tcp::socket conn;
     asio::steady_timer read_timer;
     bool reading = false;
+    bool accepting = false;  // an async_accept into conn is pending
     std::string head;
     std::array<char, 2048> buf{};
     std::string response;
@@ -54,6 +56,9 @@ struct LoopbackReceiver::Impl : std::enable_shared_from_this<LoopbackReceiver::I
   tcp::acceptor acceptor;  // like everything below, used on the strand only (after the constructor)
   int port = 0;
   std::shared_ptr<Wait> current;
+  // A connection accepted for a wait that had just ended (a cancel or timeout raced the
+  // accept): kept for the next wait rather than closed, which would reset a browser's redirect.
+  std::optional<tcp::socket> handover;
   bool closed = false;
 
   explicit Impl(std::shared_ptr<internal::Runtime> r)
@@ -97,7 +102,7 @@ struct LoopbackReceiver::Impl : std::enable_shared_from_this<LoopbackReceiver::I
     boost::system::error_code ec;
     w->deadline->cancel();
     w->read_timer.cancel();
-    w->conn.close(ec);
+    if (!w->accepting) w->conn.close(ec);  // an accept in flight may still bring a connection: keep it
     if (current == w) {
       acceptor.cancel(ec);  // the pending accept is this wait's
       current.reset();
@@ -106,22 +111,37 @@ struct LoopbackReceiver::Impl : std::enable_shared_from_this<LoopbackReceiver::I
 
   void accept(const std::shared_ptr<Wait>& w) {
     auto self = shared_from_this();
+    if (handover) {  // a connection that arrived for the wait before this one
+      w->conn = std::move(*handover);
+      handover.reset();
+      return asio::post(strand, [self, w] { self->on_accepted(w, {}); });
+    }
+    w->accepting = true;
     acceptor.async_accept(w->conn, [self, w](const boost::system::error_code& ec) {
-      if (w->once->finished()) return;
-      if (ec)
-        return w->once->fail(internal::make_error(ErrorType::kConnection,
-                                                  "the sign-in redirect listener failed: " + ec.message(),
-                                                  "loopback_failed"));
-      ::fcntl(w->conn.native_handle(), F_SETFD, FD_CLOEXEC);
-      w->head.clear();
-      w->reading = true;
-      w->read_timer.expires_after(kReadTimeout);
-      w->read_timer.async_wait([w](const boost::system::error_code& tec) {
-        boost::system::error_code ignored;
-        if (!tec && w->reading) w->conn.cancel(ignored);  // answer what arrived so far
-      });
-      self->read(w);
+      w->accepting = false;
+      self->on_accepted(w, ec);
     });
+  }
+
+  void on_accepted(const std::shared_ptr<Wait>& w, const boost::system::error_code& ec) {
+    auto self = shared_from_this();
+    if (w->once->finished()) {
+      if (!ec && !closed && w->conn.is_open()) handover.emplace(std::move(w->conn));
+      return;
+    }
+    if (ec)
+      return w->once->fail(internal::make_error(ErrorType::kConnection,
+                                                "the sign-in redirect listener failed: " + ec.message(),
+                                                "loopback_failed"));
+    ::fcntl(w->conn.native_handle(), F_SETFD, FD_CLOEXEC);
+    w->head.clear();
+    w->reading = true;
+    w->read_timer.expires_after(kReadTimeout);
+    w->read_timer.async_wait([w](const boost::system::error_code& tec) {
+      boost::system::error_code ignored;
+      if (!tec && w->reading) w->conn.cancel(ignored);  // answer what arrived so far
+    });
+    self->read(w);
   }
 
   void read(const std::shared_ptr<Wait>& w) {
@@ -169,6 +189,7 @@ struct LoopbackReceiver::Impl : std::enable_shared_from_this<LoopbackReceiver::I
     if (current) current->once->fail(closed_error());
     boost::system::error_code ec;
     acceptor.close(ec);
+    handover.reset();
   }
 };
 
