@@ -156,13 +156,4 @@ bool password_needs_rehash(std::string_view stored) {
   return stored_iterations(stored, nullptr, nullptr) < kPbkdf2Iterations;
 }
 
-std::string hmac_sha256(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-            data.size(), out, &len))
-    fail("HMAC");
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
-
 }  // namespace hues::sandbox

@@ -5,6 +5,8 @@
 
 #include <boost/json/object.hpp>
 
+#include "internal/crypto.h"
+
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,7 +36,6 @@ bool verify_password(std::string_view password, std::string_view stored);
 // next successful sign-in).
 bool password_needs_rehash(std::string_view stored);
 
-// HMAC-SHA256(key, data), raw 32 bytes.
-std::string hmac_sha256(std::string_view key, std::string_view data);
+using internal::hmac_sha256;  // the shared library's (sdk/src/internal/crypto.h)
 
 }  // namespace hues::sandbox

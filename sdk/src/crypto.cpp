@@ -63,6 +63,15 @@ std::string base64url_decode(std::string_view text) {
   return std::move(*out);
 }
 
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  std::size_t len = 0;
+  if (!EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(),
+                 reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, sizeof out, &len))
+    hues::throw_error(hues::ErrorType::kTls, "OpenSSL HMAC-SHA256 failed", 0, "crypto_failure");
+  return std::string(reinterpret_cast<const char*>(out), len);
+}
+
 std::string sha256(std::string_view bytes) {
   // Fetched once: OpenSSL 3's implicit fetch in EVP_sha256() costs more than hashing a key.
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);

@@ -200,6 +200,15 @@ TEST_CASE("SHA-256, PKCE S256 and random tokens") {
   CHECK(a != b);
 }
 
+TEST_CASE("HMAC-SHA256 (RFC 4231 test cases 2 and 6)") {
+  using hues::internal::hmac_sha256;
+  CHECK(hex(hmac_sha256("Jefe", "what do ya want for nothing?")) ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // A key longer than the block size is hashed first.
+  CHECK(hex(hmac_sha256(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First")) ==
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 TEST_CASE("constant_time_equals") {
   CHECK(constant_time_equals("nonce-1", "nonce-1"));
   CHECK(constant_time_equals("", ""));

@@ -1,6 +1,7 @@
 // Cryptographic and encoding helpers over OpenSSL, shared by the SDK and the sandbox (with
 // the JSON codec, the only code they share): base64 and base64url (RFC 4648, unpadded
-// url-safe), SHA-256, hex, CSPRNG output, PKCE S256 (RFC 7636), constant-time comparison.
+// url-safe), SHA-256, HMAC-SHA256, hex, CSPRNG output, PKCE S256 (RFC 7636), constant-time
+// comparison.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +22,8 @@ std::optional<std::string> try_base64url_decode(std::string_view text);
 std::string base64url_decode(std::string_view text);
 // Raw 32-byte digest.
 std::string sha256(std::string_view bytes);
+// HMAC-SHA256(key, data) (RFC 2104), raw 32 bytes: signed sign-in forms, webhook signatures.
+std::string hmac_sha256(std::string_view key, std::string_view data);
 // Lowercase hex of bytes.
 std::string to_hex(std::string_view bytes);
 // bytes random bytes from the OpenSSL CSPRNG.
