@@ -13,6 +13,7 @@ import pytest
 import requests
 from urllib.parse import urlencode
 
+import lifecycle
 import oidc
 
 from harness import MISSING_MSG, SANDBOX_BIN, Api, SandboxProcess
@@ -108,8 +109,24 @@ def new_report(categories):
     return make
 
 
+class FreshCall(dict):
+    """A sample call that changes what it calls (a transition): fresh() prepares it again."""
+
+    def __init__(self, make):
+        super().__init__(make())
+        self.make = make
+
+    def fresh(self) -> dict:
+        return self.make()
+
+
 @pytest.fixture(scope="session")
-def sample_calls(api, categories):
+def people(api) -> lifecycle.People:
+    return lifecycle.People(api.base)
+
+
+@pytest.fixture(scope="session")
+def sample_calls(api, categories, people):
     """For each operation in the spec, the arguments of one call that should succeed."""
     body = {"category": categories[0]["code"],
             "description": "Rác thải chưa được thu gom trên đường Lê Lợi, gần cầu Trường Tiền",
@@ -169,4 +186,25 @@ def sample_calls(api, categories):
         ("GET", "/v1/reports/{id}"): dict(path=f"/v1/reports/{rid}"),
         ("GET", "/v1/reports/{id}/timeline"): dict(path=f"/v1/reports/{rid}/timeline"),
         ("GET", "/v1/agencies"): dict(path="/v1/agencies", params={"limit": 5}),
+        **{("POST", "/v1/reports/{id}/" + action): FreshCall(transition(api, people, state, role, action, body))
+           for action, state, role, body in (
+               ("receive", "submitted", "ioc", {"note": "Đã tiếp nhận"}),
+               ("assign", "received", "ioc", {"agency_code": lifecycle.STAFF_AGENCY}),
+               ("reject", "received", "ioc", {"reason": "Không đủ thông tin"}),
+               ("duplicate", "received", "ioc", {"original_id": rid}),
+               ("accept", "assigned", "staff", {}),
+               ("respond", "in_progress", "staff", {"answer": "Đã xử lý", "attachments": ["med_bien_ban_1"]}),
+               ("transfer-request", "in_progress", "staff", {"reason": "Không thuộc thẩm quyền"}),
+               ("transfer-approval", "transfer_requested", "ioc", {"agency_code": "CA_HUE"}),
+               ("approve", "responded", "ioc", {}),
+               ("return", "responded", "ioc", {"reason": "Thiếu biên bản vi phạm hành chính"}),
+               ("rating", "resolved", "citizen", {"satisfied": True, "comment": "Cảm ơn"}))},
     }
+
+
+def transition(api, people, state, role, action, body):
+    def make() -> dict:
+        rid, etag = lifecycle.report_in(api, people, state)
+        return dict(path=f"/v1/reports/{rid}/{action}", key=None, json_body=body,
+                    headers=people.headers(role, None if action == "rating" else etag))
+    return make
