@@ -88,11 +88,11 @@ bool is_json_media_type(std::string_view ct) {
 
 HttpError invalid(const internal::ArgProblem& p) { return invalid(p.field, p.message); }
 
-// Query parameters -> typed args, checked by the call's generated validator (the SDK's).
-boost::json::object checked_query(int call_id, const boost::urls::url_view& url) {
+// Query parameters -> typed args, checked by the call's generated validator (the SDK's),
+// with the path parameters already matched.
+boost::json::object checked_query(int call_id, const boost::urls::url_view& url, boost::json::object args = {}) {
   std::vector<std::pair<std::string, std::string>> params;
   for (auto p : url.params()) params.emplace_back(p.key, p.value);
-  boost::json::object args;
   const auto& call = internal::kCalls[call_id];
   if (auto problem = internal::query_to_args(call, params, args)) throw invalid(*problem);
   if (auto problem = call.validate_args(args)) throw invalid(*problem);
@@ -277,6 +277,29 @@ std::optional<Transition> parse_if_match(std::string_view v) {
   }
   if (!any) return std::nullopt;
   return t;
+}
+
+std::string encode_inbox_cursor(const std::string& due, std::int64_t seq) {
+  return base64url_encode("i1." + due + "." + std::to_string(seq));
+}
+
+InboxFilter parse_inbox_query(const boost::urls::url_view& url, std::string code) {
+  const boost::json::object args = checked_query(internal::call_id::kAgenciesInbox, url, {{"code", code}});
+  InboxFilter q;
+  q.agency_code = std::move(code);
+  if (const auto* v = args.if_contains("overdue")) q.overdue = v->as_bool();
+  if (const auto* v = args.if_contains("limit")) q.limit = v->to_number<std::int64_t>();
+  if (const auto* v = args.if_contains("cursor")) {
+    auto raw = base64url_decode(v->get_string());
+    const auto dot = raw ? raw->rfind('.') : std::string::npos;
+    std::int64_t seq = 0;
+    if (!raw || raw->compare(0, 3, "i1.") != 0 || dot == std::string::npos || dot < 3 ||
+        !parse_number(raw->substr(dot + 1), seq) || seq <= 0)
+      throw invalid("cursor", "cursor is not one this server returned");
+    q.after_due = raw->substr(3, dot - 3);
+    q.after_seq = seq;
+  }
+  return q;
 }
 
 std::string etag_of(const Report& r) { return "\"" + std::to_string(r.version) + "\""; }
@@ -521,6 +544,27 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
       Timeline timeline{store_.timeline(id)};
       present(timeline.items, *report, caller);
       set_body(res, http::status::ok, internal::to_json_string(timeline));
+      return;
+    }
+    case RouteHandler::kGetAgencyInbox: {
+      const Caller caller = authenticate("reports:read");
+      const std::string code = path_param("code");
+      bool known = false;
+      for (const auto& a : store_.agencies()) known = known || a.code == code;
+      if (!known) throw HttpError{http::status::not_found, "not_found", "no agency '" + code + "'", ""};
+      if (caller.role != "ioc" && !(caller.role == "agency" && caller.agency_code == code))
+        throw HttpError{http::status::forbidden, "role_not_allowed",
+                        "the inbox of " + code + " is for its own staff and IOC operators (caller: " +
+                            (caller.role.empty() ? std::string(caller.api_key_id ? "partner API key" : "client")
+                                                 : caller.role + (caller.agency_code.empty() ? "" : " " + caller.agency_code)) +
+                            ")",
+                        ""};
+      ListResult found = store_.inbox(parse_inbox_query(url, code));
+      const std::string at = rfc3339(now());
+      for (std::size_t i = 0; i < found.items.size(); ++i) present(found.items[i], found.reporters[i], caller, at);
+      ReportPage page{std::move(found.items), found.next_seq ? encode_inbox_cursor(found.next_due, found.next_seq)
+                                                             : std::string()};
+      set_body(res, http::status::ok, internal::to_json_string(page));
       return;
     }
     case RouteHandler::kReceiveReport:

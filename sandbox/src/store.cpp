@@ -411,6 +411,17 @@ struct Store::Reader {
         "SELECT at, status, actor_role, note, actor, agency_code, attachments FROM report_events WHERE report_id = ? "
         "ORDER BY seq");
   }
+  Stmt& inbox() {
+    if (!inbox_stmt) {
+      inbox_stmt.emplace(db.prepare(
+          std::string("SELECT ") + kReportColumns +
+          " FROM reports WHERE agency_code = :agency AND status IN ('assigned', 'in_progress', 'returned', "
+          "'transfer_requested') AND (due_at > :after_due OR (due_at = :after_due AND seq > :after_seq)) "
+          "AND (:overdue IS NULL OR (due_at < :now) = :overdue) ORDER BY due_at, seq LIMIT :limit"));
+    }
+    return *inbox_stmt;
+  }
+  std::optional<Stmt> inbox_stmt;
   Stmt& list(unsigned mask) {
     if (!lists[mask].has_value()) lists[mask].emplace(db.prepare(list_sql(mask)));
     return *lists[mask];
@@ -661,6 +672,27 @@ std::vector<TimelineEntry> Store::timeline(std::string_view report_id) {
     if (!r->events.is_null(5)) e.agency_code = std::string(r->events.text(5));
     if (auto a = r->events.text(6); a != "[]") internal::read_json(internal::parse_json(a), e.attachments, "attachments");
     out.push_back(std::move(e));
+  }
+  return out;
+}
+
+ListResult Store::inbox(const InboxFilter& q) {
+  auto r = reader();
+  Stmt& s = r->inbox();
+  StmtScope scope(s);
+  s.bind(":agency", q.agency_code).bind(":after_due", q.after_due).bind(":after_seq", q.after_seq);
+  s.bind(":now", rfc3339(now())).bind(":limit", q.limit + 1);  // one extra row tells if a page follows
+  if (q.overdue) s.bind(":overdue", std::int64_t{*q.overdue});
+  ListResult out;
+  while (s.step()) {
+    if (static_cast<std::int64_t>(out.items.size()) == q.limit) {
+      out.next_seq = out.seqs.back();
+      out.next_due = out.items.back().due_at;
+      break;
+    }
+    out.items.push_back(read_report(s));
+    out.reporters.emplace_back(s.text(15));
+    out.seqs.push_back(s.int64(13));
   }
   return out;
 }

@@ -109,10 +109,21 @@ struct ListQuery {
   std::int64_t before_seq = std::numeric_limits<std::int64_t>::max();  // from the cursor
 };
 
+// GET /v1/agencies/{code}/inbox: by due time, then creation; the cursor is the last row's.
+struct InboxFilter {
+  std::string agency_code;
+  std::optional<bool> overdue;
+  std::int64_t limit = 20;
+  std::string after_due;       // from the cursor; "" on the first page
+  std::int64_t after_seq = 0;
+};
+
 struct ListResult {
   std::vector<Report> items;
   std::vector<std::string> reporters;  // items[i]'s reporter, for present()
   std::int64_t next_seq = 0;  // 0 on the last page
+  std::string next_due;       // inbox: the last row's due_at when a page follows
+  std::vector<std::int64_t> seqs;  // inbox: items[i]'s seq
 };
 
 class Store {
@@ -143,6 +154,8 @@ class Store {
   // Checks visibility, role, If-Match and state, in that order, then applies the step and
   // its timeline entry in one transaction; concurrent steps on a report serialise here.
   TransitionOutcome transition(std::string_view report_id, const Caller& caller, const Transition& t);
+  // An agency's open reports, most urgent first (callers check the caller may read it).
+  ListResult inbox(const InboxFilter& q);
   // Every agency, by code (loaded at start, read-only).
   const std::vector<Agency>& agencies() const { return agencies_; }
 

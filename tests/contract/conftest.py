@@ -186,6 +186,8 @@ def sample_calls(api, categories, people):
         ("GET", "/v1/reports/{id}"): dict(path=f"/v1/reports/{rid}"),
         ("GET", "/v1/reports/{id}/timeline"): dict(path=f"/v1/reports/{rid}/timeline"),
         ("GET", "/v1/agencies"): dict(path="/v1/agencies", params={"limit": 5}),
+        ("GET", "/v1/agencies/{code}/inbox"): dict(path=f"/v1/agencies/{lifecycle.STAFF_AGENCY}/inbox", key=None,
+                                                   params={"limit": 5}, headers=people.headers("staff")),
         **{("POST", "/v1/reports/{id}/" + action): FreshCall(transition(api, people, state, role, action, body))
            for action, state, role, body in (
                ("receive", "submitted", "ioc", {"note": "Đã tiếp nhận"}),

@@ -205,3 +205,52 @@ def test_the_agency_never_sees_an_anonymous_reporter(api, people, anonymous):
     assert get(api, people, "ioc", rid).body["reporter"] == me
     assert timeline(api, people, "ioc", rid)[0]["actor"] == me
     assert "reporter" not in api.call("GET", f"/v1/reports/{rid}", expect=200).body
+
+
+def inbox(api, people, role, code=STAFF_AGENCY, expect=200, **params):
+    return api.call("GET", f"/v1/agencies/{code}/inbox", params=params, key=None, headers=people.headers(role),
+                    expect=expect)
+
+
+def test_the_inbox_holds_the_agency_s_open_reports_by_due_time_paged_and_filtered(api, people):
+    mine = [report_in(api, people, state)[0] for state in ("assigned", "in_progress", "transfer_requested",
+                                                           "returned")]
+    done = report_in(api, people, "responded")[0]
+    seen, cursor, pages = [], None, 0
+    while True:
+        page = inbox(api, people, "staff", limit=2, **({"cursor": cursor} if cursor else {})).body
+        seen += page["items"]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    ids = [r["id"] for r in seen]
+    assert set(mine) <= set(ids) and done not in ids and len(ids) == len(set(ids)) and pages >= 2
+    assert all(r["agency_code"] == STAFF_AGENCY for r in seen)
+    assert [(r["due_at"]) for r in seen] == sorted(r["due_at"] for r in seen)
+    assert {r["status"] for r in seen} <= {"assigned", "in_progress", "returned", "transfer_requested"}
+    late = inbox(api, people, "staff", overdue="true", limit=100).body["items"]
+    on_time = inbox(api, people, "staff", overdue="false", limit=100).body["items"]
+    assert all(r["overdue"] for r in late) and not any(r["overdue"] for r in on_time)
+    assert {r["id"] for r in late} | {r["id"] for r in on_time} == set(ids)
+    assert set(mine) <= {r["id"] for r in on_time}  # just assigned: due in sla_hours
+    # The IOC sees every inbox; other staff, citizens and partner keys do not.
+    assert {r["id"] for r in inbox(api, people, "ioc", limit=100).body["items"]} == set(ids)
+    inbox(api, people, "other_staff", expect=403).error("role_not_allowed")
+    inbox(api, people, "citizen", expect=403).error("role_not_allowed")
+    api.call("GET", f"/v1/agencies/{STAFF_AGENCY}/inbox", expect=403).error("role_not_allowed")
+    inbox(api, people, "ioc", code="KHONG_CO", expect=404)
+    inbox(api, people, "staff", cursor="!!", expect=400).error("validation_error", "cursor")
+    inbox(api, people, "staff", overdue="co", expect=400).error("validation_error", "overdue")
+
+
+def test_seeded_overdue_reports_lead_the_inbox_of_their_agency(api, people):
+    # The seed's old open reports are long past their deadline.
+    listed = api.call("GET", "/v1/reports", params={"limit": 100}, expect=200).body["items"]
+    late = [r for r in listed if r["overdue"] and r["status"] in ("assigned", "in_progress")]
+    assert late, "the seed has old assigned reports"
+    agency = late[0]["agency_code"]
+    items = api.call("GET", f"/v1/agencies/{agency}/inbox", params={"overdue": "true", "limit": 100}, key=None,
+                     headers=people.headers("ioc"), expect=200).body["items"]
+    assert {r["id"] for r in late if r["agency_code"] == agency} <= {r["id"] for r in items}
+    assert all(r["overdue"] and r["agency_code"] == agency for r in items)

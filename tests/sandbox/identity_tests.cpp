@@ -245,7 +245,10 @@ std::string report_body(const std::string& visibility) {
 
 }  // namespace
 
-// Declared in test_client.h: a person's access token from a full code + PKCE sign-in.
+// Declared in lifecycle_tests.cpp: a person's access token from a full code + PKCE sign-in.
+namespace sandbox_test {
+std::string person_token(Client& c, const std::string& user);
+}  // namespace sandbox_test
 std::string sandbox_test::person_token(Client& c, const std::string& user) {
   Authorization a = demo_app(50124);
   auto r = sign_in(c, a, user, kPassword);

@@ -12,6 +12,12 @@
 #include "hues/testing/sandbox.h"
 #include "test_client.h"
 
+namespace sandbox_test {
+// A person's access token (scopes openid profile offline_access reports:read reports:write)
+// from a full code + PKCE sign-in of the demo app (defined in identity_tests.cpp).
+std::string person_token(Client& c, const std::string& user);
+}  // namespace sandbox_test
+
 using namespace sandbox_test;
 using hues::testing::Sandbox;
 using hues::testing::SandboxOptions;

@@ -186,8 +186,4 @@ struct TempDir {
   std::string path;
 };
 
-// A person's access token (scopes openid profile offline_access reports:read reports:write)
-// from a full code + PKCE sign-in of the demo app (identity_tests.cpp).
-std::string person_token(Client& c, const std::string& user);
-
 }  // namespace sandbox_test

@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <algorithm>
 #include <thread>
 
 #include "internal/crypto.h"
@@ -682,6 +683,15 @@ TEST_CASE("the seed's story: answered without the record, returned for it, answe
   r = ioc.reports().assign(r.id, etag(r), {"UBND_DONG_BA", "Chuyển UBND phường Đông Ba"});
   CHECK(r.agency_code == "UBND_DONG_BA");
   r = staff.reports().accept(r.id, etag(r), {});
+  // The agency's inbox holds it, most urgent first, paged by the generated pager.
+  hues::InboxQuery q;
+  q.limit = 2;
+  std::vector<std::string> due, inbox_ids;
+  for (const auto& item : staff.agencies().inbox("UBND_DONG_BA", q)) due.push_back(item.due_at), inbox_ids.push_back(item.id);
+  CHECK(std::count(inbox_ids.begin(), inbox_ids.end(), r.id) == 1);
+  CHECK(std::is_sorted(due.begin(), due.end()));
+  q.overdue = true;
+  for (const auto& item : staff.agencies().inbox("UBND_DONG_BA", q)) CHECK(item.id != r.id);  // just assigned
   const std::string first = "Công an phường đã lập biên bản vi phạm hành chính đối với chủ quán.";
   r = staff.reports().respond(r.id, etag(r), {first, {}});
   const std::string reason = "Đề nghị bổ sung biên bản vi phạm hành chính đã lập.";

@@ -33,6 +33,8 @@ public class LifecycleTests {
       r = ioc.Reports.Receive(r.Id, ETag(r), new TransitionNote());
       r = ioc.Reports.Assign(r.Id, ETag(r), new Assignment("UBND_DONG_BA", "Chuyển UBND phường Đông Ba"));
       r = staff.Reports.Accept(r.Id, ETag(r), new TransitionNote());
+      var accepted = r;
+      Assert.That(staff.Agencies.Inbox("UBND_DONG_BA", new InboxQuery(limit: 2)).Count(x => x.Id == accepted.Id), Is.EqualTo(1));
       r = staff.Reports.Respond(r.Id, ETag(r), new AgencyAnswer(First));
       r = ioc.Reports.ReturnToAgency(r.Id, ETag(r), new Reason(ReasonText));
       Assert.That(r.Status.Value, Is.EqualTo("returned"));

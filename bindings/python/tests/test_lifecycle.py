@@ -34,6 +34,10 @@ def test_the_seed_story_with_three_roles(sandbox):
     r = ioc.reports.receive(r.id, etag(r))
     r = ioc.reports.assign(r.id, etag(r), agency_code="UBND_DONG_BA", note="Chuyển UBND phường Đông Ba")
     r = staff.reports.accept(r.id, etag(r))
+    inbox = list(staff.agencies.inbox("UBND_DONG_BA", limit=2))  # the generated pager follows next_cursor
+    assert [x.id for x in inbox].count(r.id) == 1
+    assert [x.due_at for x in inbox] == sorted(x.due_at for x in inbox)
+    assert r.id not in [x.id for x in staff.agencies.inbox("UBND_DONG_BA", overdue=True)]  # just assigned
     r = staff.reports.respond(r.id, etag(r), answer=FIRST)
     r = ioc.reports.return_to_agency(r.id, etag(r), reason=REASON)
     assert r.status == "returned"

@@ -17,6 +17,7 @@ import vn.hues.sdk.OidcClient;
 import vn.hues.sdk.PermissionDeniedException;
 import vn.hues.sdk.model.AgencyAnswer;
 import vn.hues.sdk.model.Assignment;
+import vn.hues.sdk.model.InboxQuery;
 import vn.hues.sdk.model.Location;
 import vn.hues.sdk.model.NewReport;
 import vn.hues.sdk.model.Rating;
@@ -72,6 +73,11 @@ class LifecycleTest {
       r = ioc.reports().assign(r.getId(), etag(r),
           Assignment.builder().agencyCode("UBND_DONG_BA").note("Chuyển UBND phường Đông Ba").build());
       r = staff.reports().accept(r.getId(), etag(r), TransitionNote.builder().build());
+      List<String> inbox = new ArrayList<>();
+      for (Report item : staff.agencies().inbox("UBND_DONG_BA", InboxQuery.builder().limit(2L).build())) {
+        inbox.add(item.getId());
+      }
+      assertEquals(1, java.util.Collections.frequency(inbox, r.getId()));
       r = staff.reports().respond(r.getId(), etag(r), AgencyAnswer.builder().answer(FIRST).build());
       r = ioc.reports().returnToAgency(r.getId(), etag(r), Reason.builder().reason(REASON).build());
       assertEquals("returned", r.getStatus().value());
