@@ -546,6 +546,44 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
       set_body(res, http::status::ok, internal::to_json_string(timeline));
       return;
     }
+    case RouteHandler::kListReportComments:
+    case RouteHandler::kAddReportComment: {
+      const bool add = match.route->handler == RouteHandler::kAddReportComment;
+      const Caller caller = authenticate(add ? "reports:write" : "reports:read");
+      const std::string id = path_param("id");
+      auto report = visible_report(caller, id);
+      // Between the reporter and the assigned agency; the IOC oversees.
+      const bool reporter = !caller.principal.empty() && caller.principal == report->reporter;
+      const bool agency = caller.role == "agency" && caller.agency_code == report->report.agency_code;
+      if (!reporter && !agency && caller.role != "ioc")
+        throw HttpError{http::status::forbidden, "role_not_allowed",
+                        "comments are between the reporter, the assigned agency and the IOC (caller: " +
+                            (caller.role.empty() ? std::string(caller.api_key_id ? "partner API key" : "client")
+                                                 : caller.role) + ")",
+                        ""};
+      if (!add) {
+        CommentList list{store_.comments(id)};
+        present(list.items, *report, caller);
+        set_body(res, http::status::ok, internal::to_json_string(list));
+        return;
+      }
+      if (!is_json_media_type(req[http::field::content_type]))
+        throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
+                        "Content-Type must be application/json", ""};
+      boost::json::value v;
+      try {
+        v = internal::parse_json(req.body());
+      } catch (const FieldError& e) {
+        throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
+      }
+      boost::json::object args{{"id", id}, {"body", v}};
+      if (auto problem = internal::validate_args(match.route->call_id, args)) throw invalid(*problem);
+      const auto nc = internal::from_json<NewComment>(v);
+      const std::string role = reporter ? "citizen" : caller.role;
+      set_body(res, http::status::created,
+               internal::to_json_string(store_.add_comment(id, caller, role, nc.text, nc.attachments)));
+      return;
+    }
     case RouteHandler::kGetAgencyInbox: {
       const Caller caller = authenticate("reports:read");
       const std::string code = path_param("code");

@@ -349,6 +349,17 @@ void migrate_lifecycle_v7(Db& db) {
     ALTER TABLE report_events ADD COLUMN actor TEXT NOT NULL DEFAULT '';
     ALTER TABLE report_events ADD COLUMN agency_code TEXT;
     ALTER TABLE report_events ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE IF NOT EXISTS report_comments (
+      seq INTEGER PRIMARY KEY,  -- the conversation's order
+      id TEXT NOT NULL UNIQUE,
+      report_id TEXT NOT NULL REFERENCES reports(id),
+      at TEXT NOT NULL,
+      author_role TEXT NOT NULL,
+      author TEXT NOT NULL,
+      text TEXT NOT NULL,
+      attachments TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS report_comments_report ON report_comments(report_id, seq);
   )SQL");
   // People seeded before v7 exist already; the ones this step adds are inserted once.
   auto user = db.prepare(
@@ -421,7 +432,7 @@ struct Store::Reader {
     }
     return *inbox_stmt;
   }
-  std::optional<Stmt> inbox_stmt;
+  std::optional<Stmt> inbox_stmt, comments;
   Stmt& list(unsigned mask) {
     if (!lists[mask].has_value()) lists[mask].emplace(db.prepare(list_sql(mask)));
     return *lists[mask];
@@ -779,6 +790,53 @@ void present(std::vector<TimelineEntry>& t, const StoredReport& r, const Caller&
   // Anyone else (agency staff, other citizens, partners) never learns who reported it.
   for (auto& e : t)
     if (e.actor == r.reporter) e.actor.clear();
+}
+
+void present(std::vector<Comment>& c, const StoredReport& r, const Caller& caller) {
+  if (!r.report.anonymous || caller.role == "ioc" || (!caller.principal.empty() && caller.principal == r.reporter))
+    return;
+  for (auto& e : c)
+    if (e.author == r.reporter) e.author.clear();
+}
+
+std::vector<Comment> Store::comments(std::string_view report_id) {
+  auto r = reader();
+  if (!r->comments) {
+    r->comments.emplace(r->db.prepare(
+        "SELECT id, at, author_role, author, text, attachments FROM report_comments WHERE report_id = ? ORDER BY seq"));
+  }
+  Stmt& s = *r->comments;
+  StmtScope scope(s);
+  s.bind(1, report_id);
+  std::vector<Comment> out;
+  while (s.step()) {
+    Comment c;
+    c.id = s.text(0);
+    c.at = s.text(1);
+    c.author_role = s.text(2);
+    c.author = s.text(3);
+    c.text = s.text(4);
+    if (auto a = s.text(5); a != "[]") internal::read_json(internal::parse_json(a), c.attachments, "attachments");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Comment Store::add_comment(std::string_view report_id, const Caller& caller, const std::string& role,
+                           const std::string& text, const std::vector<std::string>& attachments) {
+  Comment c;
+  c.id = random_id("cmt_", 20);
+  c.at = rfc3339(now());
+  c.author_role = role;
+  c.author = caller.principal;
+  c.text = text;
+  c.attachments = attachments;
+  std::lock_guard<std::mutex> lk(write_mu_);
+  auto s = writer_.prepare(
+      "INSERT INTO report_comments (id, report_id, at, author_role, author, text, attachments) VALUES (?,?,?,?,?,?,?)");
+  s.bind(1, c.id).bind(2, report_id).bind(3, c.at).bind(4, role).bind(5, c.author).bind(6, c.text);
+  s.bind(7, attachments.empty() ? std::string("[]") : internal::to_json_string(attachments)).exec();
+  return c;
 }
 
 TransitionOutcome Store::transition(std::string_view report_id, const Caller& caller, const Transition& t) {

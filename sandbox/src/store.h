@@ -65,6 +65,9 @@ void present(Report& r, const std::string& reporter, const Caller& caller, const
 // A timeline as caller sees it: agency staff never see who reported an anonymous report.
 void present(std::vector<TimelineEntry>& t, const StoredReport& r, const Caller& caller);
 
+// Comments as caller sees them: agency staff never see who reported an anonymous report.
+void present(std::vector<Comment>& c, const StoredReport& r, const Caller& caller);
+
 // One step of a report's life (docs/openapi.yaml, ReportStatus): the action's call, the
 // caller, the If-Match it sent (any: "*") and the action's fields.
 struct Transition {
@@ -151,6 +154,10 @@ class Store {
   ListResult list_reports(const ListQuery& q, const Caller& caller);
   // The report's status changes, oldest first (callers check visibility first).
   std::vector<TimelineEntry> timeline(std::string_view report_id);
+  // A report's comments, oldest first, and a new one (callers check who may).
+  std::vector<Comment> comments(std::string_view report_id);
+  Comment add_comment(std::string_view report_id, const Caller& caller, const std::string& role,
+                      const std::string& text, const std::vector<std::string>& attachments);
   // Checks visibility, role, If-Match and state, in that order, then applies the step and
   // its timeline entry in one transaction; concurrent steps on a report serialise here.
   TransitionOutcome transition(std::string_view report_id, const Caller& caller, const Transition& t);

@@ -133,6 +133,7 @@ def sample_calls(api, categories, people):
             "location": {"lat": 16.4665, "lon": 107.5905, "address": "Đường Lê Lợi",
                          "ward": "Vĩnh Ninh"}, "anonymous": True, "media": []}
     rid = api.call("POST", "/v1/reports", json_body=body, expect=201).body["id"]
+    mine = lifecycle.report_in(api, people, "submitted")[0]
     form = "application/x-www-form-urlencoded"
     user = oidc.user_tokens(api.base)
     bearer = {"Authorization": "Bearer " + user["access_token"]}
@@ -186,6 +187,11 @@ def sample_calls(api, categories, people):
         ("GET", "/v1/reports/{id}"): dict(path=f"/v1/reports/{rid}"),
         ("GET", "/v1/reports/{id}/timeline"): dict(path=f"/v1/reports/{rid}/timeline"),
         ("GET", "/v1/agencies"): dict(path="/v1/agencies", params={"limit": 5}),
+        ("GET", "/v1/reports/{id}/comments"): dict(path=f"/v1/reports/{mine}/comments", key=None,
+                                                   headers=people.headers("citizen")),
+        ("POST", "/v1/reports/{id}/comments"): dict(path=f"/v1/reports/{mine}/comments", key=None,
+                                                    headers=people.headers("citizen"),
+                                                    json_body={"text": "Xin cập nhật tiến độ", "attachments": ["med_1"]}),
         ("GET", "/v1/agencies/{code}/inbox"): dict(path=f"/v1/agencies/{lifecycle.STAFF_AGENCY}/inbox", key=None,
                                                    params={"limit": 5}, headers=people.headers("staff")),
         **{("POST", "/v1/reports/{id}/" + action): FreshCall(transition(api, people, state, role, action, body))

@@ -254,3 +254,42 @@ def test_seeded_overdue_reports_lead_the_inbox_of_their_agency(api, people):
                      headers=people.headers("ioc"), expect=200).body["items"]
     assert {r["id"] for r in late if r["agency_code"] == agency} <= {r["id"] for r in items}
     assert all(r["overdue"] and r["agency_code"] == agency for r in items)
+
+
+def comments(api, people, role, rid, expect=200):
+    return api.call("GET", f"/v1/reports/{rid}/comments", key=None, headers=people.headers(role), expect=expect)
+
+
+def comment(api, people, role, rid, text, expect=201, **extra):
+    return api.call("POST", f"/v1/reports/{rid}/comments", json_body={"text": text, **extra}, key=None,
+                    headers=people.headers(role), expect=expect)
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+def test_comments_between_the_reporter_and_the_agency(api, people, anonymous):
+    rid, etag = report_in(api, people, "in_progress", anonymous=anonymous)
+    ask = "Khi nào phường xử lý? Quán vẫn mở nhạc đến 1 giờ sáng."
+    reply = "Tối nay tổ công tác của phường sẽ kiểm tra, cảm ơn anh/chị đã phản ánh."
+    me = api.call("GET", "/v1/me", key=None, headers=people.headers("citizen"), expect=200).body["sub"]
+    mine = comment(api, people, "citizen", rid, ask, attachments=["med_video_1"]).body
+    assert (mine["author_role"], mine["author"], mine["text"], mine["attachments"]) == ("citizen", me, ask,
+                                                                                      ["med_video_1"])
+    theirs = comment(api, people, "staff", rid, reply).body
+    assert theirs["author_role"] == "agency" and theirs["author"]
+    for role in ("citizen", "ioc", "staff"):
+        items = comments(api, people, role, rid).body["items"]
+        assert [c["text"] for c in items] == [ask, reply]
+        hidden = anonymous and role == "staff"
+        assert items[0]["author"] == ("" if hidden else me), role
+        assert me not in json.dumps(items) if hidden else True
+    raw = comments(api, people, "citizen", rid).resp.content
+    assert ask.encode("utf-8") in raw and reply.encode("utf-8") in raw
+    # Nobody else takes part; the version does not move.
+    for role in ("other_citizen", "other_staff"):
+        comments(api, people, role, rid, expect=403).error("role_not_allowed")
+        comment(api, people, role, rid, "Xin chào", expect=403).error("role_not_allowed")
+    api.call("GET", f"/v1/reports/{rid}/comments", expect=403).error("role_not_allowed")
+    comment(api, people, "citizen", rid, "", expect=400).error("validation_error", "text")
+    comment(api, people, "citizen", rid, "x", expect=400, attachments=["có dấu"]).error("validation_error",
+                                                                                     "attachments[0]")
+    assert get(api, people, "ioc", rid).headers["ETag"] == etag

@@ -695,6 +695,15 @@ TEST_CASE("the seed's story: answered without the record, returned for it, answe
   const std::string first = "Công an phường đã lập biên bản vi phạm hành chính đối với chủ quán.";
   r = staff.reports().respond(r.id, etag(r), {first, {}});
   const std::string reason = "Đề nghị bổ sung biên bản vi phạm hành chính đã lập.";
+  const std::string ask = "Khi nào phường xử lý? Quán vẫn mở nhạc đến 1 giờ sáng.";
+  citizen.reports().add_comment(r.id, {ask, {}});
+  staff.reports().add_comment(r.id, {"Tổ công tác sẽ kiểm tra tối nay.", {"med_anh_1"}});
+  auto talk = ioc.reports().comments(r.id);
+  REQUIRE(talk.size() == 2);
+  CHECK(talk[0].text == ask);
+  CHECK(talk[0].author_role == "citizen");
+  CHECK(talk[1].author_role == "agency");
+  CHECK(talk[1].attachments == std::vector<std::string>{"med_anh_1"});
   r = ioc.reports().return_to_agency(r.id, etag(r), {reason, {}});
   CHECK(r.status == "returned");
   const std::string second = "Gửi kèm biên bản vi phạm hành chính số 12/BB-VPHC.";

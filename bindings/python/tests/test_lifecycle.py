@@ -39,6 +39,12 @@ def test_the_seed_story_with_three_roles(sandbox):
     assert [x.due_at for x in inbox] == sorted(x.due_at for x in inbox)
     assert r.id not in [x.id for x in staff.agencies.inbox("UBND_DONG_BA", overdue=True)]  # just assigned
     r = staff.reports.respond(r.id, etag(r), answer=FIRST)
+    ask = "Khi nào phường xử lý? Quán vẫn mở nhạc đến 1 giờ sáng."
+    citizen.reports.add_comment(r.id, text=ask)
+    staff.reports.add_comment(r.id, hues.NewComment(text="Tổ công tác sẽ kiểm tra tối nay.", attachments=["med_anh_1"]))
+    talk = staff.reports.comments(r.id)
+    assert [(c.author_role, c.text) for c in talk] == [("citizen", ask), ("agency", "Tổ công tác sẽ kiểm tra tối nay.")]
+    assert talk[0].author == citizen.me().sub and talk[1].attachments == ["med_anh_1"]  # not anonymous: shown
     r = ioc.reports.return_to_agency(r.id, etag(r), reason=REASON)
     assert r.status == "returned"
     r = staff.reports.respond(r.id, etag(r), hues.AgencyAnswer(answer=SECOND, attachments=["med_bien_ban_12"]))
