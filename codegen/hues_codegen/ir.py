@@ -9,14 +9,16 @@ type    {"kind": "string" | "int32" | "int64" | "double" | "bool" | "datetime"}
         {"kind": "array", "items": type}   {"kind": "handle", "interface": I}
 field   {"name", "json", "type", "required", "nullable", "optional", "default", "secret",
          "doc", "constraints": {minimum, maximum, minLength, maxLength, pattern, enum,
-         minItems, maxItems}}
+         minItems, maxItems, items: the items' constraints}}
         required: always present on the wire; optional: may be absent (then the language
         type is optional/nullable unless a default exists: "has_default").
 model   {"name", "doc", "fields", "local", "secret_fields"}
 enum    {"name", "doc", "values", "local"}   (open: decoders keep unknown values)
 call    one entry point of the native boundary, numbered by "id":
         HTTP operation: {"id", "kind": "http", "service", "method", "operation_id",
-          "http_method", "path", "path_params": [field], "query_params": [field],
+          "http_method", "path", "path_params": [field], "header_params": [field],
+          "params": [field] (path then header parameters: the positional arguments of a call),
+          "query_params": [field],
           "query_model", "body": model-name|None, "result": model-name|None,
           "result_field", "result_type", "pagination", "idempotency_key", "retry_safe", "doc"}
         object method: {"id", "kind": "method", "object", "method", "args": [field],
@@ -37,6 +39,10 @@ import yaml
 REF_PREFIX = "#/components/schemas/"
 CONSTRAINT_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
                    "maxLength", "pattern", "enum", "minItems", "maxItems", "const")
+
+
+# Headers the SDK itself sets on every call (or per call, x-hues-idempotency-key).
+SDK_HEADERS = ("X-Request-Id", "Idempotency-Key")
 
 
 class SpecError(Exception):
@@ -107,6 +113,10 @@ class Builder:
         for part in schema.get("allOf", []):
             if "$ref" not in part:
                 out.update({k: part[k] for k in CONSTRAINT_KEYS if k in part})
+        if isinstance(schema.get("items"), dict):  # an array's items have their own (media ids)
+            items = self.constraints(schema["items"])
+            if items:
+                out["items"] = items
         return out
 
     def field(self, name: str, schema: dict, required: bool, where: str, *, json_name: str | None = None,
@@ -170,6 +180,19 @@ class Builder:
                 path_params = [self.field(p["name"], p["schema"], True, where) for p in params if p["in"] == "path"]
                 for f in path_params:
                     f["doc"] = (self.parameter_doc(params, f["name"]) or f["doc"])
+                # Header parameters the SDK sends itself (X-Request-Id, Idempotency-Key) are not
+                # arguments; any other `in: header` parameter is (If-Match -> if_match).
+                header_params = []
+                for p in params:
+                    if p["in"] != "header" or p["name"] in SDK_HEADERS:
+                        continue
+                    if not p.get("required"):
+                        raise SpecError(f"{where}: header parameter {p['name']} must be required (optional ones "
+                                        "are not generated yet)")
+                    f = self.field(p["name"].lower().replace("-", "_"), p["schema"], bool(p.get("required")),
+                                   where, json_name=p["name"])
+                    f["doc"] = (p.get("description") or f["doc"]).strip()
+                    header_params.append(f)
                 query_params = [self.field(p["name"], p["schema"], False, where, force_optional=True)
                                 for p in params if p["in"] == "query"]
                 for f in query_params:
@@ -194,6 +217,8 @@ class Builder:
                     self.use_model(body)
                 result = None
                 for status, resp in op["responses"].items():
+                    if "$ref" in resp:  # a shared response (components/responses)
+                        resp = self.doc["components"]["responses"][resp["$ref"].split("/")[-1]]
                     if status.startswith("2"):
                         content = resp.get("content", {}).get("application/json")
                         if content:
@@ -213,7 +238,8 @@ class Builder:
                 calls.append({
                     "kind": "http", "service": op["x-hues-service"], "method": op["x-hues-method"],
                     "operation_id": op["operationId"], "http_method": http_method.upper(), "path": path,
-                    "path_params": path_params, "query_params": query_params, "query_model": query_model,
+                    "path_params": path_params, "header_params": header_params,
+                    "params": path_params + header_params, "query_params": query_params, "query_model": query_model,
                     "body": body, "result": result, "result_field": result_field, "result_type": result_type,
                     "pagination": pagination,
                     "idempotency_key": bool(op.get("x-hues-idempotency-key", False)),

@@ -88,11 +88,11 @@ bool is_json_media_type(std::string_view ct) {
 
 HttpError invalid(const internal::ArgProblem& p) { return invalid(p.field, p.message); }
 
-// Query parameters -> typed args, checked by the call's generated validator (the SDK's).
-boost::json::object checked_query(int call_id, const boost::urls::url_view& url) {
+// Query parameters -> typed args, checked by the call's generated validator (the SDK's),
+// with the path parameters already matched.
+boost::json::object checked_query(int call_id, const boost::urls::url_view& url, boost::json::object args = {}) {
   std::vector<std::pair<std::string, std::string>> params;
   for (auto p : url.params()) params.emplace_back(p.key, p.value);
-  boost::json::object args;
   const auto& call = internal::kCalls[call_id];
   if (auto problem = internal::query_to_args(call, params, args)) throw invalid(*problem);
   if (auto problem = call.validate_args(args)) throw invalid(*problem);
@@ -244,12 +244,108 @@ AgencyQuery parse_agency_query(const boost::urls::url_view& url, std::string& af
   return q;
 }
 
+// If-Match (RFC 9110 §13.1.1): "*" or a list of entity tags. Only strong tags whose opaque
+// part is a version can match (strong comparison); nullopt when the value is not that syntax.
+std::optional<Transition> parse_if_match(std::string_view v) {
+  Transition t{};
+  auto trim = [](std::string_view x) {
+    while (!x.empty() && (x.front() == ' ' || x.front() == '\t')) x.remove_prefix(1);
+    while (!x.empty() && (x.back() == ' ' || x.back() == '\t')) x.remove_suffix(1);
+    return x;
+  };
+  v = trim(v);
+  if (v == "*") {
+    t.any_version = true;
+    return t;
+  }
+  bool any = false;
+  while (!v.empty()) {
+    const auto comma = v.find(',');
+    std::string_view tag = trim(v.substr(0, comma));
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    if (tag.empty()) continue;  // RFC 9110 §5.6.1: empty list elements are ignored
+    const bool weak = tag.size() >= 2 && tag.substr(0, 2) == "W/";
+    if (weak) tag.remove_prefix(2);
+    if (tag.size() < 2 || tag.front() != '"' || tag.back() != '"') return std::nullopt;
+    const std::string_view opaque = tag.substr(1, tag.size() - 2);
+    for (char c : opaque)
+      if (!(c == 0x21 || (c >= 0x23 && c <= 0x7e))) return std::nullopt;
+    any = true;
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(opaque.data(), opaque.data() + opaque.size(), n);
+    if (!weak && ec == std::errc() && end == opaque.data() + opaque.size() && !opaque.empty()) t.if_match.push_back(n);
+  }
+  if (!any) return std::nullopt;
+  return t;
+}
+
+std::string encode_inbox_cursor(const std::string& due, std::int64_t seq) {
+  return base64url_encode("i1." + due + "." + std::to_string(seq));
+}
+
+InboxFilter parse_inbox_query(const boost::urls::url_view& url, std::string code) {
+  const boost::json::object args = checked_query(internal::call_id::kAgenciesInbox, url, {{"code", code}});
+  InboxFilter q;
+  q.agency_code = std::move(code);
+  if (const auto* v = args.if_contains("overdue")) q.overdue = v->as_bool();
+  if (const auto* v = args.if_contains("limit")) q.limit = v->to_number<std::int64_t>();
+  if (const auto* v = args.if_contains("cursor")) {
+    auto raw = base64url_decode(v->get_string());
+    const auto dot = raw ? raw->rfind('.') : std::string::npos;
+    std::int64_t seq = 0;
+    if (!raw || raw->compare(0, 3, "i1.") != 0 || dot == std::string::npos || dot < 3 ||
+        !parse_number(raw->substr(dot + 1), seq) || seq <= 0)
+      throw invalid("cursor", "cursor is not one this server returned");
+    q.after_due = raw->substr(3, dot - 3);
+    q.after_seq = seq;
+  }
+  return q;
+}
+
+std::string etag_of(const Report& r) { return "\"" + std::to_string(r.version) + "\""; }
+
+// The JSON of a report as the caller sees it now.
+std::string report_json(const StoredReport& s, const Caller& caller) {
+  Report r = s.report;
+  present(r, s.reporter, caller, rfc3339(now()));
+  return internal::to_json_string(r);
+}
+
+// A transition's body, checked by its call's generated validator, as the store's Transition.
+// args holds the path and header parameters already (the generated validator checks them too).
+Transition parse_transition(int call_id, std::string_view body, boost::json::object args, Transition t) {
+  boost::json::value v;
+  try {
+    v = internal::parse_json(body);
+  } catch (const FieldError& e) {
+    throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
+  }
+  args["body"] = v;
+  if (auto problem = internal::validate_args(call_id, args)) throw invalid(*problem);
+  const auto& o = v.as_object();
+  auto text = [&](const char* name) {
+    const auto* f = o.if_contains(name);
+    return f && f->is_string() ? std::string(f->get_string()) : std::string();
+  };
+  t.note = text("note");
+  if (t.note.empty()) t.note = text("reason");
+  if (t.note.empty()) t.note = text("answer");
+  if (t.note.empty()) t.note = text("comment");
+  t.agency_code = text("agency_code");
+  t.original_id = text("original_id");
+  if (const auto* a = o.if_contains("attachments"); a && a->is_array())
+    for (const auto& m : a->get_array()) t.attachments.emplace_back(m.get_string());
+  if (const auto* b = o.if_contains("satisfied"); b && b->is_bool()) t.satisfied = b->get_bool();
+  return t;
+}
+
 }  // namespace
 
 void Api::handle(const Request& req, Response& res, const std::string& issuer, const std::string& client) {
   res = {};
   res.version(req.version());
   const std::string request_id = request_id_of(req);
+  res.set("X-Request-Id", request_id);  // handlers may quote it in a body (the 412's error)
   try {
     try {
       route(req, res, issuer, client);
@@ -428,22 +524,99 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
       const Caller caller = authenticate("reports:read");
       ListQuery q = parse_list_query(url, store_);
       ListResult found = store_.list_reports(q, caller);
+      const std::string at = rfc3339(now());
+      for (std::size_t i = 0; i < found.items.size(); ++i) present(found.items[i], found.reporters[i], caller, at);
       ReportPage page{std::move(found.items), found.next_seq ? encode_cursor(found.next_seq) : std::string()};
       set_body(res, http::status::ok, internal::to_json_string(page));
       return;
     }
     case RouteHandler::kGetReport: {
       const Caller caller = authenticate("reports:read");
-      set_body(res, http::status::ok, visible_report(caller, path_param("id"))->json);
+      auto report = visible_report(caller, path_param("id"));
+      res.set(http::field::etag, etag_of(report->report));
+      set_body(res, http::status::ok, report_json(*report, caller));
       return;
     }
     case RouteHandler::kGetReportTimeline: {
       const Caller caller = authenticate("reports:read");
       const std::string id = path_param("id");
-      visible_report(caller, id);
-      set_body(res, http::status::ok, internal::to_json_string(Timeline{store_.timeline(id)}));
+      auto report = visible_report(caller, id);
+      Timeline timeline{store_.timeline(id)};
+      present(timeline.items, *report, caller);
+      set_body(res, http::status::ok, internal::to_json_string(timeline));
       return;
     }
+    case RouteHandler::kListReportComments:
+    case RouteHandler::kAddReportComment: {
+      const bool add = match.route->handler == RouteHandler::kAddReportComment;
+      const Caller caller = authenticate(add ? "reports:write" : "reports:read");
+      const std::string id = path_param("id");
+      auto report = visible_report(caller, id);
+      // Between the reporter and the assigned agency; the IOC oversees.
+      const bool reporter = !caller.principal.empty() && caller.principal == report->reporter;
+      const bool agency = caller.role == "agency" && caller.agency_code == report->report.agency_code;
+      if (!reporter && !agency && caller.role != "ioc")
+        throw HttpError{http::status::forbidden, "role_not_allowed",
+                        "comments are between the reporter, the assigned agency and the IOC (caller: " +
+                            (caller.role.empty() ? std::string(caller.api_key_id ? "partner API key" : "client")
+                                                 : caller.role) + ")",
+                        ""};
+      if (!add) {
+        CommentList list{store_.comments(id)};
+        present(list.items, *report, caller);
+        set_body(res, http::status::ok, internal::to_json_string(list));
+        return;
+      }
+      if (!is_json_media_type(req[http::field::content_type]))
+        throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
+                        "Content-Type must be application/json", ""};
+      boost::json::value v;
+      try {
+        v = internal::parse_json(req.body());
+      } catch (const FieldError& e) {
+        throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
+      }
+      boost::json::object args{{"id", id}, {"body", v}};
+      if (auto problem = internal::validate_args(match.route->call_id, args)) throw invalid(*problem);
+      const auto nc = internal::from_json<NewComment>(v);
+      const std::string role = reporter ? "citizen" : caller.role;
+      set_body(res, http::status::created,
+               internal::to_json_string(store_.add_comment(id, caller, role, nc.text, nc.attachments)));
+      return;
+    }
+    case RouteHandler::kGetAgencyInbox: {
+      const Caller caller = authenticate("reports:read");
+      const std::string code = path_param("code");
+      bool known = false;
+      for (const auto& a : store_.agencies()) known = known || a.code == code;
+      if (!known) throw HttpError{http::status::not_found, "not_found", "no agency '" + code + "'", ""};
+      if (caller.role != "ioc" && !(caller.role == "agency" && caller.agency_code == code))
+        throw HttpError{http::status::forbidden, "role_not_allowed",
+                        "the inbox of " + code + " is for its own staff and IOC operators (caller: " +
+                            (caller.role.empty() ? std::string(caller.api_key_id ? "partner API key" : "client")
+                                                 : caller.role + (caller.agency_code.empty() ? "" : " " + caller.agency_code)) +
+                            ")",
+                        ""};
+      ListResult found = store_.inbox(parse_inbox_query(url, code));
+      const std::string at = rfc3339(now());
+      for (std::size_t i = 0; i < found.items.size(); ++i) present(found.items[i], found.reporters[i], caller, at);
+      ReportPage page{std::move(found.items), found.next_seq ? encode_inbox_cursor(found.next_due, found.next_seq)
+                                                             : std::string()};
+      set_body(res, http::status::ok, internal::to_json_string(page));
+      return;
+    }
+    case RouteHandler::kReceiveReport:
+    case RouteHandler::kAssignReport:
+    case RouteHandler::kRejectReport:
+    case RouteHandler::kMarkDuplicate:
+    case RouteHandler::kAcceptReport:
+    case RouteHandler::kRespondToReport:
+    case RouteHandler::kRequestTransfer:
+    case RouteHandler::kApproveTransfer:
+    case RouteHandler::kApproveResponse:
+    case RouteHandler::kReturnResponse:
+    case RouteHandler::kRateReport:
+      return transition(req, res, authenticate("reports:write"), match.route->call_id, path_param("id"));
     case RouteHandler::kListAgencies: {
       authenticate(nullptr);
       std::string after;
@@ -463,6 +636,65 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
     }
   }
   throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
+}
+
+void Api::transition(const Request& req, Response& res, const Caller& caller, int call_id, const std::string& id) {
+  const auto& call = internal::kCalls[call_id];
+  const TransitionRule* rule = nullptr;
+  for (const auto& r : transition_rules())
+    if (call.method == std::string_view(r.name)) rule = &r;
+  if (!rule) throw std::logic_error(std::string("no transition rule for ") + call.method);
+  Transition t{};
+  boost::json::object args;
+  args["id"] = id;
+  // Header parameters by the call table (If-Match: every transition but a rating); their
+  // rules (printable ASCII, length) are the spec's, checked by the generated validator.
+  for (std::size_t i = 0; i < call.header_param_count; ++i) {
+    const char* name = call.header_params[i].name;
+    auto it = req.find(name);
+    if (it == req.end())
+      throw HttpError{static_cast<http::status>(428), "precondition_required",
+                      std::string("this change needs ") + name + " with the report's ETag (read the report first)", ""};
+    args[name] = std::string(it->value());
+  }
+  if (!is_json_media_type(req[http::field::content_type]))
+    throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
+                    "Content-Type must be application/json", ""};
+  t = parse_transition(call_id, req.body(), std::move(args), t);
+  if (call.header_param_count > 0) {
+    auto parsed = parse_if_match(req[http::field::if_match]);
+    if (!parsed) throw invalid("If-Match", "If-Match must be * or a list of entity tags such as \"7\"");
+    t.any_version = parsed->any_version;
+    t.if_match = parsed->if_match;
+  }
+  t.action = rule->action;
+  TransitionOutcome out = store_.transition(id, caller, t);
+  switch (out.kind) {
+    case TransitionOutcome::Kind::kDone:
+      res.set(http::field::etag, etag_of(out.report->report));
+      set_body(res, http::status::ok, report_json(*out.report, caller));
+      return;
+    case TransitionOutcome::Kind::kNotFound:
+      throw HttpError{http::status::not_found, "not_found", "no report with id '" + id + "'", ""};
+    case TransitionOutcome::Kind::kRoleNotAllowed:
+      throw HttpError{http::status::forbidden, "role_not_allowed", out.message, ""};
+    case TransitionOutcome::Kind::kInvalidState:
+      throw HttpError{http::status::conflict, "invalid_transition", out.message, ""};
+    case TransitionOutcome::Kind::kInvalidField:
+      throw invalid(out.field, out.message);
+    case TransitionOutcome::Kind::kStale: {
+      // 412 with the current report beside the error (StaleReportError), and its ETag.
+      ErrorBody err{"precondition_failed", out.message, std::string(res["X-Request-Id"]), std::nullopt};
+      boost::json::object body;
+      body["error"] = internal::to_json(err);
+      Report current = out.report->report;
+      present(current, out.report->reporter, caller, rfc3339(now()));
+      body["current"] = internal::to_json(current);
+      res.set(http::field::etag, etag_of(current));
+      set_body(res, http::status::precondition_failed, internal::serialize_json(body));
+      return;
+    }
+  }
 }
 
 void Api::create_report(const Request& req, Response& res, const Caller& caller) {

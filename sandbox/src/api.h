@@ -45,6 +45,7 @@ class Api {
  private:
   void route(const Request& req, Response& res, const std::string& issuer, const std::string& client);
   void create_report(const Request& req, Response& res, const Caller& caller);
+  void transition(const Request& req, Response& res, const Caller& caller, int call_id, const std::string& id);
 
   Store& store_;
   Oidc& oidc_;

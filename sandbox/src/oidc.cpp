@@ -440,6 +440,7 @@ struct Oidc::Impl {
         claims["name"] = who->name;
         claims["verification_level"] = who->verification_level;
         claims["role"] = who->role.str();
+        if (!who->agency_code.empty()) claims["agency_code"] = who->agency_code;  // staff: which inbox; IOC: "IOC"
       }
       t.id_token = sign_jwt(key->key.get(), key->alg, key->kid, claims);
     }

@@ -23,6 +23,11 @@ const std::vector<SeedPerson>& seed_people() {
       {"le.ioc", "Lê Minh Châu", "+84905000003", "ioc", 2, "IOC", ""},
       {"hepco.staff", "Phạm Thị Dung", "+84905000004", "agency", 2, "HEPCO", ""},
       {"qldt.staff", "Hoàng Văn Em", "+84905000005", "agency", 2, "QLDT_HUE", ""},
+      // Issue 8: a second IOC operator, and staff of the police and of a ward committee (the
+      // seed's story: a public-order report answered by the ward).
+      {"tran.ioc", "Trần Thị Giang", "+84905000006", "ioc", 2, "IOC", ""},
+      {"ca.hue.staff", "Võ Văn Hải", "+84905000007", "agency", 2, "CA_HUE", ""},
+      {"dongba.staff", "Ngô Thị Hương", "+84905000008", "agency", 2, "UBND_DONG_BA", ""},
   };
   return people;
 }

@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <iterator>
@@ -81,10 +82,12 @@ constexpr const char* kInsertSeedReport =
     "status, agency_code, media, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kInsertReport =
     "INSERT INTO reports (id, api_key_id, category, description, lat, lon, address, ward, anonymous, "
-    "status, agency_code, media, created_at, updated_at, visibility, reporter) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    "status, agency_code, media, created_at, updated_at, visibility, reporter, due_at) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 constexpr const char* kReportColumns =
     "id, category, description, lat, lon, address, ward, anonymous, status, agency_code, media, "
-    "created_at, updated_at, seq, visibility, reporter";
+    "created_at, updated_at, seq, visibility, reporter, version, due_at, duplicate_of, answer, "
+    "rating_satisfied, rating_comment, rated_at";
 
 void bind_report(Stmt& s, const Report& r, std::optional<std::int64_t> api_key_id) {
   s.bind(1, r.id);
@@ -112,13 +115,17 @@ Report read_report(const Stmt& s) {
   r.created_at = s.text(11);
   r.updated_at = s.text(12);
   r.visibility = s.text(14);
+  r.version = s.int64(16);
+  r.due_at = s.text(17);
+  if (!s.is_null(18)) r.duplicate_of = std::string(s.text(18));
+  if (!s.is_null(19)) r.answer = std::string(s.text(19));
+  if (!s.is_null(20)) r.rating = ReportRating{s.int64(20) != 0, std::string(s.text(21)), std::string(s.text(22))};
   return r;
 }
 
 std::shared_ptr<const StoredReport> stored(const Report& r, std::string_view reporter) {
   return std::make_shared<const StoredReport>(
-      StoredReport{internal::to_json_string(r), r.visibility == Visibility::kPrivate, std::string(reporter),
-                   r.agency_code});
+      StoredReport{r, r.visibility == Visibility::kPrivate, std::string(reporter), r.agency_code});
 }
 
 void migrate_seed_v2(Db& db) {
@@ -323,9 +330,52 @@ void migrate_issuers_v6(Db& db) {
   )SQL");
 }
 
+// Issue 8, the life of a report: a version for If-Match, a deadline, the duplicate link, the
+// agency's answer and the rating; timeline entries learn who acted, where a report went and
+// what was attached; more IOC operators and agency staff (least privilege: each person one
+// role, staff one agency).
+void migrate_lifecycle_v7(Db& db) {
+  db.exec(R"SQL(
+    ALTER TABLE reports ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE reports ADD COLUMN due_at TEXT NOT NULL DEFAULT '';
+    ALTER TABLE reports ADD COLUMN duplicate_of TEXT;
+    ALTER TABLE reports ADD COLUMN answer TEXT;
+    ALTER TABLE reports ADD COLUMN rating_satisfied INTEGER;
+    ALTER TABLE reports ADD COLUMN rating_comment TEXT;
+    ALTER TABLE reports ADD COLUMN rated_at TEXT;
+    UPDATE reports SET due_at = strftime('%Y-%m-%dT%H:%M:%SZ', created_at,
+      '+' || (SELECT sla_hours FROM categories c WHERE c.code = reports.category) || ' hours');
+    CREATE INDEX reports_agency_due ON reports(agency_code, due_at, seq);
+    ALTER TABLE report_events ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+    ALTER TABLE report_events ADD COLUMN agency_code TEXT;
+    ALTER TABLE report_events ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE IF NOT EXISTS report_comments (
+      seq INTEGER PRIMARY KEY,  -- the conversation's order
+      id TEXT NOT NULL UNIQUE,
+      report_id TEXT NOT NULL REFERENCES reports(id),
+      at TEXT NOT NULL,
+      author_role TEXT NOT NULL,
+      author TEXT NOT NULL,
+      text TEXT NOT NULL,
+      attachments TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS report_comments_report ON report_comments(report_id, seq);
+  )SQL");
+  // People seeded before v7 exist already; the ones this step adds are inserted once.
+  auto user = db.prepare(
+      "INSERT OR IGNORE INTO users (sub, username, password_hash, name, phone_number, role, verification_level, "
+      "agency_code, ward) VALUES (?,?,?,?,?,?,?,?,?)");
+  for (const auto& p : seed_people()) {
+    user.bind(1, random_id("usr_", 16)).bind(2, p.username).bind(3, kSeedPasswordHash).bind(4, p.name);
+    user.bind(5, p.phone).bind(6, p.role).bind(7, std::int64_t{p.level}).bind(8, p.agency_code).bind(9, p.ward).exec();
+  }
+}
+
 using Migration = void (*)(Db&);
-constexpr Migration kMigrations[] = {migrate_schema_v1, migrate_seed_v2, migrate_identity_v3,
-                                     migrate_seed_identity_v4, migrate_agencies_timeline_v5, migrate_issuers_v6};
+constexpr Migration kMigrations[] = {migrate_schema_v1,        migrate_seed_v2,
+                                     migrate_identity_v3,      migrate_seed_identity_v4,
+                                     migrate_agencies_timeline_v5, migrate_issuers_v6,
+                                     migrate_lifecycle_v7};
 
 void migrate(Db& db) {
   constexpr std::int64_t target = std::size(kMigrations);
@@ -368,8 +418,21 @@ struct Store::Reader {
                                         sql_distance, nullptr, nullptr, nullptr);
     if (rc != SQLITE_OK) throw DbError(rc, "cannot register hs_distance");
     get = db.prepare(std::string("SELECT ") + kReportColumns + " FROM reports WHERE id = ?");
-    events = db.prepare("SELECT at, status, actor_role, note FROM report_events WHERE report_id = ? ORDER BY seq");
+    events = db.prepare(
+        "SELECT at, status, actor_role, note, actor, agency_code, attachments FROM report_events WHERE report_id = ? "
+        "ORDER BY seq");
   }
+  Stmt& inbox() {
+    if (!inbox_stmt) {
+      inbox_stmt.emplace(db.prepare(
+          std::string("SELECT ") + kReportColumns +
+          " FROM reports WHERE agency_code = :agency AND status IN ('assigned', 'in_progress', 'returned', "
+          "'transfer_requested') AND (due_at > :after_due OR (due_at = :after_due AND seq > :after_seq)) "
+          "AND (:overdue IS NULL OR (due_at < :now) = :overdue) ORDER BY due_at, seq LIMIT :limit"));
+    }
+    return *inbox_stmt;
+  }
+  std::optional<Stmt> inbox_stmt, comments;
   Stmt& list(unsigned mask) {
     if (!lists[mask].has_value()) lists[mask].emplace(db.prepare(list_sql(mask)));
     return *lists[mask];
@@ -428,8 +491,16 @@ Store::Store(const std::string& db_path) : path_(db_path), writer_(private_datab
       "location, created_at) VALUES (?,?,?,?,?,?,?)");
   insert_report_ = writer_.prepare(kInsertReport);
   insert_event_ = writer_.prepare(
-      "INSERT INTO report_events (report_id, at, status, actor_role, note) VALUES (?,?,?,?,?)");
+      "INSERT INTO report_events (report_id, at, status, actor_role, note, actor) VALUES (?,?,?,?,?,?)");
   purge_keys_ = writer_.prepare("DELETE FROM idempotency_keys WHERE created_at <= ?");
+  writer_get_ = writer_.prepare(std::string("SELECT ") + kReportColumns + " FROM reports WHERE id = ?");
+  update_report_ = writer_.prepare(
+      "UPDATE reports SET status = :status, agency_code = :agency, updated_at = :at, version = version + 1, "
+      "due_at = :due, duplicate_of = :dup, answer = :answer, rating_satisfied = :sat, rating_comment = :comment, "
+      "rated_at = :rated_at WHERE id = :id AND version = :version");
+  insert_step_ = writer_.prepare(
+      "INSERT INTO report_events (report_id, at, status, actor_role, note, actor, agency_code, attachments) "
+      "VALUES (?,?,?,?,?,?,?,?)");
   purge_idempotency_keys();
   load_caches();
 }
@@ -535,19 +606,24 @@ CreateOutcome Store::create_report(const Caller& caller, std::string_view idempo
   r.media = report->media;
   r.visibility = report->visibility.empty() ? Visibility::kPublic : report->visibility;
   r.created_at = r.updated_at = rfc3339(t);
-  out.response = {201, internal::to_json_string(r), "/v1/reports/" + r.id};
+  r.version = 1;
+  r.due_at = rfc3339(t + static_cast<std::time_t>(cat->sla_hours) * 3600);
+  Report shown = r;
+  present(shown, caller.principal, caller, r.created_at);
+  out.response = {201, internal::to_json_string(shown), "/v1/reports/" + r.id};
 
   // The report and its idempotency record commit together or not at all.
   Tx tx(writer_);
   {
     StmtScope scope(insert_report_);
     bind_report(insert_report_, r, caller.api_key_id);
-    insert_report_.bind(15, r.visibility.str()).bind(16, caller.principal);
+    insert_report_.bind(15, r.visibility.str()).bind(16, caller.principal).bind(17, r.due_at);
     insert_report_.step();
   }
   {
     StmtScope scope(insert_event_);  // the timeline starts in the same transaction
     insert_event_.bind(1, r.id).bind(2, r.created_at).bind(3, r.status.str()).bind(4, "citizen").bind(5, "");
+    insert_event_.bind(6, caller.principal);
     insert_event_.step();
   }
   if (!idempotency_key.empty()) {
@@ -597,9 +673,38 @@ std::vector<TimelineEntry> Store::timeline(std::string_view report_id) {
   StmtScope scope(r->events);
   r->events.bind(1, report_id);
   std::vector<TimelineEntry> out;
-  while (r->events.step())
-    out.push_back(TimelineEntry{std::string(r->events.text(0)), r->events.text(1), r->events.text(2),
-                                std::string(r->events.text(3))});
+  while (r->events.step()) {
+    TimelineEntry e;
+    e.at = r->events.text(0);
+    e.status = r->events.text(1);
+    e.actor_role = r->events.text(2);
+    e.note = r->events.text(3);
+    e.actor = r->events.text(4);
+    if (!r->events.is_null(5)) e.agency_code = std::string(r->events.text(5));
+    if (auto a = r->events.text(6); a != "[]") internal::read_json(internal::parse_json(a), e.attachments, "attachments");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+ListResult Store::inbox(const InboxFilter& q) {
+  auto r = reader();
+  Stmt& s = r->inbox();
+  StmtScope scope(s);
+  s.bind(":agency", q.agency_code).bind(":after_due", q.after_due).bind(":after_seq", q.after_seq);
+  s.bind(":now", rfc3339(now())).bind(":limit", q.limit + 1);  // one extra row tells if a page follows
+  if (q.overdue) s.bind(":overdue", std::int64_t{*q.overdue});
+  ListResult out;
+  while (s.step()) {
+    if (static_cast<std::int64_t>(out.items.size()) == q.limit) {
+      out.next_seq = out.seqs.back();
+      out.next_due = out.items.back().due_at;
+      break;
+    }
+    out.items.push_back(read_report(s));
+    out.reporters.emplace_back(s.text(15));
+    out.seqs.push_back(s.int64(13));
+  }
   return out;
 }
 
@@ -637,8 +742,224 @@ ListResult Store::list_reports(const ListQuery& q, const Caller& caller) {
       break;
     }
     out.items.push_back(read_report(s));
+    out.reporters.emplace_back(s.text(15));
     last_seq = s.int64(13);
   }
+  return out;
+}
+
+namespace {
+
+using Action = Transition::Action;
+
+bool open_for_agency(const ReportStatus& s) {
+  return s == ReportStatus::kSubmitted || s == ReportStatus::kReceived || s == ReportStatus::kAssigned ||
+         s == ReportStatus::kInProgress || s == ReportStatus::kReturned || s == "transfer_requested";
+}
+
+}  // namespace
+
+const std::vector<TransitionRule>& transition_rules() {
+  static const std::vector<TransitionRule> rules = {
+      {Action::kReceive, "receive", "ioc", {"submitted"}, "received"},
+      {Action::kAssign, "assign", "ioc", {"received"}, "assigned"},
+      {Action::kReject, "reject", "ioc", {"submitted", "received"}, "rejected"},
+      {Action::kMarkDuplicate, "mark_duplicate", "ioc", {"submitted", "received"}, "duplicate"},
+      {Action::kAccept, "accept", "agency", {"assigned", "returned"}, "in_progress"},
+      {Action::kRespond, "respond", "agency", {"in_progress", "returned"}, "responded"},
+      {Action::kRequestTransfer, "request_transfer", "agency", {"assigned", "in_progress"}, "transfer_requested"},
+      {Action::kApproveTransfer, "approve_transfer", "ioc", {"transfer_requested"}, "assigned"},
+      {Action::kApprove, "approve", "ioc", {"responded"}, "resolved"},
+      {Action::kReturn, "return_to_agency", "ioc", {"responded"}, "returned"},
+      {Action::kRate, "rate", "reporter", {"resolved"}, "rated"},
+  };
+  return rules;
+}
+
+void present(Report& r, const std::string& reporter, const Caller& caller, const std::string& now_rfc3339) {
+  r.overdue = open_for_agency(r.status) && !r.due_at.empty() && now_rfc3339 > r.due_at;
+  const bool own = !caller.principal.empty() && caller.principal == reporter;
+  const bool agency = caller.role == "agency" && caller.agency_code == r.agency_code;
+  if (!reporter.empty() && (own || caller.role == "ioc" || (agency && !r.anonymous))) r.reporter = reporter;
+  else r.reporter.reset();
+}
+
+void present(std::vector<TimelineEntry>& t, const StoredReport& r, const Caller& caller) {
+  if (!r.report.anonymous || caller.role == "ioc" || (!caller.principal.empty() && caller.principal == r.reporter))
+    return;
+  // Anyone else (agency staff, other citizens, partners) never learns who reported it.
+  for (auto& e : t)
+    if (e.actor == r.reporter) e.actor.clear();
+}
+
+void present(std::vector<Comment>& c, const StoredReport& r, const Caller& caller) {
+  if (!r.report.anonymous || caller.role == "ioc" || (!caller.principal.empty() && caller.principal == r.reporter))
+    return;
+  for (auto& e : c)
+    if (e.author == r.reporter) e.author.clear();
+}
+
+std::vector<Comment> Store::comments(std::string_view report_id) {
+  auto r = reader();
+  if (!r->comments) {
+    r->comments.emplace(r->db.prepare(
+        "SELECT id, at, author_role, author, text, attachments FROM report_comments WHERE report_id = ? ORDER BY seq"));
+  }
+  Stmt& s = *r->comments;
+  StmtScope scope(s);
+  s.bind(1, report_id);
+  std::vector<Comment> out;
+  while (s.step()) {
+    Comment c;
+    c.id = s.text(0);
+    c.at = s.text(1);
+    c.author_role = s.text(2);
+    c.author = s.text(3);
+    c.text = s.text(4);
+    if (auto a = s.text(5); a != "[]") internal::read_json(internal::parse_json(a), c.attachments, "attachments");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Comment Store::add_comment(std::string_view report_id, const Caller& caller, const std::string& role,
+                           const std::string& text, const std::vector<std::string>& attachments) {
+  Comment c;
+  c.id = random_id("cmt_", 20);
+  c.at = rfc3339(now());
+  c.author_role = role;
+  c.author = caller.principal;
+  c.text = text;
+  c.attachments = attachments;
+  std::lock_guard<std::mutex> lk(write_mu_);
+  auto s = writer_.prepare(
+      "INSERT INTO report_comments (id, report_id, at, author_role, author, text, attachments) VALUES (?,?,?,?,?,?,?)");
+  s.bind(1, c.id).bind(2, report_id).bind(3, c.at).bind(4, role).bind(5, c.author).bind(6, c.text);
+  s.bind(7, attachments.empty() ? std::string("[]") : internal::to_json_string(attachments)).exec();
+  return c;
+}
+
+TransitionOutcome Store::transition(std::string_view report_id, const Caller& caller, const Transition& t) {
+  const TransitionRule* rule = nullptr;
+  for (const auto& r : transition_rules())
+    if (r.action == t.action) rule = &r;
+  if (!rule) throw std::logic_error("transition: unknown action");
+  TransitionOutcome out;
+  std::lock_guard<std::mutex> lk(write_mu_);  // one step at a time: the version check below cannot race
+  Report r;
+  std::string reporter;
+  {
+    StmtScope scope(writer_get_);
+    writer_get_.bind(1, report_id);
+    if (!writer_get_.step()) return out;  // kNotFound
+    r = read_report(writer_get_);
+    reporter = writer_get_.text(15);
+  }
+  auto current = stored(r, reporter);
+  if (!current->visible_to(caller)) return out;
+  out.report = current;
+  const std::string role = caller.role.empty() ? (caller.api_key_id ? "partner API key" : "client") : caller.role;
+  auto refuse = [&](TransitionOutcome::Kind kind, std::string message, std::string field = {}) {
+    out.kind = kind;
+    out.message = std::move(message);
+    out.field = std::move(field);
+    return out;
+  };
+  // Who: the role first (403 names it), so a caller learns nothing about states it may not change.
+  const std::string rule_role = rule->role;
+  if (rule_role == "reporter") {
+    if (caller.principal.empty() || caller.principal != reporter)
+      return refuse(TransitionOutcome::Kind::kRoleNotAllowed,
+                    std::string("only the reporter may ") + rule->name + " this report (caller: " + role + ")");
+  } else if (caller.role != rule_role) {
+    return refuse(TransitionOutcome::Kind::kRoleNotAllowed,
+                  std::string("role ") + role + " may not " + rule->name + " a report; it needs role " + rule_role);
+  } else if (rule_role == "agency" && caller.agency_code != r.agency_code) {
+    return refuse(TransitionOutcome::Kind::kRoleNotAllowed,
+                  "role agency (" + caller.agency_code + ") may not " + rule->name +
+                      " a report assigned to another agency");
+  }
+  // Then the precondition (RFC 9110 §13.2.2: after authorization, before the method's own checks).
+  if (t.action != Action::kRate && !t.any_version &&
+      std::find(t.if_match.begin(), t.if_match.end(), r.version) == t.if_match.end())
+    return refuse(TransitionOutcome::Kind::kStale, "If-Match does not match the current version \"" +
+                                                       std::to_string(r.version) + "\" (status " + r.status.str() + ")");
+  bool from_ok = false;
+  for (const char* f : rule->from) from_ok = from_ok || r.status == f;
+  if (!from_ok)
+    return refuse(TransitionOutcome::Kind::kInvalidState,
+                  std::string("cannot ") + rule->name + " a report in state " + r.status.str());
+
+  const std::time_t now_t = now();
+  const std::string at = rfc3339(now_t);
+  std::optional<std::string> event_agency;
+  Report next = r;
+  next.status = rule->to;
+  switch (t.action) {
+    case Action::kAssign:
+    case Action::kApproveTransfer: {
+      bool known = false;
+      for (const auto& a : agencies_) known = known || (a.code == t.agency_code && a.code != "IOC");
+      if (!known) return refuse(TransitionOutcome::Kind::kInvalidField, "unknown agency '" + t.agency_code + "'", "agency_code");
+      if (t.action == Action::kApproveTransfer && t.agency_code == r.agency_code)
+        return refuse(TransitionOutcome::Kind::kInvalidField, "a transfer needs another agency than " + r.agency_code,
+                      "agency_code");
+      next.agency_code = t.agency_code;
+      event_agency = t.agency_code;
+      const Category* cat = category(r.category);
+      next.due_at = rfc3339(now_t + static_cast<std::time_t>(cat ? cat->sla_hours : 24) * 3600);
+      break;
+    }
+    case Action::kMarkDuplicate: {
+      if (t.original_id == r.id)
+        return refuse(TransitionOutcome::Kind::kInvalidField, "a report cannot duplicate itself", "original_id");
+      StmtScope scope(writer_get_);
+      writer_get_.bind(1, t.original_id);
+      if (!writer_get_.step() || read_report(writer_get_).status == ReportStatus::kDuplicate)
+        return refuse(TransitionOutcome::Kind::kInvalidField, "no original report '" + t.original_id + "'",
+                      "original_id");
+      next.duplicate_of = t.original_id;
+      break;
+    }
+    case Action::kRespond:
+      next.answer = t.note;
+      break;
+    case Action::kRate:
+      next.rating = ReportRating{t.satisfied, t.note, at};
+      break;
+    default:
+      break;
+  }
+  next.updated_at = at;
+  next.version = r.version + 1;
+  Tx tx(writer_);
+  {
+    StmtScope scope(update_report_);
+    update_report_.bind(":status", next.status.str()).bind(":agency", next.agency_code).bind(":at", at);
+    update_report_.bind(":due", next.due_at).bind(":id", r.id).bind(":version", r.version);
+    if (next.duplicate_of) update_report_.bind(":dup", *next.duplicate_of);
+    if (next.answer) update_report_.bind(":answer", *next.answer);
+    if (next.rating) {
+      update_report_.bind(":sat", std::int64_t{next.rating->satisfied}).bind(":comment", next.rating->comment);
+      update_report_.bind(":rated_at", next.rating->rated_at);
+    }
+    update_report_.step();
+    if (sqlite3_changes(writer_.get()) != 1) throw std::logic_error("transition: the report changed under the lock");
+  }
+  {
+    StmtScope scope(insert_step_);
+    insert_step_.bind(1, r.id).bind(2, at).bind(3, next.status.str());
+    insert_step_.bind(4, rule_role == "reporter" ? std::string("citizen") : rule_role).bind(5, t.note);
+    insert_step_.bind(6, caller.principal);
+    if (event_agency) insert_step_.bind(7, *event_agency);
+    insert_step_.bind(8, t.attachments.empty() ? std::string("[]") : internal::to_json_string(t.attachments));
+    insert_step_.step();
+  }
+  tx.commit();
+  auto now_stored = stored(next, reporter);
+  cache_.put(r.id, now_stored);
+  out.kind = TransitionOutcome::Kind::kDone;
+  out.report = now_stored;
   return out;
 }
 

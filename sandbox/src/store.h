@@ -48,9 +48,9 @@ struct Caller {
   }
 };
 
-// A report's JSON with what decides who may see it.
+// A report with what decides who may see it and what they see.
 struct StoredReport {
-  std::string json;
+  Report report;  // as stored: overdue unset, reporter absent (see present())
   bool is_private = false;
   std::string reporter, agency_code;
   bool visible_to(const Caller& c) const {
@@ -58,6 +58,51 @@ struct StoredReport {
            (c.role == "agency" && c.agency_code == agency_code);
   }
 };
+
+// The report as caller sees it at now_rfc3339: overdue computed; the reporter's sub shown to
+// the reporter and the IOC, and to the assigned agency only when the report is not anonymous.
+void present(Report& r, const std::string& reporter, const Caller& caller, const std::string& now_rfc3339);
+// A timeline as caller sees it: agency staff never see who reported an anonymous report.
+void present(std::vector<TimelineEntry>& t, const StoredReport& r, const Caller& caller);
+
+// Comments as caller sees them: agency staff never see who reported an anonymous report.
+void present(std::vector<Comment>& c, const StoredReport& r, const Caller& caller);
+
+// One step of a report's life (docs/openapi.yaml, ReportStatus): the action's call, the
+// caller, the If-Match it sent (any: "*") and the action's fields.
+struct Transition {
+  enum class Action {
+    kReceive, kAssign, kReject, kMarkDuplicate, kAccept, kRespond, kRequestTransfer, kApproveTransfer,
+    kApprove, kReturn, kRate
+  };
+  Action action;
+  bool any_version = false;                   // If-Match: *
+  std::vector<std::int64_t> if_match;         // the strong entity tags' versions
+  std::string note;                           // note, reason, answer or rating comment
+  std::vector<std::string> attachments;
+  std::string agency_code;                    // assign, approve_transfer
+  std::string original_id;                    // mark_duplicate
+  bool satisfied = false;                     // rate
+};
+
+struct TransitionOutcome {
+  enum class Kind { kDone, kNotFound, kRoleNotAllowed, kInvalidState, kStale, kInvalidField };
+  Kind kind = Kind::kNotFound;
+  std::string message;
+  std::string field;  // kInvalidField
+  std::shared_ptr<const StoredReport> report;  // kDone: the new one; kStale and kInvalidState: the current one
+};
+
+// The rules of the lifecycle as data: which role may take an action from which states, and
+// the state it leads to. Tests walk this table to try every forbidden (state, role) pair.
+struct TransitionRule {
+  Transition::Action action;
+  const char* name;    // the SDK method
+  const char* role;    // ioc | agency (of the assigned agency) | reporter
+  std::vector<const char*> from;
+  const char* to;
+};
+const std::vector<TransitionRule>& transition_rules();
 
 struct ListQuery {
   std::string status, category;  // empty: any
@@ -67,9 +112,21 @@ struct ListQuery {
   std::int64_t before_seq = std::numeric_limits<std::int64_t>::max();  // from the cursor
 };
 
+// GET /v1/agencies/{code}/inbox: by due time, then creation; the cursor is the last row's.
+struct InboxFilter {
+  std::string agency_code;
+  std::optional<bool> overdue;
+  std::int64_t limit = 20;
+  std::string after_due;       // from the cursor; "" on the first page
+  std::int64_t after_seq = 0;
+};
+
 struct ListResult {
   std::vector<Report> items;
+  std::vector<std::string> reporters;  // items[i]'s reporter, for present()
   std::int64_t next_seq = 0;  // 0 on the last page
+  std::string next_due;       // inbox: the last row's due_at when a page follows
+  std::vector<std::int64_t> seqs;  // inbox: items[i]'s seq
 };
 
 class Store {
@@ -97,6 +154,15 @@ class Store {
   ListResult list_reports(const ListQuery& q, const Caller& caller);
   // The report's status changes, oldest first (callers check visibility first).
   std::vector<TimelineEntry> timeline(std::string_view report_id);
+  // A report's comments, oldest first, and a new one (callers check who may).
+  std::vector<Comment> comments(std::string_view report_id);
+  Comment add_comment(std::string_view report_id, const Caller& caller, const std::string& role,
+                      const std::string& text, const std::vector<std::string>& attachments);
+  // Checks visibility, role, If-Match and state, in that order, then applies the step and
+  // its timeline entry in one transaction; concurrent steps on a report serialise here.
+  TransitionOutcome transition(std::string_view report_id, const Caller& caller, const Transition& t);
+  // An agency's open reports, most urgent first (callers check the caller may read it).
+  ListResult inbox(const InboxFilter& q);
   // Every agency, by code (loaded at start, read-only).
   const std::vector<Agency>& agencies() const { return agencies_; }
 
@@ -128,7 +194,7 @@ class Store {
   std::string path_;
   std::mutex write_mu_;  // guards writer_ and the write statements
   Db writer_;
-  Stmt find_key_, insert_key_, insert_report_, insert_event_, purge_keys_;
+  Stmt find_key_, insert_key_, insert_report_, insert_event_, purge_keys_, writer_get_, update_report_, insert_step_;
   std::uint64_t creates_ = 0;
 
   std::mutex pool_mu_;  // guards only the free list, never a query

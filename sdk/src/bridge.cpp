@@ -652,6 +652,7 @@ void refuse_unknown_args(const CallDesc& d, const json::object& args) {
     bool known = d.kind == CallKind::kHttp && key == "body" && d.body_model;
     for (std::size_t i = 0; i < d.path_param_count; ++i) known = known || key == d.path_params[i].name;
     for (std::size_t i = 0; i < d.query_param_count; ++i) known = known || key == d.query_params[i].name;
+    for (std::size_t i = 0; i < d.header_param_count; ++i) known = known || key == d.header_params[i].name;
     for (std::size_t i = 0; i < d.arg_count; ++i) known = known || key == d.args[i].name;
     if (!known) invalid(std::string(key), "unknown argument " + std::string(key));
   }

@@ -94,6 +94,10 @@ PreparedCall prepare_call(const CallDescriptor& call, const boost::json::object&
     }
     out.target = std::string(url.buffer());
   }
+  for (std::size_t i = 0; i < call.header_param_count; ++i) {
+    const auto* v = args.if_contains(call.header_params[i].name);
+    if (v && !v->is_null()) out.headers.emplace_back(call.header_params[i].name, text_of(*v));
+  }
   if (call.body_model) {
     if (const auto* body = args.if_contains("body")) out.body = serialize_json(*body);
   }

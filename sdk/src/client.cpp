@@ -25,7 +25,7 @@ ErrorType type_for_status(int status) {
     case 401: return ErrorType::kAuthentication;
     case 403: return ErrorType::kPermissionDenied;
     case 404: return ErrorType::kNotFound;
-    case 409: return ErrorType::kConflict;
+    case 409: case 412: case 428: return ErrorType::kConflict;
     case 429: return ErrorType::kRateLimited;
     default: return status >= 500 ? ErrorType::kServer : ErrorType::kApi;
   }

@@ -16,6 +16,7 @@ HttpRequest prepare_request(int call_id, const boost::json::object& args) {
   request.url = std::move(prepared.target);  // a path: send_async prefixes base_url
   request.headers.emplace_back("Accept", "application/json");
   if (call->body_model) request.headers.emplace_back("Content-Type", "application/json");
+  for (auto& [name, value] : prepared.headers) request.set_header(name, std::move(value));
   request.body = std::move(prepared.body);
   // Set here rather than by the pipeline so an error can quote it (raise_for_status).
   request.set_header("X-Request-Id", new_request_id());

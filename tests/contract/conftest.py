@@ -13,6 +13,7 @@ import pytest
 import requests
 from urllib.parse import urlencode
 
+import lifecycle
 import oidc
 
 from harness import MISSING_MSG, SANDBOX_BIN, Api, SandboxProcess
@@ -108,14 +109,31 @@ def new_report(categories):
     return make
 
 
+class FreshCall(dict):
+    """A sample call that changes what it calls (a transition): fresh() prepares it again."""
+
+    def __init__(self, make):
+        super().__init__(make())
+        self.make = make
+
+    def fresh(self) -> dict:
+        return self.make()
+
+
 @pytest.fixture(scope="session")
-def sample_calls(api, categories):
+def people(api) -> lifecycle.People:
+    return lifecycle.People(api.base)
+
+
+@pytest.fixture(scope="session")
+def sample_calls(api, categories, people):
     """For each operation in the spec, the arguments of one call that should succeed."""
     body = {"category": categories[0]["code"],
             "description": "Rác thải chưa được thu gom trên đường Lê Lợi, gần cầu Trường Tiền",
             "location": {"lat": 16.4665, "lon": 107.5905, "address": "Đường Lê Lợi",
                          "ward": "Vĩnh Ninh"}, "anonymous": True, "media": []}
     rid = api.call("POST", "/v1/reports", json_body=body, expect=201).body["id"]
+    mine = lifecycle.report_in(api, people, "submitted")[0]
     form = "application/x-www-form-urlencoded"
     user = oidc.user_tokens(api.base)
     bearer = {"Authorization": "Bearer " + user["access_token"]}
@@ -169,4 +187,32 @@ def sample_calls(api, categories):
         ("GET", "/v1/reports/{id}"): dict(path=f"/v1/reports/{rid}"),
         ("GET", "/v1/reports/{id}/timeline"): dict(path=f"/v1/reports/{rid}/timeline"),
         ("GET", "/v1/agencies"): dict(path="/v1/agencies", params={"limit": 5}),
+        ("GET", "/v1/reports/{id}/comments"): dict(path=f"/v1/reports/{mine}/comments", key=None,
+                                                   headers=people.headers("citizen")),
+        ("POST", "/v1/reports/{id}/comments"): dict(path=f"/v1/reports/{mine}/comments", key=None,
+                                                    headers=people.headers("citizen"),
+                                                    json_body={"text": "Xin cập nhật tiến độ", "attachments": ["med_1"]}),
+        ("GET", "/v1/agencies/{code}/inbox"): dict(path=f"/v1/agencies/{lifecycle.STAFF_AGENCY}/inbox", key=None,
+                                                   params={"limit": 5}, headers=people.headers("staff")),
+        **{("POST", "/v1/reports/{id}/" + action): FreshCall(transition(api, people, state, role, action, body))
+           for action, state, role, body in (
+               ("receive", "submitted", "ioc", {"note": "Đã tiếp nhận"}),
+               ("assign", "received", "ioc", {"agency_code": lifecycle.STAFF_AGENCY}),
+               ("reject", "received", "ioc", {"reason": "Không đủ thông tin"}),
+               ("duplicate", "received", "ioc", {"original_id": rid}),
+               ("accept", "assigned", "staff", {}),
+               ("respond", "in_progress", "staff", {"answer": "Đã xử lý", "attachments": ["med_bien_ban_1"]}),
+               ("transfer-request", "in_progress", "staff", {"reason": "Không thuộc thẩm quyền"}),
+               ("transfer-approval", "transfer_requested", "ioc", {"agency_code": "CA_HUE"}),
+               ("approve", "responded", "ioc", {}),
+               ("return", "responded", "ioc", {"reason": "Thiếu biên bản vi phạm hành chính"}),
+               ("rating", "resolved", "citizen", {"satisfied": True, "comment": "Cảm ơn"}))},
     }
+
+
+def transition(api, people, state, role, action, body):
+    def make() -> dict:
+        rid, etag = lifecycle.report_in(api, people, state)
+        return dict(path=f"/v1/reports/{rid}/{action}", key=None, json_body=body,
+                    headers=people.headers(role, None if action == "rating" else etag))
+    return make

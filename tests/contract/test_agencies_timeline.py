@@ -73,7 +73,8 @@ def test_agencies_bad_parameters_name_their_field(api):
 def test_a_new_report_timeline_starts_with_the_citizen(api, new_report):
     created = api.call("POST", "/v1/reports", json_body=new_report(), expect=201).body
     items = api.call("GET", f"/v1/reports/{created['id']}/timeline", expect=200).body["items"]
-    assert items == [{"at": created["created_at"], "status": "submitted", "actor_role": "citizen", "note": ""}]
+    assert items == [{"at": created["created_at"], "status": "submitted", "actor_role": "citizen", "actor": "",
+                      "note": "", "attachments": []}]  # a partner key's report: no person acted
 
 
 def test_seeded_reports_have_their_history(api):

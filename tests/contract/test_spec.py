@@ -135,8 +135,11 @@ def test_closed_sets_match_the_spec(spec):
 
 def test_required_lists(spec):
     s = spec.doc["components"]["schemas"]
-    for name in ("AttributeValue", "CategoryAttribute", "Category", "Report", "ReportPage"):
+    for name in ("AttributeValue", "CategoryAttribute", "Category", "ReportPage"):
         assert set(s[name]["required"]) == set(s[name]["properties"]), name
+    # Only what a report may not have yet (a link, an answer, a rating) or may not show is optional.
+    assert set(s["Report"]["properties"]) - set(s["Report"]["required"]) == {
+        "duplicate_of", "reporter", "answer", "rating"}
     assert set(s["NewReport"]["required"]) == {"category", "description", "location"}
     assert set(s["Location"]["required"]) == {"lat", "lon"}
     assert set(s["ErrorBody"]["required"]) == {"code", "message", "request_id"}
@@ -164,6 +167,10 @@ IDENTITY_OPS = {("GET", "/.well-known/openid-configuration"), ("GET", "/oauth/jw
                 ("POST", "/oauth/device_authorization"), ("POST", "/oauth/revoke"),
                 ("GET", "/oauth/userinfo"), ("POST", "/oauth/userinfo"), ("GET", "/device"),
                 ("POST", "/device"), ("POST", "/admin/keys/rotate"), ("POST", "/admin/keys/retire")}
+LIFECYCLE_OPS = {("POST", "/v1/reports/{id}/" + a) for a in (
+    "receive", "assign", "reject", "duplicate", "accept", "respond", "transfer-request", "transfer-approval",
+    "approve", "return", "rating")} | {("GET", "/v1/agencies/{code}/inbox"), ("GET", "/v1/reports/{id}/comments"),
+                         ("POST", "/v1/reports/{id}/comments")}
 OAUTH_JSON = {"/oauth/token", "/oauth/device_authorization", "/oauth/revoke", "/oauth/userinfo"}
 
 
@@ -171,7 +178,7 @@ def test_operations_shape(spec):
     ops = {(m.upper(), p) for p, m, _ in iter_operations(spec)}
     assert ops == {("GET", "/healthz"), ("GET", "/v1/categories"), ("POST", "/v1/reports"),
                    ("GET", "/v1/reports"), ("GET", "/v1/reports/{id}"), ("GET", "/v1/reports/{id}/timeline"),
-                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS
+                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS
     assert spec.doc["security"] == [{"ApiKey": []}, {"Bearer": []}]
     schemes = spec.doc["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header", "name": "X-Api-Key"}
@@ -191,6 +198,7 @@ def test_operations_shape(spec):
                 continue
             schema = spec.deref(f"{ptr}/content/application~1json/schema")[1]
             want = ("/components/schemas/OAuthErrorBody" if path in OAUTH_JSON and code != "405"
+                    else "/components/schemas/StaleReportError" if code == "412"
                     else "/components/schemas/Error")
             assert schema == want, (method, path, code, schema)
         if (method.upper(), path) in IDENTITY_OPS:

@@ -133,7 +133,7 @@ TEST_CASE("a timeline starts with the creation, in the same transaction") {
   CHECK(c.request(http::verb::get, "/v1/reports/" + text(report.at("id")) + "/timeline").result_int() == 401);
 }
 
-TEST_CASE("schemas v5 and v6 migrate a v4 database: agencies gain their columns, reports their timeline, codes and tokens their issuer") {
+TEST_CASE("schemas v5, v6 and v7 migrate a v4 database: agencies gain their columns, reports their timeline, codes and tokens their issuer") {
   TempDir dir;
   std::string id;
   {
@@ -148,6 +148,12 @@ TEST_CASE("schemas v5 and v6 migrate a v4 database: agencies gain their columns,
     // codes, tokens and device grants without their issuer.
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((dir.path + "/sandbox.db").c_str(), &db) == SQLITE_OK);
+    exec(db,  // v7's additions first (tests/sandbox/lifecycle_tests.cpp migrates v6 alone)
+         "DROP INDEX reports_agency_due; ALTER TABLE reports DROP COLUMN version; ALTER TABLE reports DROP COLUMN due_at;"
+         "ALTER TABLE reports DROP COLUMN duplicate_of; ALTER TABLE reports DROP COLUMN answer;"
+         "ALTER TABLE reports DROP COLUMN rating_satisfied; ALTER TABLE reports DROP COLUMN rating_comment;"
+         "ALTER TABLE reports DROP COLUMN rated_at; DELETE FROM users WHERE username IN ('tran.ioc', 'ca.hue.staff', "
+         "'dongba.staff');");
     exec(db,
          "DROP INDEX auth_codes_expires; DROP INDEX device_grants_expires; ALTER TABLE auth_codes DROP COLUMN issuer;"
          "ALTER TABLE oauth_tokens DROP COLUMN issuer; ALTER TABLE device_grants DROP COLUMN issuer;"

@@ -245,6 +245,21 @@ std::string report_body(const std::string& visibility) {
 
 }  // namespace
 
+// Declared in lifecycle_tests.cpp: a person's access token from a full code + PKCE sign-in.
+namespace sandbox_test {
+std::string person_token(Client& c, const std::string& user);
+}  // namespace sandbox_test
+std::string sandbox_test::person_token(Client& c, const std::string& user) {
+  Authorization a = demo_app(50124);
+  auto r = sign_in(c, a, user, kPassword);
+  REQUIRE(r.result_int() == 302);
+  auto q = query_of(std::string(r[http::field::location]));
+  auto t = token(c, {{"grant_type", "authorization_code"}, {"code", q.at("code")}, {"redirect_uri", a.redirect_uri},
+                     {"client_id", a.client_id}, {"code_verifier", a.verifier}});
+  REQUIRE(t.result_int() == 200);
+  return s(json_of(t).at("access_token"));
+}
+
 TEST_CASE("discovery names this listener as issuer, and the JWKS holds RS256 and ES256 keys") {
   Sandbox sb;
   for (bool tls : {false, true}) {

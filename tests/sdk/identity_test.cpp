@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <algorithm>
 #include <thread>
 
 #include "internal/crypto.h"
@@ -625,4 +626,87 @@ TEST_CASE("the loopback receiver answers other requests 404 and waits on; a canc
   CHECK(page.body.find("Signed in") != std::string::npos);
   CHECK(waiting.get() == base + "/callback?code=c1&state=s1");
   CHECK_THROWS_AS(receiver.wait(50), hues::TimeoutError);
+}
+
+namespace {
+std::string etag(const hues::Report& r) { return "\"" + std::to_string(r.version) + "\""; }
+}  // namespace
+
+TEST_CASE("the seed's story: answered without the record, returned for it, answered with it, approved, rated") {
+  auto app = oidc("hues-demo-app");
+  auto as = [&](const std::string& user) {
+    auto tokens = sign_in_with_pkce(*app, user);
+    return client_with(std::make_shared<hues::UserCredentials>(app, hues::make_memory_token_store(), user, tokens));
+  };
+  auto citizen = as("nguyen.van.an"), ioc = as("le.ioc"), staff = as("dongba.staff");
+
+  hues::NewReport n;
+  n.category = "urban_order";
+  n.description = "Quán nhậu lấn chiếm vỉa hè, mở nhạc lớn sau 22 giờ — đường Trần Hưng Đạo, phường Đông Ba";
+  n.location.lat = 16.4726;
+  n.location.lon = 107.5885;
+  n.location.address = "Chợ Đông Ba, đường Trần Hưng Đạo";
+  n.location.ward = "Đông Ba";
+  auto r = citizen.reports().create(n);
+  r = ioc.reports().receive(r.id, etag(r), {});
+  r = ioc.reports().assign(r.id, etag(r), {"UBND_DONG_BA", "Chuyển UBND phường Đông Ba"});
+  CHECK(r.agency_code == "UBND_DONG_BA");
+  r = staff.reports().accept(r.id, etag(r), {});
+  // The agency's inbox holds it, most urgent first, paged by the generated pager.
+  hues::InboxQuery q;
+  q.limit = 2;
+  std::vector<std::string> due, inbox_ids;
+  for (const auto& item : staff.agencies().inbox("UBND_DONG_BA", q)) due.push_back(item.due_at), inbox_ids.push_back(item.id);
+  CHECK(std::count(inbox_ids.begin(), inbox_ids.end(), r.id) == 1);
+  CHECK(std::is_sorted(due.begin(), due.end()));
+  q.overdue = true;
+  for (const auto& item : staff.agencies().inbox("UBND_DONG_BA", q)) CHECK(item.id != r.id);  // just assigned
+  const std::string first = "Công an phường đã lập biên bản vi phạm hành chính đối với chủ quán.";
+  r = staff.reports().respond(r.id, etag(r), {first, {}});
+  const std::string reason = "Đề nghị bổ sung biên bản vi phạm hành chính đã lập.";
+  const std::string ask = "Khi nào phường xử lý? Quán vẫn mở nhạc đến 1 giờ sáng.";
+  citizen.reports().add_comment(r.id, {ask, {}});
+  staff.reports().add_comment(r.id, {"Tổ công tác sẽ kiểm tra tối nay.", {"med_anh_1"}});
+  auto talk = ioc.reports().comments(r.id);
+  REQUIRE(talk.size() == 2);
+  CHECK(talk[0].text == ask);
+  CHECK(talk[0].author_role == "citizen");
+  CHECK(talk[1].author_role == "agency");
+  CHECK(talk[1].attachments == std::vector<std::string>{"med_anh_1"});
+  r = ioc.reports().return_to_agency(r.id, etag(r), {reason, {}});
+  CHECK(r.status == "returned");
+  const std::string second = "Gửi kèm biên bản vi phạm hành chính số 12/BB-VPHC.";
+  r = staff.reports().respond(r.id, etag(r), {second, {"med_bien_ban_12"}});
+  // The citizen may not approve; a stale ETag loses; the IOC approves and it is published.
+  auto denied = catch_error([&] { citizen.reports().approve(r.id, etag(r), {}); });
+  CHECK(denied.type() == hues::ErrorType::kPermissionDenied);
+  CHECK(denied.code() == "role_not_allowed");
+  auto stale = catch_error([&] { ioc.reports().approve(r.id, "\"1\"", {}); });
+  CHECK(stale.type() == hues::ErrorType::kConflict);
+  CHECK(stale.http_status() == 412);
+  CHECK(stale.code() == "precondition_failed");
+  r = ioc.reports().approve(r.id, etag(r), {"Công khai kết quả", {}});
+  CHECK(r.status == "resolved");
+  CHECK(r.answer.value_or("") == second);
+  r = citizen.reports().rate(r.id, {true, "Xử lý nhanh, cảm ơn!"});
+  CHECK(r.status == "rated");
+  REQUIRE(r.rating.has_value());
+  CHECK(r.rating->comment == "Xử lý nhanh, cảm ơn!");
+  auto twice = catch_error([&] { citizen.reports().rate(r.id, {false, ""}); });
+  CHECK(twice.http_status() == 409);
+  CHECK(twice.code() == "invalid_transition");
+
+  auto timeline = citizen.reports().timeline(r.id);
+  std::vector<std::string> states, roles;
+  for (const auto& e : timeline) states.push_back(e.status.str()), roles.push_back(e.actor_role.str());
+  CHECK(states == std::vector<std::string>{"submitted", "received", "assigned", "in_progress", "responded", "returned",
+                                           "responded", "resolved", "rated"});
+  CHECK(roles == std::vector<std::string>{"citizen", "ioc", "ioc", "agency", "agency", "ioc", "agency", "ioc", "citizen"});
+  CHECK(timeline[4].note == first);
+  CHECK(timeline[5].note == reason);
+  CHECK(timeline[6].note == second);
+  CHECK(timeline[6].attachments == std::vector<std::string>{"med_bien_ban_12"});
+  CHECK(timeline[0].actor == citizen.me().sub);
+  CHECK(timeline[1].actor == ioc.me().sub);
+  CHECK(timeline[3].actor == staff.me().sub);
 }

@@ -49,18 +49,18 @@ public class IdentityTests {
                           clientSecretPost: post, caFile: tls ? Sandbox.CaFile : null);
   }
 
-  static OidcClient App() { return Oidc("hues-demo-app", tls: false); }
+  internal static OidcClient App() { return Oidc("hues-demo-app", tls: false); }
 
   // On the listener whose issuer made the tokens: each listener is its own issuer, and its
   // tokens are good only there.
-  static HuesClient ClientWith(Credentials credentials, bool tls = true) {
+  internal static HuesClient ClientWith(Credentials credentials, bool tls = true) {
     return tls ? new HuesClient(Sandbox.TlsUrl, caFile: Sandbox.CaFile, credentials: credentials)
                : new HuesClient(Sandbox.Url, credentials: credentials);
   }
 
   // Code + PKCE: sign in on the login page, let the browser follow the redirect to the app's
   // loopback listener, exchange the code.
-  static TokenSet SignInWithPkce(OidcClient oidc, string username) {
+  internal static TokenSet SignInWithPkce(OidcClient oidc, string username) {
     using (var receiver = new LoopbackReceiver()) {
       var request = oidc.AuthorizationRequest(receiver.RedirectUri(), AppScope);
       StringAssert.StartsWith(Sandbox.Url + "/oauth/authorize?", request.Url);

@@ -131,10 +131,10 @@ public class ModelTests {
 
   [Test]
   public void TimestampsAreDateTimeOffsetsInUtc() {
-    var e = TimelineEntry.FromJson("{\"at\":\"2026-11-28T09:16:16Z\",\"status\":\"submitted\",\"actor_role\":\"citizen\",\"note\":\"\"}");
+    var e = TimelineEntry.FromJson("{\"at\":\"2026-11-28T09:16:16Z\",\"status\":\"submitted\",\"actor_role\":\"citizen\",\"actor\":\"\",\"note\":\"\",\"attachments\":[]}");
     Assert.That(e.At, Is.EqualTo(new DateTimeOffset(2026, 11, 28, 9, 16, 16, TimeSpan.Zero)));
     Assert.That(e.ToJson(), Is.StringContaining("\"at\":\"2026-11-28T09:16:16Z\""));
-    var f = TimelineEntry.FromJson("{\"at\":\"2026-11-28T09:16:16.25Z\",\"status\":\"x\",\"actor_role\":\"ioc\",\"note\":\"n\"}");
+    var f = TimelineEntry.FromJson("{\"at\":\"2026-11-28T09:16:16.25Z\",\"status\":\"x\",\"actor_role\":\"ioc\",\"actor\":\"\",\"note\":\"n\",\"attachments\":[]}");
     Assert.That(f.At.Millisecond, Is.EqualTo(250));
     Assert.That(f.ToJson(), Is.StringContaining("\"at\":\"2026-11-28T09:16:16.25Z\""));
   }

@@ -55,7 +55,8 @@ def test_equality_to_dict_from_dict_and_copies():
     when = datetime.datetime(2025, 3, 1, 8, 0, 0, tzinfo=datetime.timezone.utc)
     a = hues.Report(id="r1", category="street_light", description=VI_DESCRIPTION,
                     location=hues.Location(**DONG_BA), anonymous=False, status="submitted",
-                    agency_code="QLDT_HUE", media=["x", "y"], created_at=when, updated_at=when)
+                    agency_code="QLDT_HUE", media=["x", "y"], created_at=when, updated_at=when,
+                    version=1, due_at=when, overdue=False)
     d = a.to_dict()
     assert d["location"] == {"lat": 16.4726, "lon": 107.5885, "address": "", "ward": ""}
     assert d["media"] == ["x", "y"] and d["description"] == VI_DESCRIPTION
@@ -75,7 +76,8 @@ def test_equality_to_dict_from_dict_and_copies():
 def test_fields_follow_the_spec_with_docstrings():
     names = [f.name for f in dataclasses.fields(hues.Report)]
     assert names == ["id", "category", "description", "location", "anonymous", "visibility", "status",
-                     "agency_code", "media", "created_at", "updated_at"]
+                     "agency_code", "media", "created_at", "updated_at", "version", "due_at", "overdue",
+                     "duplicate_of", "reporter", "answer", "rating"]
     for cls in (hues.AttributeValue, hues.CategoryAttribute, hues.Category, hues.Location, hues.NewReport,
                 hues.Report, hues.ReportQuery, hues.ReportPage, hues.ErrorBody, hues.Agency, hues.TimelineEntry):
         assert cls.__doc__ and [f.name for f in dataclasses.fields(cls)]
@@ -123,18 +125,20 @@ def test_open_enums_keep_unknown_values():
     assert str(hues.ReportStatus.IN_PROGRESS) == "in_progress" and f"{hues.ReportStatus.RATED}" == "rated"
     assert hues.ReportStatus("submitted") is hues.ReportStatus.SUBMITTED
     r = hues.TimelineEntry.from_dict({"at": "2025-01-01T00:00:00Z", "status": "new_state",
-                                      "actor_role": "robot", "note": ""})
+                                      "actor_role": "robot", "actor": "", "note": "", "attachments": []})
     assert r.status == "new_state" and r.actor_role == "robot"
-    assert r.to_dict() == {"at": "2025-01-01T00:00:00Z", "status": "new_state", "actor_role": "robot", "note": ""}
+    assert r.to_dict() == {"at": "2025-01-01T00:00:00Z", "status": "new_state", "actor_role": "robot", "actor": "",
+                           "note": "", "attachments": []}
 
 
 def test_datetimes_are_aware_utc():
     e = hues.TimelineEntry.from_dict({"at": "2025-01-01T07:00:00.5+07:00", "status": "submitted",
-                                      "actor_role": "citizen", "note": ""})
+                                      "actor_role": "citizen", "actor": "", "note": "", "attachments": []})
     assert e.at == datetime.datetime(2025, 1, 1, 0, 0, 0, 500000, tzinfo=datetime.timezone.utc)
     assert e.at.tzinfo is datetime.timezone.utc
     assert e.to_dict()["at"] == "2025-01-01T00:00:00.5Z"
-    naive = hues.TimelineEntry(at=datetime.datetime(2025, 1, 1), status="submitted", actor_role="citizen", note="")
+    naive = hues.TimelineEntry(at=datetime.datetime(2025, 1, 1), status="submitted", actor_role="citizen", actor="",
+                               note="", attachments=[])
     with pytest.raises(TypeError, match="naive"):
         naive.to_dict()
 

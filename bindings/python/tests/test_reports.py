@@ -235,7 +235,8 @@ def test_an_unknown_enum_value_from_a_newer_server_decodes(newer_server):
               "location": {"lat": 16.4726, "lon": 107.5885, "address": "", "ward": ""},
               "anonymous": False, "visibility": "public", "status": "escalated_to_province",
               "agency_code": "QLDT_HUE", "media": [], "created_at": "2025-03-01T08:00:00.123456789Z",
-              "updated_at": "2025-03-01T09:30:00Z", "added_later": {"x": 1}}
+              "updated_at": "2025-03-01T09:30:00Z", "version": 2, "due_at": "2025-03-03T08:00:00Z",
+              "overdue": False, "added_later": {"x": 1}}
     routes["GET /v1/reports/rpt_1"] = report
     with hues.Client(base_url=url, api_key="hk_test_x", timeout=10) as c:
         got = c.reports.get("rpt_1")

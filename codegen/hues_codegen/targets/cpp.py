@@ -135,7 +135,7 @@ def check_expr(t: dict, cons: dict, enums: dict) -> dict:
         "pattern": cpp_regex(cons["pattern"]) if "pattern" in cons else None,
         "pattern_text": cons.get("pattern"),
         "enum": values, "const": cons.get("const"),
-        "items": check_expr(t["items"], {}, enums) if t["kind"] == "array" else None,
+        "items": check_expr(t["items"], cons.get("items", {}), enums) if t["kind"] == "array" else None,
     }
 
 

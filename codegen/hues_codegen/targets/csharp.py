@@ -216,11 +216,11 @@ class Ctx(render.IrIndex):
     def http_call(self, c: dict, target: str) -> list[dict]:
         """The methods of one HTTP operation: [sync, async] (+ paged forms)."""
         params, args = [], []
-        for p in c["path_params"]:
+        for p in c["params"]:
             params.append(f"{self.cs(p['type'])} {self.ident(p['name'])}")
             args.append(f'w.Name("{p["json"]}"); {self.enc(p["type"], self.ident(p["name"]))}')
         checks = [f'if ({self.ident(p["name"])} == null) throw new ArgumentNullException("{self.ident(p["name"])}");'
-                  for p in c["path_params"] if not self.is_value(p["type"])]
+                  for p in c["params"] if not self.is_value(p["type"])]
         if c["body"]:
             params.append(f"{c['body']} body")
             args.append('w.Name("body"); body.Encode(w);')
@@ -256,7 +256,7 @@ class Ctx(render.IrIndex):
             qm = self.models[c["query_model"]]
             cursor = next(f for f in qm["fields"] if f["json"] == pg["cursor"])
             cprop = self.prop(cursor, qm["name"])
-            fwd = ", ".join([self.ident(p["name"]) for p in c["path_params"]] + (["body"] if c["body"] else []))
+            fwd = ", ".join([self.ident(p["name"]) for p in c["params"]] + (["body"] if c["body"] else []))
             fwd = (fwd + ", " if fwd else "")
             item = pg["item_model"]
             ip, np_ = self.prop(items, page["name"]), self.prop(nxt, page["name"])

@@ -173,7 +173,7 @@ class Ctx(render.IrIndex):
 
     def http_signature(self, c: dict) -> dict:
         """Parameters of a service method: path params positional, then the query model or body."""
-        params = [(self.jtype(p["type"]), ident(p["name"]), p) for p in c["path_params"]]
+        params = [(self.jtype(p["type"]), ident(p["name"]), p) for p in c["params"]]
         extra = None
         if c["query_model"]:
             extra = (f"{MODEL_PKG}.{c['query_model']}", "query")
@@ -188,7 +188,7 @@ class Ctx(render.IrIndex):
 
     def args_code(self, c: dict, indent: str) -> str:
         lines = [f"{indent}java.util.Map<String, Object> args = new java.util.LinkedHashMap<>();"]
-        for p in c["path_params"]:
+        for p in c["params"]:
             lines.append(f"{indent}args.put(\"{p['json']}\", java.util.Objects.requireNonNull({ident(p['name'])}, \"{p['name']}\"));")
         if c["query_model"]:
             lines.append(f"{indent}if (query != null) args.putAll(encode(query, handles));")

@@ -264,7 +264,7 @@ class Ctx(render.IrIndex):
     def http_view(self, c: dict) -> dict:
         where = f"{c['service']}.{c['method']}"
         path = []
-        for p in c["path_params"]:
+        for p in c["params"]:
             path.append({"name": ident(p["name"]), "json": p["json"], "ann": self.param_ann(p["type"]),
                          "enc": self.enc(p["type"], ident(p["name"]), p["name"]), "doc": p["doc"]})
         query = []

@@ -106,7 +106,7 @@ class CoroutinesKotlinTest : SandboxKotlinTest() {
 
   @Test
   fun `an unknown enum value decodes and re-encodes`() {
-    val json = """{"at":"2026-11-28T09:16:16Z","status":"escalated","actor_role":"robot","note":"Chuyển cấp"}"""
+    val json = """{"at":"2026-11-28T09:16:16Z","status":"escalated","actor_role":"robot","actor":"","note":"Chuyển cấp","attachments":[]}"""
     val entry = ModelCodec.decodeTimelineEntry(Json.parse(json))
     assertEquals("escalated", entry.status.value())
     assertFalse(entry.status.isKnown)

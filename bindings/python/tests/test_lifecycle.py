@@ -1,0 +1,78 @@
+"""The seed's story (issue 8) with three roles, each signed in through the sandbox's
+identity provider: the agency answers a public-order report without the violation record,
+the IOC returns it, the agency answers again with the record attached, the IOC approves,
+the report is published and the citizen rates it."""
+import pytest
+
+import hues
+from test_identity import Browser, DictStore, oidc_for, sign_in_with_pkce, user_client
+
+pytestmark = pytest.mark.timeout(120)
+
+TEXT = "Quán nhậu lấn chiếm vỉa hè, mở nhạc lớn sau 22 giờ — đường Trần Hưng Đạo, phường Đông Ba"
+FIRST = "Công an phường đã lập biên bản vi phạm hành chính đối với chủ quán."
+REASON = "Đề nghị bổ sung biên bản vi phạm hành chính đã lập."
+SECOND = "Gửi kèm biên bản vi phạm hành chính số 12/BB-VPHC."
+
+
+def etag(report):
+    return f'"{report.version}"'
+
+
+def test_the_seed_story_with_three_roles(sandbox):
+    oidc = oidc_for(sandbox, "hues-demo-app")
+
+    def signed_in(username):
+        tokens = sign_in_with_pkce(sandbox, Browser(sandbox.ca_file), oidc, username)
+        return user_client(sandbox, hues.UserCredentials(oidc, DictStore(), key=username, tokens=tokens))
+
+    citizen, ioc, staff = signed_in("nguyen.van.an"), signed_in("le.ioc"), signed_in("dongba.staff")
+    r = citizen.reports.create(category="urban_order", description=TEXT,
+                               location=hues.Location(lat=16.4726, lon=107.5885,
+                                                      address="Chợ Đông Ba, đường Trần Hưng Đạo", ward="Đông Ba"))
+    assert (r.status, r.version, r.description) == ("submitted", 1, TEXT)
+    r = ioc.reports.receive(r.id, etag(r))
+    r = ioc.reports.assign(r.id, etag(r), agency_code="UBND_DONG_BA", note="Chuyển UBND phường Đông Ba")
+    r = staff.reports.accept(r.id, etag(r))
+    inbox = list(staff.agencies.inbox("UBND_DONG_BA", limit=2))  # the generated pager follows next_cursor
+    assert [x.id for x in inbox].count(r.id) == 1
+    assert [x.due_at for x in inbox] == sorted(x.due_at for x in inbox)
+    assert r.id not in [x.id for x in staff.agencies.inbox("UBND_DONG_BA", overdue=True)]  # just assigned
+    r = staff.reports.respond(r.id, etag(r), answer=FIRST)
+    ask = "Khi nào phường xử lý? Quán vẫn mở nhạc đến 1 giờ sáng."
+    citizen.reports.add_comment(r.id, text=ask)
+    staff.reports.add_comment(r.id, hues.NewComment(text="Tổ công tác sẽ kiểm tra tối nay.", attachments=["med_anh_1"]))
+    talk = staff.reports.comments(r.id)
+    assert [(c.author_role, c.text) for c in talk] == [("citizen", ask), ("agency", "Tổ công tác sẽ kiểm tra tối nay.")]
+    assert talk[0].author == citizen.me().sub and talk[1].attachments == ["med_anh_1"]  # not anonymous: shown
+    r = ioc.reports.return_to_agency(r.id, etag(r), reason=REASON)
+    assert r.status == "returned"
+    r = staff.reports.respond(r.id, etag(r), hues.AgencyAnswer(answer=SECOND, attachments=["med_bien_ban_12"]))
+
+    with pytest.raises(hues.PermissionDeniedError) as denied:
+        citizen.reports.approve(r.id, etag(r))
+    assert denied.value.code == "role_not_allowed"
+    with pytest.raises(hues.ConflictError) as stale:
+        ioc.reports.approve(r.id, '"1"')
+    assert (stale.value.status, stale.value.code) == (412, "precondition_failed")
+    with pytest.raises(hues.ValidationError) as bad:  # refused by the SDK before sending
+        ioc.reports.approve(r.id, etag(r), attachments=["có dấu"])
+    assert bad.value.field == "attachments[0]"
+
+    r = ioc.reports.approve(r.id, etag(r), note="Công khai kết quả")
+    assert (r.status, r.answer) == ("resolved", SECOND)
+    r = citizen.reports.rate(r.id, satisfied=True, comment="Xử lý nhanh, cảm ơn!")
+    assert r.status == "rated" and r.rating.satisfied and r.rating.comment == "Xử lý nhanh, cảm ơn!"
+    with pytest.raises(hues.ConflictError) as twice:
+        citizen.reports.rate(r.id, satisfied=False)
+    assert (twice.value.status, twice.value.code) == (409, "invalid_transition")
+
+    timeline = citizen.reports.timeline(r.id)
+    assert [e.status for e in timeline] == ["submitted", "received", "assigned", "in_progress", "responded",
+                                            "returned", "responded", "resolved", "rated"]
+    assert [e.actor_role for e in timeline] == ["citizen", "ioc", "ioc", "agency", "agency", "ioc", "agency",
+                                                "ioc", "citizen"]
+    assert [timeline[i].note for i in (4, 5, 6)] == [FIRST, REASON, SECOND]
+    assert timeline[6].attachments == ["med_bien_ban_12"] and timeline[2].agency_code == "UBND_DONG_BA"
+    assert (timeline[0].actor, timeline[1].actor, timeline[3].actor) == (
+        citizen.me().sub, ioc.me().sub, staff.me().sub)
