@@ -215,8 +215,7 @@ Headers basic(const std::string& id, const std::string& secret) {
 std::string oauth_error(const Response& r) { return s(json_of(r).at("error")); }
 
 // A full code + PKCE sign-in as nguyen.van.an (or user); returns the token response.
-boost::json::object code_flow(Client& c, const Sandbox& sb, const std::string& user = "nguyen.van.an",
-                              int port = 50123) {
+boost::json::object code_flow(Client& c, const std::string& user = "nguyen.van.an", int port = 50123) {
   Authorization a = demo_app(port);
   auto r = sign_in(c, a, user, kPassword);
   REQUIRE(r.result_int() == 302);
@@ -224,7 +223,6 @@ boost::json::object code_flow(Client& c, const Sandbox& sb, const std::string& u
   auto t = token(c, {{"grant_type", "authorization_code"}, {"code", q.at("code")}, {"redirect_uri", a.redirect_uri},
                      {"client_id", a.client_id}, {"code_verifier", a.verifier}});
   REQUIRE(t.result_int() == 200);
-  (void)sb;
   return json_of(t);
 }
 
@@ -250,14 +248,7 @@ namespace sandbox_test {
 std::string person_token(Client& c, const std::string& user);
 }  // namespace sandbox_test
 std::string sandbox_test::person_token(Client& c, const std::string& user) {
-  Authorization a = demo_app(50124);
-  auto r = sign_in(c, a, user, kPassword);
-  REQUIRE(r.result_int() == 302);
-  auto q = query_of(std::string(r[http::field::location]));
-  auto t = token(c, {{"grant_type", "authorization_code"}, {"code", q.at("code")}, {"redirect_uri", a.redirect_uri},
-                     {"client_id", a.client_id}, {"code_verifier", a.verifier}});
-  REQUIRE(t.result_int() == 200);
-  return s(json_of(t).at("access_token"));
+  return s(code_flow(c, user, 50124).at("access_token"));
 }
 
 TEST_CASE("discovery names this listener as issuer, and the JWKS holds RS256 and ES256 keys") {
@@ -446,7 +437,7 @@ TEST_CASE("a wrong PKCE verifier, and a reused code, are invalid_grant; reuse re
 TEST_CASE("refresh tokens rotate; replaying a rotated one revokes the whole family") {
   Sandbox sb;
   Client c(sb.port());
-  auto t0 = code_flow(c, sb);
+  auto t0 = code_flow(c);
   Params p{{"grant_type", "refresh_token"}, {"client_id", "hues-demo-app"}, {"refresh_token", s(t0.at("refresh_token"))}};
   auto r1 = token(c, p);
   REQUIRE(r1.result_int() == 200);
@@ -568,8 +559,8 @@ TEST_CASE("revocation: unknown tokens are fine, a refresh token takes its family
     return c.request(http::verb::post, "/oauth/revoke", form({{"token", tok}, {"client_id", "hues-demo-app"}}), kForm);
   };
   CHECK(revoke("hat_not_a_token").result_int() == 200);
-  auto t = code_flow(c, sb);
-  auto t2 = code_flow(c, sb);
+  auto t = code_flow(c);
+  auto t2 = code_flow(c);
   CHECK(revoke(s(t.at("access_token"))).result_int() == 200);
   CHECK(c.request(http::verb::get, "/v1/me", {}, bearer(s(t.at("access_token")))).result_int() == 401);
   CHECK(c.request(http::verb::get, "/v1/me", {}, bearer(s(t2.at("access_token")))).result_int() == 200);
@@ -603,11 +594,11 @@ TEST_CASE("the web portal gets ES256 ID tokens, verified against the EC key") {
 TEST_CASE("private reports are seen only by the reporter, the assigned agency and the IOC") {
   Sandbox sb;
   Client c(sb.port());
-  const std::string an = s(code_flow(c, sb, "nguyen.van.an").at("access_token"));
-  const std::string binh = s(code_flow(c, sb, "tran.thi.binh").at("access_token"));
-  const std::string ioc = s(code_flow(c, sb, "le.ioc").at("access_token"));
-  const std::string hepco = s(code_flow(c, sb, "hepco.staff").at("access_token"));
-  const std::string qldt = s(code_flow(c, sb, "qldt.staff").at("access_token"));
+  const std::string an = s(code_flow(c, "nguyen.van.an").at("access_token"));
+  const std::string binh = s(code_flow(c, "tran.thi.binh").at("access_token"));
+  const std::string ioc = s(code_flow(c, "le.ioc").at("access_token"));
+  const std::string hepco = s(code_flow(c, "hepco.staff").at("access_token"));
+  const std::string qldt = s(code_flow(c, "qldt.staff").at("access_token"));
 
   auto created = c.request(http::verb::post, "/v1/reports", report_body("private"), bearer(an));
   REQUIRE(created.result_int() == 201);
@@ -663,7 +654,7 @@ TEST_CASE("key rotation publishes a new kid that signs; retiring removes the old
   auto after = kids();
   CHECK(after.size() == before.size() + 1);
   CHECK(after.count(kid) == 1);
-  auto t = code_flow(c, sb);
+  auto t = code_flow(c);
   const std::string jwt = s(t.at("id_token"));
   CHECK(s(boost::json::parse(unb64url(jwt.substr(0, jwt.find('.')))).at("kid")) == kid);
   verify_id_token(jwt, jwks(c), "RS256");
@@ -715,7 +706,7 @@ TEST_CASE("signing keys are made once, kept in the owner-only database, and surv
   Sandbox sb(o);
   CHECK(kids(sb) == first);
   Client c(sb.port());
-  CHECK(c.request(http::verb::get, "/v1/me", {}, bearer(s(code_flow(c, sb).at("access_token")))).result_int() == 200);
+  CHECK(c.request(http::verb::get, "/v1/me", {}, bearer(s(code_flow(c).at("access_token")))).result_int() == 200);
   sb.stop();
   std::filesystem::remove_all(dir);
 }
