@@ -126,9 +126,17 @@ struct LoopbackReceiver::Impl : std::enable_shared_from_this<LoopbackReceiver::I
   void on_accepted(const std::shared_ptr<Wait>& w, const boost::system::error_code& ec) {
     auto self = shared_from_this();
     if (w->once->finished()) {
-      if (!ec && !closed && w->conn.is_open()) handover.emplace(std::move(w->conn));
+      if (!ec && !closed && w->conn.is_open()) {
+        handover.emplace(std::move(w->conn));
+        // The next wait may have started accepting before this completion ran (the browser
+        // connected between a wait's end and its acceptor.cancel()): end that accept, so the
+        // wait takes this connection instead of waiting on the backlog while it hangs here.
+        boost::system::error_code ignored;
+        if (current && current != w && current->accepting) acceptor.cancel(ignored);
+      }
       return;
     }
+    if (ec == asio::error::operation_aborted && handover && !closed) return accept(w);  // see above
     if (ec)
       return w->once->fail(internal::make_error(ErrorType::kConnection,
                                                 "the sign-in redirect listener failed: " + ec.message(),

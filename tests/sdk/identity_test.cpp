@@ -628,6 +628,36 @@ TEST_CASE("the loopback receiver answers other requests 404 and waits on; a canc
   CHECK_THROWS_AS(receiver.wait(50), hues::TimeoutError);
 }
 
+// A browser that connects just as a wait is cancelled lands on the ended wait's accept; the
+// next wait must answer it (or it is closed), never leave it hanging on the listener.
+TEST_CASE("the loopback receiver: a browser connecting as a wait is cancelled is answered by the next wait") {
+  hues::LoopbackReceiver receiver;
+  std::string base = receiver.redirect_uri().substr(0, receiver.redirect_uri().find("/callback"));
+  for (int i = 0; i < 25; ++i) {
+    CAPTURE(i);
+    hues::CallOptions call;
+    call.cancel = std::make_shared<hues::CancellationToken>();
+    std::promise<hues::Error> ended;
+    receiver.wait_async(60000, hues_test::records_error<std::string>(ended), call);
+    auto browser = std::async(std::launch::async, [&] {
+      try {
+        return Browser().send("GET", base + "/favicon.ico").status;
+      } catch (const hues::TimeoutError&) {
+        throw;
+      } catch (const hues::TransportError&) {
+        return 0;  // accepted by the cancelled wait and closed: the browser is told at once
+      }
+    });
+    call.cancel->cancel();
+    ended.get_future().wait();
+    auto next = std::async(std::launch::async, [&] { return receiver.wait(30000); });
+    int status = browser.get();  // a TimeoutError here is the browser left hanging
+    CHECK((status == 404 || status == 0));
+    CHECK(Browser().send("GET", base + "/callback?code=c" + std::to_string(i)).status == 200);
+    CHECK(next.get() == base + "/callback?code=c" + std::to_string(i));
+  }
+}
+
 namespace {
 std::string etag(const hues::Report& r) { return "\"" + std::to_string(r.version) + "\""; }
 }  // namespace
