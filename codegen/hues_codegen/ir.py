@@ -25,7 +25,10 @@ call    one entry point of the native boundary, numbered by "id":
           "result": type|None, "doc"}
 object  {"name", "doc", "config", "implements", "methods": [call]}
 callback{"name", "doc", "methods": [{"index", "name", "args": [field], "result", "doc"}]}
-error   {"class", "base", "type", "status": [int], "codes": [str], "retryable", "doc"}
+error   {"class", "base", "type", "status": [int], "codes": [str], "retryable", "doc",
+         "body": schema-name|None, "fields": [field]}
+        body: the schema of the error's response body; fields: its properties other than
+        `error` (PreconditionFailedError.current), typed members of the class in every language.
 """
 
 from __future__ import annotations
@@ -293,10 +296,47 @@ class Builder:
     def errors(self) -> list[dict]:
         out = []
         for e in self.sdk.get("errors", []):
+            body = e.get("body")
+            fields = []
+            if body is not None:
+                schema = self.schemas.get(body)
+                if schema is None or "error" not in schema.get("properties", {}):
+                    raise SpecError(f"x-hues-sdk.errors {e['class']}: body {body} is not an error schema "
+                                    "(an object with `error`)")
+                required = set(schema.get("required", []))
+                for fname, fschema in schema["properties"].items():
+                    if fname != "error":
+                        fields.append(self.field(fname, fschema, fname in required, f"{e['class']}.body"))
             out.append({"class": e["class"], "base": e.get("base"), "type": e["type"],
                         "status": list(e.get("status", [])), "codes": list(e.get("codes", [])),
-                        "retryable": bool(e.get("retryable", False)), "doc": e.get("doc", "")})
+                        "retryable": bool(e.get("retryable", False)), "doc": e.get("doc", ""),
+                        "body": body, "fields": fields})
+        self.check_error_bodies(out)
         return out
+
+    def check_error_bodies(self, errors: list[dict]) -> None:
+        """An error response that carries more than `error` must be an error class's body, and
+        that class must be the one its status maps to: else the extra fields would be lost."""
+        by_status = {s: e for e in errors for s in e["status"]}
+        responses = self.doc["components"].get("responses", {})
+        for path, item in self.doc["paths"].items():
+            for http_method, op in item.items():
+                if not isinstance(op, dict) or "x-hues-service" not in op:
+                    continue
+                for status, resp in op.get("responses", {}).items():
+                    if "$ref" in resp:
+                        resp = responses[resp["$ref"].split("/")[-1]]
+                    if status.startswith("2"):
+                        continue
+                    content = resp.get("content", {}).get("application/json")
+                    name = self.ref_name(content["schema"]) if content else None
+                    props = self.schemas.get(name or "", {}).get("properties", {})
+                    if not set(props) - {"error"}:
+                        continue
+                    e = by_status.get(int(status)) if status.isdigit() else None
+                    if e is None or e["body"] != name:
+                        raise SpecError(f"{op['operationId']}: the {status} response {name} carries more than "
+                                        f"`error`; declare it as the body of the error class of status {status}")
 
 
 def build(spec_path: Path) -> dict:
@@ -306,6 +346,7 @@ def build(spec_path: Path) -> dict:
     http = b.http_calls()
     objects = b.objects()
     callbacks = b.callbacks()
+    errors = b.errors()  # before the models are listed: a body's fields may reach new models
     b.use_model("ErrorBody")
     # Wire models the SDK reads from operations without x-hues-service (the OAuth endpoints).
     for name in ("TokenResponse", "OAuthErrorBody"):
@@ -334,5 +375,5 @@ def build(spec_path: Path) -> dict:
         "objects": objects,
         "callbacks": callbacks,
         "interfaces": interfaces,
-        "errors": b.errors(),
+        "errors": errors,
     }

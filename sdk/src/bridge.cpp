@@ -69,6 +69,13 @@ std::string error_json(const std::exception_ptr& eptr) {
     o["request_id"] = e.request_id();
     o["field"] = e.field();
     o["retryable"] = e.retryable();
+    // The response body, for the typed members the bindings generate (a 412's current).
+    if (!e.body().empty()) {
+      try {
+        o["body"] = parse_json(e.body());
+      } catch (const FieldError&) {
+      }
+    }
   } catch (const FieldError& e) {
     o["type"] = "validation";
     o["message"] = e.what();

@@ -25,7 +25,8 @@ ErrorType type_for_status(int status) {
     case 401: return ErrorType::kAuthentication;
     case 403: return ErrorType::kPermissionDenied;
     case 404: return ErrorType::kNotFound;
-    case 409: case 412: case 428: return ErrorType::kConflict;
+    case 409: case 428: return ErrorType::kConflict;
+    case 412: return ErrorType::kPreconditionFailed;
     case 429: return ErrorType::kRateLimited;
     default: return status >= 500 ? ErrorType::kServer : ErrorType::kApi;
   }
@@ -35,12 +36,16 @@ ErrorType type_for_status(int status) {
 
 void raise_for_status(const HttpResponse& res, const std::string& sent_request_id) {
   ErrorBody body;
+  std::string raw;  // kept for the typed members of hues/errors.h (a 412's current report)
   try {
     // A server that echoed ill-formed bytes into its message still told its code: read the
     // body with each bad sequence as U+FFFD rather than lose the code and the field.
-    auto doc = is_valid_utf8(res.body) ? parse_json(res.body) : parse_json(valid_utf8(res.body));
+    raw = is_valid_utf8(res.body) ? res.body : valid_utf8(res.body);
+    auto doc = parse_json(raw);
+    if (!doc.is_object()) raw.clear();
     if (const auto* obj = doc.if_object(); obj && obj->contains("error")) read_json(obj->at("error"), body, "error");
   } catch (const FieldError&) {
+    raw.clear();
     // Not our error shape (a proxy's HTML page, say): keep what the status tells.
   }
   std::string request_id = res.header("X-Request-Id");
@@ -49,7 +54,7 @@ void raise_for_status(const HttpResponse& res, const std::string& sent_request_i
   std::string message = body.message.empty() ? "HTTP " + std::to_string(res.status) : body.message;
   std::string code = body.code.empty() ? "http_" + std::to_string(res.status) : body.code;
   throw_error(type_for_status(res.status), std::move(message), res.status, std::move(code),
-              std::move(request_id), std::move(field), res.status == 429 || res.status >= 500);
+              std::move(request_id), std::move(field), res.status == 429 || res.status >= 500, std::move(raw));
 }
 
 ClientCore::ClientCore(ClientOptions options) : ClientCore(std::move(options), Runtime::global()) {}

@@ -1,5 +1,7 @@
 #include "hues/error.h"
 
+#include "hues/errors.h"  // generated: the classes whose response bodies carry typed members
+
 namespace hues {
 
 const char* to_string(ErrorType type) noexcept {
@@ -21,12 +23,13 @@ const char* to_string(ErrorType type) noexcept {
     case ErrorType::kInvalidToken: return "invalid_token";
     case ErrorType::kTokenStore: return "token_store";
     case ErrorType::kResourceExhausted: return "resource_exhausted";
+    case ErrorType::kPreconditionFailed: return "precondition_failed";
   }
   return "unknown";
 }
 
 Error::Error(ErrorType type, std::string message, int http_status, std::string code,
-             std::string request_id, std::string field, bool retryable)
+             std::string request_id, std::string field, bool retryable, std::string body)
     : std::runtime_error(message),
       type_(type),
       http_status_(http_status),
@@ -34,13 +37,20 @@ Error::Error(ErrorType type, std::string message, int http_status, std::string c
       message_(std::move(message)),
       request_id_(std::move(request_id)),
       field_(std::move(field)),
-      retryable_(retryable) {}
+      retryable_(retryable),
+      body_(body.empty() || body.size() > kMaxErrorBodyBytes ? nullptr
+                                                              : std::make_shared<const std::string>(std::move(body))) {}
+
+const std::string& Error::body() const noexcept {
+  static const std::string empty;
+  return body_ ? *body_ : empty;
+}
 
 void throw_error(ErrorType type, std::string message, int http_status, std::string code,
-                 std::string request_id, std::string field, bool retryable) {
+                 std::string request_id, std::string field, bool retryable, std::string body) {
 #define HUES_THROW(Class) \
   throw Class(type, std::move(message), http_status, std::move(code), std::move(request_id), \
-              std::move(field), retryable)
+              std::move(field), retryable, std::move(body))
   switch (type) {
     case ErrorType::kValidation: HUES_THROW(ValidationError);
     case ErrorType::kAuthentication: HUES_THROW(AuthenticationError);
@@ -59,6 +69,7 @@ void throw_error(ErrorType type, std::string message, int http_status, std::stri
     case ErrorType::kInvalidToken: HUES_THROW(InvalidTokenError);
     case ErrorType::kTokenStore: HUES_THROW(TokenStoreError);
     case ErrorType::kResourceExhausted: HUES_THROW(ResourceExhaustedError);
+    case ErrorType::kPreconditionFailed: HUES_THROW(PreconditionFailedError);
   }
   HUES_THROW(Error);
 #undef HUES_THROW

@@ -16,6 +16,7 @@
 #include <regex>
 #include <algorithm>
 #include <thread>
+#include <variant>
 
 #include "internal/crypto.h"
 #include "internal/json_codec.h"
@@ -712,7 +713,7 @@ TEST_CASE("the seed's story: answered without the record, returned for it, answe
   CHECK(denied.type() == hues::ErrorType::kPermissionDenied);
   CHECK(denied.code() == "role_not_allowed");
   auto stale = catch_error([&] { ioc.reports().approve(r.id, "\"1\"", {}); });
-  CHECK(stale.type() == hues::ErrorType::kConflict);
+  CHECK(stale.type() == hues::ErrorType::kPreconditionFailed);
   CHECK(stale.http_status() == 412);
   CHECK(stale.code() == "precondition_failed");
   r = ioc.reports().approve(r.id, etag(r), {"Công khai kết quả", {}});
@@ -739,4 +740,72 @@ TEST_CASE("the seed's story: answered without the record, returned for it, answe
   CHECK(timeline[0].actor == citizen.me().sub);
   CHECK(timeline[1].actor == ioc.me().sub);
   CHECK(timeline[3].actor == staff.me().sub);
+}
+
+// Two IOC operators take the same report in with the same ETag: exactly one wins. The loser's
+// PreconditionFailedError (still a ConflictError) carries the report as the winner left it, and
+// its version is the ETag the loser decides again with.
+TEST_CASE("two operators race one step with one ETag: the loser gets the winner's report and retries with its ETag") {
+  auto app = oidc("hues-demo-app");
+  auto as = [&](const std::string& user) {
+    auto tokens = sign_in_with_pkce(*app, user);
+    return client_with(std::make_shared<hues::UserCredentials>(app, hues::make_memory_token_store(), user, tokens));
+  };
+  auto citizen = as("nguyen.van.an"), le = as("le.ioc"), tran = as("tran.ioc");
+  hues::NewReport n;
+  n.category = "street_light";
+  n.description = "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo";
+  n.location.lat = 16.4726;
+  n.location.lon = 107.5885;
+  n.location.ward = "Đông Ba";
+  const auto created = citizen.reports().create(n);
+  const std::string tag = etag(created);
+
+  std::promise<void> go;
+  auto start = go.get_future().share();
+  auto race = [&](hues::Client& c, const std::string& note) {
+    return std::async(std::launch::async, [&c, start, tag, note, id = created.id]() -> std::variant<hues::Report, hues::PreconditionFailedError> {
+      start.wait();
+      try {
+        return c.reports().receive(id, tag, {note, {}});
+      } catch (const hues::PreconditionFailedError& e) {
+        return e;
+      }
+    });
+  };
+  auto a = race(le, "Lê nhận"), b = race(tran, "Trần nhận");
+  go.set_value();
+  auto ra = a.get(), rb = b.get();
+  REQUIRE(ra.index() != rb.index());  // one report, one error
+  const auto& won = std::get<hues::Report>(ra.index() == 0 ? ra : rb);
+  const auto& lost = std::get<hues::PreconditionFailedError>(ra.index() == 0 ? rb : ra);
+  auto& loser = ra.index() == 0 ? tran : le;
+  CHECK(won.status == "received");
+  CHECK(won.version == created.version + 1);
+  CHECK(lost.http_status() == 412);
+  CHECK(lost.code() == "precondition_failed");
+  CHECK(lost.type() == hues::ErrorType::kPreconditionFailed);
+  CHECK(dynamic_cast<const hues::ConflictError*>(&lost) != nullptr);  // catch (ConflictError&) still holds
+  REQUIRE(lost.current() != nullptr);
+  CHECK(lost.current()->id == created.id);
+  CHECK(lost.current()->status == "received");
+  CHECK(lost.current()->version == won.version);
+  CHECK(lost.current()->description == created.description);  // byte for byte
+  // The printed form stays the one line every error has: no report in it.
+  CHECK(std::string(lost.what()).find("Đèn") == std::string::npos);
+  CHECK(lost.body().size() <= hues::Error::kMaxErrorBodyBytes);
+  // The loser decides again from what it was handed, without another read.
+  auto next = loser.reports().assign(created.id, etag(*lost.current()), {"UBND_DONG_BA", "Chuyển UBND phường Đông Ba"});
+  CHECK(next.status == "assigned");
+  CHECK(next.version == won.version + 1);
+  // A copy, sliced to the base or not, keeps the body; the copy of the typed error keeps current.
+  hues::Error sliced = lost;
+  CHECK(sliced.body() == lost.body());
+  hues::PreconditionFailedError copy = lost;
+  REQUIRE(copy.current() != nullptr);
+  CHECK(copy.current()->version == won.version);
+  // A 412 without a body (a proxy's, say) is still a PreconditionFailedError, with no current.
+  hues::PreconditionFailedError bare(hues::ErrorType::kPreconditionFailed, "HTTP 412", 412, "http_412");
+  CHECK(bare.current() == nullptr);
+  CHECK(bare.body().empty());
 }

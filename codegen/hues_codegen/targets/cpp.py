@@ -17,8 +17,8 @@ PLAIN_OPTIONAL = {"TokenSet", "IdTokenClaims", "TokenResponse", "OAuthErrorBody"
 SCALARS = {"string": "std::string", "int32": "std::int32_t", "int64": "std::int64_t", "double": "double",
            "bool": "bool", "datetime": "std::string"}
 
-FILES = ["include/hues/models.h", "include/hues/services.h", "src/internal/model_codec.h",
-         "src/internal/calls.h", "src/models_json.cpp", "src/calls.cpp", "src/services.cpp"]
+FILES = ["include/hues/models.h", "include/hues/services.h", "include/hues/errors.h", "src/internal/model_codec.h",
+         "src/internal/calls.h", "src/models_json.cpp", "src/calls.cpp", "src/services.cpp", "src/errors.cpp"]
 
 
 def cpp_type(t: dict) -> str:
@@ -177,6 +177,6 @@ def generate(model: dict, out) -> None:
 
     ctx = dict(spec_version=model["spec_version"], spec_hash=model["spec_hash"], enums=wire_enums,
                models=wire_models, wire_names=wire_names, calls=model["calls"], http_calls=http_calls,
-               services=services, all_models={m["name"]: m for m in model["models"]})
+               services=services, all_models={m["name"]: m for m in model["models"]}, errors=model["errors"])
     for f in FILES:
         out.write(f, env.get_template(f.split("/")[-1] + ".j2").render(**ctx))

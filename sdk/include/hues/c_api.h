@@ -17,7 +17,9 @@
  * - result: HTTP operations: the response body as the server sent it (the operation's
  *   2xx schema). Object methods: the JSON of the result type, `null` when none.
  * - error: {"type": <x-hues-sdk.errors type>, "message", "status", "code", "request_id",
- *   "field", "retryable"}; status 0 when no HTTP response was received.
+ *   "field", "retryable", "body"?}; status 0 when no HTTP response was received; "body" is
+ *   the error response's JSON object (at most 64 KiB) when it had one: bindings decode the
+ *   typed members of x-hues-sdk.errors `body` classes from it (PreconditionFailedError.current).
  */
 #ifndef HUES_C_API_H
 #define HUES_C_API_H

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "hues/error.h"
+#include "hues/errors.h"  // generated: PreconditionFailedError and its current report
 #include "hues/models.h"
 #include "hues/options.h"
 #include "hues/pager.h"

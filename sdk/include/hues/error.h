@@ -5,11 +5,14 @@
 // and the bindings translate this hierarchy one class to one class; async calls carry the
 // same exception through their future. Each error says whether retrying may help, and
 // carries the HTTP status, the server's error code, its request id and, for validation
-// errors, the offending field.
+// errors, the offending field. An error whose response carries more than the error itself
+// (a 412's current report) keeps that body; the generated hues/errors.h classes
+// (PreconditionFailedError) read it as typed members.
 #pragma once
 
 #include "hues/export.h"
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -21,7 +24,7 @@ enum class ErrorType {
   kAuthentication,    // 401: missing or wrong credentials
   kPermissionDenied,  // 403
   kNotFound,          // 404
-  kConflict,          // 409: e.g. an Idempotency-Key reused with another body
+  kConflict,          // 409, 428: e.g. an Idempotency-Key reused with another body
   kRateLimited,       // 429
   kServer,            // 5xx
   kApi,               // any other HTTP error status
@@ -34,6 +37,7 @@ enum class ErrorType {
   kInvalidToken,      // an ID token failed a check; code() names it (signature, exp, aud...)
   kTokenStore,        // the app's token store failed; the message is the store's
   kResourceExhausted, // the SDK refused the call at once: a bounded queue is full ("queue_full")
+  kPreconditionFailed, // 412: a stale If-Match; PreconditionFailedError (hues/errors.h), a ConflictError
 };
 
 // Returns a stable name for the type, e.g. "timeout".
@@ -42,7 +46,8 @@ HUES_API const char* to_string(ErrorType type) noexcept;
 class HUES_API Error : public std::runtime_error {
  public:
   Error(ErrorType type, std::string message, int http_status = 0, std::string code = {},
-        std::string request_id = {}, std::string field = {}, bool retryable = false);
+        std::string request_id = {}, std::string field = {}, bool retryable = false,
+        std::string body = {});
 
   ErrorType type() const noexcept { return type_; }
   // HTTP status of the response, 0 when no response was received.
@@ -56,6 +61,10 @@ class HUES_API Error : public std::runtime_error {
   const std::string& field() const noexcept { return field_; }
   // True when the same call may succeed if retried later.
   bool retryable() const noexcept { return retryable_; }
+  // The error response's JSON body as received, when it was a JSON object of at most
+  // kMaxErrorBodyBytes; else empty. Never part of what()/message(). Copies share it.
+  const std::string& body() const noexcept;
+  static constexpr std::size_t kMaxErrorBodyBytes = 64 * 1024;
 
  private:
   ErrorType type_;
@@ -65,6 +74,7 @@ class HUES_API Error : public std::runtime_error {
   std::string request_id_;
   std::string field_;
   bool retryable_;
+  std::shared_ptr<const std::string> body_;
 };
 
 // The server answered with an error status.
@@ -101,6 +111,6 @@ class HUES_API TokenStoreError : public Error { using Error::Error; };
 // Throws the subclass of Error that matches type (used by the SDK and by bindings).
 [[noreturn]] HUES_API void throw_error(ErrorType type, std::string message, int http_status = 0,
                               std::string code = {}, std::string request_id = {},
-                              std::string field = {}, bool retryable = false);
+                              std::string field = {}, bool retryable = false, std::string body = {});
 
 }  // namespace hues
