@@ -2,6 +2,10 @@
 identity provider: the agency answers a public-order report without the violation record,
 the IOC returns it, the agency answers again with the record attached, the IOC approves,
 the report is published and the citizen rates it."""
+import pickle
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 import hues
@@ -55,6 +59,8 @@ def test_the_seed_story_with_three_roles(sandbox):
     with pytest.raises(hues.ConflictError) as stale:
         ioc.reports.approve(r.id, '"1"')
     assert (stale.value.status, stale.value.code) == (412, "precondition_failed")
+    assert isinstance(stale.value, hues.PreconditionFailedError)
+    assert (stale.value.current.status, stale.value.current.version) == ("responded", r.version)
     with pytest.raises(hues.ValidationError) as bad:  # refused by the SDK before sending
         ioc.reports.approve(r.id, etag(r), attachments=["có dấu"])
     assert bad.value.field == "attachments[0]"
@@ -76,3 +82,54 @@ def test_the_seed_story_with_three_roles(sandbox):
     assert timeline[6].attachments == ["med_bien_ban_12"] and timeline[2].agency_code == "UBND_DONG_BA"
     assert (timeline[0].actor, timeline[1].actor, timeline[3].actor) == (
         citizen.me().sub, ioc.me().sub, staff.me().sub)
+
+
+def test_two_operators_race_one_step_the_loser_gets_the_winners_report(sandbox):
+    """Two IOC operators take one report in with one ETag: exactly one wins; the loser's
+    PreconditionFailedError (a ConflictError) holds the report as the winner left it, and its
+    version is the ETag the loser decides again with."""
+    oidc = oidc_for(sandbox, "hues-demo-app")
+
+    def signed_in(username):
+        tokens = sign_in_with_pkce(sandbox, Browser(sandbox.ca_file), oidc, username)
+        return user_client(sandbox, hues.UserCredentials(oidc, DictStore(), key=username, tokens=tokens))
+
+    citizen, le, tran = signed_in("nguyen.van.an"), signed_in("le.ioc"), signed_in("tran.ioc")
+    text = "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo"
+    created = citizen.reports.create(category="street_light", description=text,
+                                     location=hues.Location(lat=16.4726, lon=107.5885, ward="Đông Ba"))
+    barrier = threading.Barrier(2)
+
+    def take_in(client, note):
+        barrier.wait()
+        try:
+            return client.reports.receive(created.id, etag(created), note=note)
+        except hues.ConflictError as e:  # the subclass is caught by its base
+            return e
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(take_in, (le, tran), ("Lê nhận", "Trần nhận")))
+    won = [x for x in results if isinstance(x, hues.Report)]
+    lost = [x for x in results if isinstance(x, hues.Error)]
+    assert len(won) == 1 and len(lost) == 1, results
+    won, lost = won[0], lost[0]
+    loser = (le, tran)[results.index(lost)]
+    assert type(lost) is hues.PreconditionFailedError
+    assert (lost.status, lost.code, lost.type) == (412, "precondition_failed", "precondition_failed")
+    assert (won.status, won.version) == ("received", created.version + 1)
+    current = lost.current
+    assert isinstance(current, hues.Report)
+    assert (current.id, current.status, current.version, current.description) == (
+        created.id, "received", won.version, text)
+    assert lost.current is current  # decoded once
+    # The printed forms stay one short line: no report in them.
+    assert text not in str(lost) and text not in repr(lost) and len(repr(lost)) < 200
+    assert repr(lost).startswith("PreconditionFailedError: ")
+    # Pickled (a process pool, say) it keeps its current report.
+    again = pickle.loads(pickle.dumps(lost))
+    assert type(again) is hues.PreconditionFailedError and again.current == current
+    # The loser decides again from what it was handed, without another read.
+    r = loser.reports.assign(created.id, etag(current), agency_code="UBND_DONG_BA", note="Chuyển UBND phường Đông Ba")
+    assert (r.status, r.version) == ("assigned", won.version + 1)
+    # A 412 that carried no report (a proxy's) is still the class, with current None.
+    assert hues.PreconditionFailedError("HTTP 412", status=412).current is None

@@ -409,9 +409,20 @@ class Ctx(render.IrIndex):
             bases = [e["base"]] if e["base"] else ["Exception"]
             if e["class"] in BUILTIN_ERROR_BASES:
                 bases.append(BUILTIN_ERROR_BASES[e["class"]])
+            fields = [{"name": ident(f["name"]), "json": f["json"], "ann": self.ann(f["type"]),
+                       "dec": self.dec(f["type"], "v"), "doc": f["doc"], "imports": sorted(self.names_in(f["type"]))}
+                      for f in e["fields"]]
             out.append({"class": e["class"], "bases": ", ".join(bases), "type": e["type"],
-                        "status": e["status"], "retryable": e["retryable"], "doc": e["doc"]})
+                        "status": e["status"], "retryable": e["retryable"], "doc": e["doc"], "fields": fields})
         return out
+
+    def names_in(self, t: dict) -> set:
+        """The models and enums a type's decoder names (imported where it runs)."""
+        if t["kind"] in ("model", "enum"):
+            return {t["name"]}
+        if t["kind"] == "array":
+            return self.names_in(t["items"])
+        return set()
 
 
 def generate(ir: dict, out: Any) -> None:
