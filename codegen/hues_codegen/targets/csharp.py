@@ -376,13 +376,17 @@ def generate(ir: dict, out) -> None:
 
     errors = []
     for e in ir["errors"]:
-        errors.append({"cls": ctx.error_class(e["class"]), "base": ctx.error_class(e["base"]) if e["base"] else None,
+        cls = ctx.error_class(e["class"])
+        fields = [{"prop": ctx.prop(f, cls), "param": ctx.ident(f["name"]), "json": f["json"],
+                   "type": ctx.nullable(f["type"]), "dec": ctx.dec(f["type"]), "doc": xml(f["doc"])}
+                  for f in e["fields"]]
+        errors.append({"cls": cls, "base": ctx.error_class(e["base"]) if e["base"] else None,
                        "type": e["type"], "status": e["status"], "retryable": "true" if e["retryable"] else "false",
-                       "doc": xml(e["doc"])})
+                       "doc": xml(e["doc"]), "fields": fields})
     by_status = {}
     for e in errors:
         for s in e["status"]:
-            by_status.setdefault(s, e["cls"])
+            by_status.setdefault(s, e)
     api = next((e["cls"] for e in errors if e["type"] == "api"), errors[0]["cls"])
     root = next(e["cls"] for e in errors if e["base"] is None)
 
