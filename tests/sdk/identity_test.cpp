@@ -18,6 +18,7 @@
 #include <thread>
 #include <variant>
 
+#include "internal/client_core.h"
 #include "internal/crypto.h"
 #include "internal/json_codec.h"
 #include "internal/runtime.h"
@@ -808,4 +809,65 @@ TEST_CASE("two operators race one step with one ETag: the loser gets the winner'
   hues::PreconditionFailedError bare(hues::ErrorType::kPreconditionFailed, "HTTP 412", 412, "http_412");
   CHECK(bare.current() == nullptr);
   CHECK(bare.body().empty());
+}
+
+// What the core keeps of an error response: its JSON object (at most kMaxErrorBodyBytes), never
+// a proxy's page; the typed member decodes from it, and a member it cannot read stays empty.
+TEST_CASE("a 412 keeps its JSON body, bounded; current decodes from it or stays empty") {
+  auto raised = [](int status, std::string body) -> std::exception_ptr {
+    hues::HttpResponse res;
+    res.status = status;
+    res.body = std::move(body);
+    try {
+      hues::internal::raise_for_status(res, "req_sent");
+    } catch (...) {
+      return std::current_exception();
+    }
+    return nullptr;
+  };
+  auto as_stale = [](std::exception_ptr e) -> hues::PreconditionFailedError {
+    try {
+      std::rethrow_exception(e);
+    } catch (const hues::PreconditionFailedError& p) {
+      return p;
+    } catch (...) {
+    }
+    FAIL("not a PreconditionFailedError");
+    return hues::PreconditionFailedError(hues::ErrorType::kPreconditionFailed, "unreachable");
+  };
+  const std::string err = R"({"error":{"code":"precondition_failed","message":"stale","request_id":"req_1"})";
+  auto good = as_stale(raised(412, err + R"(,"current":{"id":"rp_1","status":"received","version":3,"description":"Đèn hỏng"}})"));
+  REQUIRE(good.current() != nullptr);
+  CHECK(good.current()->version == 3);
+  CHECK(good.current()->description == "Đèn hỏng");
+  CHECK(good.code() == "precondition_failed");
+  CHECK(good.request_id() == "req_1");  // no X-Request-Id header: the body's
+  CHECK(std::string(good.what()) == "stale");
+
+  auto html = as_stale(raised(412, "<html>412 Precondition Failed</html>"));
+  CHECK(html.body().empty());
+  CHECK(html.current() == nullptr);
+  CHECK(html.code() == "http_412");
+
+  auto odd = as_stale(raised(412, err + R"(,"current":"not a report"})"));
+  CHECK(!odd.body().empty());
+  CHECK(odd.current() == nullptr);
+  CHECK(odd.code() == "precondition_failed");
+
+  std::string padding(hues::Error::kMaxErrorBodyBytes, 'x');
+  auto big = as_stale(raised(412, err + R"(,"current":{"id":"rp_1","version":3,"description":")" + padding + "\"}}"));
+  CHECK(big.body().empty());
+  CHECK(big.current() == nullptr);
+  CHECK(big.code() == "precondition_failed");
+
+  // A 428 (no If-Match at all) is a plain ConflictError; a 409 too.
+  for (int status : {409, 428}) {
+    try {
+      std::rethrow_exception(raised(status, R"({"error":{"code":"c","message":"m","request_id":"r"}})"));
+    } catch (const hues::PreconditionFailedError&) {
+      FAIL("a " << status << " is not a stale ETag");
+    } catch (const hues::ConflictError& e) {
+      CHECK(e.type() == hues::ErrorType::kConflict);
+    }
+  }
 }
