@@ -73,3 +73,31 @@ def test_rendering_is_deterministic(generated, tmp_path):
     for f in (generated / "cpp").rglob("*"):
         if f.is_file():
             assert f.read_bytes() == (tmp_path / f.relative_to(generated / "cpp")).read_bytes(), f.name
+
+
+def test_error_bodies_become_typed_members(ir):
+    """x-hues-sdk.errors `body`: the 412's StaleReportError gives PreconditionFailedError a
+    typed `current` (a Report), and it is a ConflictError, so catching conflicts still works."""
+    by_class = {e["class"]: e for e in ir["errors"]}
+    stale = by_class["PreconditionFailedError"]
+    assert (stale["base"], stale["type"], stale["status"], stale["body"]) == (
+        "ConflictError", "precondition_failed", [412], "StaleReportError")
+    assert [(f["name"], f["type"]) for f in stale["fields"]] == [("current", {"kind": "model", "name": "Report"})]
+    assert 412 not in by_class["ConflictError"]["status"] and 428 in by_class["ConflictError"]["status"]
+    assert all(not e["fields"] for e in ir["errors"] if e["class"] != "PreconditionFailedError")
+
+
+def test_an_error_response_with_members_no_error_class_declares_is_refused(tmp_path):
+    """An error response carrying more than `error` must be an error class's body: else the
+    generator would silently drop its members in every language."""
+    import yaml
+    spec = yaml.safe_load((REPO / "docs/openapi.yaml").read_text(encoding="utf-8"))
+    for e in spec["x-hues-sdk"]["errors"]:
+        e.pop("body", None)
+    bad = tmp_path / "openapi.yaml"
+    bad.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "codegen"))
+    res = subprocess.run([sys.executable, "-m", "hues_codegen", "--spec", str(bad), "--target", "ir"],
+                         env=env, capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "StaleReportError carries more than `error`" in res.stderr and "412" in res.stderr
