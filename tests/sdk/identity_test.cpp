@@ -799,6 +799,15 @@ TEST_CASE("two operators race one step with one ETag: the loser gets the winner'
   auto next = loser.reports().assign(created.id, etag(*lost.current()), {"UBND_DONG_BA", "Chuyển UBND phường Đông Ba"});
   CHECK(next.status == "assigned");
   CHECK(next.version == won.version + 1);
+  // The async form's future carries the same typed error (an exception_ptr keeps its class).
+  try {
+    le.reports().approve_async(created.id, tag, {}).get();
+    FAIL("a stale ETag was accepted");
+  } catch (const hues::PreconditionFailedError& e) {
+    REQUIRE(e.current() != nullptr);
+    CHECK(e.current()->status == "assigned");
+    CHECK(e.current()->version == next.version);
+  }
   // A copy, sliced to the base or not, keeps the body; the copy of the typed error keeps current.
   hues::Error sliced = lost;
   CHECK(sliced.body() == lost.body());
