@@ -880,3 +880,54 @@ TEST_CASE("a 412 keeps its JSON body, bounded; current decodes from it or stays 
     }
   }
 }
+
+// Citizen and agency talk about an anonymous report; the agency never sees who reported it:
+// not in the report, its inbox, its comments, its timeline, nor a 412's current report.
+TEST_CASE("an anonymous report: the agency never sees the reporter, in any response") {
+  auto app = oidc("hues-demo-app");
+  auto as = [&](const std::string& user) {
+    auto tokens = sign_in_with_pkce(*app, user);
+    return client_with(std::make_shared<hues::UserCredentials>(app, hues::make_memory_token_store(), user, tokens));
+  };
+  auto citizen = as("nguyen.van.an"), ioc = as("le.ioc"), staff = as("dongba.staff");
+  const std::string sub = citizen.me().sub;
+  hues::NewReport n;
+  n.category = "urban_order";
+  n.description = "Quán nhậu lấn chiếm vỉa hè, mở nhạc lớn sau 22 giờ — đường Trần Hưng Đạo, phường Đông Ba";
+  n.location.lat = 16.4726;
+  n.location.lon = 107.5885;
+  n.location.ward = "Đông Ba";
+  n.anonymous = true;
+  auto r = citizen.reports().create(n);
+  CHECK(r.anonymous);
+  CHECK(r.reporter.value_or("") == sub);  // the reporter sees their own
+  r = ioc.reports().receive(r.id, etag(r), {});
+  CHECK(r.reporter.value_or("") == sub);  // and so does the IOC
+  r = ioc.reports().assign(r.id, etag(r), {"UBND_DONG_BA", {}});
+  r = staff.reports().accept(r.id, etag(r), {});
+  CHECK(!r.reporter.has_value());
+  const std::string ask = "Tôi không muốn lộ danh tính, mong phường xử lý sớm.";
+  const std::string reply = "Phường đã ghi nhận, sẽ kiểm tra trong tuần.";
+  citizen.reports().add_comment(r.id, {ask, {}});
+  staff.reports().add_comment(r.id, {reply, {}});
+  auto seen = staff.reports().comments(r.id);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].text == ask);
+  CHECK(seen[0].author_role == "citizen");
+  CHECK(seen[0].author.empty());
+  CHECK(seen[1].author == staff.me().sub);
+  CHECK(citizen.reports().comments(r.id)[0].author == sub);  // the reporter still sees it
+  CHECK(!staff.reports().get(r.id).reporter.has_value());
+  for (const auto& item : staff.agencies().inbox("UBND_DONG_BA", {}))
+    if (item.id == r.id) CHECK(!item.reporter.has_value());
+  for (const auto& e : staff.reports().timeline(r.id)) CHECK(e.actor != sub);
+  CHECK(citizen.reports().timeline(r.id)[0].actor == sub);
+  try {
+    staff.reports().respond(r.id, "\"1\"", {reply, {}});
+    FAIL("a stale ETag was accepted");
+  } catch (const hues::PreconditionFailedError& e) {
+    REQUIRE(e.current() != nullptr);
+    CHECK(e.current()->status == "in_progress");
+    CHECK(!e.current()->reporter.has_value());
+  }
+}

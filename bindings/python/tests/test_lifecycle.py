@@ -133,3 +133,38 @@ def test_two_operators_race_one_step_the_loser_gets_the_winners_report(sandbox):
     assert (r.status, r.version) == ("assigned", won.version + 1)
     # A 412 that carried no report (a proxy's) is still the class, with current None.
     assert hues.PreconditionFailedError("HTTP 412", status=412).current is None
+
+
+def test_an_anonymous_report_hides_the_reporter_from_the_agency(sandbox):
+    """Citizen and agency talk about an anonymous report; the agency never sees who reported
+    it: not in the report, its inbox, its comments, its timeline, nor a 412's current report."""
+    oidc = oidc_for(sandbox, "hues-demo-app")
+
+    def signed_in(username):
+        tokens = sign_in_with_pkce(sandbox, Browser(sandbox.ca_file), oidc, username)
+        return user_client(sandbox, hues.UserCredentials(oidc, DictStore(), key=username, tokens=tokens))
+
+    citizen, ioc, staff = signed_in("nguyen.van.an"), signed_in("le.ioc"), signed_in("dongba.staff")
+    sub = citizen.me().sub
+    r = citizen.reports.create(category="urban_order", description=TEXT, anonymous=True,
+                               location=hues.Location(lat=16.4726, lon=107.5885, ward="Đông Ba"))
+    assert r.anonymous and r.reporter == sub  # the reporter sees their own
+    r = ioc.reports.receive(r.id, etag(r))
+    assert r.reporter == sub  # and so does the IOC
+    r = ioc.reports.assign(r.id, etag(r), agency_code="UBND_DONG_BA")
+    r = staff.reports.accept(r.id, etag(r))
+    assert r.reporter is None
+    ask, reply = "Tôi không muốn lộ danh tính, mong phường xử lý sớm.", "Phường đã ghi nhận, sẽ kiểm tra trong tuần."
+    citizen.reports.add_comment(r.id, text=ask)
+    staff.reports.add_comment(r.id, text=reply)
+    seen = staff.reports.comments(r.id)
+    assert [(c.author_role, c.author, c.text) for c in seen] == [("citizen", "", ask), ("agency", staff.me().sub, reply)]
+    assert citizen.reports.comments(r.id)[0].author == sub  # the reporter still sees it
+    assert staff.reports.get(r.id).reporter is None
+    assert [x.reporter for x in staff.agencies.inbox("UBND_DONG_BA") if x.id == r.id] == [None]
+    assert sub not in [e.actor for e in staff.reports.timeline(r.id)]
+    assert citizen.reports.timeline(r.id)[0].actor == sub
+    with pytest.raises(hues.PreconditionFailedError) as stale:
+        staff.reports.respond(r.id, '"1"', answer=reply)
+    assert stale.value.current.status == "in_progress" and stale.value.current.reporter is None
+    assert TEXT not in repr(stale.value)
