@@ -101,6 +101,7 @@ HUES_SANDBOX_EXPORT int hues_sandbox_start(const uint8_t* config, size_t config_
     li.address_failures = count_member(cfg_json, "max_sign_in_failures_per_address", li.address_failures, 1, 1000000);
     li.user_code_failures = count_member(cfg_json, "max_user_code_failures", li.user_code_failures, 1, 1000000);
     li.window_seconds = li.lockout_seconds = count_member(cfg_json, "lockout_seconds", li.lockout_seconds, 1, 86400 * 365);
+    li.window_seconds = count_member(cfg_json, "failure_window_seconds", li.window_seconds, 1, 86400 * 365);
     if (cfg.port < 0) throw std::invalid_argument("port must be 0 or a port number");
     if (cfg.threads < 1) throw std::invalid_argument("threads must be at least 1");
     auto server = std::make_shared<hues::sandbox::Server>(cfg);

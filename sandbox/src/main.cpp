@@ -18,7 +18,7 @@ constexpr const char* kUsage =
     "                    [--threads N] [--print-ca] [--tls-names N1,N2...] [--max-connections N]\n"
     "                    [--idle-timeout-ms N] [--header-timeout-ms N] [--max-sign-in-failures N]\n"
     "                    [--max-sign-in-failures-per-address N] [--max-user-code-failures N]\n"
-    "                    [--lockout-seconds N]\n"
+    "                    [--lockout-seconds N] [--failure-window-seconds N]\n"
     "  --host H        address to listen on (default 127.0.0.1)\n"
     "  --port N        HTTP port (default 0: a free port)\n"
     "  --tls-port N    HTTPS port (default 0: a free port; -1: no HTTPS)\n"
@@ -36,7 +36,9 @@ constexpr const char* kUsage =
     "  --max-sign-in-failures N  wrong passwords per account before a lockout (default 5)\n"
     "  --max-sign-in-failures-per-address N  ... per client address (default 30)\n"
     "  --max-user-code-failures N  wrong device codes per account (default 5; twice per address)\n"
-    "  --lockout-seconds N  the window failures count in and the lockout (429) after (default 900)\n";
+    "  --lockout-seconds N  the lockout (429) after too many failures, and by default the\n"
+    "                  window failures count in (default 900)\n"
+    "  --failure-window-seconds N  the window failures count in (default: --lockout-seconds)\n";
 
 int parse_int(const char* flag, const char* text) {
   char* end = nullptr;
@@ -78,6 +80,7 @@ std::vector<std::string> parse_list(const char* text) {
 int main(int argc, char** argv) {
   hues::sandbox::ServerConfig cfg;
   bool print_ca = false;
+  int window = 0;  // --failure-window-seconds, whatever the order of the flags
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> const char* {
@@ -103,6 +106,7 @@ int main(int argc, char** argv) {
     else if (a == "--max-user-code-failures") cfg.sign_in.user_code_failures = parse_count(a.c_str(), value(), 1, 1000000);
     else if (a == "--lockout-seconds")
       cfg.sign_in.window_seconds = cfg.sign_in.lockout_seconds = parse_count(a.c_str(), value(), 1, 86400 * 365);
+    else if (a == "--failure-window-seconds") window = parse_count(a.c_str(), value(), 1, 86400 * 365);
     else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
@@ -111,6 +115,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (window > 0) cfg.sign_in.window_seconds = window;
 
   // Block the stop signals before any thread starts, then wait for them synchronously.
   sigset_t stop_signals;

@@ -16,7 +16,8 @@ sandbox::ServerConfig config_of(const SandboxOptions& o) {
   c.sign_in.account_failures = o.max_sign_in_failures;
   c.sign_in.address_failures = o.max_sign_in_failures_per_address;
   c.sign_in.user_code_failures = o.max_user_code_failures;
-  c.sign_in.window_seconds = c.sign_in.lockout_seconds = o.lockout_seconds;
+  c.sign_in.lockout_seconds = o.lockout_seconds;
+  c.sign_in.window_seconds = o.failure_window_seconds > 0 ? o.failure_window_seconds : o.lockout_seconds;
   c.max_connections = o.max_connections;
   c.idle_timeout_ms = o.idle_timeout_ms;
   c.header_timeout_ms = o.header_timeout_ms;

@@ -21,11 +21,13 @@ struct SandboxOptions {
   int threads = 2;
   // Guessing limits of the sign-in pages: wrong passwords per account and per client address,
   // wrong device user codes per account (twice that per address), counted over
-  // lockout_seconds; reaching one answers 429 with Retry-After for lockout_seconds.
+  // failure_window_seconds (0: lockout_seconds); reaching one answers 429 with Retry-After
+  // for lockout_seconds.
   int max_sign_in_failures = 5;
   int max_sign_in_failures_per_address = 30;
   int max_user_code_failures = 5;
   int lockout_seconds = 900;
+  int failure_window_seconds = 0;
   // Open connections at most (0: from the descriptor limit); idle ones are shed first.
   int max_connections = 0;
   int idle_timeout_ms = 30000;    // keep-alive wait for the next request
