@@ -138,7 +138,9 @@ void send(Response& res, int status, Format f, const Node& root) {
 }
 
 void send_error(Response& res, Format f, const Open311Error& e) {
+  const unsigned version = res.version();
   res = {};
+  res.version(version);
   if (e.allow) res.set(http::field::allow, e.allow);
   send(res, e.status, f,
        array("errors", {object("error", {integer("code", e.status), str("description", valid_utf8(e.description))})}));

@@ -35,7 +35,9 @@ class Spec:
         self.registry = Registry().with_resource(SPEC_URI, resource)
         self._validators: dict[str, OAS31Validator] = {}
         self.templates = [
-            (tpl, re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", tpl) + "$"))
+            (tpl, re.compile("^" + "".join(
+                "[^/]+?" if part.startswith("{") else re.escape(part)
+                for part in re.split(r"(\{[^/}]+\})", tpl)) + "$"))
             for tpl in self.doc["paths"]
         ]
 
