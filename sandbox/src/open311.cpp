@@ -754,8 +754,8 @@ class Handler {
 bool Open311::handle(const Request& req, Response& res, const boost::urls::url_view& url) {
   auto segs = url.segments();
   auto it = segs.begin();
-  if (it == segs.end() || *it != "open311") return false;
-  std::vector<std::string> rest;
+  if (it == segs.end() || *it != "open311" || ++it == segs.end() || *it != "v2") return false;
+  std::vector<std::string> rest{"v2"};
   for (++it; it != segs.end(); ++it) rest.push_back(*it);
   Target t;
   // The format is the last segment's extension; errors before it is known are XML, the

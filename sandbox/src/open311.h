@@ -18,7 +18,7 @@ class Open311 {
  public:
   explicit Open311(Store& store) : store_(store) {}
 
-  // Fills res and returns true for a path under /open311/; false for any other path.
+  // Fills res and returns true for a path under /open311/v2/; false for any other path.
   // Never throws: every failure is a GeoReport error in the requested format.
   bool handle(const Request& req, Response& res, const boost::urls::url_view& url);
 
