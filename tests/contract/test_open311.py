@@ -355,6 +355,7 @@ def test_date_window(api):
     assert rid in ids(end_date=fmt(created + timedelta(days=1)))  # 90 days back from end_date
     assert rid not in ids(start_date=fmt(created - timedelta(days=120)))  # 90 days on from start_date
     assert rid in ids(start_date=created.astimezone(HUE).date().isoformat())  # a bare date: midnight in Huế
+    assert rid in ids(start_date=fmt(created, HUE).replace("+", " "))  # an unencoded '+' arrives as a space
     for bad in ("hôm qua", "2026-11-28T10:00:00", "2026-02-30T00:00:00Z", "2026-11-28 10:00", "1764300000"):
         errors_json(get(api, "/requests.json", expect=400, start_date=bad), 400, "start_date")
     errors_xml(get(api, "/requests.xml", expect=400, end_date="28/11/2026"), 400, "end_date")
