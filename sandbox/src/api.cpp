@@ -17,6 +17,7 @@
 #include "internal/calls.h"
 #include "internal/json_codec.h"
 #include "oidc.h"
+#include "open311.h"
 #include "routes.h"
 #include "store.h"
 #include "util.h"
@@ -443,6 +444,7 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
   if (!parsed) throw invalid("", "malformed request target");
   const auto& url = *parsed;
   if (oidc_.handle(req, res, url.path(), issuer, client)) return;
+  if (Open311(store_).handle(req, res, url)) return;  // GeoReport v2 under /open311/v2/
   auto segs = url.segments();
   std::array<std::string, 4> seg;  // the longest route: /v1/reports/{id}/timeline
   std::size_t n = 0;

@@ -371,11 +371,29 @@ void migrate_lifecycle_v7(Db& db) {
   }
 }
 
+// Issue 8, the Open311 GeoReport v2 facade (open311.cpp): what a GeoReport POST brings
+// beside the report (its token, media_url, attribute answers); GET requests.{format} reads
+// reports by creation time.
+// IF NOT EXISTS: tests that rewind a database to an older step leave this one's table.
+void migrate_open311_v8(Db& db) {
+  db.exec(R"SQL(
+    CREATE TABLE IF NOT EXISTS open311_requests (
+      report_id TEXT PRIMARY KEY REFERENCES reports(id),
+      token TEXT NOT NULL UNIQUE,
+      media_url TEXT NOT NULL,
+      attributes TEXT NOT NULL,  -- JSON object: code -> value, or [values] for a multivaluelist
+      posted_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS reports_created ON reports(created_at);
+  )SQL");
+}
+
 using Migration = void (*)(Db&);
 constexpr Migration kMigrations[] = {migrate_schema_v1,        migrate_seed_v2,
                                      migrate_identity_v3,      migrate_seed_identity_v4,
                                      migrate_agencies_timeline_v5, migrate_issuers_v6,
-                                     migrate_lifecycle_v7};
+                                     migrate_lifecycle_v7,
+                                     migrate_open311_v8};
 
 void migrate(Db& db) {
   constexpr std::int64_t target = std::size(kMigrations);
@@ -961,6 +979,63 @@ TransitionOutcome Store::transition(std::string_view report_id, const Caller& ca
   out.kind = TransitionOutcome::Kind::kDone;
   out.report = now_stored;
   return out;
+}
+
+std::vector<Store::Open311Request> Store::open311_requests(const Open311Query& q) {
+  std::string sql = std::string("SELECT ") + kReportColumns +
+                    ", (SELECT o.media_url FROM open311_requests o WHERE o.report_id = reports.id),"
+                    " (SELECT e.note FROM report_events e WHERE e.report_id = reports.id ORDER BY e.seq DESC LIMIT 1)"
+                    " FROM reports WHERE visibility = 'public'";
+  if (!q.ids.empty()) {
+    sql += " AND id IN (SELECT value FROM json_each(:ids))";
+  } else {
+    if (!q.codes.empty()) sql += " AND category IN (SELECT value FROM json_each(:codes))";
+    if (q.closed) sql += " AND (status IN ('resolved', 'rated', 'rejected', 'duplicate')) = :closed";
+    if (!q.start.empty()) sql += " AND created_at >= :start";
+    if (!q.end.empty()) sql += " AND created_at <= :end";
+  }
+  sql += " ORDER BY created_at DESC, seq DESC LIMIT :limit";
+  auto r = reader();
+  Stmt s = r->db.prepare(sql);
+  if (!q.ids.empty()) {
+    s.bind(":ids", internal::to_json_string(q.ids));
+  } else {
+    if (!q.codes.empty()) s.bind(":codes", internal::to_json_string(q.codes));
+    if (q.closed) s.bind(":closed", std::int64_t{*q.closed});
+    if (!q.start.empty()) s.bind(":start", q.start);
+    if (!q.end.empty()) s.bind(":end", q.end);
+  }
+  s.bind(":limit", q.limit);
+  std::vector<Open311Request> out;
+  while (s.step()) {
+    Open311Request row;
+    row.report = stored(read_report(s), s.text(15));
+    if (!s.is_null(23)) row.media_url = s.text(23);
+    if (!s.is_null(24)) row.last_note = s.text(24);
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+void Store::add_open311_request(const std::string& report_id, const std::string& token, const std::string& media_url,
+                                const std::string& attributes_json) {
+  std::lock_guard<std::mutex> lk(write_mu_);
+  writer_
+      .prepare("INSERT INTO open311_requests (report_id, token, media_url, attributes, posted_at) VALUES (?,?,?,?,?)")
+      .bind(1, report_id)
+      .bind(2, token)
+      .bind(3, media_url)
+      .bind(4, attributes_json)
+      .bind(5, rfc3339(now()))
+      .exec();
+}
+
+std::optional<std::string> Store::open311_token(std::string_view token) {
+  auto r = reader();
+  Stmt s = r->db.prepare("SELECT report_id FROM open311_requests WHERE token = ?");
+  s.bind(1, token);
+  if (!s.step()) return std::nullopt;
+  return std::string(s.text(0));
 }
 
 }  // namespace hues::sandbox

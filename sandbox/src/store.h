@@ -166,6 +166,26 @@ class Store {
   // Every agency, by code (loaded at start, read-only).
   const std::vector<Agency>& agencies() const { return agencies_; }
 
+  // The Open311 GeoReport v2 facade (open311.cpp). A report posted through it keeps, beside
+  // the report, its token (for GET tokens/{token}), media_url and attribute answers.
+  struct Open311Request {
+    std::shared_ptr<const StoredReport> report;
+    std::string media_url;
+    std::string last_note;  // the note of the report's latest timeline entry
+  };
+  struct Open311Query {
+    std::vector<std::string> ids;       // non-empty: exactly these, every other filter ignored
+    std::vector<std::string> codes;     // empty: any category
+    std::optional<bool> closed;         // nullopt: open and closed
+    std::string start, end;             // created_at within [start, end] (RFC 3339 UTC); "": unbounded
+    std::int64_t limit = 1000;
+  };
+  // Public reports only (the facade's GET is unauthenticated), newest first.
+  std::vector<Open311Request> open311_requests(const Open311Query& q);
+  void add_open311_request(const std::string& report_id, const std::string& token, const std::string& media_url,
+                           const std::string& attributes_json);
+  std::optional<std::string> open311_token(std::string_view token);  // the report id
+
  private:
   struct Reader;
   class ReaderLease;

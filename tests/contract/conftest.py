@@ -207,6 +207,29 @@ def sample_calls(api, categories, people):
                ("approve", "responded", "ioc", {}),
                ("return", "responded", "ioc", {"reason": "Thiếu biên bản vi phạm hành chính"}),
                ("rating", "resolved", "citizen", {"satisfied": True, "comment": "Cảm ơn"}))},
+        **open311_calls(api, categories, rid),
+    }
+
+
+def open311_calls(api, categories, rid) -> dict:
+    """The Open311 GeoReport v2 facade's operations (tests/contract/test_open311.py tests them)."""
+    code = categories[0]["code"]
+    form = urlencode({"api_key": api.api_key, "service_code": code, "lat": 16.4726, "long": 107.5885,
+                      "description": "Đèn đường hỏng trước chợ Đông Ba",
+                      **{f"attribute[{a['code']}]": (a["values"][0]["key"] if a["values"] else "1")
+                         for a in categories[0]["attributes"] if a["required"]}}).encode()
+    made = api.call("POST", "/open311/v2/requests.json", key=None, raw=form,
+                    content_type="application/x-www-form-urlencoded", headers={"Prefer": "respond-async"},
+                    expect=201).body[0]
+    v2 = "/open311/v2"
+    return {
+        ("GET", v2 + "/services.{format}"): dict(path=v2 + "/services.json", key=None),
+        ("GET", v2 + "/services/{service_code}.{format}"): dict(path=f"{v2}/services/{code}.json", key=None),
+        ("GET", v2 + "/requests.{format}"): dict(path=v2 + "/requests.json", key=None, params={"service_code": code}),
+        ("POST", v2 + "/requests.{format}"): dict(path=v2 + "/requests.json", key=None, raw=form,
+                                                  content_type="application/x-www-form-urlencoded"),
+        ("GET", v2 + "/requests/{service_request_id}.{format}"): dict(path=f"{v2}/requests/{rid}.json", key=None),
+        ("GET", v2 + "/tokens/{token}.{format}"): dict(path=f"{v2}/tokens/{made['token']}.json", key=None),
     }
 
 

@@ -171,6 +171,11 @@ LIFECYCLE_OPS = {("POST", "/v1/reports/{id}/" + a) for a in (
     "receive", "assign", "reject", "duplicate", "accept", "respond", "transfer-request", "transfer-approval",
     "approve", "return", "rating")} | {("GET", "/v1/agencies/{code}/inbox"), ("GET", "/v1/reports/{id}/comments"),
                          ("POST", "/v1/reports/{id}/comments")}
+# The Open311 GeoReport v2 facade: its own error shape, no API key to read, no SDK method.
+OPEN311_OPS = {("GET", "/open311/v2/services.{format}"), ("GET", "/open311/v2/services/{service_code}.{format}"),
+               ("GET", "/open311/v2/requests.{format}"), ("POST", "/open311/v2/requests.{format}"),
+               ("GET", "/open311/v2/requests/{service_request_id}.{format}"),
+               ("GET", "/open311/v2/tokens/{token}.{format}")}
 OAUTH_JSON = {"/oauth/token", "/oauth/device_authorization", "/oauth/revoke", "/oauth/userinfo"}
 
 
@@ -178,7 +183,7 @@ def test_operations_shape(spec):
     ops = {(m.upper(), p) for p, m, _ in iter_operations(spec)}
     assert ops == {("GET", "/healthz"), ("GET", "/v1/categories"), ("POST", "/v1/reports"),
                    ("GET", "/v1/reports"), ("GET", "/v1/reports/{id}"), ("GET", "/v1/reports/{id}/timeline"),
-                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS
+                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS | OPEN311_OPS
     assert spec.doc["security"] == [{"ApiKey": []}, {"Bearer": []}]
     schemes = spec.doc["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header", "name": "X-Api-Key"}
@@ -197,11 +202,20 @@ def test_operations_shape(spec):
             if "application/json" not in node.get("content", {}) or code < "400" or code == "500":
                 continue
             schema = spec.deref(f"{ptr}/content/application~1json/schema")[1]
-            want = ("/components/schemas/OAuthErrorBody" if path in OAUTH_JSON and code != "405"
+            want = ("/components/schemas/Open311Errors" if (method.upper(), path) in OPEN311_OPS
+                    else "/components/schemas/OAuthErrorBody" if path in OAUTH_JSON and code != "405"
                     else "/components/schemas/StaleReportError" if code == "412"
                     else "/components/schemas/Error")
             assert schema == want, (method, path, code, schema)
         if (method.upper(), path) in IDENTITY_OPS:
+            continue
+        if (method.upper(), path) in OPEN311_OPS:
+            # Open to anyone (POST checks the form's api_key: 403); both formats documented;
+            # never generated into the SDK.
+            assert op.get("security") == [] and "x-hues-service" not in op, (method, path)
+            assert {"400", "404"} <= codes and ("403" in codes) == (method == "post"), (method, path, codes)
+            ok = spec.deref(f"/paths/{esc(path)}/{method}/responses/{min(codes)}")[0]
+            assert set(ok["content"]) == {"application/json", "text/xml"}, (method, path)
             continue
         public = op.get("security") == []
         assert public == (path == "/healthz"), f"{method} {path}: security {op.get('security')}"
