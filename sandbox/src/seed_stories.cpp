@@ -247,6 +247,11 @@ std::vector<SeedStory> seed_stories(std::time_t now) {
   constexpr int kStories = 300;
   out.reserve(kStories);
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+  // Spread over the past 60 days, denser lately; generated oldest first, so that a duplicate's
+  // original is always older than it.
+  std::vector<double> ages(kStories);
+  for (auto& a : ages) a = std::pow(rng.unit(), 1.4);
+  std::sort(ages.rbegin(), ages.rend());
   for (int n = 0; n < kStories; ++n) {
     SeedStory s;
     s.id = "rpt_";
@@ -275,8 +280,8 @@ std::vector<SeedStory> seed_stories(std::time_t now) {
     s.anonymous = rng.chance(0.15);
     s.is_private = rng.chance(0.05);
     std::string target = weighted(targets, target_total).first;
-    // Spread over the past 60 days, denser lately; most older stories are closed by now.
-    const double age = std::pow(rng.unit(), 1.4);
+    // Most older stories are closed by now.
+    const double age = ages[static_cast<std::size_t>(n)];
     const bool closed = target == "rated" || target == "resolved" || target == "rejected" || target == "duplicate";
     if (!closed && age * 60 > 7 && rng.chance(0.75)) target = rng.chance(0.6) ? "rated" : "resolved";
     std::time_t t = now - static_cast<std::time_t>(1800 + age * 60 * 86400);

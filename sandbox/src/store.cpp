@@ -434,6 +434,17 @@ void migrate_seed_stories_v8(Db& db) {
       event.bind(8, e.attachments.empty() ? std::string("[]") : internal::to_json_string(e.attachments)).exec();
     }
   }
+  // Lists go newest first by seq, so seq must follow created_at: every report is taken out and
+  // put back in that order (DELETE and INSERT, which triggers on reports follow; the timelines
+  // and comments that refer to them by id are back before the commit checks the keys).
+  db.exec(R"SQL(
+    PRAGMA defer_foreign_keys = ON;
+    CREATE TEMP TABLE reports_by_time AS SELECT * FROM reports ORDER BY created_at, seq;
+    UPDATE reports_by_time SET seq = NULL;
+    DELETE FROM reports;
+    INSERT INTO reports SELECT * FROM reports_by_time ORDER BY rowid;
+    DROP TABLE reports_by_time;
+  )SQL");
 }
 
 using Migration = void (*)(Db&);
