@@ -172,8 +172,9 @@ int main() try {
       {"in_progress", s.by_state.in_progress}, {"responded", s.by_state.responded}, {"returned", s.by_state.returned},
       {"resolved", s.by_state.resolved}, {"rated", s.by_state.rated}, {"rejected", s.by_state.rejected},
       {"duplicate", s.by_state.duplicate}, {"transfer_requested", s.by_state.transfer_requested}};
+  const char* sep = "";
   for (const auto& [state, count] : by_state)
-    if (count) std::cout << state_vi(state) << " " << count << "; ";
+    if (count) std::cout << sep << state_vi(state) << " " << count, sep = ", ";
   std::cout << "\n";
   for (const auto& a : s.by_agency)
     std::cout << "   " << std::setw(3) << a.count << "  " << a.name
