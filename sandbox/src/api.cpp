@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <optional>
 #include <sstream>
 
@@ -299,6 +300,62 @@ InboxFilter parse_inbox_query(const boost::urls::url_view& url, std::string code
       throw invalid("cursor", "cursor is not one this server returned");
     q.after_due = raw->substr(3, dot - 3);
     q.after_seq = seq;
+  }
+  return q;
+}
+
+// An RFC 3339 UTC time (the Timestamp pattern, already checked) as unix seconds, rounded up
+// so that "created_at >= t" over whole-second times means the same as over exact ones;
+// nullopt when it names no real time (month 13, 30 February).
+std::optional<std::int64_t> parse_timestamp(const std::string& s) {
+  if (s.size() < 20) return std::nullopt;
+  auto num = [&](std::size_t at, std::size_t n) {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return -1;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  std::tm tm{};
+  tm.tm_year = num(0, 4) - 1900;
+  tm.tm_mon = num(5, 2) - 1;
+  tm.tm_mday = num(8, 2);
+  tm.tm_hour = num(11, 2);
+  tm.tm_min = num(14, 2);
+  tm.tm_sec = num(17, 2);
+  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
+      tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 59)
+    return std::nullopt;
+  const std::tm asked = tm;
+  const std::time_t t = timegm(&tm);
+  if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon) return std::nullopt;  // normalised: no such day
+  bool fraction = false;
+  for (std::size_t i = 20; i + 1 < s.size(); ++i) fraction = fraction || (s[i] >= '1' && s[i] <= '9');
+  return static_cast<std::int64_t>(t) + (fraction ? 1 : 0);
+}
+
+constexpr std::int64_t kMaxStatisticsPeriodS = 366 * 24 * 3600;
+
+StatisticsQuery parse_statistics_query(const boost::urls::url_view& url, const Store& store) {
+  const boost::json::object args = checked_query(internal::call_id::kStatisticsReportStatistics, url);
+  StatisticsQuery q;
+  auto time_of = [&](const char* name) {
+    const auto* v = args.if_contains(name);
+    if (!v) throw invalid(name, std::string(name) + " is required (an RFC 3339 time such as 2026-12-01T00:00:00Z)");
+    auto t = parse_timestamp(std::string(v->get_string()));
+    if (!t) throw invalid(name, std::string(name) + " is not a valid RFC 3339 time");
+    return *t;
+  };
+  q.from = time_of("from");
+  q.to = time_of("to");
+  if (q.from >= q.to) throw invalid("from", "from must be before to");
+  if (q.to - q.from > kMaxStatisticsPeriodS) throw invalid("to", "the period is at most 366 days");
+  if (const auto* v = args.if_contains("agency")) {
+    q.agency = std::string(v->get_string());
+    bool known = false;
+    for (const auto& a : store.agencies()) known = known || a.code == q.agency;
+    if (!known) throw invalid("agency", "unknown agency '" + q.agency + "'");
   }
   return q;
 }
@@ -618,7 +675,19 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
     case RouteHandler::kApproveResponse:
     case RouteHandler::kReturnResponse:
     case RouteHandler::kRateReport:
+    case RouteHandler::kDeclineTransfer:
       return transition(req, res, authenticate("reports:write"), match.route->call_id, path_param("id"));
+    case RouteHandler::kGetReportStatistics: {
+      const Caller caller = authenticate("reports:read");
+      if (caller.role != "ioc")
+        throw HttpError{http::status::forbidden, "role_not_allowed",
+                        "statistics are for IOC operators (caller: " +
+                            (caller.role.empty() ? std::string(caller.api_key_id ? "partner API key" : "client")
+                                                 : caller.role) + ")",
+                        ""};
+      set_body(res, http::status::ok, internal::to_json_string(store_.statistics(parse_statistics_query(url, store_))));
+      return;
+    }
     case RouteHandler::kListAgencies: {
       authenticate(nullptr);
       std::string after;

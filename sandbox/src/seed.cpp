@@ -28,6 +28,23 @@ const std::vector<SeedPerson>& seed_people() {
       {"tran.ioc", "Trần Thị Giang", "+84905000006", "ioc", 2, "IOC", ""},
       {"ca.hue.staff", "Võ Văn Hải", "+84905000007", "agency", 2, "CA_HUE", ""},
       {"dongba.staff", "Ngô Thị Hương", "+84905000008", "agency", 2, "UBND_DONG_BA", ""},
+      // The seeded reports' citizens, and staff of every agency they reach (schema v8).
+      {"pham.minh.khoa", "Phạm Minh Khoa", "+84905000009", "citizen", 2, "", "Gia Hội"},
+      {"le.thi.lan", "Lê Thị Lan", "+84905000010", "citizen", 1, "", "Thuận Lộc"},
+      {"hoang.quoc.bao", "Hoàng Quốc Bảo", "+84905000011", "citizen", 2, "", "An Cựu"},
+      {"nguyen.thi.mai", "Nguyễn Thị Mai", "+84905000012", "citizen", 1, "", "Kim Long"},
+      {"tran.van.duc", "Trần Văn Đức", "+84905000013", "citizen", 2, "", "Xuân Phú"},
+      {"vo.thi.thu", "Võ Thị Thu", "+84905000014", "citizen", 2, "", "Vĩnh Ninh"},
+      {"cvcx.staff", "Đặng Văn Khánh", "+84905000015", "agency", 2, "CVCX_HUE", ""},
+      {"sgtvt.staff", "Bùi Thị Liên", "+84905000016", "agency", 2, "SGTVT_TTH", ""},
+      {"huewaco.staff", "Lương Văn Minh", "+84905000017", "agency", 2, "HUEWACO", ""},
+      {"pc.staff", "Trương Thị Nga", "+84905000018", "agency", 2, "PC_TTH", ""},
+      {"stnmt.staff", "Phan Văn Phúc", "+84905000019", "agency", 2, "STNMT_TTH", ""},
+      {"sxd.staff", "Cao Thị Quỳnh", "+84905000020", "agency", 2, "SXD_TTH", ""},
+      {"phuong.staff", "Mai Văn Sang", "+84905000021", "agency", 2, "UBND_PHUONG", ""},
+      {"phuhoi.staff", "Đỗ Thị Tuyết", "+84905000022", "agency", 2, "UBND_PHU_HOI", ""},
+      {"vinhninh.staff", "Huỳnh Văn Út", "+84905000023", "agency", 2, "UBND_VINH_NINH", ""},
+      {"vyda.staff", "Lâm Thị Vân", "+84905000024", "agency", 2, "UBND_VY_DA", ""},
   };
   return people;
 }

@@ -2,6 +2,9 @@
 // inserted once when a database is created.
 #pragma once
 
+#include <ctime>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "hues/models.h"
@@ -62,5 +65,28 @@ const std::vector<SeedClient>& seed_clients();
 const std::vector<SeedAgency>& seed_agencies();
 const std::vector<Category>& seed_categories();  // agency_name left empty: joined from agencies
 const std::vector<SeedReport>& seed_reports();   // oldest first
+
+// A seeded report's life (issue 8): each step as the timeline records it, its actor a seeded
+// person's username (agency_code: where an `assigned` step sent it).
+struct SeedStep {
+  const char* status;
+  const char* role;  // ActorRole
+  std::string actor, note, agency_code;
+  std::vector<std::string> attachments;
+  std::time_t at;
+};
+struct SeedStory {
+  std::string id, category, description;
+  Location location;
+  std::string reporter;  // a seeded citizen's username
+  bool anonymous = false, is_private = false;
+  std::time_t created_at = 0;
+  std::vector<SeedStep> steps;  // steps[0] is the submission; each later one a transition_rules() step
+  std::optional<std::string> duplicate_of;
+  bool satisfied = false;  // when the last step is `rated`
+};
+// About 300 stories from a fixed PRNG seed, over the 60 days before now: the same texts,
+// places, paths and gaps on every run; every step lies before now.
+std::vector<SeedStory> seed_stories(std::time_t now);
 
 }  // namespace hues::sandbox

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <iterator>
+#include <map>
 
 #include "internal/json_codec.h"
 #include "jose.h"
@@ -388,12 +389,87 @@ void migrate_open311_v8(Db& db) {
   )SQL");
 }
 
+// Issue 8: a few hundred reports with full timelines (seed_stories()), from the seeded
+// citizens, handled by the seeded IOC operators and agency staff, through the normal tables
+// so that triggers on them (full-text search) see every row. Staff of every agency they
+// reach join the people first.
+void migrate_seed_stories_v9(Db& db) {
+  auto user = db.prepare(
+      "INSERT OR IGNORE INTO users (sub, username, password_hash, name, phone_number, role, verification_level, "
+      "agency_code, ward) VALUES (?,?,?,?,?,?,?,?,?)");
+  for (const auto& p : seed_people()) {
+    user.bind(1, random_id("usr_", 16)).bind(2, p.username).bind(3, kSeedPasswordHash).bind(4, p.name);
+    user.bind(5, p.phone).bind(6, p.role).bind(7, std::int64_t{p.level}).bind(8, p.agency_code).bind(9, p.ward).exec();
+  }
+  const std::time_t t0 = now();
+  const auto stories = seed_stories(t0);
+  {
+    // A database migrated down and up again (tests do) keeps the stories it has.
+    auto seeded = db.prepare("SELECT 1 FROM reports WHERE id = ?");
+    seeded.bind(1, stories.front().id);
+    if (seeded.step()) return;
+  }
+  std::map<std::string, std::string> subs;
+  {
+    auto all = db.prepare("SELECT username, sub FROM users");
+    while (all.step()) subs.emplace(std::string(all.text(0)), std::string(all.text(1)));
+  }
+  std::map<std::string, std::int64_t> sla;
+  for (const auto& c : seed_categories()) sla.emplace(c.code, c.sla_hours * 3600);
+  auto report = db.prepare(
+      "INSERT INTO reports (id, category, description, lat, lon, address, ward, anonymous, status, agency_code, media, "
+      "created_at, updated_at, visibility, reporter, version, due_at, duplicate_of, answer, rating_satisfied, "
+      "rating_comment, rated_at) VALUES (?,?,?,?,?,?,?,?,?,?,'[]',?,?,?,?,?,?,?,?,?,?,?)");
+  auto event = db.prepare(
+      "INSERT INTO report_events (report_id, at, status, actor_role, note, actor, agency_code, attachments) "
+      "VALUES (?,?,?,?,?,?,?,?)");
+  for (const auto& s : stories) {
+    std::string agency;
+    for (const auto& c : seed_categories())
+      if (c.code == s.category) agency = c.agency_code;
+    std::time_t due = s.created_at + sla.at(s.category);
+    std::optional<std::string> answer;
+    for (const auto& e : s.steps) {
+      if (e.status == std::string("assigned")) agency = e.agency_code, due = e.at + sla.at(s.category);
+      if (e.status == std::string("responded")) answer = e.note;
+    }
+    const SeedStep& last = s.steps.back();
+    report.bind(1, s.id).bind(2, s.category).bind(3, s.description).bind(4, s.location.lat).bind(5, s.location.lon);
+    report.bind(6, s.location.address).bind(7, s.location.ward).bind(8, std::int64_t{s.anonymous}).bind(9, last.status);
+    report.bind(10, agency).bind(11, rfc3339(s.created_at)).bind(12, rfc3339(last.at));
+    report.bind(13, s.is_private ? "private" : "public").bind(14, subs.at(s.reporter));
+    report.bind(15, static_cast<std::int64_t>(s.steps.size())).bind(16, rfc3339(due));
+    if (s.duplicate_of) report.bind(17, *s.duplicate_of);
+    if (answer) report.bind(18, *answer);
+    if (last.status == std::string("rated"))
+      report.bind(19, std::int64_t{s.satisfied}).bind(20, last.note).bind(21, rfc3339(last.at));
+    report.exec();
+    for (const auto& e : s.steps) {
+      event.bind(1, s.id).bind(2, rfc3339(e.at)).bind(3, e.status).bind(4, e.role).bind(5, e.note);
+      event.bind(6, subs.at(e.actor));
+      if (!e.agency_code.empty()) event.bind(7, e.agency_code);
+      event.bind(8, e.attachments.empty() ? std::string("[]") : internal::to_json_string(e.attachments)).exec();
+    }
+  }
+  // Lists go newest first by seq, so seq must follow created_at: every report is taken out and
+  // put back in that order (DELETE and INSERT, which triggers on reports follow; the timelines
+  // and comments that refer to them by id are back before the commit checks the keys).
+  db.exec(R"SQL(
+    PRAGMA defer_foreign_keys = ON;
+    CREATE TEMP TABLE reports_by_time AS SELECT * FROM reports ORDER BY created_at, seq;
+    UPDATE reports_by_time SET seq = NULL;
+    DELETE FROM reports;
+    INSERT INTO reports SELECT * FROM reports_by_time ORDER BY rowid;
+    DROP TABLE reports_by_time;
+  )SQL");
+}
+
 using Migration = void (*)(Db&);
 constexpr Migration kMigrations[] = {migrate_schema_v1,        migrate_seed_v2,
                                      migrate_identity_v3,      migrate_seed_identity_v4,
                                      migrate_agencies_timeline_v5, migrate_issuers_v6,
-                                     migrate_lifecycle_v7,
-                                     migrate_open311_v8};
+                                     migrate_lifecycle_v7,     migrate_open311_v8,
+                                     migrate_seed_stories_v9};
 
 void migrate(Db& db) {
   constexpr std::int64_t target = std::size(kMigrations);
@@ -790,6 +866,7 @@ const std::vector<TransitionRule>& transition_rules() {
       {Action::kApprove, "approve", "ioc", {"responded"}, "resolved"},
       {Action::kReturn, "return_to_agency", "ioc", {"responded"}, "returned"},
       {Action::kRate, "rate", "reporter", {"resolved"}, "rated"},
+      {Action::kDeclineTransfer, "decline_transfer", "ioc", {"transfer_requested"}, "in_progress"},
   };
   return rules;
 }
@@ -1013,6 +1090,75 @@ std::vector<Store::Open311Request> Store::open311_requests(const Open311Query& q
     if (!s.is_null(23)) row.media_url = s.text(23);
     if (!s.is_null(24)) row.last_note = s.text(24);
     out.push_back(std::move(row));
+  }
+  return out;
+}
+
+ReportStatistics Store::statistics(const StatisticsQuery& q) {
+  const std::string from = rfc3339(static_cast<std::time_t>(q.from)), to = rfc3339(static_cast<std::time_t>(q.to));
+  ReportStatistics out;
+  out.from = from;
+  out.to = to;
+  if (!q.agency.empty()) out.agency = q.agency;
+  auto r = reader();
+  // Stored times are RFC 3339 with whole seconds and Z, so text order is time order.
+  auto bind = [&](Stmt& s) {
+    s.bind(":from", from).bind(":to", to).bind(":now", rfc3339(now()));
+    if (!q.agency.empty()) s.bind(":agency", q.agency);
+  };
+  {
+    auto s = r->db.prepare(
+        "SELECT r.status, r.agency_code, a.name, count(*), "
+        "sum(r.status IN ('submitted', 'received', 'assigned', 'in_progress', 'returned', 'transfer_requested') "
+        "AND r.due_at <> '' AND r.due_at < :now) "
+        "FROM reports r JOIN agencies a ON a.code = r.agency_code "
+        "WHERE r.created_at >= :from AND r.created_at < :to AND (:agency IS NULL OR r.agency_code = :agency) "
+        "GROUP BY r.status, r.agency_code");
+    bind(s);
+    std::map<std::string, AgencyStatistics> agencies;
+    const std::map<std::string, std::int64_t StateCounts::*> states = {
+        {"submitted", &StateCounts::submitted},     {"received", &StateCounts::received},
+        {"assigned", &StateCounts::assigned},       {"in_progress", &StateCounts::in_progress},
+        {"responded", &StateCounts::responded},     {"returned", &StateCounts::returned},
+        {"resolved", &StateCounts::resolved},       {"rated", &StateCounts::rated},
+        {"rejected", &StateCounts::rejected},       {"duplicate", &StateCounts::duplicate},
+        {"transferred", &StateCounts::transferred}, {"transfer_requested", &StateCounts::transfer_requested}};
+    while (s.step()) {
+      const std::int64_t n = s.int64(3), overdue = s.int64(4);
+      if (auto it = states.find(std::string(s.text(0))); it != states.end()) out.by_state.*(it->second) += n;
+      auto& a = agencies[std::string(s.text(1))];
+      a.code = s.text(1);
+      a.name = s.text(2);
+      a.count += n;
+      a.overdue += overdue;
+      out.total += n;
+      out.overdue += overdue;
+    }
+    for (auto& [_, a] : agencies) out.by_agency.push_back(std::move(a));
+    std::stable_sort(out.by_agency.begin(), out.by_agency.end(),
+                     [](const AgencyStatistics& a, const AgencyStatistics& b) { return a.count > b.count; });
+  }
+  {
+    // The median of (resolution - submission) over the reports resolved in the period.
+    auto s = r->db.prepare(
+        "WITH h AS (SELECT CAST(strftime('%s', e.at) AS INTEGER) - CAST(strftime('%s', r.created_at) AS INTEGER) AS secs FROM report_events e "
+        "JOIN reports r ON r.id = e.report_id WHERE e.status = 'resolved' AND e.at >= :from AND e.at < :to "
+        "AND (:agency IS NULL OR r.agency_code = :agency)), "
+        "o AS (SELECT secs, row_number() OVER (ORDER BY secs) AS i, count(*) OVER () AS n FROM h) "
+        "SELECT CAST(round(avg(secs)) AS INTEGER), count(*) FROM o WHERE i IN ((n + 1) / 2, (n + 2) / 2)");
+    bind(s);
+    if (s.step() && s.int64(1) > 0) out.median_handling_seconds = s.int64(0);
+  }
+  {
+    auto s = r->db.prepare(
+        "SELECT count(*), coalesce(sum(rating_satisfied), 0) FROM reports WHERE rated_at >= :from AND rated_at < :to "
+        "AND rating_satisfied IS NOT NULL AND (:agency IS NULL OR agency_code = :agency)");
+    bind(s);
+    if (s.step()) {
+      out.ratings = s.int64(0);
+      out.satisfied = s.int64(1);
+    }
+    if (out.ratings > 0) out.satisfaction_rate = static_cast<double>(out.satisfied) / static_cast<double>(out.ratings);
   }
   return out;
 }

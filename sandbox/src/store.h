@@ -73,7 +73,7 @@ void present(std::vector<Comment>& c, const StoredReport& r, const Caller& calle
 struct Transition {
   enum class Action {
     kReceive, kAssign, kReject, kMarkDuplicate, kAccept, kRespond, kRequestTransfer, kApproveTransfer,
-    kApprove, kReturn, kRate
+    kApprove, kReturn, kRate, kDeclineTransfer
   };
   Action action;
   bool any_version = false;                   // If-Match: *
@@ -121,6 +121,12 @@ struct InboxFilter {
   std::int64_t after_seq = 0;
 };
 
+// GET /v1/statistics/reports: created in [from, to) (unix seconds), optionally one agency.
+struct StatisticsQuery {
+  std::int64_t from = 0, to = 0;
+  std::string agency;  // empty: every agency
+};
+
 struct ListResult {
   std::vector<Report> items;
   std::vector<std::string> reporters;  // items[i]'s reporter, for present()
@@ -163,6 +169,8 @@ class Store {
   TransitionOutcome transition(std::string_view report_id, const Caller& caller, const Transition& t);
   // An agency's open reports, most urgent first (callers check the caller may read it).
   ListResult inbox(const InboxFilter& q);
+  // The IOC's figures for a period (docs/openapi.yaml, getReportStatistics), computed in SQL.
+  ReportStatistics statistics(const StatisticsQuery& q);
   // Every agency, by code (loaded at start, read-only).
   const std::vector<Agency>& agencies() const { return agencies_; }
 

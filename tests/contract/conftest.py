@@ -206,7 +206,10 @@ def sample_calls(api, categories, people):
                ("transfer-approval", "transfer_requested", "ioc", {"agency_code": "CA_HUE"}),
                ("approve", "responded", "ioc", {}),
                ("return", "responded", "ioc", {"reason": "Thiếu biên bản vi phạm hành chính"}),
-               ("rating", "resolved", "citizen", {"satisfied": True, "comment": "Cảm ơn"}))},
+               ("rating", "resolved", "citizen", {"satisfied": True, "comment": "Cảm ơn"}),
+               ("transfer-decline", "transfer_requested", "ioc", {"reason": "Thuộc thẩm quyền của phường"}))},
+        ("GET", "/v1/statistics/reports"): dict(path="/v1/statistics/reports", key=None, headers=people.headers("ioc"),
+                                                params=lifecycle.last_days(60)),
         **open311_calls(api, categories, rid),
     }
 

@@ -3,6 +3,8 @@ coverage samples: each role signs in through the sandbox's identity provider."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import oidc
 
 STAFF_AGENCY = "UBND_DONG_BA"  # dongba.staff's agency
@@ -71,3 +73,13 @@ def report_in(api, people: People, state: str, **kw) -> tuple[str, str]:
     for role, action, body in PATHS[state]:
         etag = step(api, people, role, rid, action, body, etag).headers["ETag"]
     return rid, etag
+
+
+def utc(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def last_days(days: int) -> dict:
+    """The statistics period of the last `days` days, up to a minute from now."""
+    now = datetime.now(timezone.utc)
+    return {"from": utc(now - timedelta(days=days)), "to": utc(now + timedelta(minutes=1))}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -293,3 +293,94 @@ def test_comments_between_the_reporter_and_the_agency(api, people, anonymous):
     comment(api, people, "citizen", rid, "x", expect=400, attachments=["có dấu"]).error("validation_error",
                                                                                      "attachments[0]")
     assert get(api, people, "ioc", rid).headers["ETag"] == etag
+
+
+def test_transfer_declined_by_the_ioc_stays_with_the_agency(api, people):
+    rid, etag = report_in(api, people, "transfer_requested")
+    before = get(api, people, "ioc", rid).body
+    bad = step(api, people, "ioc", rid, "transfer-decline", {}, etag, expect=400)
+    assert bad.body["error"]["field"] == "reason"
+    step(api, people, "staff", rid, "transfer-decline", {"reason": "x"}, etag, expect=403).error("role_not_allowed")
+    reason = "Vỉa hè thuộc phường Đông Ba quản lý, đề nghị phường tiếp tục xử lý."
+    res = step(api, people, "ioc", rid, "transfer-decline", {"reason": reason}, etag)
+    assert res.body["status"] == "in_progress" and res.body["agency_code"] == STAFF_AGENCY
+    assert res.body["due_at"] == before["due_at"] and res.headers["ETag"] == '"5"'
+    step(api, people, "ioc", rid, "transfer-decline", {"reason": reason}, res.headers["ETag"],
+         expect=409).error("invalid_transition")
+    items = timeline(api, people, "staff", rid)
+    assert [e["status"] for e in items][-2:] == ["transfer_requested", "in_progress"]
+    assert items[-1]["actor_role"] == "ioc" and items[-1]["note"] == reason
+    # The agency goes on and answers.
+    step(api, people, "staff", rid, "respond", {"answer": "Đã xử lý."}, res.headers["ETag"])
+
+
+STATES = ["submitted", "received", "assigned", "in_progress", "responded", "returned", "resolved", "rated", "rejected",
+          "duplicate", "transferred", "transfer_requested"]
+
+
+def statistics(api, people, params, role="ioc", expect=200):
+    return api.call("GET", "/v1/statistics/reports", key=None, params=params, headers=people.headers(role),
+                    expect=expect)
+
+
+def test_statistics_of_a_fresh_period_count_the_reports_made_in_it(api, people):
+    import time
+    start = int(time.time()) + 1
+    while time.time() < start + 0.01:
+        time.sleep(0.01)
+    period = {"from": lifecycle.utc(datetime.fromtimestamp(start, tz=timezone.utc)),
+              "to": lifecycle.utc(datetime.fromtimestamp(start + 3600, tz=timezone.utc))}
+    empty = statistics(api, people, period).body
+    assert empty["total"] == 0 and empty["by_state"] == {s: 0 for s in STATES} and empty["by_agency"] == []
+    assert "median_handling_seconds" not in empty and "satisfaction_rate" not in empty
+    made = ["submitted", "rejected", "in_progress", "transfer_requested", "resolved", "rated", "rated"]
+    ids = [report_in(api, people, s)[0] for s in made]
+    got = statistics(api, people, period).body
+    want = {s: made.count(s) for s in STATES}
+    assert got["by_state"] == want and got["total"] == len(made) and got["overdue"] == 0
+    assert {a["code"]: a["count"] for a in got["by_agency"]} == {STAFF_AGENCY: 5, "UBND_PHUONG": 2}
+    assert got["ratings"] == 2 and got["satisfied"] == 2 and got["satisfaction_rate"] == 1.0
+    # Resolved within the test: a few seconds at most, as the timelines say.
+    spans = []
+    for rid in ids:
+        items = timeline(api, people, "ioc", rid)
+        spans += [datetime.strptime(e["at"], "%Y-%m-%dT%H:%M:%SZ") - datetime.strptime(items[0]["at"], "%Y-%m-%dT%H:%M:%SZ")
+                  for e in items if e["status"] == "resolved"]
+    spans = sorted(int(s.total_seconds()) for s in spans)
+    assert len(spans) == 3 and got["median_handling_seconds"] == spans[1]
+    ward = statistics(api, people, {**period, "agency": STAFF_AGENCY}).body
+    assert ward["agency"] == STAFF_AGENCY and ward["total"] == 5 and ward["by_state"]["rejected"] == 0
+    assert [a["name"] for a in ward["by_agency"]] == ["Ủy ban nhân dân phường Đông Ba"]
+
+
+def test_statistics_over_the_seed_show_a_city(api, people):
+    got = statistics(api, people, lifecycle.last_days(61)).body
+    assert got["total"] >= 300 and set(got["by_state"]) == set(STATES)
+    assert sum(got["by_state"].values()) == got["total"] == sum(a["count"] for a in got["by_agency"])
+    assert got["overdue"] == sum(a["overdue"] for a in got["by_agency"]) > 0
+    assert 0.5 < got["satisfaction_rate"] < 1 and got["median_handling_seconds"] > 3600
+    counts = [a["count"] for a in got["by_agency"]]
+    assert counts == sorted(counts, reverse=True) and len(counts) >= 8
+
+
+@pytest.mark.parametrize("role,named", [("citizen", "citizen"), ("staff", "agency")])
+def test_statistics_are_for_the_ioc(api, people, role, named):
+    r = statistics(api, people, lifecycle.last_days(1), role=role, expect=403)
+    r.error("role_not_allowed")
+    assert "caller: " + named in r.body["error"]["message"]
+    r = api.call("GET", "/v1/statistics/reports", params=lifecycle.last_days(1), expect=403)
+    assert "partner API key" in r.body["error"]["message"]
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"to": "2026-12-01T00:00:00Z"}, "from"),
+    ({"from": "2026-12-01T00:00:00Z"}, "to"),
+    ({"from": "hôm qua", "to": "2026-12-01T00:00:00Z"}, "from"),
+    ({"from": "2026-02-30T00:00:00Z", "to": "2026-12-01T00:00:00Z"}, "from"),
+    ({"from": "2026-12-01T00:00:00Z", "to": "2026-11-01T00:00:00Z"}, "from"),
+    ({"from": "2024-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}, "to"),
+    ({"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z", "agency": "KHONG_CO"}, "agency"),
+])
+def test_statistics_refuse_a_bad_period_by_name(api, people, params, field):
+    r = statistics(api, people, params, expect=400)
+    assert r.body["error"]["code"] == "validation_error" and r.body["error"]["field"] == field

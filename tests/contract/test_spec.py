@@ -169,8 +169,10 @@ IDENTITY_OPS = {("GET", "/.well-known/openid-configuration"), ("GET", "/oauth/jw
                 ("POST", "/device"), ("POST", "/admin/keys/rotate"), ("POST", "/admin/keys/retire")}
 LIFECYCLE_OPS = {("POST", "/v1/reports/{id}/" + a) for a in (
     "receive", "assign", "reject", "duplicate", "accept", "respond", "transfer-request", "transfer-approval",
-    "approve", "return", "rating")} | {("GET", "/v1/agencies/{code}/inbox"), ("GET", "/v1/reports/{id}/comments"),
-                         ("POST", "/v1/reports/{id}/comments")}
+    "approve", "return", "rating", "transfer-decline")} | {("GET", "/v1/agencies/{code}/inbox"),
+                                                           ("GET", "/v1/reports/{id}/comments"),
+                                                           ("POST", "/v1/reports/{id}/comments"),
+                                                           ("GET", "/v1/statistics/reports")}
 # The Open311 GeoReport v2 facade: its own error shape, no API key to read, no SDK method.
 OPEN311_OPS = {("GET", "/open311/v2/services.{format}"), ("GET", "/open311/v2/services/{service_code}.{format}"),
                ("GET", "/open311/v2/requests.{format}"), ("POST", "/open311/v2/requests.{format}"),

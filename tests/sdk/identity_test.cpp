@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <future>
 #include <map>
@@ -930,4 +931,114 @@ TEST_CASE("an anonymous report: the agency never sees the reporter, in any respo
     CHECK(e.current()->status == "in_progress");
     CHECK(!e.current()->reporter.has_value());
   }
+}
+
+TEST_CASE("the IOC declines a transfer, and its statistics for a fresh period count exactly what was done in it") {
+  auto app = oidc("hues-demo-app");
+  auto as = [&](const std::string& user) {
+    auto tokens = sign_in_with_pkce(*app, user);
+    return client_with(std::make_shared<hues::UserCredentials>(app, hues::make_memory_token_store(), user, tokens));
+  };
+  auto citizen = as("nguyen.van.an"), ioc = as("tran.ioc"), staff = as("dongba.staff");
+  // From the next whole second (time() is coarse): nothing made before falls in the period.
+  const std::time_t start = std::time(nullptr) + 1;
+  while (std::time(nullptr) < start) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto utc = [](std::time_t t) {
+    char buf[32];
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  hues::StatisticsQuery q;
+  q.from = utc(start);
+  q.to = utc(start + 3600);
+  q.agency = "UBND_DONG_BA";
+  auto none = ioc.statistics().report_statistics(q);
+  CHECK(none.total == 0);
+  CHECK(none.by_agency.empty());
+  CHECK_FALSE(none.median_handling_seconds.has_value());
+  CHECK_FALSE(none.satisfaction_rate.has_value());
+
+  hues::NewReport n;
+  n.category = "urban_order";
+  n.description = "Xe bán hàng rong chiếm lòng đường Trần Hưng Đạo trước chợ Đông Ba";
+  n.location = {16.4726, 107.5885, "Chợ Đông Ba, đường Trần Hưng Đạo", "Đông Ba"};
+  auto routed = [&] {
+    auto r = citizen.reports().create(n);
+    r = ioc.reports().receive(r.id, etag(r), {});
+    return ioc.reports().assign(r.id, etag(r), {"UBND_DONG_BA", ""});
+  };
+  // A transfer the IOC declines: the ward keeps it and goes on.
+  auto kept = routed();
+  kept = staff.reports().request_transfer(kept.id, etag(kept), {"Đề nghị chuyển Công an thành phố", {}});
+  CHECK(kept.status == "transfer_requested");
+  auto denied = catch_error([&] { staff.reports().decline_transfer(kept.id, etag(kept), {"x", {}}); });
+  CHECK(denied.type() == hues::ErrorType::kPermissionDenied);
+  auto empty_reason = catch_error([&] { ioc.reports().decline_transfer(kept.id, etag(kept), {"", {}}); });
+  CHECK(empty_reason.type() == hues::ErrorType::kValidation);
+  CHECK(empty_reason.field() == "reason");
+  const std::string reason = "Lòng đường trước chợ do phường Đông Ba quản lý, đề nghị tiếp tục xử lý.";
+  kept = ioc.reports().decline_transfer(kept.id, etag(kept), {reason, {}});
+  CHECK(kept.status == "in_progress");
+  CHECK(kept.agency_code == "UBND_DONG_BA");
+  auto t = staff.reports().timeline(kept.id);
+  REQUIRE(t.size() == 5);
+  CHECK(t.back().status == "in_progress");
+  CHECK(t.back().actor_role == "ioc");
+  CHECK(t.back().note == reason);
+  CHECK(t.back().actor == ioc.me().sub);
+  // One answered, published and rated unsatisfied; one left at the IOC (another agency).
+  auto done = routed();
+  done = staff.reports().accept(done.id, etag(done), {});
+  done = staff.reports().respond(done.id, etag(done), {"Đã nhắc nhở, yêu cầu di dời.", {}});
+  done = ioc.reports().approve(done.id, etag(done), {});
+  done = citizen.reports().rate(done.id, {false, "Hôm sau xe lại quay lại."});
+  citizen.reports().create(n);
+
+  auto s = ioc.statistics().report_statistics(q);
+  CHECK(s.agency.value_or("") == "UBND_DONG_BA");
+  CHECK(s.total == 2);
+  CHECK(s.by_state.in_progress == 1);
+  CHECK(s.by_state.rated == 1);
+  CHECK(s.by_state.submitted == 0);
+  CHECK(s.by_state.transfer_requested == 0);
+  REQUIRE(s.by_agency.size() == 1);
+  CHECK(s.by_agency[0].code == "UBND_DONG_BA");
+  CHECK(s.by_agency[0].name == "Ủy ban nhân dân phường Đông Ba");
+  CHECK(s.by_agency[0].count == 2);
+  CHECK(s.overdue == 0);
+  CHECK(s.ratings == 1);
+  CHECK(s.satisfied == 0);
+  REQUIRE(s.satisfaction_rate.has_value());
+  CHECK(*s.satisfaction_rate == 0.0);
+  std::tm tm{};
+  auto seconds = [&](const std::string& at) {
+    strptime(at.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return static_cast<std::int64_t>(timegm(&tm));
+  };
+  const auto timeline = citizen.reports().timeline(done.id);
+  CHECK(s.median_handling_seconds.value_or(-1) == seconds(timeline[timeline.size() - 2].at) - seconds(timeline[0].at));
+  // The whole city in that period also holds the report still at the IOC.
+  q.agency.reset();
+  auto city = ioc.statistics().report_statistics(q);
+  CHECK(city.total >= 3);
+  CHECK(city.by_state.submitted >= 1);
+
+  // Only the IOC; a period is checked before it is sent, and by the server.
+  auto not_ioc = catch_error([&] { staff.statistics().report_statistics(q); });
+  CHECK(not_ioc.type() == hues::ErrorType::kPermissionDenied);
+  CHECK(not_ioc.code() == "role_not_allowed");
+  hues::StatisticsQuery bad;
+  bad.from = "hôm qua";
+  bad.to = q.to;
+  auto local = catch_error([&] { ioc.statistics().report_statistics(bad); });
+  CHECK(local.type() == hues::ErrorType::kValidation);
+  CHECK(local.field() == "from");
+  bad.from = q.to;
+  bad.to = q.from;
+  auto reversed = catch_error([&] { ioc.statistics().report_statistics(bad); });
+  CHECK(reversed.type() == hues::ErrorType::kValidation);
+  CHECK(reversed.http_status() == 400);
+  CHECK(reversed.field() == "from");
 }

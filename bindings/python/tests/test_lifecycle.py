@@ -168,3 +168,64 @@ def test_an_anonymous_report_hides_the_reporter_from_the_agency(sandbox):
         staff.reports.respond(r.id, '"1"', answer=reply)
     assert stale.value.current.status == "in_progress" and stale.value.current.reporter is None
     assert TEXT not in repr(stale.value)
+
+
+def test_the_ioc_declines_a_transfer_and_counts_a_fresh_period(sandbox):
+    import datetime as dt
+    import time
+
+    oidc = oidc_for(sandbox, "hues-demo-app")
+
+    def signed_in(username):
+        tokens = sign_in_with_pkce(sandbox, Browser(sandbox.ca_file), oidc, username)
+        return user_client(sandbox, hues.UserCredentials(oidc, DictStore(), key=username, tokens=tokens))
+
+    citizen, ioc, staff = signed_in("tran.thi.binh"), signed_in("tran.ioc"), signed_in("dongba.staff")
+    start = int(time.time()) + 1  # the next whole second: what came before is outside the period
+    while time.time() < start + 0.01:
+        time.sleep(0.01)
+    period = dict(from_=dt.datetime.fromtimestamp(start, dt.timezone.utc),
+                  to=dt.datetime.fromtimestamp(start + 3600, dt.timezone.utc), agency="UBND_DONG_BA")
+    none = ioc.statistics.report_statistics(**period)
+    assert (none.total, none.by_agency, none.median_handling_seconds, none.satisfaction_rate) == (0, [], None, None)
+
+    def routed():
+        r = citizen.reports.create(category="urban_order", description="Quán cà phê bày bàn ghế kín vỉa hè đường Chi Lăng",
+                                   location=hues.Location(lat=16.4745, lon=107.5902, address="Đường Chi Lăng",
+                                                          ward="Gia Hội"))
+        r = ioc.reports.receive(r.id, etag(r))
+        return ioc.reports.assign(r.id, etag(r), agency_code="UBND_DONG_BA")
+
+    kept = routed()
+    kept = staff.reports.request_transfer(kept.id, etag(kept), reason="Địa bàn phường Gia Hội, đề nghị chuyển")
+    with pytest.raises(hues.PermissionDeniedError):
+        staff.reports.decline_transfer(kept.id, etag(kept), reason="x")
+    with pytest.raises(hues.ValidationError) as bad:
+        ioc.reports.decline_transfer(kept.id, etag(kept), reason="")
+    assert bad.value.field == "reason"
+    reason = "Phường Đông Ba đang chủ trì đợt ra quân, đề nghị tiếp tục xử lý."
+    kept = ioc.reports.decline_transfer(kept.id, etag(kept), reason=reason)
+    assert (kept.status, kept.agency_code) == ("in_progress", "UBND_DONG_BA")
+    last = staff.reports.timeline(kept.id)[-1]
+    assert (last.status, last.actor_role, last.note, last.actor) == ("in_progress", "ioc", reason, ioc.me().sub)
+
+    done = routed()
+    done = staff.reports.accept(done.id, etag(done))
+    done = staff.reports.respond(done.id, etag(done), answer="Đã yêu cầu thu dọn bàn ghế.")
+    done = ioc.reports.approve(done.id, etag(done))
+    done = citizen.reports.rate(done.id, satisfied=True, comment="Vỉa hè đã thông thoáng.")
+
+    s = ioc.statistics.report_statistics(**period)
+    assert (s.total, s.by_state.in_progress, s.by_state.rated, s.by_state.submitted) == (2, 1, 1, 0)
+    assert [(a.code, a.name, a.count, a.overdue) for a in s.by_agency] == [
+        ("UBND_DONG_BA", "Ủy ban nhân dân phường Đông Ba", 2, 0)]
+    assert (s.ratings, s.satisfied, s.satisfaction_rate, s.overdue, s.agency) == (1, 1, 1.0, 0, "UBND_DONG_BA")
+    timeline = ioc.reports.timeline(done.id)
+    assert s.median_handling_seconds == int((timeline[-2].at - timeline[0].at).total_seconds())
+
+    with pytest.raises(hues.PermissionDeniedError) as denied:
+        citizen.statistics.report_statistics(**period)
+    assert denied.value.code == "role_not_allowed"
+    with pytest.raises(hues.ValidationError) as reversed_:
+        ioc.statistics.report_statistics(from_=period["to"], to=period["from_"])
+    assert (reversed_.value.status, reversed_.value.field) == (400, "from")
