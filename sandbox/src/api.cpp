@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "internal/calls.h"
+#include "internal/crypto.h"
 #include "internal/json_codec.h"
 #include "oidc.h"
 #include "open311.h"
@@ -186,17 +187,70 @@ bool parse_number(const std::string& s, T& out) {
   return ec == std::errc() && end == s.data() + s.size() && !s.empty();
 }
 
-std::string encode_cursor(std::int64_t seq) { return base64url_encode("v1." + std::to_string(seq)); }
-
-std::optional<std::int64_t> decode_cursor(std::string_view cursor) {
-  auto raw = base64url_decode(cursor);
-  std::int64_t seq = 0;
-  if (!raw || raw->compare(0, 3, "v1.") != 0 || !parse_number(raw->substr(3), seq) || seq <= 0)
+// An RFC 3339 time the Timestamp pattern accepted, as (unix seconds, nanoseconds); nullopt
+// when it names no real time (month 13, February 30).
+std::optional<std::pair<std::time_t, long>> parse_timestamp(const std::string& s) {
+  std::tm tm{};
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &year, &month, &day, &hour, &minute, &second) != 6)
     return std::nullopt;
-  return seq;
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  const std::time_t t = timegm(&tm);
+  if (t == static_cast<std::time_t>(-1) || rfc3339(t).compare(0, 19, s, 0, 19) != 0) return std::nullopt;
+  long nanos = 0;
+  if (s.size() > 20 && s[19] == '.') {
+    long scale = 100000000;
+    for (std::size_t i = 20; i < s.size() && s[i] != 'Z' && scale > 0; ++i, scale /= 10) nanos += (s[i] - '0') * scale;
+  }
+  return std::make_pair(t, nanos);
 }
 
-ListQuery parse_list_query(const boost::urls::url_view& url, const Store& store) {
+// Stored times are whole seconds, so created_at >= 10.5 s is created_at >= 11 s, and
+// created_at < 10.5 s is created_at < 11 s: both bounds round up.
+std::string whole_second_bound(const std::pair<std::time_t, long>& t) { return rfc3339(t.first + (t.second ? 1 : 0)); }
+
+// Cursors carry the sort, the position in it and a digest of the filters, so that a cursor
+// cannot be replayed with another sort or other filters (which would skip or repeat rows).
+std::string encode_cursor(const ListQuery& q, const std::string& filters, std::int64_t seq, const std::string& due) {
+  return base64url_encode("v2." + std::string(q.sort_due ? "d." : "n.") + filters + "." + std::to_string(seq) +
+                          (q.sort_due ? "." + due : std::string()));
+}
+
+void decode_cursor(std::string_view cursor, const std::string& filters, ListQuery& q) {
+  auto raw = base64url_decode(cursor);
+  std::vector<std::string> parts;
+  if (raw) {
+    std::string_view rest = *raw;
+    for (int i = 0; i < 4 && !rest.empty(); ++i) {
+      const auto dot = rest.find('.');
+      parts.emplace_back(rest.substr(0, dot));
+      rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+    }
+    if (!rest.empty()) parts.emplace_back(rest);
+  }
+  std::int64_t seq = 0;
+  if (parts.size() < 4 || parts[0] != "v2" || (parts[1] != "n" && parts[1] != "d") || !parse_number(parts[3], seq) ||
+      seq <= 0 || parts.size() != (parts[1] == "d" ? 5u : 4u))
+    throw invalid("cursor", "cursor is not one this server returned");
+  const bool due = parts[1] == "d";
+  if (due != q.sort_due)
+    throw invalid("cursor", std::string("cursor was returned for sort=") + (due ? "due" : "newest") +
+                                ", not sort=" + (q.sort_due ? "due" : "newest"));
+  if (parts[2] != filters) throw invalid("cursor", "cursor was returned for other filters; start again without it");
+  if (due) {
+    q.after_due = parts[4];
+    q.after_seq = seq;
+  } else {
+    q.before_seq = seq;
+  }
+}
+
+ListQuery parse_list_query(const boost::urls::url_view& url, const Store& store, std::string& filters) {
   const boost::json::object args = checked_query(internal::call_id::kReportsList, url);
   auto text = [&](const char* name) -> std::string {
     const auto* v = args.if_contains(name);
@@ -212,12 +266,33 @@ ListQuery parse_list_query(const boost::urls::url_view& url, const Store& store)
   q.category = text("category");
   if (!q.category.empty() && !store.category(q.category))
     throw invalid("category", "unknown category '" + q.category + "'");
-  if (const auto* v = args.if_contains("limit")) q.limit = v->to_number<std::int64_t>();
-  if (auto cursor = text("cursor"); !cursor.empty()) {
-    auto seq = decode_cursor(cursor);
-    if (!seq) throw invalid("cursor", "cursor is not one this server returned");
-    q.before_seq = *seq;
+  q.agency = text("agency");
+  if (!q.agency.empty()) {
+    bool known = false;
+    for (const auto& a : store.agencies()) known = known || a.code == q.agency;
+    if (!known) throw invalid("agency", "unknown agency '" + q.agency + "'");
   }
+  q.ward = text("ward");
+  std::optional<std::pair<std::time_t, long>> from, to;
+  if (auto v = text("created_from"); !v.empty()) {
+    from = parse_timestamp(v);
+    if (!from) throw invalid("created_from", "created_from is not a real time: " + v);
+    q.created_from = whole_second_bound(*from);
+  }
+  if (auto v = text("created_to"); !v.empty()) {
+    to = parse_timestamp(v);
+    if (!to) throw invalid("created_to", "created_to is not a real time: " + v);
+    if (from && *to <= *from) throw invalid("created_to", "created_to must be after created_from");
+    q.created_to = whole_second_bound(*to);
+  }
+  if (const auto* v = args.if_contains("overdue")) q.overdue = v->as_bool();
+  if (auto v = text("q"); !v.empty()) {
+    auto match = fts_match(v);
+    if (!match) throw invalid("q", "q needs at least one letter or digit");
+    q.fts = std::move(*match);
+  }
+  q.sort_due = text("sort") == "due";
+  if (const auto* v = args.if_contains("limit")) q.limit = v->to_number<std::int64_t>();
   auto lat = number("near_lat"), lon = number("near_lon"), radius = number("radius_m");
   if (radius && *radius > 0) {
     if (!lat) throw invalid("near_lat", "near_lat is required with radius_m");
@@ -227,6 +302,14 @@ ListQuery parse_list_query(const boost::urls::url_view& url, const Store& store)
     q.lon = *lon;
     q.radius_m = *radius;
   }
+  // The filters as the statement applies them (after normalisation), digested for the cursor.
+  std::string canon = q.status + '\x1f' + q.category + '\x1f' + q.agency + '\x1f' + q.ward + '\x1f' +
+                      q.created_from + '\x1f' + q.created_to + '\x1f' +
+                      (q.overdue ? (*q.overdue ? "1" : "0") : "") + '\x1f' + q.fts + '\x1f';
+  if (q.near)
+    canon += internal::query_number(q.lat) + "," + internal::query_number(q.lon) + "," + internal::query_number(q.radius_m);
+  filters = internal::to_hex(internal::sha256(canon)).substr(0, 16);
+  if (auto cursor = text("cursor"); !cursor.empty()) decode_cursor(cursor, filters, q);
   return q;
 }
 
@@ -304,37 +387,6 @@ InboxFilter parse_inbox_query(const boost::urls::url_view& url, std::string code
   return q;
 }
 
-// An RFC 3339 UTC time (the Timestamp pattern, already checked) as unix seconds, rounded up
-// so that "created_at >= t" over whole-second times means the same as over exact ones;
-// nullopt when it names no real time (month 13, 30 February).
-std::optional<std::int64_t> parse_timestamp(const std::string& s) {
-  if (s.size() < 20) return std::nullopt;
-  auto num = [&](std::size_t at, std::size_t n) {
-    int v = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-      if (s[i] < '0' || s[i] > '9') return -1;
-      v = v * 10 + (s[i] - '0');
-    }
-    return v;
-  };
-  std::tm tm{};
-  tm.tm_year = num(0, 4) - 1900;
-  tm.tm_mon = num(5, 2) - 1;
-  tm.tm_mday = num(8, 2);
-  tm.tm_hour = num(11, 2);
-  tm.tm_min = num(14, 2);
-  tm.tm_sec = num(17, 2);
-  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_hour < 0 || tm.tm_hour > 23 || tm.tm_min < 0 ||
-      tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 59)
-    return std::nullopt;
-  const std::tm asked = tm;
-  const std::time_t t = timegm(&tm);
-  if (tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon) return std::nullopt;  // normalised: no such day
-  bool fraction = false;
-  for (std::size_t i = 20; i + 1 < s.size(); ++i) fraction = fraction || (s[i] >= '1' && s[i] <= '9');
-  return static_cast<std::int64_t>(t) + (fraction ? 1 : 0);
-}
-
 constexpr std::int64_t kMaxStatisticsPeriodS = 366 * 24 * 3600;
 
 StatisticsQuery parse_statistics_query(const boost::urls::url_view& url, const Store& store) {
@@ -345,7 +397,8 @@ StatisticsQuery parse_statistics_query(const boost::urls::url_view& url, const S
     if (!v) throw invalid(name, std::string(name) + " is required (an RFC 3339 time such as 2026-12-01T00:00:00Z)");
     auto t = parse_timestamp(std::string(v->get_string()));
     if (!t) throw invalid(name, std::string(name) + " is not a valid RFC 3339 time");
-    return *t;
+    // Stored times are whole seconds: a bound with a fraction rounds up (whole_second_bound).
+    return static_cast<std::int64_t>(t->first) + (t->second ? 1 : 0);
   };
   q.from = time_of("from");
   q.to = time_of("to");
@@ -581,12 +634,30 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
       return create_report(req, res, authenticate("reports:write"));
     case RouteHandler::kListReports: {
       const Caller caller = authenticate("reports:read");
-      ListQuery q = parse_list_query(url, store_);
+      std::string filters;
+      ListQuery q = parse_list_query(url, store_, filters);
       ListResult found = store_.list_reports(q, caller);
       const std::string at = rfc3339(now());
       for (std::size_t i = 0; i < found.items.size(); ++i) present(found.items[i], found.reporters[i], caller, at);
-      ReportPage page{std::move(found.items), found.next_seq ? encode_cursor(found.next_seq) : std::string()};
+      ReportPage page{std::move(found.items),
+                      found.next_seq ? encode_cursor(q, filters, found.next_seq, found.next_due) : std::string()};
       set_body(res, http::status::ok, internal::to_json_string(page));
+      return;
+    }
+    case RouteHandler::kFindDuplicateReports: {
+      const Caller caller = authenticate("reports:read");
+      const boost::json::object args = checked_query(match.route->call_id, url);
+      const auto* category = args.if_contains("category");
+      if (!category) throw invalid("category", "category is required");
+      if (!store_.category(category->get_string()))
+        throw invalid("category", "unknown category '" + std::string(category->get_string()) + "'");
+      double lat = 0, lon = 0;
+      const auto* vlat = args.if_contains("lat");
+      const auto* vlon = args.if_contains("lon");
+      if (!vlat || !internal::json_number(*vlat, lat)) throw invalid("lat", "lat is required");
+      if (!vlon || !internal::json_number(*vlon, lon)) throw invalid("lon", "lon is required");
+      DuplicateList list{store_.duplicates(std::string(category->get_string()), lat, lon, caller)};
+      set_body(res, http::status::ok, internal::to_json_string(list));
       return;
     }
     case RouteHandler::kGetReport: {

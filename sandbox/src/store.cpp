@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <iterator>
 #include <map>
+#include <unordered_map>
 
 #include "internal/json_codec.h"
 #include "jose.h"
@@ -464,12 +466,46 @@ void migrate_seed_stories_v9(Db& db) {
   )SQL");
 }
 
+// Issue 8, search: a full-text index of every report's description, address and ward,
+// kept by triggers so that any insert or update (a handler, a seed step, a later migration)
+// is indexed. unicode61 with remove_diacritics 2 drops Vietnamese marks and case; đ/Đ is a
+// letter of its own (no decomposition), so the triggers fold it to d/D first, in SQL, the
+// same folding as fold_for_search() applies to queries. Indexes for sort=due and ward.
+void migrate_search_v10(Db& db) {
+  db.exec(R"SQL(
+    CREATE VIRTUAL TABLE reports_fts USING fts5(description, address, ward,
+      tokenize = 'unicode61 remove_diacritics 2');
+    CREATE TRIGGER reports_fts_insert AFTER INSERT ON reports BEGIN
+      INSERT INTO reports_fts (rowid, description, address, ward) VALUES (new.seq,
+        replace(replace(new.description, 'đ', 'd'), 'Đ', 'D'),
+        replace(replace(new.address, 'đ', 'd'), 'Đ', 'D'),
+        replace(replace(new.ward, 'đ', 'd'), 'Đ', 'D'));
+    END;
+    CREATE TRIGGER reports_fts_update AFTER UPDATE OF description, address, ward ON reports BEGIN
+      UPDATE reports_fts SET
+        description = replace(replace(new.description, 'đ', 'd'), 'Đ', 'D'),
+        address = replace(replace(new.address, 'đ', 'd'), 'Đ', 'D'),
+        ward = replace(replace(new.ward, 'đ', 'd'), 'Đ', 'D')
+      WHERE rowid = new.seq;
+    END;
+    CREATE TRIGGER reports_fts_delete AFTER DELETE ON reports BEGIN
+      DELETE FROM reports_fts WHERE rowid = old.seq;
+    END;
+    INSERT INTO reports_fts (rowid, description, address, ward)
+      SELECT seq, replace(replace(description, 'đ', 'd'), 'Đ', 'D'), replace(replace(address, 'đ', 'd'), 'Đ', 'D'),
+             replace(replace(ward, 'đ', 'd'), 'Đ', 'D') FROM reports;
+    CREATE INDEX reports_due ON reports(due_at, seq);
+    CREATE INDEX reports_ward ON reports(ward, seq);
+    CREATE INDEX reports_category_geo ON reports(category, lat);
+  )SQL");
+}
+
 using Migration = void (*)(Db&);
 constexpr Migration kMigrations[] = {migrate_schema_v1,        migrate_seed_v2,
                                      migrate_identity_v3,      migrate_seed_identity_v4,
                                      migrate_agencies_timeline_v5, migrate_issuers_v6,
                                      migrate_lifecycle_v7,     migrate_open311_v8,
-                                     migrate_seed_stories_v9};
+                                     migrate_seed_stories_v9,  migrate_search_v10};
 
 void migrate(Db& db) {
   constexpr std::int64_t target = std::size(kMigrations);
@@ -489,17 +525,98 @@ void sql_distance(sqlite3_context* ctx, int, sqlite3_value** argv) {
                                          sqlite3_value_double(argv[2]), sqlite3_value_double(argv[3])));
 }
 
+// The bits of ListQuery that shape the statement; one prepared statement per combination.
+enum ListBits : unsigned {
+  kStatus = 1, kCategory = 2, kNear = 4, kAgency = 8, kWard = 16, kFrom = 32, kTo = 64, kOverdue = 128,
+  kText = 256, kSortDue = 512
+};
+
+unsigned list_mask(const ListQuery& q) {
+  return (q.status.empty() ? 0u : kStatus) | (q.category.empty() ? 0u : kCategory) | (q.near ? kNear : 0u) |
+         (q.agency.empty() ? 0u : kAgency) | (q.ward.empty() ? 0u : kWard) |
+         (q.created_from.empty() ? 0u : kFrom) | (q.created_to.empty() ? 0u : kTo) |
+         (q.overdue ? kOverdue : 0u) | (q.fts.empty() ? 0u : kText) | (q.sort_due ? kSortDue : 0u);
+}
+
+// The statuses in which a report waits for the agency's answer (present()'s overdue).
+constexpr const char* kWaitingStatuses =
+    "('submitted', 'received', 'assigned', 'in_progress', 'returned', 'transfer_requested')";
+
 std::string list_sql(unsigned mask) {
   // Unbound :me / :agency stay NULL, which matches nothing.
   std::string sql = std::string("SELECT ") + kReportColumns +
-                    " FROM reports WHERE seq < :before AND (visibility = 'public' OR :all = 1 OR reporter = :me"
+                    " FROM reports WHERE (visibility = 'public' OR :all = 1 OR reporter = :me"
                     " OR agency_code = :agency)";
-  if (mask & 1) sql += " AND status = :status";
-  if (mask & 2) sql += " AND category = :category";
-  if (mask & 4)
+  sql += (mask & kSortDue) ? " AND (due_at > :after_due OR (due_at = :after_due AND seq > :after_seq))"
+                           : " AND seq < :before";
+  if (mask & kStatus) sql += " AND status = :status";
+  if (mask & kCategory) sql += " AND category = :category";
+  if (mask & kAgency) sql += " AND agency_code = :agency_filter";
+  if (mask & kWard) sql += " AND ward = :ward";
+  if (mask & kFrom) sql += " AND created_at >= :from";
+  if (mask & kTo) sql += " AND created_at < :to";
+  if (mask & kOverdue)
+    sql += std::string(" AND (status IN ") + kWaitingStatuses + " AND due_at <> '' AND due_at < :now) = :overdue";
+  if (mask & kNear)
     sql += " AND lat BETWEEN :lat_min AND :lat_max AND lon BETWEEN :lon_min AND :lon_max"
            " AND hs_distance(lat, lon, :lat, :lon) <= :radius";
-  return sql + " ORDER BY seq DESC LIMIT :limit";
+  if (mask & kText) sql += " AND seq IN (SELECT rowid FROM reports_fts WHERE reports_fts MATCH :fts)";
+  return sql + ((mask & kSortDue) ? " ORDER BY due_at, seq LIMIT :limit" : " ORDER BY seq DESC LIMIT :limit");
+}
+
+// A box around a circle: cheap comparisons drop most rows before the exact great-circle test.
+struct Box {
+  double lat_min, lat_max, lon_min = -180, lon_max = 180;
+};
+Box box_around(double lat, double lon, double radius_m) {
+  constexpr double kDeg = 180.0 / 3.14159265358979323846;
+  const double dlat = radius_m / kEarthRadiusM * kDeg * 1.01;
+  Box b{lat - dlat, lat + dlat};
+  const double coslat = std::cos(lat / kDeg);
+  if (coslat > 1e-6) {
+    const double dlon = dlat / coslat;
+    if (lon - dlon >= -180 && lon + dlon <= 180) b.lon_min = lon - dlon, b.lon_max = lon + dlon;
+  }
+  return b;
+}
+
+// Open: any status but the final ones and resolved (published, waiting only for a rating).
+constexpr const char* kNearbyOpenSql =
+    "SELECT id, category, status, description, lat, lon, created_at, seq FROM reports "
+    "WHERE category = :category AND status NOT IN ('resolved', 'rated', 'rejected', 'duplicate') "
+    "AND lat BETWEEN :lat_min AND :lat_max AND lon BETWEEN :lon_min AND :lon_max "
+    "AND (visibility = 'public' OR :all = 1 OR reporter = :me OR agency_code = :agency)";
+
+std::vector<DuplicateHint> nearby_open(Stmt& s, const std::string& category, double lat, double lon,
+                                       const Caller& caller) {
+  StmtScope scope(s);
+  const Box b = box_around(lat, lon, Store::kDuplicateRadiusM);
+  s.bind(":category", category).bind(":lat_min", b.lat_min).bind(":lat_max", b.lat_max);
+  s.bind(":lon_min", b.lon_min).bind(":lon_max", b.lon_max).bind(":all", std::int64_t{caller.role == "ioc"});
+  if (!caller.principal.empty()) s.bind(":me", caller.principal);
+  if (caller.role == "agency") s.bind(":agency", caller.agency_code);
+  std::vector<std::pair<std::int64_t, DuplicateHint>> found;  // (seq, hint)
+  while (s.step()) {
+    const double d = haversine_m(lat, lon, s.real(4), s.real(5));
+    if (d > Store::kDuplicateRadiusM) continue;
+    DuplicateHint h;
+    h.id = s.text(0);
+    h.category = s.text(1);
+    h.status = s.text(2);
+    h.description = s.text(3);
+    h.distance_m = std::round(d * 10) / 10;  // decimetres: more would be noise for GPS fixes
+    h.created_at = s.text(6);
+    found.emplace_back(s.int64(7), std::move(h));
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.second.distance_m != b.second.distance_m ? a.second.distance_m < b.second.distance_m : a.first > b.first;
+  });
+  std::vector<DuplicateHint> out;
+  for (auto& [seq, h] : found) {
+    if (out.size() == Store::kMaxDuplicateHints) break;
+    out.push_back(std::move(h));
+  }
+  return out;
 }
 
 }  // namespace
@@ -526,14 +643,15 @@ struct Store::Reader {
     }
     return *inbox_stmt;
   }
-  std::optional<Stmt> inbox_stmt, comments;
+  std::optional<Stmt> inbox_stmt, comments, nearby;
   Stmt& list(unsigned mask) {
-    if (!lists[mask].has_value()) lists[mask].emplace(db.prepare(list_sql(mask)));
-    return *lists[mask];
+    auto it = lists.find(mask);
+    if (it == lists.end()) it = lists.emplace(mask, db.prepare(list_sql(mask))).first;
+    return it->second;
   }
   Db db;
   Stmt get, events;
-  std::array<std::optional<Stmt>, 8> lists;  // prepared on first use of each filter combination
+  std::unordered_map<unsigned, Stmt> lists;  // prepared on first use of each filter combination
 };
 
 class Store::ReaderLease {
@@ -592,6 +710,7 @@ Store::Store(const std::string& db_path) : path_(db_path), writer_(private_datab
       "UPDATE reports SET status = :status, agency_code = :agency, updated_at = :at, version = version + 1, "
       "due_at = :due, duplicate_of = :dup, answer = :answer, rating_satisfied = :sat, rating_comment = :comment, "
       "rated_at = :rated_at WHERE id = :id AND version = :version");
+  writer_nearby_ = writer_.prepare(kNearbyOpenSql);
   insert_step_ = writer_.prepare(
       "INSERT INTO report_events (report_id, at, status, actor_role, note, actor, agency_code, attachments) "
       "VALUES (?,?,?,?,?,?,?,?)");
@@ -704,6 +823,8 @@ CreateOutcome Store::create_report(const Caller& caller, std::string_view idempo
   r.due_at = rfc3339(t + static_cast<std::time_t>(cat->sla_hours) * 3600);
   Report shown = r;
   present(shown, caller.principal, caller, r.created_at);
+  // Looked up before the insert, under the write lock: the new report is not among them.
+  shown.possible_duplicates = nearby_open(writer_nearby_, r.category, r.location.lat, r.location.lon, caller);
   out.response = {201, internal::to_json_string(shown), "/v1/reports/" + r.id};
 
   // The report and its idempotency record commit together or not at all.
@@ -803,28 +924,27 @@ ListResult Store::inbox(const InboxFilter& q) {
 }
 
 ListResult Store::list_reports(const ListQuery& q, const Caller& caller) {
-  const unsigned mask = (q.status.empty() ? 0u : 1u) | (q.category.empty() ? 0u : 2u) | (q.near ? 4u : 0u);
+  const unsigned mask = list_mask(q);
   auto r = reader();
   Stmt& s = r->list(mask);
   StmtScope scope(s);
-  s.bind(":before", q.before_seq).bind(":limit", q.limit + 1).bind(":all", std::int64_t{caller.role == "ioc"});
+  s.bind(":limit", q.limit + 1).bind(":all", std::int64_t{caller.role == "ioc"});  // one extra row tells if a page follows
   if (!caller.principal.empty()) s.bind(":me", caller.principal);
-  if (caller.role == "agency") s.bind(":agency", caller.agency_code);  // one extra row tells if a page follows
-  if (mask & 1) s.bind(":status", q.status);
-  if (mask & 2) s.bind(":category", q.category);
-  if (mask & 4) {
-    // A box around the circle lets cheap comparisons drop most rows before the exact
-    // great-circle test.
-    constexpr double kDeg = 180.0 / 3.14159265358979323846;
-    const double dlat = q.radius_m / kEarthRadiusM * kDeg * 1.01;
-    const double coslat = std::cos(q.lat / kDeg);
-    double lon_min = -180, lon_max = 180;
-    if (coslat > 1e-6) {
-      const double dlon = dlat / coslat;
-      if (q.lon - dlon >= -180 && q.lon + dlon <= 180) lon_min = q.lon - dlon, lon_max = q.lon + dlon;
-    }
-    s.bind(":lat_min", q.lat - dlat).bind(":lat_max", q.lat + dlat);
-    s.bind(":lon_min", lon_min).bind(":lon_max", lon_max);
+  if (caller.role == "agency") s.bind(":agency", caller.agency_code);
+  if (mask & kSortDue) s.bind(":after_due", q.after_due).bind(":after_seq", q.after_seq);
+  else s.bind(":before", q.before_seq);
+  if (mask & kStatus) s.bind(":status", q.status);
+  if (mask & kCategory) s.bind(":category", q.category);
+  if (mask & kAgency) s.bind(":agency_filter", q.agency);
+  if (mask & kWard) s.bind(":ward", q.ward);
+  if (mask & kFrom) s.bind(":from", q.created_from);
+  if (mask & kTo) s.bind(":to", q.created_to);
+  if (mask & kOverdue) s.bind(":now", rfc3339(now())).bind(":overdue", std::int64_t{*q.overdue});
+  if (mask & kText) s.bind(":fts", q.fts);
+  if (mask & kNear) {
+    const Box b = box_around(q.lat, q.lon, q.radius_m);
+    s.bind(":lat_min", b.lat_min).bind(":lat_max", b.lat_max);
+    s.bind(":lon_min", b.lon_min).bind(":lon_max", b.lon_max);
     s.bind(":lat", q.lat).bind(":lon", q.lon).bind(":radius", q.radius_m);
   }
   ListResult out;
@@ -833,6 +953,7 @@ ListResult Store::list_reports(const ListQuery& q, const Caller& caller) {
   while (s.step()) {
     if (static_cast<std::int64_t>(out.items.size()) == q.limit) {
       out.next_seq = last_seq;
+      out.next_due = out.items.back().due_at;
       break;
     }
     out.items.push_back(read_report(s));
@@ -840,6 +961,47 @@ ListResult Store::list_reports(const ListQuery& q, const Caller& caller) {
     last_seq = s.int64(13);
   }
   return out;
+}
+
+std::vector<DuplicateHint> Store::duplicates(const std::string& category, double lat, double lon,
+                                             const Caller& caller) {
+  auto r = reader();
+  if (!r->nearby) r->nearby.emplace(r->db.prepare(kNearbyOpenSql));
+  return nearby_open(*r->nearby, category, lat, lon, caller);
+}
+
+std::string fold_for_search(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    // U+0110 Đ and U+0111 đ are C4 90 and C4 91 in UTF-8.
+    if (text[i] == '\xC4' && i + 1 < text.size() && (text[i + 1] == '\x90' || text[i + 1] == '\x91')) {
+      out.push_back(text[i + 1] == '\x90' ? 'D' : 'd');
+      ++i;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> fts_match(std::string_view user_text) {
+  const std::string folded = fold_for_search(user_text);
+  std::string expr, word;
+  auto flush = [&] {
+    if (word.empty()) return;
+    if (!expr.empty()) expr += ' ';  // juxtaposed terms: FTS5's implicit AND
+    expr += '"' + word + '"';        // a word holds no '"' (ASCII non-alphanumerics split words)
+    word.clear();
+  };
+  for (char c : folded) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80 || std::isalnum(u)) word.push_back(c);
+    else flush();
+  }
+  flush();
+  if (expr.empty()) return std::nullopt;
+  return expr;
 }
 
 namespace {

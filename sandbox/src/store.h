@@ -104,13 +104,28 @@ struct TransitionRule {
 };
 const std::vector<TransitionRule>& transition_rules();
 
+// GET /v1/reports: the filters (empty or unset: any), the order and the cursor's position.
 struct ListQuery {
-  std::string status, category;  // empty: any
+  std::string status, category, agency, ward;
+  std::string created_from, created_to;  // whole-second RFC 3339: from <= created_at < to
+  std::optional<bool> overdue;
   bool near = false;
   double lat = 0, lon = 0, radius_m = 0;
+  std::string fts;  // an FTS5 MATCH expression built by fts_match(), never the user's text
+  bool sort_due = false;  // false: newest first (seq descending); true: due_at, then seq
   std::int64_t limit = 20;
-  std::int64_t before_seq = std::numeric_limits<std::int64_t>::max();  // from the cursor
+  std::int64_t before_seq = std::numeric_limits<std::int64_t>::max();  // newest: from the cursor
+  std::string after_due;       // due: from the cursor; "" on the first page
+  std::int64_t after_seq = 0;
 };
+
+// The folding the search index uses (store.cpp, the v8 step's triggers): đ/Đ -> d/D;
+// unicode61 with remove_diacritics 2 then drops the other marks and the case.
+std::string fold_for_search(std::string_view text);
+// User text -> an FTS5 expression: folded, split into words at ASCII non-alphanumerics,
+// each word a quoted term (so no FTS5 syntax of the user's survives), all ANDed; nullopt
+// when no word is left.
+std::optional<std::string> fts_match(std::string_view user_text);
 
 // GET /v1/agencies/{code}/inbox: by due time, then creation; the cursor is the last row's.
 struct InboxFilter {
@@ -131,7 +146,7 @@ struct ListResult {
   std::vector<Report> items;
   std::vector<std::string> reporters;  // items[i]'s reporter, for present()
   std::int64_t next_seq = 0;  // 0 on the last page
-  std::string next_due;       // inbox: the last row's due_at when a page follows
+  std::string next_due;       // inbox and sort=due: the last row's due_at when a page follows
   std::vector<std::int64_t> seqs;  // inbox: items[i]'s seq
 };
 
@@ -158,6 +173,11 @@ class Store {
   std::shared_ptr<const StoredReport> report(std::string_view id);
   // Only the reports caller may see.
   ListResult list_reports(const ListQuery& q, const Caller& caller);
+  // The open reports of category within kDuplicateRadiusM of (lat, lon) that caller may see,
+  // nearest first (then newest), at most kMaxDuplicateHints.
+  std::vector<DuplicateHint> duplicates(const std::string& category, double lat, double lon, const Caller& caller);
+  static constexpr double kDuplicateRadiusM = 50;
+  static constexpr std::size_t kMaxDuplicateHints = 20;
   // The report's status changes, oldest first (callers check visibility first).
   std::vector<TimelineEntry> timeline(std::string_view report_id);
   // A report's comments, oldest first, and a new one (callers check who may).
@@ -222,7 +242,8 @@ class Store {
   std::string path_;
   std::mutex write_mu_;  // guards writer_ and the write statements
   Db writer_;
-  Stmt find_key_, insert_key_, insert_report_, insert_event_, purge_keys_, writer_get_, update_report_, insert_step_;
+  Stmt find_key_, insert_key_, insert_report_, insert_event_, purge_keys_, writer_get_, update_report_, insert_step_,
+      writer_nearby_;
   std::uint64_t creates_ = 0;
 
   std::mutex pool_mu_;  // guards only the free list, never a query

@@ -184,6 +184,8 @@ def sample_calls(api, categories, people):
         ("GET", "/v1/categories"): dict(path="/v1/categories"),
         ("POST", "/v1/reports"): dict(path="/v1/reports", json_body=body),
         ("GET", "/v1/reports"): dict(path="/v1/reports", params={"limit": 5}),
+        ("GET", "/v1/reports/duplicates"): dict(path="/v1/reports/duplicates", params={
+            "category": body["category"], "lat": body["location"]["lat"], "lon": body["location"]["lon"]}),
         ("GET", "/v1/reports/{id}"): dict(path=f"/v1/reports/{rid}"),
         ("GET", "/v1/reports/{id}/timeline"): dict(path=f"/v1/reports/{rid}/timeline"),
         ("GET", "/v1/agencies"): dict(path="/v1/agencies", params={"limit": 5}),

@@ -137,9 +137,10 @@ def test_required_lists(spec):
     s = spec.doc["components"]["schemas"]
     for name in ("AttributeValue", "CategoryAttribute", "Category", "ReportPage"):
         assert set(s[name]["required"]) == set(s[name]["properties"]), name
-    # Only what a report may not have yet (a link, an answer, a rating) or may not show is optional.
+    # Only what a report may not have yet (a link, an answer, a rating), may not show, or
+    # only the create response carries (the duplicate hints) is optional.
     assert set(s["Report"]["properties"]) - set(s["Report"]["required"]) == {
-        "duplicate_of", "reporter", "answer", "rating"}
+        "duplicate_of", "reporter", "answer", "rating", "possible_duplicates"}
     assert set(s["NewReport"]["required"]) == {"category", "description", "location"}
     assert set(s["Location"]["required"]) == {"lat", "lon"}
     assert set(s["ErrorBody"]["required"]) == {"code", "message", "request_id"}
@@ -178,6 +179,7 @@ OPEN311_OPS = {("GET", "/open311/v2/services.{format}"), ("GET", "/open311/v2/se
                ("GET", "/open311/v2/requests.{format}"), ("POST", "/open311/v2/requests.{format}"),
                ("GET", "/open311/v2/requests/{service_request_id}.{format}"),
                ("GET", "/open311/v2/tokens/{token}.{format}")}
+SEARCH_OPS = {("GET", "/v1/reports/duplicates")}
 OAUTH_JSON = {"/oauth/token", "/oauth/device_authorization", "/oauth/revoke", "/oauth/userinfo"}
 
 
@@ -185,7 +187,7 @@ def test_operations_shape(spec):
     ops = {(m.upper(), p) for p, m, _ in iter_operations(spec)}
     assert ops == {("GET", "/healthz"), ("GET", "/v1/categories"), ("POST", "/v1/reports"),
                    ("GET", "/v1/reports"), ("GET", "/v1/reports/{id}"), ("GET", "/v1/reports/{id}/timeline"),
-                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS | OPEN311_OPS
+                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS | OPEN311_OPS | SEARCH_OPS
     assert spec.doc["security"] == [{"ApiKey": []}, {"Bearer": []}]
     schemes = spec.doc["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header", "name": "X-Api-Key"}

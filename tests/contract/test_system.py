@@ -177,6 +177,7 @@ def test_restart_keeps_reports_and_ca(spec, start_sandbox):
     api = Api(spec, second.url, api_key=second.api_key)
     try:
         again = api.call("GET", f"/v1/reports/{created['id']}", expect=200).body
+        created.pop("possible_duplicates")  # only the create response has the duplicate hints
         assert again == created
     finally:
         api.close()

@@ -148,6 +148,7 @@ TEST_CASE("schemas v5, v6 and v7 migrate a v4 database: agencies gain their colu
     // codes, tokens and device grants without their issuer.
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((dir.path + "/sandbox.db").c_str(), &db) == SQLITE_OK);
+    exec(db, kUndoSearchStep);
     exec(db,  // v7's additions first (tests/sandbox/lifecycle_tests.cpp migrates v6 alone)
          "DROP INDEX reports_agency_due; ALTER TABLE reports DROP COLUMN version; ALTER TABLE reports DROP COLUMN due_at;"
          "ALTER TABLE reports DROP COLUMN duplicate_of; ALTER TABLE reports DROP COLUMN answer;"

@@ -301,12 +301,14 @@ TEST_CASE("schema v7 migrates a v6 database: versions, deadlines and the new peo
     char* err = nullptr;
     const int rc = sqlite3_exec(
         db,
+        (std::string(kUndoSearchStep) +
         "DROP INDEX reports_agency_due; ALTER TABLE reports DROP COLUMN version; ALTER TABLE reports DROP COLUMN due_at;"
         "ALTER TABLE reports DROP COLUMN duplicate_of; ALTER TABLE reports DROP COLUMN answer;"
         "ALTER TABLE reports DROP COLUMN rating_satisfied; ALTER TABLE reports DROP COLUMN rating_comment;"
         "ALTER TABLE reports DROP COLUMN rated_at; ALTER TABLE report_events DROP COLUMN actor;"
         "ALTER TABLE report_events DROP COLUMN agency_code; ALTER TABLE report_events DROP COLUMN attachments;"
-        "DELETE FROM users WHERE username IN ('tran.ioc', 'ca.hue.staff', 'dongba.staff'); PRAGMA user_version = 6;",
+        "DELETE FROM users WHERE username IN ('tran.ioc', 'ca.hue.staff', 'dongba.staff'); PRAGMA user_version = 6;")
+            .c_str(),
         nullptr, nullptr, &err);
     INFO((err ? err : ""));
     sqlite3_free(err);

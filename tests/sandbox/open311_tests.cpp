@@ -51,8 +51,9 @@ TEST_CASE("schema v8 migrates a v7 database, and a GeoReport POST keeps its extr
     sqlite3* db = nullptr;
     REQUIRE(sqlite3_open((dir.path + "/sandbox.db").c_str(), &db) == SQLITE_OK);
     char* err = nullptr;
-    const int rc = sqlite3_exec(db, "DROP TABLE open311_requests; DROP INDEX reports_created; PRAGMA user_version = 7;",
-                                nullptr, nullptr, &err);
+    const int rc = sqlite3_exec(
+        db, (std::string(kUndoSearchStep) + "DROP TABLE open311_requests; DROP INDEX reports_created; PRAGMA user_version = 7;").c_str(),
+        nullptr, nullptr, &err);
     INFO((err ? err : ""));
     sqlite3_free(err);
     REQUIRE(rc == SQLITE_OK);
@@ -69,7 +70,7 @@ TEST_CASE("schema v8 migrates a v7 database, and a GeoReport POST keeps its extr
   CHECK(extras[0].rfind("tok_", 0) == 0);
   CHECK(extras[1] == "https://anh.example.vn/1.jpg");
   CHECK(extras[2] == "{\"light_state\":\"off\",\"pole_number\":\"T\xC4\x90-12\"}");
-  CHECK(row(dir.path + "/sandbox.db", "PRAGMA user_version") == std::vector<std::string>{"9"});
+  CHECK(row(dir.path + "/sandbox.db", "PRAGMA user_version") == std::vector<std::string>{"10"});
 
   r = c.request(http::verb::get, "/open311/v2/tokens/" + extras[0] + ".json");
   REQUIRE(r.result_int() == 200);

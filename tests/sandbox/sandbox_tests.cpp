@@ -232,13 +232,13 @@ TEST_CASE("a report round-trips Vietnamese text byte for byte, over HTTP and HTT
 
   auto got = c.request(http::verb::get, "/v1/reports/" + id, {}, key_of(sb));
   REQUIRE(got.result_int() == 200);
-  CHECK(got.body() == created.body());
+  CHECK(got.body() == without_hints(created.body()));
   CHECK(got.body().find(kViText) != std::string::npos);
 
   Client tls(sb.tls_port(), TlsOptions{sb.ca_file()});
   auto over_tls = tls.request(http::verb::get, "/v1/reports/" + id, {}, key_of(sb));
   CHECK(over_tls.result_int() == 200);
-  CHECK(over_tls.body() == created.body());
+  CHECK(over_tls.body() == without_hints(created.body()));
 
   auto missing = c.request(http::verb::get, "/v1/reports/rpt_aaaaaaaaaaaaaaaaaaaa", {}, key_of(sb));
   CHECK(missing.result_int() == 404);
@@ -755,7 +755,7 @@ TEST_CASE("a restart on the same data directory keeps reports and the certificat
     auto r = c.request(http::verb::post, "/v1/reports", report_json(kViText), key_of(sb));
     REQUIRE(r.result_int() == 201);
     id = str(json_of(r).at("id"));
-    created = r.body();
+    created = without_hints(r.body());
     count = list_all(c, sb, "", 100).size();
     ca = read_file(sb.ca_file());
     cert = read_file(dir.path + "/server.pem");

@@ -174,6 +174,20 @@ inline std::string error_field_of(const Response& r) {
   return err.contains("field") ? std::string(err.at("field").as_string()) : std::string();
 }
 
+// A create response's body without its last member, possible_duplicates (only the create
+// response has it): byte for byte the report's JSON as a read returns it.
+inline std::string without_hints(const std::string& created) {
+  const auto at = created.rfind(",\"possible_duplicates\":[");
+  CHECK(at != std::string::npos);
+  return at == std::string::npos ? created : created.substr(0, at) + "}";
+}
+
+// What schema step v10 (search) adds, dropped again: tests that take a database back to an
+// older schema run this first.
+inline constexpr const char* kUndoSearchStep =
+    "DROP TRIGGER reports_fts_insert; DROP TRIGGER reports_fts_update; DROP TRIGGER reports_fts_delete;"
+    "DROP TABLE reports_fts; DROP INDEX reports_due; DROP INDEX reports_ward; DROP INDEX reports_category_geo;";
+
 // A fresh directory under /tmp, removed with everything in it at scope end.
 struct TempDir {
   TempDir() {

@@ -29,7 +29,9 @@ std::string take(hues_bytes& b) {
 }
 
 // Call ids in docs/openapi.yaml's order (the generator numbers HTTP operations first).
-constexpr std::uint32_t kCategories = 0, kCreate = 1, kList = 2, kGet = 3;
+namespace ids = hues::internal::call_id;
+constexpr std::uint32_t kCategories = ids::kReportsCategories, kCreate = ids::kReportsCreate, kList = ids::kReportsList,
+                        kGet = ids::kReportsGet;
 
 hues_handle new_client(const std::string& extra = "") {
   std::string cfg = "{\"base_url\":\"" + sandbox().url() + "\",\"api_key\":\"" + sandbox().api_key() + "\"" +

@@ -217,3 +217,99 @@ TEST_CASE("agencies page by code, filter by kind and keep Vietnamese names") {
   for (const auto& a : page.items) phu_hoi = phu_hoi || (a.ward && *a.ward == "Phú Hội");
   CHECK(phu_hoi);
 }
+
+namespace {
+
+// A word no other report holds, so searches see only this test's reports.
+std::string search_marker() {
+  return "mk" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+hues::NewReport new_report(const std::string& category, const std::string& text, double lat, double lon) {
+  hues::NewReport r;
+  r.category = category;
+  r.description = text;
+  r.location.lat = lat;
+  r.location.lon = lon;
+  r.location.ward = "Đông Ba";
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("search: 'den duong hong' finds 'Đèn đường hỏng' across pages; a filter; sort by due") {
+  const std::string m = search_marker();
+  std::set<std::string> lights;
+  for (const char* cat : {"street_light", "power_outage", "flooding"})
+    lights.insert(client().reports().create(new_report(cat, "Đèn đường hỏng " + m, 16.4726, 107.5885)).id);
+  const auto other = client().reports().create(new_report("street_light", "Đèn trang trí tắt " + m, 16.4726, 107.5885));
+
+  hues::ReportQuery q;
+  q.q = "den duong hong " + m;
+  q.limit = 1;
+  auto pager = client().reports().list(q);
+  std::set<std::string> seen;
+  for (const auto& r : pager) {
+    CHECK(seen.insert(r.id).second);
+    CHECK(r.description == "Đèn đường hỏng " + m);  // byte for byte
+  }
+  CHECK(seen == lights);
+  CHECK(pager.pages_fetched() >= 3);
+
+  q.q = "DEN " + m;
+  q.limit = 100;
+  q.category = "street_light";
+  std::set<std::string> street;
+  for (const auto& r : client().reports().list(q)) street.insert(r.id);
+  CHECK(street.count(other.id) == 1);
+  CHECK(street.size() == 2);
+
+  q.category.reset();
+  q.sort = hues::ReportSort::kDue;
+  q.limit = 2;
+  std::vector<hues::Report> by_due;
+  for (const auto& r : client().reports().list(q)) by_due.push_back(r);
+  REQUIRE(by_due.size() == 4);
+  for (std::size_t i = 1; i < by_due.size(); ++i) CHECK(by_due[i - 1].due_at <= by_due[i].due_at);
+  std::string most_urgent;  // the category with the shortest deadline of the three
+  std::int64_t shortest = 1 << 30;
+  for (const auto& c : client().reports().categories())
+    if ((c.code == "street_light" || c.code == "power_outage" || c.code == "flooding") && c.sla_hours < shortest)
+      shortest = c.sla_hours, most_urgent = c.code;
+  CHECK(by_due.front().category == most_urgent);
+
+  q.created_from = "yesterday";
+  try {
+    (void)client().reports().list_page(q);
+    FAIL("expected ValidationError");
+  } catch (const hues::ValidationError& e) {
+    CHECK(e.field() == "created_from");
+  }
+}
+
+TEST_CASE("duplicate hints: the operation and the create response, nearest first, Vietnamese intact") {
+  const std::string m = search_marker();
+  const double lat = 16.585, lon = 107.715, per_m = 1.0 / 111195.0;  // away from the seed
+  const auto first = client().reports().create(new_report("road_damage", "Ổ gà sâu trên đường Lê Lợi " + m, lat, lon));
+  const auto second =
+      client().reports().create(new_report("road_damage", "Hố ga mất nắp " + m, lat + 25 * per_m, lon));
+  client().reports().create(new_report("road_damage", "Xa hơn 50 m " + m, lat + 90 * per_m, lon));
+  client().reports().create(new_report("noise", "Ồn ào " + m, lat, lon));
+  REQUIRE(second.possible_duplicates.has_value());
+  REQUIRE(second.possible_duplicates->size() == 1);
+  CHECK(second.possible_duplicates->at(0).id == first.id);
+
+  hues::DuplicateQuery dq;
+  dq.category = "road_damage";
+  dq.lat = lat + 20 * per_m;
+  dq.lon = lon;
+  auto hints = client().reports().duplicates(dq);
+  REQUIRE(hints.size() == 2);
+  CHECK(hints[0].id == second.id);
+  CHECK(hints[0].distance_m == doctest::Approx(5).epsilon(0.05));
+  CHECK(hints[1].id == first.id);
+  CHECK(hints[1].distance_m == doctest::Approx(20).epsilon(0.05));
+  CHECK(hints[1].description == "Ổ gà sâu trên đường Lê Lợi " + m);
+  CHECK(hints[1].status == hues::ReportStatus::kSubmitted);
+  CHECK_FALSE(client().reports().get(second.id).possible_duplicates.has_value());
+}

@@ -77,7 +77,7 @@ def test_fields_follow_the_spec_with_docstrings():
     names = [f.name for f in dataclasses.fields(hues.Report)]
     assert names == ["id", "category", "description", "location", "anonymous", "visibility", "status",
                      "agency_code", "media", "created_at", "updated_at", "version", "due_at", "overdue",
-                     "duplicate_of", "reporter", "answer", "rating"]
+                     "duplicate_of", "reporter", "answer", "rating", "possible_duplicates"]
     for cls in (hues.AttributeValue, hues.CategoryAttribute, hues.Category, hues.Location, hues.NewReport,
                 hues.Report, hues.ReportQuery, hues.ReportPage, hues.ErrorBody, hues.Agency, hues.TimelineEntry):
         assert cls.__doc__ and [f.name for f in dataclasses.fields(cls)]

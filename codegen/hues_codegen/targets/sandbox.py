@@ -21,6 +21,9 @@ def generate(model: dict, out) -> None:
         allow[path] = ", ".join(m for m in order if m in ms)
     routes = [dict(c, handler="k" + pascal(c["operation_id"]),
                    segments=[s for s in c["path"].split("/") if s], allow=allow[c["path"]]) for c in http]
+    # A literal segment wins over a parameter (/v1/reports/duplicates before /v1/reports/{id}):
+    # the sandbox takes the first route that matches.
+    routes.sort(key=lambda r: [s.startswith("{") for s in r["segments"]])
     env = environment("sandbox")
     for f in FILES:
         out.write(f, env.get_template(f + ".j2").render(routes=routes, spec_hash=model["spec_hash"]))
