@@ -706,11 +706,12 @@ class Handler {
     if (auto problem = internal::validate_args(internal::call_id::kReportsCreate, args))
       throw bad(open311_message(problem->field, problem->message));
     const NewReport report = internal::from_json<NewReport>(args["body"]);
-    CreateOutcome out = store_.create_report(caller, "", Sha256{}, &report);
+    // The report, its timeline's start and what GeoReport brings beside it commit together.
+    const Store::Open311Extras extras{random_id("tok_", 20), media_url, internal::serialize_json(attrs)};
+    CreateOutcome out = store_.create_report(caller, "", Sha256{}, &report, &extras);
     if (out.kind != CreateOutcome::Kind::kCreated) throw std::runtime_error("open311: the report was not created");
     const std::string id = out.response.location.substr(out.response.location.rfind('/') + 1);
-    const std::string token = random_id("tok_", 20);
-    store_.add_open311_request(id, token, media_url, internal::serialize_json(attrs));
+    const std::string& token = extras.token;
 
     // RFC 7240: a client that prefers an asynchronous answer gets a token (GeoReport's
     // batch flow) instead of the id; tokens/{token} turns it into the id.

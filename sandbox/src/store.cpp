@@ -781,7 +781,7 @@ void Store::purge_idempotency_keys() {
 }
 
 CreateOutcome Store::create_report(const Caller& caller, std::string_view idempotency_key,
-                                   const Sha256& body_hash, const NewReport* report) {
+                                   const Sha256& body_hash, const NewReport* report, const Open311Extras* open311) {
   const std::string owner = caller.idempotency_owner();
   CreateOutcome out;
   const std::time_t t = now();
@@ -848,6 +848,15 @@ CreateOutcome Store::create_report(const Caller& caller, std::string_view idempo
     insert_key_.bind(6, out.response.location).bind(7, static_cast<std::int64_t>(t));
     insert_key_.step();
   }
+  if (open311)
+    writer_
+        .prepare("INSERT INTO open311_requests (report_id, token, media_url, attributes, posted_at) VALUES (?,?,?,?,?)")
+        .bind(1, r.id)
+        .bind(2, open311->token)
+        .bind(3, open311->media_url)
+        .bind(4, open311->attributes_json)
+        .bind(5, r.created_at)
+        .exec();
   tx.commit();
   cache_.put(r.id, stored(r, caller.principal));
   if (++creates_ % 4096 == 0) purge_idempotency_keys();
@@ -1323,19 +1332,6 @@ ReportStatistics Store::statistics(const StatisticsQuery& q) {
     if (out.ratings > 0) out.satisfaction_rate = static_cast<double>(out.satisfied) / static_cast<double>(out.ratings);
   }
   return out;
-}
-
-void Store::add_open311_request(const std::string& report_id, const std::string& token, const std::string& media_url,
-                                const std::string& attributes_json) {
-  std::lock_guard<std::mutex> lk(write_mu_);
-  writer_
-      .prepare("INSERT INTO open311_requests (report_id, token, media_url, attributes, posted_at) VALUES (?,?,?,?,?)")
-      .bind(1, report_id)
-      .bind(2, token)
-      .bind(3, media_url)
-      .bind(4, attributes_json)
-      .bind(5, rfc3339(now()))
-      .exec();
 }
 
 std::optional<std::string> Store::open311_token(std::string_view token) {

@@ -166,8 +166,13 @@ class Store {
   // With an idempotency key: replays or rejects a known key; otherwise, when report is
   // non-null, inserts it together with the key and its response in one transaction.
   // report == nullptr means the request was invalid: only the key lookup happens.
+  // open311: what a GeoReport POST keeps beside the report, in the same transaction.
+  struct Open311Extras {
+    std::string token, media_url, attributes_json;
+  };
   CreateOutcome create_report(const Caller& caller, std::string_view idempotency_key,
-                              const Sha256& body_hash, const NewReport* report);
+                              const Sha256& body_hash, const NewReport* report,
+                              const Open311Extras* open311 = nullptr);
   // The JSON of one report, or nullptr. Served from a bounded in-memory cache in front of
   // SQLite: every write to a report goes through this class and refreshes its entry.
   std::shared_ptr<const StoredReport> report(std::string_view id);
@@ -210,8 +215,6 @@ class Store {
   };
   // Public reports only (the facade's GET is unauthenticated), newest first.
   std::vector<Open311Request> open311_requests(const Open311Query& q);
-  void add_open311_request(const std::string& report_id, const std::string& token, const std::string& media_url,
-                           const std::string& attributes_json);
   std::optional<std::string> open311_token(std::string_view token);  // the report id
 
  private:
