@@ -45,6 +45,22 @@ const std::vector<SeedPerson>& seed_people() {
       {"phuhoi.staff", "Đỗ Thị Tuyết", "+84905000022", "agency", 2, "UBND_PHU_HOI", ""},
       {"vinhninh.staff", "Huỳnh Văn Út", "+84905000023", "agency", 2, "UBND_VINH_NINH", ""},
       {"vyda.staff", "Lâm Thị Vân", "+84905000024", "agency", 2, "UBND_VY_DA", ""},
+      // Several people per body: a third IOC operator and a second member of staff per agency.
+      {"nguyen.ioc", "Nguyễn Thị Hạnh", "+84905000025", "ioc", 2, "IOC", ""},
+      {"qldt.staff2", "Tôn Thất Bình", "+84905000026", "agency", 2, "QLDT_HUE", ""},
+      {"hepco.staff2", "Nguyễn Thị Cúc", "+84905000027", "agency", 2, "HEPCO", ""},
+      {"cvcx.staff2", "Lê Văn Dũng", "+84905000028", "agency", 2, "CVCX_HUE", ""},
+      {"sgtvt.staff2", "Trần Thị Hoa", "+84905000029", "agency", 2, "SGTVT_TTH", ""},
+      {"huewaco.staff2", "Phạm Văn Kiên", "+84905000030", "agency", 2, "HUEWACO", ""},
+      {"pc.staff2", "Hồ Thị Lệ", "+84905000031", "agency", 2, "PC_TTH", ""},
+      {"ca.hue.staff2", "Đinh Văn Mạnh", "+84905000032", "agency", 2, "CA_HUE", ""},
+      {"phuong.staff2", "Vũ Thị Ngọc", "+84905000033", "agency", 2, "UBND_PHUONG", ""},
+      {"stnmt.staff2", "Dương Văn Phong", "+84905000034", "agency", 2, "STNMT_TTH", ""},
+      {"sxd.staff2", "Tạ Thị Quế", "+84905000035", "agency", 2, "SXD_TTH", ""},
+      {"phuhoi.staff2", "Châu Văn Rạng", "+84905000036", "agency", 2, "UBND_PHU_HOI", ""},
+      {"dongba.staff2", "Kiều Thị Sen", "+84905000037", "agency", 2, "UBND_DONG_BA", ""},
+      {"vinhninh.staff2", "Lý Văn Tâm", "+84905000038", "agency", 2, "UBND_VINH_NINH", ""},
+      {"vyda.staff2", "Mạc Thị Uyên", "+84905000039", "agency", 2, "UBND_VY_DA", ""},
   };
   return people;
 }

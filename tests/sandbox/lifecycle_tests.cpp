@@ -332,6 +332,26 @@ TEST_CASE("schema v7 migrates a v6 database: versions, deadlines and the new peo
   CHECK(!person_token(c, "dongba.staff").empty());
 }
 
+TEST_CASE("several people work for each body: a second member of staff answers what the first accepted") {
+  World w;
+  auto [id, etag] = w.in_state("in_progress");  // accepted by dongba.staff
+  w.tokens["staff2"] = person_token(w.c, "dongba.staff2");
+  w.tokens["ioc3"] = person_token(w.c, "nguyen.ioc");
+  w.tokens["hepco2"] = person_token(w.c, "hepco.staff2");
+  CHECK(w.act("hepco2", id, w.step("respond"), etag).result_int() == 403);  // another agency's second member
+  auto r = w.act("staff2", id, w.step("respond"), etag);
+  REQUIRE(r.result_int() == 200);
+  r = w.act("ioc3", id, w.step("approve"), std::string(r[http::field::etag]));
+  REQUIRE(r.result_int() == 200);
+  auto t = json_of(w.c.request(http::verb::get, "/v1/reports/" + id + "/timeline", {}, w.as("staff2")));
+  const auto& items = t.at("items").as_array();
+  REQUIRE(items.size() >= 2);
+  CHECK(text(items[items.size() - 2].at("actor_role")) == "agency");
+  CHECK(text(items[items.size() - 1].at("actor_role")) == "ioc");
+  CHECK(text(items[3].at("status")) == "in_progress");
+  CHECK(text(items[items.size() - 2].at("actor")) != text(items[3].at("actor")));  // not the one who accepted
+}
+
 TEST_CASE("the IOC declines a transfer: the same agency goes on with it, the reason lands in the timeline") {
   World w;
   auto [id, etag] = w.in_state("transfer_requested");
