@@ -22,6 +22,7 @@
 #include "open311.h"
 #include "routes.h"
 #include "store.h"
+#include "uploads.h"
 #include "util.h"
 
 namespace hues::sandbox {
@@ -479,9 +480,16 @@ void Api::handle(const Request& req, Response& res, const std::string& issuer, c
   }
   res.set("X-Request-Id", request_id);
   res.set(http::field::server, "hues-sandbox");
+  if (is_upload_target(req.target())) {  // tus 1.0.0: on every response but OPTIONS
+    if (req.method() != http::verb::options) res.set("Tus-Resumable", "1.0.0");
+    if (res.result_int() == 412) res.set("Tus-Version", "1.0.0");
+    if (res.result_int() == 460) res.reason("Checksum Mismatch");
+  }
   res.keep_alive(req.keep_alive());
   res.prepare_payload();
   if (req.method() == http::verb::head) res.body().clear();  // keeps the GET's Content-Length
+  if (res.result() == http::status::no_content && is_upload_target(req.target()))
+    res.erase(http::field::content_length);  // RFC 9110 §8.6: none on a 204
 }
 
 void Api::reject(int status, std::string_view reason, const Request* headers, Response& res) {
@@ -497,6 +505,8 @@ void Api::reject(int status, std::string_view reason, const Request* headers, Re
   set_body(res, e.status, error_json(e, rid));
   res.set("X-Request-Id", rid);
   res.set(http::field::server, "hues-sandbox");
+  if (headers && is_upload_target(headers->target()) && headers->method() != http::verb::options)
+    res.set("Tus-Resumable", "1.0.0");
   res.keep_alive(false);  // the rest of the stream cannot be trusted
   res.prepare_payload();
 }
@@ -591,6 +601,10 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
     return caller;
   };
 
+  if (uploads_ && n >= 2 && n <= 3 && seg[0] == "v1" && seg[1] == "uploads") {  // tus (uploads.h)
+    const std::vector<std::string> rest(seg.begin() + 2, seg.begin() + static_cast<std::ptrdiff_t>(n));
+    return uploads_->handle(req, res, rest, issuer, [&] { return authenticate("reports:write").idempotency_owner(); });
+  }
   if (n == 1 && seg[0] == "healthz") {
     method_allowed(req, {http::verb::get}, "GET, HEAD");
     set_body(res, http::status::ok, R"({"status":"ok"})");

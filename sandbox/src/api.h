@@ -13,6 +13,7 @@ namespace hues::sandbox {
 
 class Store;
 class Oidc;
+class Uploads;
 struct Caller;
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -21,6 +22,8 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 inline constexpr std::size_t kHeaderLimit = 16 * 1024;  // the whole header section, request line included
 inline constexpr std::size_t kTargetLimit = 8 * 1024;   // RFC 9112 §3: request lines of 8000 octets must work
 inline constexpr std::size_t kJsonBodyLimit = 1024 * 1024;
+// A request body under /v1/uploads (one tus PATCH chunk, or a creation-with-upload body).
+inline constexpr std::size_t kUploadChunkLimit = 8 * 1024 * 1024;
 
 class Api {
  public:
@@ -42,6 +45,9 @@ class Api {
   // reason to reject it with; 0 when there is none.
   static int framing_error(const Request& header, std::string& reason);
 
+  // The tus server behind /v1/uploads (uploads.h); without one those paths are 404.
+  void set_uploads(Uploads* uploads) { uploads_ = uploads; }
+
  private:
   void route(const Request& req, Response& res, const std::string& issuer, const std::string& client);
   void create_report(const Request& req, Response& res, const Caller& caller);
@@ -49,6 +55,7 @@ class Api {
 
   Store& store_;
   Oidc& oidc_;
+  Uploads* uploads_ = nullptr;
 };
 
 }  // namespace hues::sandbox

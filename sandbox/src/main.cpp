@@ -18,7 +18,7 @@ constexpr const char* kUsage =
     "                    [--threads N] [--print-ca] [--tls-names N1,N2...] [--max-connections N]\n"
     "                    [--idle-timeout-ms N] [--header-timeout-ms N] [--max-sign-in-failures N]\n"
     "                    [--max-sign-in-failures-per-address N] [--max-user-code-failures N]\n"
-    "                    [--lockout-seconds N] [--failure-window-seconds N]\n"
+    "                    [--lockout-seconds N] [--failure-window-seconds N] [--upload-ttl-seconds N]\n"
     "  --host H        address to listen on (default 127.0.0.1)\n"
     "  --port N        HTTP port (default 0: a free port)\n"
     "  --tls-port N    HTTPS port (default 0: a free port; -1: no HTTPS)\n"
@@ -38,7 +38,9 @@ constexpr const char* kUsage =
     "  --max-user-code-failures N  wrong device codes per account (default 5; twice per address)\n"
     "  --lockout-seconds N  the lockout (429) after too many failures, and by default the\n"
     "                  window failures count in (default 900)\n"
-    "  --failure-window-seconds N  the window failures count in (default: --lockout-seconds)\n";
+    "  --failure-window-seconds N  the window failures count in (default: --lockout-seconds)\n"
+    "  --upload-ttl-seconds N  an unfinished upload (/v1/uploads) expires N seconds after its\n"
+    "                  creation or last PATCH (default 86400)\n";
 
 int parse_int(const char* flag, const char* text) {
   char* end = nullptr;
@@ -107,6 +109,7 @@ int main(int argc, char** argv) {
     else if (a == "--lockout-seconds")
       cfg.sign_in.window_seconds = cfg.sign_in.lockout_seconds = parse_count(a.c_str(), value(), 1, 86400 * 365);
     else if (a == "--failure-window-seconds") window = parse_count(a.c_str(), value(), 1, 86400 * 365);
+    else if (a == "--upload-ttl-seconds") cfg.upload_ttl_seconds = parse_count(a.c_str(), value(), 1, 86400 * 365);
     else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;

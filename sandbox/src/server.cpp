@@ -36,6 +36,7 @@
 #include "certs.h"
 #include "oidc.h"
 #include "store.h"
+#include "uploads.h"
 
 namespace hues::sandbox {
 namespace {
@@ -164,6 +165,7 @@ class Session : public Conn {
         return write();
       }
     }
+    if (!ec && is_upload_target(parser_->get().target())) parser_->body_limit(kUploadChunkLimit);  // a tus chunk
     if (ec || parser_->is_done()) return on_read(ec, 0);
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, 11);
@@ -182,7 +184,9 @@ class Session : public Conn {
   void on_read(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) return self().do_eof();
     if (ec == http::error::body_limit) {
-      api_.reject(413, "the request body exceeds 1 MiB", &parser_->get(), res_);
+      api_.reject(413, is_upload_target(parser_->get().target()) ? "an upload chunk exceeds 8 MiB: send smaller PATCHes"
+                                                                 : "the request body exceeds 1 MiB",
+                  &parser_->get(), res_);
       return write();
     }
     if (ec == http::error::header_limit) {
@@ -309,6 +313,7 @@ struct Server::Impl {
   CertFiles certs;
   std::unique_ptr<Store> store;
   std::unique_ptr<Oidc> oidc;
+  std::unique_ptr<Uploads> uploads;
   std::unique_ptr<Api> api;
   ssl::context tls{ssl::context::tls_server};
   // One single-threaded io_context per thread: a connection lives on one of them, so no
@@ -329,6 +334,7 @@ struct Server::Impl {
     purge_timer->async_wait([this](beast::error_code ec) {
       if (ec) return;
       oidc->purge_expired();
+      uploads->purge_expired();
       schedule_purge();
     });
   }
@@ -426,6 +432,8 @@ void Server::Impl::start() {
   store = std::make_unique<Store>(cfg.db_path);
   oidc = std::make_unique<Oidc>(cfg.db_path, cfg.sign_in);  // after the Store: it migrates the schema
   api = std::make_unique<Api>(*store, *oidc);
+  uploads = std::make_unique<Uploads>((fs::path(cfg.data_dir) / "uploads").string(), cfg.upload_ttl_seconds);
+  api->set_uploads(uploads.get());
   if (cfg.tls_port >= 0) {
     certs = ensure_dev_certificates(cfg.data_dir, cfg.tls_names);
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -516,6 +524,7 @@ void Server::Impl::stop() {
   guards.clear();
   iocs.clear();  // destroys the pending handlers and with them every open connection
   api.reset();
+  uploads.reset();
   oidc.reset();
   store.reset();  // closes SQLite (the last connection checkpoints the WAL)
   if (owns_dir) {

@@ -25,6 +25,8 @@ struct ServerConfig {
   int header_timeout_ms = 10000;  // from a request's first byte to the end of its header
   // The names and addresses the TLS certificate is for; empty: localhost, 127.0.0.1, ::1.
   std::vector<std::string> tls_names;
+  // An unfinished tus upload (/v1/uploads) expires this long after its last PATCH.
+  int upload_ttl_seconds = 86400;
 };
 
 class Server {

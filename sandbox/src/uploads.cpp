@@ -1,0 +1,381 @@
+#include "uploads.h"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json.hpp>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "oidc.h"  // ApiError
+#include "util.h"
+
+namespace hues::sandbox {
+
+const MediaLimit kMediaLimits[4] = {
+    {"photo", 25ull << 20}, {"audio", 200ull << 20}, {"video", 2ull << 30}, {"document", 50ull << 20}};
+
+std::uint64_t max_upload_size() {
+  std::uint64_t m = 0;
+  for (const auto& l : kMediaLimits) m = std::max(m, l.max_bytes);
+  return m;
+}
+
+bool is_upload_target(std::string_view t) {
+  constexpr std::string_view p = "/v1/uploads";
+  if (t.substr(0, p.size()) != p) return false;
+  return t.size() == p.size() || t[p.size()] == '/' || t[p.size()] == '?';
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace http = boost::beast::http;
+
+constexpr const char* kExtensions = "creation,creation-with-upload,termination,checksum,expiration";
+
+ApiError bad(std::string message) { return {400, "validation_error", std::move(message)}; }
+ApiError not_found(const std::string& id) { return {404, "not_found", "no upload with id '" + id + "'"}; }
+
+// RFC 9110 §5.6.7 IMF-fixdate, independent of the locale.
+std::string http_date(std::time_t t) {
+  static const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+// Standard base64 (RFC 4648 §4), padding optional; nullopt on anything else.
+std::optional<std::string> base64_decode(std::string_view s) {
+  while (!s.empty() && s.back() == '=') s.remove_suffix(1);
+  std::string out;
+  unsigned buf = 0;
+  int bits = 0;
+  for (char c : s) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+') v = 62;
+    else if (c == '/') v = 63;
+    else return std::nullopt;
+    buf = (buf << 6) | static_cast<unsigned>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((buf >> bits) & 0xFF));
+    }
+  }
+  if (bits >= 6) return std::nullopt;  // a lone trailing character
+  return out;
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view s) {
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+std::string digest(const EVP_MD* md, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  EVP_Digest(data.data(), data.size(), out, &n, md, nullptr);
+  return std::string(reinterpret_cast<char*>(out), n);
+}
+
+// Upload-Checksum "<algorithm> <base64>": 400 for an unknown algorithm or a malformed value,
+// 460 when the body's digest differs. Checked before a byte is stored.
+void verify_checksum(const Request& req, std::string_view body) {
+  auto it = req.find("Upload-Checksum");
+  if (it == req.end()) return;
+  const std::string_view v = it->value();
+  const auto sp = v.find(' ');
+  if (sp == std::string_view::npos) throw bad("Upload-Checksum must be \"<algorithm> <base64 digest>\"");
+  const std::string_view algo = v.substr(0, sp);
+  const EVP_MD* md = algo == "sha1" ? EVP_sha1() : algo == "sha256" ? EVP_sha256() : nullptr;
+  if (!md) throw bad("Upload-Checksum: unsupported algorithm '" + valid_utf8(algo) + "' (supported: sha1, sha256)");
+  auto expected = base64_decode(v.substr(sp + 1));
+  if (!expected || expected->size() != static_cast<std::size_t>(EVP_MD_size(md)))
+    throw bad("Upload-Checksum: the digest is not a base64 " + std::string(algo) + " digest");
+  if (!constant_time_equals(*expected, digest(md, body)))
+    throw ApiError{460, "checksum_mismatch", "the chunk does not match its Upload-Checksum; it was discarded"};
+}
+
+// Upload-Metadata: comma-separated "key base64value" pairs (the value may be absent).
+std::map<std::string, std::string> parse_metadata(std::string_view v) {
+  std::map<std::string, std::string> out;
+  while (!v.empty()) {
+    const auto comma = v.find(',');
+    std::string_view pair = v.substr(0, comma);
+    v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    while (!pair.empty() && pair.back() == ' ') pair.remove_suffix(1);
+    if (pair.empty()) throw bad("Upload-Metadata: an empty pair");
+    const auto sp = pair.find(' ');
+    std::string key(pair.substr(0, sp));
+    std::optional<std::string> value = std::string();
+    if (sp != std::string_view::npos) value = base64_decode(pair.substr(sp + 1));
+    if (!value) throw bad("Upload-Metadata: the value of '" + valid_utf8(key) + "' is not base64");
+    if (!out.emplace(key, *value).second) throw bad("Upload-Metadata: the key '" + valid_utf8(key) + "' is repeated");
+  }
+  return out;
+}
+
+std::string media_type_of(const std::map<std::string, std::string>& meta) {
+  if (auto t = meta.find("type"); t != meta.end()) {
+    for (const auto& l : kMediaLimits)
+      if (t->second == l.type) return l.type;
+    throw bad("Upload-Metadata: type must be photo, audio, video or document, not '" + valid_utf8(t->second) + "'");
+  }
+  if (auto ft = meta.find("filetype"); ft != meta.end() && !ft->second.empty()) {
+    const std::string& m = ft->second;
+    if (m.rfind("image/", 0) == 0) return "photo";
+    if (m.rfind("audio/", 0) == 0) return "audio";
+    if (m.rfind("video/", 0) == 0) return "video";
+    return "document";
+  }
+  throw bad("Upload-Metadata must name the media type: type (photo, audio, video, document) or filetype (a MIME type)");
+}
+
+bool valid_id(const std::string& id) {
+  if (id.size() != 28 || id.rfind("upl_", 0) != 0) return false;
+  for (char c : id.substr(4))
+    if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7') || (c >= '0' && c <= '9'))) return false;
+  return true;
+}
+
+struct Meta {
+  std::string owner, type, metadata;
+  std::uint64_t length = 0;
+  std::int64_t expires = 0;
+};
+
+// Writes path with mode 0600 through a temporary file and a rename (never half written).
+void write_private(const fs::path& path, const std::string& data) {
+  const std::string tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+  const bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path.string());
+}
+
+void save(const fs::path& path, const Meta& m) {
+  boost::json::object o;
+  o["owner"] = m.owner;
+  o["type"] = m.type;
+  o["metadata"] = m.metadata;
+  o["length"] = m.length;
+  o["expires"] = m.expires;
+  write_private(path, boost::json::serialize(o));
+}
+
+std::optional<Meta> load(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  boost::system::error_code ec;
+  auto v = boost::json::parse(ss.str(), ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto& o = v.as_object();
+  Meta m;
+  m.owner = std::string(o.at("owner").as_string());
+  m.type = std::string(o.at("type").as_string());
+  m.metadata = std::string(o.at("metadata").as_string());
+  m.length = o.at("length").to_number<std::uint64_t>();
+  m.expires = o.at("expires").to_number<std::int64_t>();
+  return m;
+}
+
+std::uint64_t size_of(const fs::path& p) {
+  struct stat st{};
+  return ::stat(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+// Appends body at offset; on a failed write the file is cut back, the offset unchanged.
+void append(const fs::path& p, std::uint64_t offset, std::string_view body) {
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw std::runtime_error("cannot open " + p.string());
+  std::size_t done = 0;
+  bool ok = true;
+  while (done < body.size()) {
+    const ssize_t n = ::pwrite(fd, body.data() + done, body.size() - done, static_cast<off_t>(offset + done));
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (ok) ok = ::fdatasync(fd) == 0;
+  if (!ok && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) { /* nothing more to do */ }
+  ::close(fd);
+  if (!ok) throw std::runtime_error("cannot write " + p.string());
+}
+
+void require_octet_stream(const Request& req) {
+  auto ct = req[http::field::content_type];
+  auto semi = ct.find(';');
+  std::string_view type = ct.substr(0, semi == std::string_view::npos ? ct.size() : semi);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  if (!boost::beast::iequals(type, "application/offset+octet-stream"))
+    throw ApiError{415, "unsupported_media_type", "an upload chunk needs Content-Type: application/offset+octet-stream"};
+}
+
+void set_discovery(Response& res) {
+  res.set("Tus-Version", "1.0.0");
+  res.set("Tus-Max-Size", std::to_string(max_upload_size()));
+  res.set("Tus-Extension", kExtensions);
+  res.set("Tus-Checksum-Algorithm", "sha1,sha256");
+}
+
+}  // namespace
+
+Uploads::Uploads(std::string dir, int ttl_seconds) : dir_(std::move(dir)), ttl_(std::max(1, ttl_seconds)) {
+  if (!fs::exists(dir_)) {
+    fs::create_directories(dir_);
+    fs::permissions(dir_, fs::perms::owner_all);
+  }
+}
+
+void Uploads::handle(const Request& req, Response& res, const std::vector<std::string>& segs, const std::string& base,
+                     const std::function<std::string()>& owner) {
+  const auto method = req.method();
+  const char* allow = segs.empty() ? "POST, OPTIONS" : "HEAD, PATCH, DELETE, OPTIONS";
+  if (method == http::verb::options) {  // discovery: no Tus-Resumable needed, none sent
+    res.result(http::status::no_content);
+    set_discovery(res);
+    return;
+  }
+  const bool allowed = segs.empty() ? method == http::verb::post
+                                    : (method == http::verb::head || method == http::verb::patch ||
+                                       method == http::verb::delete_);
+  if (!allowed)
+    throw ApiError{405, "method_not_allowed",
+                   std::string(req.method_string()) + " is not allowed here; allowed: " + allow, allow};
+  if (req["Tus-Resumable"] != "1.0.0")
+    throw ApiError{412, "unsupported_tus_version",
+                   req.find("Tus-Resumable") == req.end() ? "the Tus-Resumable header is required (1.0.0)"
+                                                          : "this server speaks tus 1.0.0 only"};
+  const std::string who = owner();
+  const std::time_t t = now();
+
+  if (segs.empty()) {  // creation (and creation-with-upload)
+    if (req.find("Upload-Defer-Length") != req.end())
+      throw bad("Upload-Defer-Length is not supported (no creation-defer-length): send Upload-Length");
+    auto len_h = req.find("Upload-Length");
+    if (len_h == req.end()) throw bad("Upload-Length is required");
+    auto length = parse_u64(len_h->value());
+    if (!length) throw bad("Upload-Length must be a non-negative integer");
+    Meta m;
+    m.metadata = std::string(req["Upload-Metadata"]);
+    m.type = media_type_of(parse_metadata(m.metadata));
+    for (const auto& l : kMediaLimits)
+      if (m.type == l.type && *length > l.max_bytes)
+        throw ApiError{413, "payload_too_large",
+                       "Upload-Length " + std::to_string(*length) + " exceeds the " + m.type + " limit of " +
+                           std::to_string(l.max_bytes) + " bytes"};
+    const std::string& body = req.body();
+    if (!body.empty()) {
+      require_octet_stream(req);
+      if (body.size() > *length) throw ApiError{413, "payload_too_large", "the body exceeds Upload-Length"};
+      verify_checksum(req, body);
+    }
+    m.owner = who;
+    m.length = *length;
+    m.expires = t + ttl_;
+    const std::string id = random_id("upl_", 24);
+    std::lock_guard<std::mutex> lk(mu_);
+    const fs::path bin = fs::path(dir_) / (id + ".bin");
+    append(bin, 0, body);
+    save(fs::path(dir_) / (id + ".meta"), m);
+    res.result(http::status::created);
+    res.set(http::field::location, base + "/v1/uploads/" + id);
+    res.set("Upload-Offset", std::to_string(body.size()));
+    if (body.size() < m.length) res.set("Upload-Expires", http_date(m.expires));
+    return;
+  }
+
+  const std::string& id = segs[0];
+  if (method == http::verb::patch) require_octet_stream(req);
+  if (!valid_id(id)) throw not_found(id);
+  std::lock_guard<std::mutex> lk(mu_);
+  const fs::path meta_path = fs::path(dir_) / (id + ".meta"), bin = fs::path(dir_) / (id + ".bin");
+  auto m = load(meta_path);
+  if (!m || m->owner != who) throw not_found(id);  // another caller's upload does not exist for them
+  const std::uint64_t offset = size_of(bin);
+  const bool complete = offset >= m->length;
+  if (!complete && m->expires <= t) throw ApiError{410, "gone", "the upload '" + id + "' expired"};
+
+  if (method == http::verb::delete_) {
+    std::error_code ec;
+    fs::remove(bin, ec);
+    fs::remove(meta_path, ec);
+    res.result(http::status::no_content);
+    return;
+  }
+  if (method == http::verb::head) {
+    res.result(http::status::ok);
+    res.set("Upload-Offset", std::to_string(offset));
+    res.set("Upload-Length", std::to_string(m->length));
+    if (!m->metadata.empty()) res.set("Upload-Metadata", m->metadata);
+    if (!complete) res.set("Upload-Expires", http_date(m->expires));
+    res.set(http::field::cache_control, "no-store");
+    return;
+  }
+  // PATCH
+  auto off_h = req.find("Upload-Offset");
+  if (off_h == req.end()) throw bad("Upload-Offset is required");
+  auto claimed = parse_u64(off_h->value());
+  if (!claimed) throw bad("Upload-Offset must be a non-negative integer");
+  if (*claimed != offset)
+    throw ApiError{409, "offset_mismatch",
+                   "Upload-Offset " + std::to_string(*claimed) + " is not the upload's offset " + std::to_string(offset)};
+  const std::string& body = req.body();
+  if (offset + body.size() > m->length)
+    throw ApiError{413, "payload_too_large", "the chunk would take the upload past its Upload-Length"};
+  verify_checksum(req, body);
+  append(bin, offset, body);
+  const std::uint64_t now_offset = offset + body.size();
+  if (now_offset < m->length) {  // sliding expiry: an upload in progress stays alive
+    m->expires = t + ttl_;
+    save(meta_path, *m);
+  }
+  res.result(http::status::no_content);
+  res.set("Upload-Offset", std::to_string(now_offset));
+  if (now_offset < m->length) res.set("Upload-Expires", http_date(m->expires));
+}
+
+void Uploads::purge_expired() {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::error_code ec;
+  const std::time_t t = now();
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    if (e.path().extension() != ".meta") continue;
+    auto m = load(e.path());
+    fs::path bin = e.path();
+    bin.replace_extension(".bin");
+    if (m && (size_of(bin) >= m->length || m->expires > t)) continue;
+    std::error_code ec2;
+    fs::remove(bin, ec2);
+    fs::remove(e.path(), ec2);
+  }
+}
+
+}  // namespace hues::sandbox
