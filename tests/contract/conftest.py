@@ -58,9 +58,9 @@ def start_sandbox(sandbox_bin, tmp_path_factory):
     """Factory for private sandboxes (fresh data directory unless one is given)."""
     started: list[SandboxProcess] = []
 
-    def start(data_dir: str | None = None) -> SandboxProcess:
+    def start(data_dir: str | None = None, args: tuple[str, ...] = ()) -> SandboxProcess:
         d = data_dir or str(tmp_path_factory.mktemp("sandbox"))
-        sb = SandboxProcess(sandbox_bin, d)
+        sb = SandboxProcess(sandbox_bin, d, args)
         started.append(sb)
         return sb
 
@@ -213,6 +213,28 @@ def sample_calls(api, categories, people):
         ("GET", "/v1/statistics/reports"): dict(path="/v1/statistics/reports", key=None, headers=people.headers("ioc"),
                                                 params=lifecycle.last_days(60)),
         **open311_calls(api, categories, rid),
+        **media_calls(api),
+    }
+
+
+def media_calls(api) -> dict:
+    """The tus upload server's operations (tests/contract/test_uploads.py tests them)."""
+    tus = {"Tus-Resumable": "1.0.0"}
+    create = {**tus, "Upload-Length": "3", "Upload-Metadata": "type ZG9jdW1lbnQ=,filename YS50eHQ="}
+
+    def fresh_upload() -> str:
+        loc = api.call("POST", "/v1/uploads", headers=create, expect=201).headers["Location"]
+        return loc[loc.index("/v1/uploads/"):]
+
+    kept = fresh_upload()
+    octet = "application/offset+octet-stream"
+    return {
+        ("OPTIONS", "/v1/uploads"): dict(path="/v1/uploads", key=None),
+        ("POST", "/v1/uploads"): dict(path="/v1/uploads", headers=create),
+        ("HEAD", "/v1/uploads/{upload_id}"): dict(path=kept, headers=tus),
+        ("PATCH", "/v1/uploads/{upload_id}"): FreshCall(lambda: dict(
+            path=fresh_upload(), raw=b"abc", content_type=octet, headers={**tus, "Upload-Offset": "0"})),
+        ("DELETE", "/v1/uploads/{upload_id}"): FreshCall(lambda: dict(path=fresh_upload(), headers=tus)),
     }
 
 

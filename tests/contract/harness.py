@@ -40,11 +40,11 @@ MISSING_MSG = ("hues-sandbox binary not found (set HUES_SANDBOX_BIN or build it:
 class SandboxProcess:
     """One hues-sandbox process on ephemeral ports, its URLs read from its stdout."""
 
-    def __init__(self, binary: Path, data_dir: str):
+    def __init__(self, binary: Path, data_dir: str, args: tuple[str, ...] = ()):
         self.data_dir = data_dir
         self.log: list[str] = []
         self.proc = subprocess.Popen(
-            [str(binary), "--port", "0", "--tls-port", "0", "--data-dir", data_dir],
+            [str(binary), "--port", "0", "--tls-port", "0", "--data-dir", data_dir, *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             text=True, encoding="utf-8", errors="replace")
         lines: queue.Queue[str | None] = queue.Queue()
