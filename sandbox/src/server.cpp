@@ -137,7 +137,7 @@ class Session : public Conn {
   void do_read() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(kJsonBodyLimit);
+    parser_->body_limit(kUploadChunkLimit);  // the larger limit: Beast checks Content-Length in the header
     if (buffer_.size() > 0) return read_header();  // pipelined: the next request is here
     idle_.push(this);
     beast::get_lowest_layer(self().stream()).expires_after(conns_.idle_timeout);
@@ -165,7 +165,13 @@ class Session : public Conn {
         return write();
       }
     }
-    if (!ec && is_upload_target(parser_->get().target())) parser_->body_limit(kUploadChunkLimit);  // a tus chunk
+    if (!ec && !is_upload_target(parser_->get().target())) {  // JSON and forms: 1 MiB (tus chunks: 8 MiB)
+      if (const auto length = parser_->content_length(); length && *length > kJsonBodyLimit) {
+        api_.reject(413, "the request body exceeds 1 MiB", &parser_->get(), res_);
+        return write();
+      }
+      parser_->body_limit(kJsonBodyLimit);  // what a chunked body may still bring
+    }
     if (ec || parser_->is_done()) return on_read(ec, 0);
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, 11);

@@ -1,0 +1,280 @@
+"""The sandbox as a tus 1.0.0 server at /v1/uploads: core protocol, creation,
+creation-with-upload, termination, checksum and expiration, over plain HTTP (responses are
+checked against docs/openapi.yaml), and a third-party tus client (tuspy) uploading in chunks."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import time
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from harness import Api
+
+TUS = {"Tus-Resumable": "1.0.0"}
+OCTET = "application/offset+octet-stream"
+MiB = 1024 * 1024
+
+
+def meta(**pairs: str) -> str:
+    return ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in pairs.items())
+
+
+def create(api: Api, length: int, *, key="default", headers=None, body: bytes | None = None,
+           expect: int | None = 201, content_type=OCTET, **pairs) -> tuple[str, object]:
+    h = {**TUS, "Upload-Length": str(length), "Upload-Metadata": meta(**(pairs or {"type": "document"})),
+         **(headers or {})}
+    r = api.call("POST", "/v1/uploads", headers=h, key=key, raw=body, content_type=content_type if body else None,
+                 expect=expect)
+    path = r.headers.get("Location", "")
+    return (path[path.index("/v1/uploads/"):] if path else ""), r
+
+
+def patch(api: Api, path: str, offset: int, data: bytes, *, headers=None, key="default", expect=204,
+          content_type=OCTET):
+    return api.call("PATCH", path, raw=data, content_type=content_type, key=key,
+                    headers={**TUS, "Upload-Offset": str(offset), **(headers or {})}, expect=expect)
+
+
+def head(api: Api, path: str, *, key="default", headers=None, expect=200):
+    return api.call("HEAD", path, headers={**TUS, **(headers or {})}, key=key, expect=expect)
+
+
+def digest(algo: str, data: bytes) -> str:
+    return f"{algo} {base64.b64encode(hashlib.new(algo, data).digest()).decode()}"
+
+
+def stored(data_dir: str, path: str) -> bytes:
+    return (Path(data_dir) / "uploads" / (path.rsplit("/", 1)[1] + ".bin")).read_bytes()
+
+
+def test_options_advertises_the_server(api):
+    r = api.call("OPTIONS", "/v1/uploads", key=None, expect=204)
+    assert r.headers["Tus-Version"] == "1.0.0"
+    assert set(r.headers["Tus-Extension"].split(",")) == {
+        "creation", "creation-with-upload", "termination", "checksum", "expiration"}
+    assert r.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
+    assert int(r.headers["Tus-Max-Size"]) == 2 * 1024 * MiB
+    assert "Tus-Resumable" not in r.headers
+
+
+def test_create_patch_head_in_chunks(api, sandbox):
+    data = os.urandom(300_000)
+    path, r = create(api, len(data), type="photo", filename="ảnh cầu Trường Tiền.jpg")
+    assert r.headers["Location"].startswith(sandbox.url + "/v1/uploads/upl_")
+    assert r.headers["Upload-Offset"] == "0" and r.headers["Tus-Resumable"] == "1.0.0"
+    expires = parsedate_to_datetime(r.headers["Upload-Expires"])
+    assert expires.timestamp() > time.time() + 3600
+    h = head(api, path)
+    assert (h.headers["Upload-Offset"], h.headers["Upload-Length"]) == ("0", str(len(data)))
+    assert h.headers["Cache-Control"] == "no-store" and h.headers["Tus-Resumable"] == "1.0.0"
+    assert "Upload-Defer-Length" not in h.headers
+    # The metadata comes back as given, the Vietnamese file name byte for byte.
+    pairs = dict(p.split(" ") for p in h.headers["Upload-Metadata"].split(","))
+    assert base64.b64decode(pairs["filename"]).decode() == "ảnh cầu Trường Tiền.jpg"
+    r = patch(api, path, 0, data[:100_000])
+    assert r.headers["Upload-Offset"] == "100000" and "Upload-Expires" in r.headers
+    assert "Content-Length" not in r.headers  # a 204 has none (RFC 9110 section 8.6)
+    assert head(api, path).headers["Upload-Offset"] == "100000"  # HEAD after a partial PATCH
+    # A wrong offset is 409 and stores nothing.
+    patch(api, path, 0, data[:10], expect=409).error("offset_mismatch")
+    patch(api, path, 200_000, data[200_000:], expect=409)
+    assert head(api, path).headers["Upload-Offset"] == "100000"
+    r = patch(api, path, 100_000, data[100_000:])
+    assert r.headers["Upload-Offset"] == str(len(data)) and "Upload-Expires" not in r.headers
+    assert stored(sandbox.data_dir, path) == data
+    # Complete: a PATCH of nothing at the end is fine, a byte more is 413.
+    patch(api, path, len(data), b"")
+    patch(api, path, len(data), b"x", expect=413).error("payload_too_large")
+
+
+def test_files_are_private(api, sandbox):
+    path, _ = create(api, 4)
+    patch(api, path, 0, b"abcd")
+    f = Path(sandbox.data_dir) / "uploads" / (path.rsplit("/", 1)[1] + ".bin")
+    assert f.stat().st_mode & 0o777 == 0o600
+    assert f.parent.stat().st_mode & 0o777 == 0o700
+    assert f.with_suffix(".meta").stat().st_mode & 0o777 == 0o600
+
+
+def test_creation_with_upload(api, sandbox):
+    data = b"%PDF-1.7 bien ban"
+    path, r = create(api, len(data) + 5, body=data, type="document",
+                     headers={"Upload-Checksum": digest("sha256", data)})
+    assert r.headers["Upload-Offset"] == str(len(data))
+    assert head(api, path).headers["Upload-Offset"] == str(len(data))
+    patch(api, path, len(data), b"12345")
+    assert stored(sandbox.data_dir, path) == data + b"12345"
+    # A wrong checksum on the first chunk creates nothing; a body past Upload-Length is 413.
+    _, r = create(api, 100, body=b"abc", headers={"Upload-Checksum": digest("sha1", b"abd")}, expect=460)
+    assert "Location" not in r.headers and r.resp.reason == "Checksum Mismatch"
+    create(api, 2, body=b"abc", expect=413)
+    create(api, 3, body=b"abc", content_type="application/json", expect=415)
+
+
+def test_checksum_mismatch_discards_the_chunk(api, sandbox):
+    data = os.urandom(64_000)
+    path, _ = create(api, len(data), type="audio")
+    patch(api, path, 0, data[:32_000], headers={"Upload-Checksum": digest("sha1", data[:32_000])})
+    bad = patch(api, path, 32_000, data[32_000:], headers={"Upload-Checksum": digest("sha256", b"other")},
+                expect=460)
+    bad.error("checksum_mismatch")
+    assert bad.headers["Tus-Resumable"] == "1.0.0"
+    assert head(api, path).headers["Upload-Offset"] == "32000"  # nothing of it was kept
+    patch(api, path, 32_000, data[32_000:], headers={"Upload-Checksum": digest("md5", data[32_000:])},
+          expect=400).error("validation_error")
+    patch(api, path, 32_000, data[32_000:], headers={"Upload-Checksum": "sha256 %%%"}, expect=400)
+    patch(api, path, 32_000, data[32_000:], headers={"Upload-Checksum": digest("sha1", data[:10])[:-4]},
+          expect=400)
+    assert head(api, path).headers["Upload-Offset"] == "32000"
+    # The same offset again, with the right digest, goes through.
+    r = patch(api, path, 32_000, data[32_000:], headers={"Upload-Checksum": digest("sha256", data[32_000:])})
+    assert r.headers["Upload-Offset"] == str(len(data))
+    assert stored(sandbox.data_dir, path) == data
+
+
+def test_limits_per_media_type(api):
+    create(api, 25 * MiB, type="photo")
+    create(api, 25 * MiB + 1, type="photo", expect=413)[1].error("payload_too_large")
+    create(api, 50 * MiB + 1, type="document", expect=413)
+    create(api, 200 * MiB, type="audio")
+    create(api, 200 * MiB + 1, filetype="audio/mpeg", expect=413)
+    create(api, 2 * 1024 * MiB, filetype="video/mp4", filename="clip.mp4")
+    create(api, 2 * 1024 * MiB + 1, type="video", expect=413)
+
+
+def test_a_chunk_over_8_mib_is_413(api):
+    path, _ = create(api, 10 * MiB, type="video")
+    r = requests.patch(api.base + path, data=b"\0" * (8 * MiB + 1), timeout=30, headers={
+        **TUS, "X-Api-Key": api.api_key, "Content-Type": OCTET, "Upload-Offset": "0"})
+    assert r.status_code == 413 and r.headers["Tus-Resumable"] == "1.0.0"
+    assert head(api, path).headers["Upload-Offset"] == "0"
+    patch(api, path, 0, b"\0" * (8 * MiB))  # exactly the limit is fine
+
+
+def test_bad_requests_change_nothing(api):
+    path, _ = create(api, 10)
+    patch(api, path, 0, b"abc", content_type="application/octet-stream", expect=415).error("unsupported_media_type")
+    patch(api, path, 0, b"abc", content_type=None, expect=415)
+    api.call("PATCH", path, raw=b"abc", content_type=OCTET, headers=TUS, expect=400).error("validation_error")
+    patch(api, path, -1, b"abc", expect=400)
+    assert head(api, path).headers["Upload-Offset"] == "0"
+    # Creation needs a length and a media type.
+    api.call("POST", "/v1/uploads", headers={**TUS, "Upload-Metadata": meta(type="photo")}, expect=400)
+    api.call("POST", "/v1/uploads", headers={**TUS, "Upload-Defer-Length": "1", "Upload-Metadata": meta(type="photo")},
+             expect=400)
+    create(api, 10, filename="a.bin", expect=400)[1].error("validation_error")
+    create(api, 10, type="executable", expect=400)
+    create(api, 10, headers={"Upload-Metadata": "type !!!"}, expect=400)
+    create(api, 10, headers={"Upload-Length": "ten"}, expect=400)
+
+
+def test_tus_version_is_required(api):
+    path, _ = create(api, 10)
+    for h in ({}, {"Tus-Resumable": "0.2.2"}):
+        r = api.call("HEAD", path, headers=h, expect=412)
+        assert r.headers["Tus-Version"] == "1.0.0" and r.headers["Tus-Resumable"] == "1.0.0"
+        r = api.call("PATCH", path, raw=b"abc", content_type=OCTET, headers={**h, "Upload-Offset": "0"}, expect=412)
+        assert r.headers["Tus-Version"] == "1.0.0"
+        r = api.call("POST", "/v1/uploads", headers={**h, "Upload-Length": "3", "Upload-Metadata": meta(type="photo")},
+                     expect=412)
+        r.error("unsupported_tus_version")
+    assert head(api, path).headers["Upload-Offset"] == "0"
+
+
+def test_authentication_and_ownership(api, people):
+    api.call("POST", "/v1/uploads", key=None, headers={**TUS, "Upload-Length": "3",
+                                                       "Upload-Metadata": meta(type="photo")}, expect=401)
+    path, _ = create(api, 10)
+    head(api, path, key=None, expect=401)
+    citizen = people.headers("citizen")
+    # Another caller's upload does not exist for them.
+    head(api, path, key=None, headers=citizen, expect=404)
+    patch(api, path, 0, b"abc", key=None, headers=citizen, expect=404).error("not_found")
+    api.call("DELETE", path, key=None, headers={**TUS, **citizen}, expect=404)
+    assert head(api, path).headers["Upload-Offset"] == "0"
+    # A citizen's own upload works with their token, and is hidden from the API key.
+    mine, _ = create(api, 3, key=None, headers=citizen, type="photo")
+    patch(api, mine, 0, b"abc", key=None, headers=citizen)
+    head(api, mine, expect=404)
+    assert head(api, mine, key=None, headers=citizen).headers["Upload-Offset"] == "3"
+    head(api, "/v1/uploads/upl_aaaaaaaaaaaaaaaaaaaaaaaa", expect=404)
+    head(api, "/v1/uploads/..%2Fsandbox.db", expect=404)
+
+
+def test_termination(api, sandbox):
+    path, _ = create(api, 10)
+    patch(api, path, 0, b"abc")
+    r = api.call("DELETE", path, headers=TUS, expect=204)
+    assert r.headers["Tus-Resumable"] == "1.0.0"
+    head(api, path, expect=404)
+    patch(api, path, 3, b"abc", expect=404)
+    api.call("DELETE", path, headers=TUS, expect=404)
+    assert not (Path(sandbox.data_dir) / "uploads" / (path.rsplit("/", 1)[1] + ".bin")).exists()
+    r = api.call("GET", path, headers=TUS, expect=405)
+    assert set(r.headers["Allow"].split(", ")) == {"HEAD", "PATCH", "DELETE", "OPTIONS"}
+
+
+def test_expired_uploads_are_gone(spec, start_sandbox):
+    sb = start_sandbox(args=("--upload-ttl-seconds", "2"))
+    api = Api(spec, sb.url, api_key=sb.api_key)
+    try:
+        path, r = create(api, 10)
+        left = parsedate_to_datetime(r.headers["Upload-Expires"]).timestamp() - time.time()
+        assert -1 < left <= 2.5, left
+        patch(api, path, 0, b"abc")
+        done, _ = create(api, 3)
+        patch(api, done, 0, b"abc")  # a finished upload does not expire
+        time.sleep(3.2)
+        head(api, path, expect=410)
+        patch(api, path, 3, b"def", expect=410).error("gone")
+        assert head(api, done).headers["Upload-Offset"] == "3"
+    finally:
+        api.close()
+
+
+def test_resumes_after_a_restart(spec, start_sandbox, tmp_path):
+    data = os.urandom(200_000)
+    sb = start_sandbox(str(tmp_path / "d"))
+    api = Api(spec, sb.url, api_key=sb.api_key)
+    path, _ = create(api, len(data), type="video")
+    patch(api, path, 0, data[:70_000])
+    api.close()
+    sb.stop()
+    sb2 = start_sandbox(str(tmp_path / "d"))
+    api = Api(spec, sb2.url, api_key=sb2.api_key)
+    try:
+        assert head(api, path).headers["Upload-Offset"] == "70000"
+        patch(api, path, 70_000, data[70_000:])
+        assert head(api, path).headers["Upload-Offset"] == str(len(data))
+        assert stored(sb2.data_dir, path) == data
+    finally:
+        api.close()
+
+
+def test_tuspy_uploads_in_chunks(api, sandbox, tmp_path):
+    tusclient = pytest.importorskip("tusclient.client", reason="pip install tuspy (scripts/bootstrap.sh)")
+    data = os.urandom(5 * MiB + 12345)
+    f = tmp_path / "phóng sự.mp4"
+    f.write_bytes(data)
+    client = tusclient.TusClient(sandbox.url + "/v1/uploads", headers={"X-Api-Key": api.api_key})
+    up = client.uploader(str(f), chunk_size=MiB, metadata={"type": "video", "filename": f.name},
+                         upload_checksum=True)
+    chunks = 0
+    while up.offset < len(data):
+        up.upload_chunk()
+        chunks += 1
+    assert chunks == 6
+    assert re.fullmatch(re.escape(sandbox.url) + r"/v1/uploads/upl_[a-z2-7]{24}", up.url)
+    path = up.url[len(sandbox.url):]
+    assert head(api, path).headers["Upload-Offset"] == str(len(data))
+    assert hashlib.sha256(stored(sandbox.data_dir, path)).hexdigest() == hashlib.sha256(data).hexdigest()
+    # tuspy resumes from the server's offset: a fresh uploader on the same URL finds it done.
+    again = client.uploader(str(f), url=up.url, chunk_size=MiB)
+    assert again.get_offset() == len(data)
