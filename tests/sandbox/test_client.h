@@ -85,7 +85,7 @@ class Client {
       req.prepare_payload();
     }
     write_raw_message(req);
-    return read_response();
+    return read_response(method == http::verb::head);
   }
 
   template <class Message>
@@ -105,10 +105,12 @@ class Client {
     });
   }
 
-  Response read_response() {
+  // to_head: the answer to a HEAD, whose Content-Length announces no body (RFC 9110 §9.3.2).
+  Response read_response(bool to_head = false) {
     Response res;
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
+    parser.skip(to_head);
     with_stream([&](auto& s) {
       beast::get_lowest_layer(s).expires_after(kTimeout);
       run([&](auto h) { http::async_read(s, buffer_, parser, h); });
