@@ -559,6 +559,47 @@ int Api::framing_error(const Request& req, std::string& reason) {
   return 0;
 }
 
+// A Bearer token (RFC 6750) or a partner API key; scope is what a token must carry.
+Caller Api::authenticate(const Request& req, const char* scope, const std::string& issuer) {
+  Caller caller;
+  auto auth = req[http::field::authorization];
+  if (!auth.empty()) {
+    std::optional<Caller> who;
+    if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) who = oidc_.caller_of(auth.substr(7), issuer);
+    if (!who)
+      throw HttpError{http::status::unauthorized, "invalid_token", "the access token is invalid, expired or revoked", "",
+                      nullptr, R"(Bearer error="invalid_token")"};
+    std::istringstream scopes(who->scope);
+    bool granted = scope == nullptr;
+    for (std::string s; !granted && scopes >> s;) granted = s == scope;
+    if (!granted)
+      throw HttpError{http::status::forbidden, "insufficient_scope",
+                      std::string("the access token lacks the ") + scope + " scope", "", nullptr,
+                      std::string(R"(Bearer error="insufficient_scope", scope=")") + scope + "\""};
+    return std::move(*who);
+  }
+  auto key = req["X-Api-Key"];
+  if (key.empty())
+    throw HttpError{http::status::unauthorized, "missing_api_key",
+                    "an X-Api-Key header or an Authorization: Bearer token is required", "", nullptr,
+                    R"(Bearer realm="hues")"};
+  caller.api_key_id = store_.authenticate(key);
+  if (!caller.api_key_id) throw HttpError{http::status::unauthorized, "invalid_api_key", "the API key is not valid", ""};
+  return caller;
+}
+
+bool Api::admits_body(const Request& header, Response& res, const std::string& issuer, const std::string& client) {
+  if (!is_upload_target(header.target()) || header.method() == http::verb::options) return true;
+  try {
+    authenticate(header, "reports:write", issuer);
+    return true;
+  } catch (const HttpError&) {
+  }
+  handle(header, res, issuer, client);  // the answer the whole request would get (401, 403...)
+  res.keep_alive(false);                // its unread body follows on the connection
+  return false;
+}
+
 void Api::route(const Request& req, Response& res, const std::string& issuer, const std::string& client) {
   auto parsed = boost::urls::parse_origin_form(req.target());
   if (!parsed) throw invalid("", "malformed request target");
@@ -572,34 +613,7 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
     if (n == seg.size()) throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
     seg[n++] = s;
   }
-  // A Bearer token (RFC 6750) or a partner API key; scope is what a token must carry.
-  auto authenticate = [&](const char* scope) {
-    Caller caller;
-    auto auth = req[http::field::authorization];
-    if (!auth.empty()) {
-      std::optional<Caller> who;
-      if (auth.size() > 7 && boost::beast::iequals(auth.substr(0, 7), "Bearer ")) who = oidc_.caller_of(auth.substr(7), issuer);
-      if (!who)
-        throw HttpError{http::status::unauthorized, "invalid_token", "the access token is invalid, expired or revoked", "",
-                        nullptr, R"(Bearer error="invalid_token")"};
-      std::istringstream scopes(who->scope);
-      bool granted = scope == nullptr;
-      for (std::string s; !granted && scopes >> s;) granted = s == scope;
-      if (!granted)
-        throw HttpError{http::status::forbidden, "insufficient_scope",
-                        std::string("the access token lacks the ") + scope + " scope", "", nullptr,
-                        std::string(R"(Bearer error="insufficient_scope", scope=")") + scope + "\""};
-      return std::move(*who);
-    }
-    auto key = req["X-Api-Key"];
-    if (key.empty())
-      throw HttpError{http::status::unauthorized, "missing_api_key",
-                      "an X-Api-Key header or an Authorization: Bearer token is required", "", nullptr,
-                      R"(Bearer realm="hues")"};
-    caller.api_key_id = store_.authenticate(key);
-    if (!caller.api_key_id) throw HttpError{http::status::unauthorized, "invalid_api_key", "the API key is not valid", ""};
-    return caller;
-  };
+  auto authenticate = [&](const char* scope) { return Api::authenticate(req, scope, issuer); };
 
   if (uploads_ && n >= 2 && n <= 3 && seg[0] == "v1" && seg[1] == "uploads") {  // tus (uploads.h)
     const std::vector<std::string> rest(seg.begin() + 2, seg.begin() + static_cast<std::ptrdiff_t>(n));

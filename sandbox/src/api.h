@@ -48,8 +48,14 @@ class Api {
   // The tus server behind /v1/uploads (uploads.h); without one those paths are 404.
   void set_uploads(Uploads* uploads) { uploads_ = uploads; }
 
+  // Once a request's header is read: may its body be read? An upload chunk (up to
+  // kUploadChunkLimit) is read only for a caller who may upload; otherwise res is the answer
+  // the whole request would get, with Connection: close, and false.
+  bool admits_body(const Request& header, Response& res, const std::string& issuer, const std::string& client);
+
  private:
   void route(const Request& req, Response& res, const std::string& issuer, const std::string& client);
+  Caller authenticate(const Request& req, const char* scope, const std::string& issuer);
   void create_report(const Request& req, Response& res, const Caller& caller);
   void transition(const Request& req, Response& res, const Caller& caller, int call_id, const std::string& id);
 

@@ -173,6 +173,7 @@ class Session : public Conn {
       parser_->body_limit(kJsonBodyLimit);  // what a chunked body may still bring
     }
     if (ec || parser_->is_done()) return on_read(ec, 0);
+    if (!api_.admits_body(parser_->get(), res_, issuer_, client_)) return write();  // no 8 MiB for strangers
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, 11);
       return http::async_write(self().stream(), *continue_, [self = self().shared_from_this()](beast::error_code e, std::size_t) {

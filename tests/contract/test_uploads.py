@@ -208,6 +208,28 @@ def test_authentication_and_ownership(api, people):
     head(api, "/v1/uploads/..%2Fsandbox.db", expect=404)
 
 
+def test_a_stranger_is_answered_before_sending_a_chunk(sandbox):
+    """Chunks may be 8 MiB: the body of a PATCH or POST without valid credentials is never
+    read. The 401 arrives while the declared 8 MiB have not been sent, and the connection closes."""
+    import socket
+    from urllib.parse import urlsplit
+    u = urlsplit(sandbox.url)
+    for method, target in (("PATCH", "/v1/uploads/upl_aaaaaaaaaaaaaaaaaaaaaaaa"), ("POST", "/v1/uploads")):
+        with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+            s.sendall((f"{method} {target} HTTP/1.1\r\nHost: {u.netloc}\r\nTus-Resumable: 1.0.0\r\n"
+                       f"Upload-Offset: 0\r\nUpload-Length: {8 * MiB}\r\nUpload-Metadata: {meta(type='video')}\r\n"
+                       f"Content-Type: {OCTET}\r\nX-Api-Key: not-a-key\r\nContent-Length: {8 * MiB}\r\n\r\n").encode())
+            s.sendall(b"x" * 1024)  # a first kilobyte of the 8 MiB, then nothing
+            got = b""
+            while b"\r\n\r\n" not in got:
+                chunk = s.recv(65536)  # a server reading the body first would time this out
+                assert chunk, got
+                got += chunk
+            head_, _, _ = got.partition(b"\r\n\r\n")
+            assert head_.startswith(b"HTTP/1.1 401 "), head_
+            assert b"connection: close" in head_.lower() and b"tus-resumable: 1.0.0" in head_.lower()
+
+
 def test_termination(api, sandbox):
     path, _ = create(api, 10)
     patch(api, path, 0, b"abc")
