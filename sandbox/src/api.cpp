@@ -191,18 +191,12 @@ bool parse_number(const std::string& s, T& out) {
 // An RFC 3339 time the Timestamp pattern accepted, as (unix seconds, nanoseconds); nullopt
 // when it names no real time (month 13, February 30).
 std::optional<std::pair<std::time_t, long>> parse_timestamp(const std::string& s) {
-  std::tm tm{};
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &year, &month, &day, &hour, &minute, &second) != 6)
     return std::nullopt;
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const std::time_t t = timegm(&tm);
-  if (t == static_cast<std::time_t>(-1) || rfc3339(t).compare(0, 19, s, 0, 19) != 0) return std::nullopt;
+  const auto utc = utc_time(year, month, day, hour, minute, second);
+  if (!utc) return std::nullopt;
+  const std::time_t t = *utc;
   long nanos = 0;
   if (s.size() > 20 && s[19] == '.') {
     long scale = 100000000;

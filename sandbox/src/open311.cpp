@@ -161,22 +161,6 @@ bool digits(std::string_view s, std::size_t at, std::size_t n, int& out) {
   return true;
 }
 
-std::optional<std::time_t> utc_time(int y, int mo, int d, int h, int mi, int s) {
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  const std::time_t t = timegm(&tm);
-  std::tm back{};
-  gmtime_r(&t, &back);
-  if (back.tm_mday != d || back.tm_mon != mo - 1) return std::nullopt;  // 2026-02-30 and the like
-  return t;
-}
-
 // A W3C-profile ISO 8601 date-time (the spec's "w3 format"): YYYY-MM-DDThh:mm[:ss[.s+]]
 // with Z or ±hh:mm, which must be there; or a bare date, midnight in Huế. A space where
 // the offset's '+' belongs is read as '+': an unencoded '+' in a query string arrives so.

@@ -263,14 +263,19 @@ void migrate_identity_v3(Db& db) {
   )SQL");
 }
 
-void migrate_seed_identity_v4(Db& db) {
-  auto user = db.prepare(
-      "INSERT INTO users (sub, username, password_hash, name, phone_number, role, verification_level, "
-      "agency_code, ward) VALUES (?,?,?,?,?,?,?,?,?)");
+// The seeded people (seed_people()); or_ignore: those a database already has are kept.
+void insert_seed_people(Db& db, bool or_ignore) {
+  auto user = db.prepare(std::string(or_ignore ? "INSERT OR IGNORE" : "INSERT") +
+                         " INTO users (sub, username, password_hash, name, phone_number, role, verification_level, "
+                         "agency_code, ward) VALUES (?,?,?,?,?,?,?,?,?)");
   for (const auto& p : seed_people()) {
     user.bind(1, random_id("usr_", 16)).bind(2, p.username).bind(3, kSeedPasswordHash).bind(4, p.name);
     user.bind(5, p.phone).bind(6, p.role).bind(7, std::int64_t{p.level}).bind(8, p.agency_code).bind(9, p.ward).exec();
   }
+}
+
+void migrate_seed_identity_v4(Db& db) {
+  insert_seed_people(db, /*or_ignore=*/false);
   auto client = db.prepare(
       "INSERT INTO oauth_clients (client_id, secret_sha256, native, grants, scopes, redirect_uris, id_token_alg) "
       "VALUES (?,?,?,?,?,?,?)");
@@ -365,13 +370,7 @@ void migrate_lifecycle_v7(Db& db) {
     CREATE INDEX IF NOT EXISTS report_comments_report ON report_comments(report_id, seq);
   )SQL");
   // People seeded before v7 exist already; the ones this step adds are inserted once.
-  auto user = db.prepare(
-      "INSERT OR IGNORE INTO users (sub, username, password_hash, name, phone_number, role, verification_level, "
-      "agency_code, ward) VALUES (?,?,?,?,?,?,?,?,?)");
-  for (const auto& p : seed_people()) {
-    user.bind(1, random_id("usr_", 16)).bind(2, p.username).bind(3, kSeedPasswordHash).bind(4, p.name);
-    user.bind(5, p.phone).bind(6, p.role).bind(7, std::int64_t{p.level}).bind(8, p.agency_code).bind(9, p.ward).exec();
-  }
+  insert_seed_people(db, /*or_ignore=*/true);
 }
 
 // Issue 8, the Open311 GeoReport v2 facade (open311.cpp): what a GeoReport POST brings
@@ -396,13 +395,7 @@ void migrate_open311_v8(Db& db) {
 // so that triggers on them (full-text search) see every row. Staff of every agency they
 // reach join the people first.
 void migrate_seed_stories_v9(Db& db) {
-  auto user = db.prepare(
-      "INSERT OR IGNORE INTO users (sub, username, password_hash, name, phone_number, role, verification_level, "
-      "agency_code, ward) VALUES (?,?,?,?,?,?,?,?,?)");
-  for (const auto& p : seed_people()) {
-    user.bind(1, random_id("usr_", 16)).bind(2, p.username).bind(3, kSeedPasswordHash).bind(4, p.name);
-    user.bind(5, p.phone).bind(6, p.role).bind(7, std::int64_t{p.level}).bind(8, p.agency_code).bind(9, p.ward).exec();
-  }
+  insert_seed_people(db, /*or_ignore=*/true);
   const std::time_t t0 = now();
   const auto stories = seed_stories(t0);
   {

@@ -42,6 +42,9 @@ using internal::valid_utf8;
 // RFC 3339 UTC with second precision: "2026-11-28T09:16:16Z".
 std::string rfc3339(std::time_t t);
 std::time_t now();
+// The UTC time of a calendar date and time of day; nullopt when it names none (month 13,
+// 30 February, 24:00).
+std::optional<std::time_t> utc_time(int y, int mo, int d, int h, int mi, int s);
 
 // Great-circle distance in metres on the mean Earth sphere.
 double haversine_m(double lat1, double lon1, double lat2, double lon2);
