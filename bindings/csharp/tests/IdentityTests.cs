@@ -60,6 +60,11 @@ public class IdentityTests {
 
   // Code + PKCE: sign in on the login page, let the browser follow the redirect to the app's
   // loopback listener, exchange the code.
+  // username signed in through the sandbox's provider, its tokens in a store of its own.
+  internal static UserCredentials SignedIn(OidcClient oidc, string username) {
+    return new UserCredentials(oidc, new MemoryTokenStore(), key: username, tokens: SignInWithPkce(oidc, username));
+  }
+
   internal static TokenSet SignInWithPkce(OidcClient oidc, string username) {
     using (var receiver = new LoopbackReceiver()) {
       var request = oidc.AuthorizationRequest(receiver.RedirectUri(), AppScope);

@@ -21,12 +21,9 @@ public class LifecycleTests {
   [Test]
   public void TheSeedStoryWithThreeRoles() {
     using (var oidc = IdentityTests.App())
-    using (var citizenUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "an",
-                                                 tokens: IdentityTests.SignInWithPkce(oidc, "nguyen.van.an")))
-    using (var iocUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "ioc",
-                                             tokens: IdentityTests.SignInWithPkce(oidc, "le.ioc")))
-    using (var staffUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "staff",
-                                               tokens: IdentityTests.SignInWithPkce(oidc, "dongba.staff")))
+    using (var citizenUser = IdentityTests.SignedIn(oidc, "nguyen.van.an"))
+    using (var iocUser = IdentityTests.SignedIn(oidc, "le.ioc"))
+    using (var staffUser = IdentityTests.SignedIn(oidc, "dongba.staff"))
     using (var citizen = IdentityTests.ClientWith(citizenUser, tls: false))
     using (var ioc = IdentityTests.ClientWith(iocUser, tls: false))
     using (var staff = IdentityTests.ClientWith(staffUser, tls: false)) {
@@ -94,12 +91,9 @@ public class LifecycleTests {
   [Test]
   public void AnAnonymousReportHidesTheReporterFromTheAgency() {
     using (var oidc = IdentityTests.App())
-    using (var citizenUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "an",
-                                                 tokens: IdentityTests.SignInWithPkce(oidc, "nguyen.van.an")))
-    using (var iocUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "ioc",
-                                             tokens: IdentityTests.SignInWithPkce(oidc, "le.ioc")))
-    using (var staffUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "staff",
-                                               tokens: IdentityTests.SignInWithPkce(oidc, "dongba.staff")))
+    using (var citizenUser = IdentityTests.SignedIn(oidc, "nguyen.van.an"))
+    using (var iocUser = IdentityTests.SignedIn(oidc, "le.ioc"))
+    using (var staffUser = IdentityTests.SignedIn(oidc, "dongba.staff"))
     using (var citizen = IdentityTests.ClientWith(citizenUser, tls: false))
     using (var ioc = IdentityTests.ClientWith(iocUser, tls: false))
     using (var staff = IdentityTests.ClientWith(staffUser, tls: false)) {
@@ -144,12 +138,9 @@ public class LifecycleTests {
   [Test]
   public void TwoOperatorsRaceOneStepTheLoserGetsTheWinnersReport() {
     using (var oidc = IdentityTests.App())
-    using (var citizenUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "an",
-                                                 tokens: IdentityTests.SignInWithPkce(oidc, "nguyen.van.an")))
-    using (var leUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "le",
-                                            tokens: IdentityTests.SignInWithPkce(oidc, "le.ioc")))
-    using (var tranUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "tran",
-                                              tokens: IdentityTests.SignInWithPkce(oidc, "tran.ioc")))
+    using (var citizenUser = IdentityTests.SignedIn(oidc, "nguyen.van.an"))
+    using (var leUser = IdentityTests.SignedIn(oidc, "le.ioc"))
+    using (var tranUser = IdentityTests.SignedIn(oidc, "tran.ioc"))
     using (var citizen = IdentityTests.ClientWith(citizenUser, tls: false))
     using (var le = IdentityTests.ClientWith(leUser, tls: false))
     using (var tran = IdentityTests.ClientWith(tranUser, tls: false)) {

@@ -14,12 +14,9 @@ public class StatisticsTests {
   [Test]
   public void TheIocDeclinesATransferAndCountsAFreshPeriod() {
     using (var oidc = IdentityTests.App())
-    using (var citizenUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "binh",
-                                                 tokens: IdentityTests.SignInWithPkce(oidc, "tran.thi.binh")))
-    using (var iocUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "ioc",
-                                             tokens: IdentityTests.SignInWithPkce(oidc, "tran.ioc")))
-    using (var staffUser = new UserCredentials(oidc, new MemoryTokenStore(), key: "staff",
-                                               tokens: IdentityTests.SignInWithPkce(oidc, "dongba.staff")))
+    using (var citizenUser = IdentityTests.SignedIn(oidc, "tran.thi.binh"))
+    using (var iocUser = IdentityTests.SignedIn(oidc, "tran.ioc"))
+    using (var staffUser = IdentityTests.SignedIn(oidc, "dongba.staff"))
     using (var citizen = IdentityTests.ClientWith(citizenUser, tls: false))
     using (var ioc = IdentityTests.ClientWith(iocUser, tls: false))
     using (var staff = IdentityTests.ClientWith(staffUser, tls: false)) {

@@ -23,13 +23,19 @@ def etag(report):
     return f'"{report.version}"'
 
 
-def test_the_seed_story_with_three_roles(sandbox):
+def signer(sandbox):
+    """signed_in(username): a client for username, signed in through the sandbox's provider."""
     oidc = oidc_for(sandbox, "hues-demo-app")
 
     def signed_in(username):
         tokens = sign_in_with_pkce(sandbox, Browser(sandbox.ca_file), oidc, username)
         return user_client(sandbox, hues.UserCredentials(oidc, DictStore(), key=username, tokens=tokens))
 
+    return signed_in
+
+
+def test_the_seed_story_with_three_roles(sandbox):
+    signed_in = signer(sandbox)
     citizen, ioc, staff = signed_in("nguyen.van.an"), signed_in("le.ioc"), signed_in("dongba.staff")
     r = citizen.reports.create(category="urban_order", description=TEXT,
                                location=hues.Location(lat=16.4726, lon=107.5885,
@@ -88,12 +94,7 @@ def test_two_operators_race_one_step_the_loser_gets_the_winners_report(sandbox):
     """Two IOC operators take one report in with one ETag: exactly one wins; the loser's
     PreconditionFailedError (a ConflictError) holds the report as the winner left it, and its
     version is the ETag the loser decides again with."""
-    oidc = oidc_for(sandbox, "hues-demo-app")
-
-    def signed_in(username):
-        tokens = sign_in_with_pkce(sandbox, Browser(sandbox.ca_file), oidc, username)
-        return user_client(sandbox, hues.UserCredentials(oidc, DictStore(), key=username, tokens=tokens))
-
+    signed_in = signer(sandbox)
     citizen, le, tran = signed_in("nguyen.van.an"), signed_in("le.ioc"), signed_in("tran.ioc")
     text = "Đèn đường hỏng trước chợ Đông Ba, đường Trần Hưng Đạo"
     created = citizen.reports.create(category="street_light", description=text,
@@ -138,12 +139,7 @@ def test_two_operators_race_one_step_the_loser_gets_the_winners_report(sandbox):
 def test_an_anonymous_report_hides_the_reporter_from_the_agency(sandbox):
     """Citizen and agency talk about an anonymous report; the agency never sees who reported
     it: not in the report, its inbox, its comments, its timeline, nor a 412's current report."""
-    oidc = oidc_for(sandbox, "hues-demo-app")
-
-    def signed_in(username):
-        tokens = sign_in_with_pkce(sandbox, Browser(sandbox.ca_file), oidc, username)
-        return user_client(sandbox, hues.UserCredentials(oidc, DictStore(), key=username, tokens=tokens))
-
+    signed_in = signer(sandbox)
     citizen, ioc, staff = signed_in("nguyen.van.an"), signed_in("le.ioc"), signed_in("dongba.staff")
     sub = citizen.me().sub
     r = citizen.reports.create(category="urban_order", description=TEXT, anonymous=True,
@@ -174,12 +170,7 @@ def test_the_ioc_declines_a_transfer_and_counts_a_fresh_period(sandbox):
     import datetime as dt
     import time
 
-    oidc = oidc_for(sandbox, "hues-demo-app")
-
-    def signed_in(username):
-        tokens = sign_in_with_pkce(sandbox, Browser(sandbox.ca_file), oidc, username)
-        return user_client(sandbox, hues.UserCredentials(oidc, DictStore(), key=username, tokens=tokens))
-
+    signed_in = signer(sandbox)
     citizen, ioc, staff = signed_in("tran.thi.binh"), signed_in("tran.ioc"), signed_in("dongba.staff")
     start = int(time.time()) + 1  # the next whole second: what came before is outside the period
     while time.time() < start + 0.01:

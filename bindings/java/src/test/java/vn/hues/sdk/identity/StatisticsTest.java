@@ -47,10 +47,6 @@ class StatisticsTest {
     IdentityTest.stop();
   }
 
-  static String etag(Report r) {
-    return "\"" + r.getVersion() + "\"";
-  }
-
   @Test
   void theIocDeclinesATransferAndCountsAFreshPeriod() throws Exception {
     try (OidcClient oidc = IdentityTest.oidc("hues-demo-app", "")) {
@@ -72,16 +68,16 @@ class StatisticsTest {
           .location(Location.builder().lat(16.4712).lon(107.5869).address("Đường Trần Hưng Đạo").ward("Đông Ba").build())
           .build();
       Report kept = routed(citizen, ioc, n);
-      kept = staff.reports().requestTransfer(kept.getId(), etag(kept),
+      kept = staff.reports().requestTransfer(kept.getId(), LifecycleTest.etag(kept),
           Reason.builder().reason("Đề nghị chuyển Sở Xây dựng").build());
       final Report asked = kept;
-      assertThrows(PermissionDeniedException.class, () -> staff.reports().declineTransfer(asked.getId(), etag(asked),
+      assertThrows(PermissionDeniedException.class, () -> staff.reports().declineTransfer(asked.getId(), LifecycleTest.etag(asked),
           Reason.builder().reason("x").build()));
       ValidationException empty = assertThrows(ValidationException.class,
-          () -> ioc.reports().declineTransfer(asked.getId(), etag(asked), Reason.builder().reason("").build()));
+          () -> ioc.reports().declineTransfer(asked.getId(), LifecycleTest.etag(asked), Reason.builder().reason("").build()));
       assertEquals("reason", empty.getField());
       String reason = "Vỉa hè do phường Đông Ba quản lý, đề nghị tiếp tục xử lý.";
-      kept = ioc.reports().declineTransfer(kept.getId(), etag(kept), Reason.builder().reason(reason).build());
+      kept = ioc.reports().declineTransfer(kept.getId(), LifecycleTest.etag(kept), Reason.builder().reason(reason).build());
       assertEquals("in_progress", kept.getStatus().value());
       assertEquals("UBND_DONG_BA", kept.getAgencyCode());
       List<TimelineEntry> t = staff.reports().timeline(kept.getId());
@@ -90,9 +86,9 @@ class StatisticsTest {
           List.of(last.getStatus().value(), last.getActorRole().value(), last.getNote(), last.getActor()));
 
       Report done = routed(citizen, ioc, n);
-      done = staff.reports().accept(done.getId(), etag(done), TransitionNote.builder().build());
-      done = staff.reports().respond(done.getId(), etag(done), AgencyAnswer.builder().answer("Đã yêu cầu di dời.").build());
-      done = ioc.reports().approve(done.getId(), etag(done), TransitionNote.builder().build());
+      done = staff.reports().accept(done.getId(), LifecycleTest.etag(done), TransitionNote.builder().build());
+      done = staff.reports().respond(done.getId(), LifecycleTest.etag(done), AgencyAnswer.builder().answer("Đã yêu cầu di dời.").build());
+      done = ioc.reports().approve(done.getId(), LifecycleTest.etag(done), TransitionNote.builder().build());
       done = citizen.reports().rate(done.getId(), Rating.builder().satisfied(true).comment("Cảm ơn phường").build());
 
       ReportStatistics s = ioc.statistics().reportStatistics(period);
@@ -123,7 +119,7 @@ class StatisticsTest {
 
   static Report routed(HuesClient citizen, HuesClient ioc, NewReport n) {
     Report r = citizen.reports().create(n);
-    r = ioc.reports().receive(r.getId(), etag(r), TransitionNote.builder().build());
-    return ioc.reports().assign(r.getId(), etag(r), Assignment.builder().agencyCode("UBND_DONG_BA").build());
+    r = ioc.reports().receive(r.getId(), LifecycleTest.etag(r), TransitionNote.builder().build());
+    return ioc.reports().assign(r.getId(), LifecycleTest.etag(r), Assignment.builder().agencyCode("UBND_DONG_BA").build());
   }
 }
