@@ -18,6 +18,7 @@
 #include "internal/calls.h"
 #include "internal/crypto.h"
 #include "internal/json_codec.h"
+#include "media.h"
 #include "oidc.h"
 #include "open311.h"
 #include "routes.h"
@@ -456,7 +457,7 @@ void Api::handle(const Request& req, Response& res, const std::string& issuer, c
     try {
       route(req, res, issuer, client);
     } catch (const ApiError& e) {
-      throw HttpError{static_cast<http::status>(e.status), e.code, e.message, "", e.allow};
+      throw HttpError{static_cast<http::status>(e.status), e.code, e.message, e.field, e.allow};
     }
   } catch (const HttpError& e) {
     res = {};
@@ -582,6 +583,12 @@ Caller Api::authenticate(const Request& req, const char* scope, const std::strin
   return caller;
 }
 
+void Api::set_uploads(Uploads* uploads) {
+  uploads_ = uploads;
+  media_ = uploads ? std::make_shared<Media>(store_, uploads->dir()) : nullptr;
+  if (uploads) uploads->set_media(media_.get());
+}
+
 bool Api::admits_body(const Request& header, Response& res, const std::string& issuer, const std::string& client) {
   if (!is_upload_target(header.target()) || header.method() == http::verb::options) return true;
   try {
@@ -612,6 +619,10 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
   if (uploads_ && n >= 2 && n <= 3 && seg[0] == "v1" && seg[1] == "uploads") {  // tus (uploads.h)
     const std::vector<std::string> rest(seg.begin() + 2, seg.begin() + static_cast<std::ptrdiff_t>(n));
     return uploads_->handle(req, res, rest, issuer, [&] { return authenticate("reports:write").idempotency_owner(); });
+  }
+  if (media_ && n == 4 && seg[0] == "v1" && seg[1] == "media" && seg[3] == "content") {  // bytes: not an SDK call
+    method_allowed(req, {http::verb::get}, "GET, HEAD");
+    return media_->content(req, res, seg[2], authenticate("reports:read"));
   }
   if (n == 1 && seg[0] == "healthz") {
     method_allowed(req, {http::verb::get}, "GET, HEAD");
@@ -731,6 +742,7 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
       boost::json::object args{{"id", id}, {"body", v}};
       if (auto problem = internal::validate_args(match.route->call_id, args)) throw invalid(*problem);
       const auto nc = internal::from_json<NewComment>(v);
+      attachable(nc.attachments, caller, "attachments", reporter && report->report.anonymous);
       const std::string role = reporter ? "citizen" : caller.role;
       set_body(res, http::status::created,
                internal::to_json_string(store_.add_comment(id, caller, role, nc.text, nc.attachments)));
@@ -781,6 +793,11 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
       set_body(res, http::status::ok, internal::to_json_string(store_.statistics(parse_statistics_query(url, store_))));
       return;
     }
+    case RouteHandler::kGetMedia: {
+      const Caller caller = authenticate("reports:read");
+      if (!media_) throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
+      return media_->get(req, res, path_param("media_id"), caller);
+    }
     case RouteHandler::kListAgencies: {
       authenticate(nullptr);
       std::string after;
@@ -800,6 +817,16 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
     }
   }
   throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
+}
+
+void Api::attachable(const std::vector<std::string>& ids, const Caller& caller, const char* field, bool strip) {
+  if (ids.empty()) return;
+  if (!media_) throw invalid(std::string(field) + "[0]", "this server keeps no media");
+  try {
+    media_->check_attachable(ids, caller, field, strip);
+  } catch (const ApiError& e) {
+    throw HttpError{static_cast<http::status>(e.status), e.code, e.message, e.field};
+  }
 }
 
 void Api::transition(const Request& req, Response& res, const Caller& caller, int call_id, const std::string& id) {
@@ -832,6 +859,12 @@ void Api::transition(const Request& req, Response& res, const Caller& caller, in
     t.if_match = parsed->if_match;
   }
   t.action = rule->action;
+  if (!t.attachments.empty()) {  // only for a report the caller sees: a stranger still gets its 404
+    auto report = store_.report(id);
+    if (!report || !report->visible_to(caller))
+      throw HttpError{http::status::not_found, "not_found", "no report with id '" + id + "'", ""};
+    attachable(t.attachments, caller, "attachments", false);
+  }
   TransitionOutcome out = store_.transition(id, caller, t);
   switch (out.kind) {
     case TransitionOutcome::Kind::kDone:
@@ -876,6 +909,9 @@ void Api::create_report(const Request& req, Response& res, const Caller& caller)
   NewReport report;
   try {
     report = parse_new_report(req.body(), store_);
+    // Each must be a finished medium of the caller's; an anonymous report's photos lose
+    // their location metadata before anyone else can read them.
+    attachable(report.media, caller, "media", report.anonymous);
   } catch (const HttpError& e) {
     if (idem.empty()) throw;
     rejected = e;  // a known key still replays or conflicts, whatever this body is

@@ -6,14 +6,17 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hues::sandbox {
 
 class Store;
 class Oidc;
 class Uploads;
+class Media;
 struct Caller;
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -46,7 +49,8 @@ class Api {
   static int framing_error(const Request& header, std::string& reason);
 
   // The tus server behind /v1/uploads (uploads.h); without one those paths are 404.
-  void set_uploads(Uploads* uploads) { uploads_ = uploads; }
+  // It also makes the media objects of finished uploads (media.h, /v1/media).
+  void set_uploads(Uploads* uploads);
 
   // Once a request's header is read: may its body be read? An upload chunk (up to
   // kUploadChunkLimit) is read only for a caller who may upload; otherwise res is the answer
@@ -57,11 +61,14 @@ class Api {
   void route(const Request& req, Response& res, const std::string& issuer, const std::string& client);
   Caller authenticate(const Request& req, const char* scope, const std::string& issuer);
   void create_report(const Request& req, Response& res, const Caller& caller);
+  // Media ids the caller attaches (media.h, Media::check_attachable); throws the 400.
+  void attachable(const std::vector<std::string>& ids, const Caller& caller, const char* field, bool strip);
   void transition(const Request& req, Response& res, const Caller& caller, int call_id, const std::string& id);
 
   Store& store_;
   Oidc& oidc_;
   Uploads* uploads_ = nullptr;
+  std::shared_ptr<Media> media_;  // with uploads_
 };
 
 }  // namespace hues::sandbox

@@ -21,6 +21,7 @@ struct ApiError {
   int status;
   std::string code, message;
   const char* allow = nullptr;  // the Allow header of a 405
+  std::string field = {};       // the offending field, for the error's `field`
 };
 
 class Oidc {

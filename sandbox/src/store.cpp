@@ -493,12 +493,38 @@ void migrate_search_v10(Db& db) {
   )SQL");
 }
 
+// Issue 9, media: a finished tus upload becomes a media object (media.h); media_links says
+// which reports it is attached to (on create, in a comment or with a step), which decides
+// who else may read it.
+void migrate_media_v11(Db& db) {
+  db.exec(R"SQL(
+    CREATE TABLE media (
+      id TEXT PRIMARY KEY,
+      upload_id TEXT NOT NULL UNIQUE,
+      owner TEXT NOT NULL,          -- Caller::idempotency_owner() of the uploader
+      type TEXT NOT NULL,           -- photo | audio | video | document
+      content_type TEXT NOT NULL,   -- as sniffed
+      size INTEGER NOT NULL,
+      sha256 TEXT NOT NULL,         -- hex, of the bytes served
+      width INTEGER, height INTEGER, duration_ms INTEGER,
+      created_at TEXT NOT NULL,
+      location_removed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE media_links (
+      media_id TEXT NOT NULL REFERENCES media(id),
+      report_id TEXT NOT NULL,
+      PRIMARY KEY (media_id, report_id)
+    ) WITHOUT ROWID;
+  )SQL");
+}
+
 using Migration = void (*)(Db&);
 constexpr Migration kMigrations[] = {migrate_schema_v1,        migrate_seed_v2,
                                      migrate_identity_v3,      migrate_seed_identity_v4,
                                      migrate_agencies_timeline_v5, migrate_issuers_v6,
                                      migrate_lifecycle_v7,     migrate_open311_v8,
-                                     migrate_seed_stories_v9,  migrate_search_v10};
+                                     migrate_seed_stories_v9,  migrate_search_v10,
+                                     migrate_media_v11};
 
 void migrate(Db& db) {
   constexpr std::int64_t target = std::size(kMigrations);
@@ -678,6 +704,17 @@ const std::string& private_database(const std::string& path) {
   make_database_private(path);
   return path;
 }
+// Attaching media ids (checked by Media::check_attachable) to a report, in the caller's
+// transaction.
+void link_media(Db& db, std::string_view report_id, const std::vector<std::string>& ids) {
+  if (ids.empty()) return;
+  auto s = db.prepare("INSERT OR IGNORE INTO media_links (media_id, report_id) VALUES (?, ?)");
+  for (const auto& id : ids) {
+    s.bind(1, id).bind(2, report_id).step();
+    s.reset();
+  }
+}
+
 }  // namespace
 
 Store::Store(const std::string& db_path) : path_(db_path), writer_(private_database(db_path), false) {
@@ -834,6 +871,7 @@ CreateOutcome Store::create_report(const Caller& caller, std::string_view idempo
     insert_event_.bind(6, caller.principal);
     insert_event_.step();
   }
+  link_media(writer_, r.id, r.media);
   if (!idempotency_key.empty()) {
     StmtScope scope(insert_key_);
     insert_key_.bind(1, owner).bind(2, idempotency_key).bind_blob(3, body_hash.data(), body_hash.size());
@@ -1091,10 +1129,13 @@ Comment Store::add_comment(std::string_view report_id, const Caller& caller, con
   c.text = text;
   c.attachments = attachments;
   std::lock_guard<std::mutex> lk(write_mu_);
+  Tx tx(writer_);
   auto s = writer_.prepare(
       "INSERT INTO report_comments (id, report_id, at, author_role, author, text, attachments) VALUES (?,?,?,?,?,?,?)");
   s.bind(1, c.id).bind(2, report_id).bind(3, c.at).bind(4, role).bind(5, c.author).bind(6, c.text);
   s.bind(7, attachments.empty() ? std::string("[]") : internal::to_json_string(attachments)).exec();
+  link_media(writer_, report_id, attachments);
+  tx.commit();
   return c;
 }
 
@@ -1214,6 +1255,7 @@ TransitionOutcome Store::transition(std::string_view report_id, const Caller& ca
     insert_step_.bind(8, t.attachments.empty() ? std::string("[]") : internal::to_json_string(t.attachments));
     insert_step_.step();
   }
+  link_media(writer_, r.id, t.attachments);
   tx.commit();
   auto now_stored = stored(next, reporter);
   cache_.put(r.id, now_stored);
@@ -1333,6 +1375,77 @@ std::optional<std::string> Store::open311_token(std::string_view token) {
   s.bind(1, token);
   if (!s.step()) return std::nullopt;
   return std::string(s.text(0));
+}
+
+}  // namespace hues::sandbox
+
+namespace hues::sandbox {
+
+std::string Store::insert_media(const MediaRecord& m) {
+  std::lock_guard<std::mutex> lk(write_mu_);
+  auto s = writer_.prepare(
+      "INSERT OR IGNORE INTO media (id, upload_id, owner, type, content_type, size, sha256, width, height, "
+      "duration_ms, created_at, location_removed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.bind(1, m.id).bind(2, m.upload_id).bind(3, m.owner).bind(4, m.type).bind(5, m.content_type);
+  s.bind(6, static_cast<std::int64_t>(m.size)).bind(7, m.sha256);
+  if (m.width) s.bind(8, *m.width);
+  if (m.height) s.bind(9, *m.height);
+  if (m.duration_ms) s.bind(10, *m.duration_ms);
+  s.bind(11, m.created_at).bind(12, std::int64_t{m.location_removed});
+  s.exec();
+  auto q = writer_.prepare("SELECT id FROM media WHERE upload_id = ?");
+  q.bind(1, m.upload_id);
+  if (!q.step()) throw std::logic_error("insert_media: the row is not there");
+  return std::string(q.text(0));
+}
+
+std::optional<MediaRecord> Store::media(std::string_view id) {
+  std::lock_guard<std::mutex> lk(write_mu_);
+  auto s = writer_.prepare(
+      "SELECT id, upload_id, owner, type, content_type, size, sha256, width, height, duration_ms, created_at, "
+      "location_removed FROM media WHERE id = ?");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  MediaRecord m;
+  m.id = s.text(0);
+  m.upload_id = s.text(1);
+  m.owner = s.text(2);
+  m.type = s.text(3);
+  m.content_type = s.text(4);
+  m.size = static_cast<std::uint64_t>(s.int64(5));
+  m.sha256 = s.text(6);
+  if (!s.is_null(7)) m.width = s.int64(7);
+  if (!s.is_null(8)) m.height = s.int64(8);
+  if (!s.is_null(9)) m.duration_ms = s.int64(9);
+  m.created_at = s.text(10);
+  m.location_removed = s.int64(11) != 0;
+  return m;
+}
+
+std::optional<std::string> Store::media_of_upload(std::string_view upload_id) {
+  std::lock_guard<std::mutex> lk(write_mu_);
+  auto s = writer_.prepare("SELECT id FROM media WHERE upload_id = ?");
+  s.bind(1, upload_id);
+  if (!s.step()) return std::nullopt;
+  return std::string(s.text(0));
+}
+
+std::vector<std::string> Store::media_reports(std::string_view media_id) {
+  std::lock_guard<std::mutex> lk(write_mu_);
+  auto s = writer_.prepare("SELECT report_id FROM media_links WHERE media_id = ?");
+  s.bind(1, media_id);
+  std::vector<std::string> out;
+  while (s.step()) out.emplace_back(s.text(0));
+  return out;
+}
+
+void Store::update_media_content(std::string_view media_id, std::uint64_t size, const std::string& sha256_hex) {
+  std::lock_guard<std::mutex> lk(write_mu_);
+  writer_.prepare("UPDATE media SET size = ?, sha256 = ?, location_removed = 1 WHERE id = ?")
+      .bind(1, static_cast<std::int64_t>(size))
+      .bind(2, sha256_hex)
+      .bind(3, media_id)
+      .exec();
 }
 
 }  // namespace hues::sandbox

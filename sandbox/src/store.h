@@ -150,6 +150,14 @@ struct ListResult {
   std::vector<std::int64_t> seqs;  // inbox: items[i]'s seq
 };
 
+// A finished medium as stored (schema step 11).
+struct MediaRecord {
+  std::string id, upload_id, owner, type, content_type, sha256, created_at;
+  std::uint64_t size = 0;
+  std::optional<std::int64_t> width, height, duration_ms;
+  bool location_removed = false;
+};
+
 class Store {
  public:
   explicit Store(const std::string& db_path);
@@ -216,6 +224,15 @@ class Store {
   // Public reports only (the facade's GET is unauthenticated), newest first.
   std::vector<Open311Request> open311_requests(const Open311Query& q);
   std::optional<std::string> open311_token(std::string_view token);  // the report id
+
+  // Media objects (media.h, schema step 11). insert_media keeps the first object of an
+  // upload and returns its id (m's, or the one already there).
+  std::string insert_media(const MediaRecord& m);
+  std::optional<MediaRecord> media(std::string_view id);
+  std::optional<std::string> media_of_upload(std::string_view upload_id);
+  // The reports a medium is attached to (on the report, a comment or a step).
+  std::vector<std::string> media_reports(std::string_view media_id);
+  void update_media_content(std::string_view media_id, std::uint64_t size, const std::string& sha256_hex);
 
  private:
   struct Reader;

@@ -17,6 +17,7 @@
 #include <optional>
 #include <sstream>
 
+#include "media.h"
 #include "oidc.h"  // ApiError
 #include "util.h"
 
@@ -245,6 +246,25 @@ void set_discovery(Response& res) {
   res.set("Tus-Checksum-Algorithm", "sha1,sha256");
 }
 
+// The media hook (media.h): after a chunk is on disk and before its offset is answered, the
+// upload's head is sniffed (a refusal cuts the file back to offset_before and throws 415);
+// once the upload is whole, its media object's id goes into Hues-Media-Id.
+void media_hook(Media* media, const std::string& id, const fs::path& bin, const Meta& m, std::uint64_t offset_before,
+                std::uint64_t offset_after, Response& res) {
+  if (!media) return;
+  const auto meta = parse_metadata(m.metadata);
+  const auto ft = meta.find("filetype");
+  const std::string filetype = ft == meta.end() ? std::string() : ft->second;
+  try {
+    media->check_head(bin.string(), offset_before, offset_after, m.length, m.type,
+                      meta.count("type") ? "type" : "filetype", filetype);
+  } catch (const ApiError&) {
+    if (::truncate(bin.c_str(), static_cast<off_t>(offset_before)) != 0) { /* the next HEAD shows what is there */ }
+    throw;
+  }
+  if (offset_after >= m.length) res.set("Hues-Media-Id", media->finish(id, bin.string(), m.owner, m.type, filetype));
+}
+
 }  // namespace
 
 Uploads::Uploads(std::string dir, int ttl_seconds) : dir_(std::move(dir)), ttl_(std::max(1, ttl_seconds)) {
@@ -304,6 +324,13 @@ void Uploads::handle(const Request& req, Response& res, const std::vector<std::s
     std::lock_guard<std::mutex> lk(mu_);
     const fs::path bin = fs::path(dir_) / (id + ".bin");
     append(bin, 0, body);
+    try {
+      media_hook(media_, id, bin, m, 0, body.size(), res);
+    } catch (const ApiError&) {
+      std::error_code ec;
+      fs::remove(bin, ec);  // a refused first chunk creates nothing
+      throw;
+    }
     save(fs::path(dir_) / (id + ".meta"), m);
     res.result(http::status::created);
     res.set(http::field::location, base + "/v1/uploads/" + id);
@@ -336,6 +363,8 @@ void Uploads::handle(const Request& req, Response& res, const std::vector<std::s
     res.set("Upload-Length", std::to_string(m->length));
     if (!m->metadata.empty()) res.set("Upload-Metadata", m->metadata);
     if (!complete) res.set("Upload-Expires", http_date(m->expires));
+    if (complete && media_)
+      if (auto media_id = media_->of_upload(id)) res.set("Hues-Media-Id", *media_id);
     res.set(http::field::cache_control, "no-store");
     return;
   }
@@ -353,6 +382,7 @@ void Uploads::handle(const Request& req, Response& res, const std::vector<std::s
   verify_checksum(req, body);
   append(bin, offset, body);
   const std::uint64_t now_offset = offset + body.size();
+  media_hook(media_, id, bin, *m, offset, now_offset, res);
   if (now_offset < m->length) {  // sliding expiry: an upload in progress stays alive
     m->expires = t + ttl_;
     save(meta_path, *m);

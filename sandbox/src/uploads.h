@@ -30,6 +30,8 @@ struct MediaLimit {
 extern const MediaLimit kMediaLimits[4];
 std::uint64_t max_upload_size();
 
+class Media;
+
 class Uploads {
  public:
   // dir: where uploads are kept (created 0700); ttl_seconds: an unfinished upload expires this
@@ -45,10 +47,15 @@ class Uploads {
   // Removes unfinished uploads whose expiry has passed (the server's purge timer).
   void purge_expired();
 
+  // Sniffs each upload's head and makes the media object of each finished one (media.h).
+  void set_media(Media* media) { media_ = media; }
+  const std::string& dir() const { return dir_; }
+
  private:
   std::string dir_;
   int ttl_;
   std::mutex mu_;  // one request at a time touches the files
+  Media* media_ = nullptr;
 };
 
 // Whether a request target is under /v1/uploads (the server's body limit and tus headers).

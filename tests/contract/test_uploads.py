@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from harness import Api
+from media_files import jpeg, mp4, padded, wav
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTET = "application/offset+octet-stream"
@@ -65,7 +66,7 @@ def test_options_advertises_the_server(api):
 
 
 def test_create_patch_head_in_chunks(api, sandbox):
-    data = os.urandom(300_000)
+    data = padded(jpeg(), 300_000)  # a real JPEG head: the server sniffs the first chunk
     path, r = create(api, len(data), type="photo", filename="ảnh cầu Trường Tiền.jpg")
     assert r.headers["Location"].startswith(sandbox.url + "/v1/uploads/upl_")
     assert r.headers["Upload-Offset"] == "0" and r.headers["Tus-Resumable"] == "1.0.0"
@@ -119,7 +120,7 @@ def test_creation_with_upload(api, sandbox):
 
 
 def test_checksum_mismatch_discards_the_chunk(api, sandbox):
-    data = os.urandom(64_000)
+    data = padded(wav(100), 64_000)
     path, _ = create(api, len(data), type="audio")
     patch(api, path, 0, data[:32_000], headers={"Upload-Checksum": digest("sha1", data[:32_000])})
     bad = patch(api, path, 32_000, data[32_000:], headers={"Upload-Checksum": digest("sha256", b"other")},
@@ -155,7 +156,7 @@ def test_a_chunk_over_8_mib_is_413(api):
         **TUS, "X-Api-Key": api.api_key, "Content-Type": OCTET, "Upload-Offset": "0"})
     assert r.status_code == 413 and r.headers["Tus-Resumable"] == "1.0.0"
     assert head(api, path).headers["Upload-Offset"] == "0"
-    patch(api, path, 0, b"\0" * (8 * MiB))  # exactly the limit is fine
+    patch(api, path, 0, padded(mp4(), 8 * MiB))  # exactly the limit is fine
 
 
 def test_bad_requests_change_nothing(api):
@@ -200,7 +201,7 @@ def test_authentication_and_ownership(api, people):
     api.call("DELETE", path, key=None, headers={**TUS, **citizen}, expect=404)
     assert head(api, path).headers["Upload-Offset"] == "0"
     # A citizen's own upload works with their token, and is hidden from the API key.
-    mine, _ = create(api, 3, key=None, headers=citizen, type="photo")
+    mine, _ = create(api, 3, key=None, headers=citizen, type="document")
     patch(api, mine, 0, b"abc", key=None, headers=citizen)
     head(api, mine, expect=404)
     assert head(api, mine, key=None, headers=citizen).headers["Upload-Offset"] == "3"
@@ -262,7 +263,7 @@ def test_expired_uploads_are_gone(spec, start_sandbox):
 
 
 def test_resumes_after_a_restart(spec, start_sandbox, tmp_path):
-    data = os.urandom(200_000)
+    data = padded(mp4(), 200_000)
     sb = start_sandbox(str(tmp_path / "d"))
     api = Api(spec, sb.url, api_key=sb.api_key)
     path, _ = create(api, len(data), type="video")
@@ -282,7 +283,7 @@ def test_resumes_after_a_restart(spec, start_sandbox, tmp_path):
 
 def test_tuspy_uploads_in_chunks(api, sandbox, tmp_path):
     tusclient = pytest.importorskip("tusclient.client", reason="pip install tuspy (scripts/bootstrap.sh)")
-    data = os.urandom(5 * MiB + 12345)
+    data = padded(mp4(), 5 * MiB + 12345)
     f = tmp_path / "phóng sự.mp4"
     f.write_bytes(data)
     client = tusclient.TusClient(sandbox.url + "/v1/uploads", headers={"X-Api-Key": api.api_key})
