@@ -272,10 +272,10 @@ void webp_size(const File& f, Properties& p) {
 void wav_duration(const File& f, Properties& p) {
   std::uint64_t at = 12, byte_rate = 0;
   for (int guard = 0; guard < 1000 && at + 8 <= f.size(); ++guard) {
-    const std::string c = f.read(at, 16);
+    const std::string c = f.read(at, 20);  // chunk id, size, and of "fmt ": format, channels, rate, byte rate
     if (c.size() < 8) return;
     const std::uint64_t len = le32(c, 4);
-    if (starts(c, "fmt ") && c.size() >= 16) byte_rate = le32(c, 8 + 8);
+    if (starts(c, "fmt ") && c.size() >= 20) byte_rate = le32(c, 8 + 8);
     if (starts(c, "data")) {
       if (byte_rate > 0) p.duration_ms = static_cast<std::int64_t>(std::min(len, f.size() - at - 8) * 1000 / byte_rate);
       return;
