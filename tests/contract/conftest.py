@@ -14,6 +14,7 @@ import requests
 from urllib.parse import urlencode
 
 import lifecycle
+import media_files
 import oidc
 
 from harness import MISSING_MSG, SANDBOX_BIN, Api, SandboxProcess
@@ -134,6 +135,9 @@ def sample_calls(api, categories, people):
                          "ward": "Vĩnh Ninh"}, "anonymous": True, "media": []}
     rid = api.call("POST", "/v1/reports", json_body=body, expect=201).body["id"]
     mine = lifecycle.report_in(api, people, "submitted")[0]
+    # Attachments are media objects of the caller's: a citizen's photo, a staff member's record.
+    photo = media_files.upload(api, media_files.jpeg(), key=None, headers=people.headers("citizen"))
+    record = media_files.upload(api, media_files.pdf(), "document", key=None, headers=people.headers("staff"))
     form = "application/x-www-form-urlencoded"
     user = oidc.user_tokens(api.base)
     bearer = {"Authorization": "Bearer " + user["access_token"]}
@@ -193,7 +197,7 @@ def sample_calls(api, categories, people):
                                                    headers=people.headers("citizen")),
         ("POST", "/v1/reports/{id}/comments"): dict(path=f"/v1/reports/{mine}/comments", key=None,
                                                     headers=people.headers("citizen"),
-                                                    json_body={"text": "Xin cập nhật tiến độ", "attachments": ["med_1"]}),
+                                                    json_body={"text": "Xin cập nhật tiến độ", "attachments": [photo]}),
         ("GET", "/v1/agencies/{code}/inbox"): dict(path=f"/v1/agencies/{lifecycle.STAFF_AGENCY}/inbox", key=None,
                                                    params={"limit": 5}, headers=people.headers("staff")),
         **{("POST", "/v1/reports/{id}/" + action): FreshCall(transition(api, people, state, role, action, body))
@@ -203,7 +207,7 @@ def sample_calls(api, categories, people):
                ("reject", "received", "ioc", {"reason": "Không đủ thông tin"}),
                ("duplicate", "received", "ioc", {"original_id": rid}),
                ("accept", "assigned", "staff", {}),
-               ("respond", "in_progress", "staff", {"answer": "Đã xử lý", "attachments": ["med_bien_ban_1"]}),
+               ("respond", "in_progress", "staff", {"answer": "Đã xử lý", "attachments": [record]}),
                ("transfer-request", "in_progress", "staff", {"reason": "Không thuộc thẩm quyền"}),
                ("transfer-approval", "transfer_requested", "ioc", {"agency_code": "CA_HUE"}),
                ("approve", "responded", "ioc", {}),
@@ -228,7 +232,10 @@ def media_calls(api) -> dict:
 
     kept = fresh_upload()
     octet = "application/offset+octet-stream"
+    medium = media_files.upload(api, media_files.jpeg())
     return {
+        ("GET", "/v1/media/{media_id}"): dict(path=f"/v1/media/{medium}"),
+        ("GET", "/v1/media/{media_id}/content"): dict(path=f"/v1/media/{medium}/content"),
         ("OPTIONS", "/v1/uploads"): dict(path="/v1/uploads", key=None),
         ("POST", "/v1/uploads"): dict(path="/v1/uploads", headers=create),
         ("HEAD", "/v1/uploads/{upload_id}"): dict(path=kept, headers=tus),

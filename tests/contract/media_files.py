@@ -81,3 +81,16 @@ def elf() -> bytes:
 def padded(head: bytes, size: int) -> bytes:
     """head followed by filler up to size bytes (for uploads of a given length)."""
     return head + bytes((i * 7) & 0xFF for i in range(max(0, size - len(head))))
+
+
+def upload(api, data: bytes, media_type: str = "photo", *, key="default", headers=None, expect: int = 201,
+           **meta_pairs: str):
+    """One creation-with-upload POST of data (tus); the media object's id (Hues-Media-Id) when
+    expect is 201, else the response."""
+    import base64
+    pairs = {"type": media_type, **meta_pairs}
+    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in pairs.items())
+    r = api.call("POST", "/v1/uploads", raw=data, content_type="application/offset+octet-stream", key=key,
+                 headers={"Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)), "Upload-Metadata": meta,
+                          **(headers or {})}, expect=expect)
+    return r.headers["Hues-Media-Id"] if expect == 201 else r

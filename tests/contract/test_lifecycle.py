@@ -8,6 +8,7 @@ import json
 import threading
 from datetime import datetime, timedelta, timezone
 
+import media_files
 import pytest
 
 import lifecycle
@@ -37,7 +38,9 @@ def test_the_seed_story_answer_returned_for_the_record_then_published_and_rated(
     reason = "Đề nghị bổ sung biên bản vi phạm hành chính đã lập."
     etag = step(api, people, "ioc", rid, "return", {"reason": reason}, etag).headers["ETag"]
     second = "Gửi kèm biên bản vi phạm hành chính số 12/BB-VPHC."
-    res = step(api, people, "staff", rid, "respond", {"answer": second, "attachments": ["med_bien_ban_12"]}, etag)
+    record = media_files.upload(api, media_files.pdf("Biên bản 12/BB-VPHC"), "document", key=None,
+                                headers=people.headers("staff"))
+    res = step(api, people, "staff", rid, "respond", {"answer": second, "attachments": [record]}, etag)
     assert res.body["status"] == "responded" and res.body["answer"] == second
     res = step(api, people, "ioc", rid, "approve", {"note": "Công khai kết quả"}, res.headers["ETag"])
     assert res.body["status"] == "resolved" and res.headers["ETag"] == '"8"' and res.body["version"] == 8
@@ -55,7 +58,7 @@ def test_the_seed_story_answer_returned_for_the_record_then_published_and_rated(
     assert len(set(subs.values())) == 3 and all(subs.values())
     assert items[2]["agency_code"] == STAFF_AGENCY
     assert (items[4]["note"], items[4]["attachments"]) == (first, [])
-    assert (items[5]["note"], items[6]["note"], items[6]["attachments"]) == (reason, second, ["med_bien_ban_12"])
+    assert (items[5]["note"], items[6]["note"], items[6]["attachments"]) == (reason, second, [record])
     # Byte for byte, as sent.
     raw = api.call("GET", f"/v1/reports/{rid}/timeline", key=None, headers=people.headers("ioc")).resp.content
     assert reason.encode("utf-8") in raw and second.encode("utf-8") in raw
@@ -271,9 +274,10 @@ def test_comments_between_the_reporter_and_the_agency(api, people, anonymous):
     ask = "Khi nào phường xử lý? Quán vẫn mở nhạc đến 1 giờ sáng."
     reply = "Tối nay tổ công tác của phường sẽ kiểm tra, cảm ơn anh/chị đã phản ánh."
     me = api.call("GET", "/v1/me", key=None, headers=people.headers("citizen"), expect=200).body["sub"]
-    mine = comment(api, people, "citizen", rid, ask, attachments=["med_video_1"]).body
+    video = media_files.upload(api, media_files.mp4(), "video", key=None, headers=people.headers("citizen"))
+    mine = comment(api, people, "citizen", rid, ask, attachments=[video]).body
     assert (mine["author_role"], mine["author"], mine["text"], mine["attachments"]) == ("citizen", me, ask,
-                                                                                      ["med_video_1"])
+                                                                                      [video])
     theirs = comment(api, people, "staff", rid, reply).body
     assert theirs["author_role"] == "agency" and theirs["author"]
     for role in ("citizen", "ioc", "staff"):
