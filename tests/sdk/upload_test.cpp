@@ -418,3 +418,96 @@ TEST_CASE("upload: a process killed with SIGKILL mid-upload is resumed by anothe
   for (auto& e : fs::directory_iterator(store_dir)) left += e.path().extension() == ".json";
   CHECK(left == 0);
 }
+
+namespace {
+
+// tusd (a third-party tus 1.0 server, installed by scripts/bootstrap.sh into build/tools) as a
+// child process on a free port; empty url when it is not installed.
+struct Tusd {
+  pid_t pid = 0;
+  std::string url, dir;
+  Tusd() {
+    const char* env = std::getenv("HUES_TUSD");
+    std::string bin = env ? env : std::string(HUES_SOURCE_DIR) + "/build/tools/tusd";
+    if (::access(bin.c_str(), X_OK) != 0) return;
+    dir = temp_dir("tusd");
+    int pipefd[2];
+    REQUIRE(::pipe(pipefd) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    std::string updir = "-upload-dir=" + dir;
+    std::vector<const char*> argv{bin.c_str(), "-host=127.0.0.1", "-port=0", updir.c_str(), "-base-path=/files/",
+                                  nullptr};
+    REQUIRE(posix_spawn(&pid, bin.c_str(), &fa, nullptr, const_cast<char**>(argv.data()), environ) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(pipefd[1]);
+    std::string line;
+    char c;
+    while (::read(pipefd[0], &c, 1) == 1) {  // "... You can now upload files to: http://127.0.0.1:PORT/files/"
+      if (c != '\n') {
+        line += c;
+        continue;
+      }
+      auto at = line.find("http://127.0.0.1:");
+      if (line.find("upload files to") != std::string::npos && at != std::string::npos) {
+        url = line.substr(at);
+        while (!url.empty() && (url.back() == ' ' || url.back() == '\r')) url.pop_back();
+        break;
+      }
+      line.clear();
+    }
+    // The rest of its output is drained by a thread, so its writes never block.
+    std::thread([fd = pipefd[0]] {
+      char buf[4096];
+      while (::read(fd, buf, sizeof buf) > 0) {
+      }
+      ::close(fd);
+    }).detach();
+  }
+  ~Tusd() {
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("upload: against tusd, a third-party tus 1.0 server: chunks, pause and resume, the same bytes") {
+  Tusd tusd;
+  if (tusd.url.empty()) {
+    MESSAGE("tusd is not installed (scripts/bootstrap.sh puts it in build/tools): skipped");
+    return;
+  }
+  auto dir = temp_dir("to-tusd");
+  auto data = make_file(dir + "/t.bin", 3 * MiB + 17, 9);
+  auto seen = std::make_shared<Seen>();
+  hues::Upload* self = nullptr;
+  seen->also = [&](const hues::UploadProgress& p) {
+    if (p.uploaded >= 1 * MiB && p.uploaded < p.total) self->pause();
+  };
+  auto store = hues::make_memory_upload_store();
+  hues::UploadOptions o;
+  o.path = dir + "/t.bin";
+  o.media_type = "video";
+  o.chunk_size = 512 * 1024;
+  o.endpoint = tusd.url;
+  o.progress = seen;
+  o.store = store;
+  hues::Upload upload(client(), o);
+  self = &upload;
+  auto first = upload.start();
+  CHECK_FALSE(first.complete);
+  CHECK(first.url.rfind(tusd.url, 0) == 0);
+  seen->also = nullptr;
+  auto r = upload.start();
+  CHECK(r.complete);
+  CHECK(r.resumed);
+  CHECK(r.media_id.empty());  // tusd sends no Hues-Media-Id
+  CHECK(read_all(tusd.dir + "/" + r.url.substr(r.url.rfind('/') + 1)) == data);
+  CHECK(store->load(upload.fingerprint()).url.empty());  // finished: forgotten
+}
