@@ -86,7 +86,7 @@ public class UploadTests {
   }
 
   [Test]
-  public async Task PauseThenResumeThenCancelByToken() {
+  public void PauseThenResumeThenCancelByToken() {
     var path = Path.Combine(dir, "v.mp4");
     var data = MakeFile(path, 4 * MiB, 2);
     var store = new DictionaryUploadStore();
@@ -94,7 +94,7 @@ public class UploadTests {
       Upload first = null;
       var progress = new ProgressRecorder { Also = p => { if (p.Uploaded >= MiB && p.Uploaded < p.Total) first.Pause(); } };
       first = new Upload(client, path, UploadMediaType.Video, chunkSize: 512 * 1024, store: store, progress: progress);
-      var paused = await first.StartAsync();
+      var paused = first.StartAsync().GetAwaiter().GetResult();
       first.Dispose();
       Assert.IsFalse(paused.Complete);
       Assert.AreEqual(1, store.Records.Count);
@@ -102,12 +102,14 @@ public class UploadTests {
       var cts = new CancellationTokenSource();
       var cancelling = new ProgressRecorder { Also = p => cts.Cancel() };
       using (var second = new Upload(client, path, UploadMediaType.Video, chunkSize: 256 * 1024, store: store, progress: cancelling)) {
-        Assert.CatchAsync<OperationCanceledException>(async () => await second.StartAsync(cts.Token));
+        var task = second.StartAsync(cts.Token);
+        var e = Assert.Catch<OperationCanceledException>(() => task.GetAwaiter().GetResult());
+        Assert.That(e.InnerException, Is.InstanceOf<CancelledException>());
       }
       Assert.AreEqual(1, store.Records.Count);  // a cancelled start keeps the URL
 
       using (var third = new Upload(client, path, UploadMediaType.Video, store: store, progress: new Progress<UploadProgress>())) {
-        var r = await third.StartAsync();
+        var r = third.StartAsync().GetAwaiter().GetResult();
         Assert.IsTrue(r.Complete);
         Assert.IsTrue(r.Resumed);
         Assert.AreEqual(paused.Url, r.Url);
