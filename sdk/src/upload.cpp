@@ -556,7 +556,11 @@ struct Run : std::enable_shared_from_this<Run> {
       r.resumed = resumed;
       return finish(nullptr, r);
     }
-    patch();
+    // Posted, not called: the previous PATCH's request and wire buffer are freed when its
+    // completion returns, so no more than one chunk is held while the next is read.
+    auto self = shared_from_this();
+    if (!rt().post([self] { self->patch(); }))
+      fail(make_error(ErrorType::kCancelled, "the SDK was shut down", "shutdown"));
   }
 
   void patch() {
