@@ -115,16 +115,15 @@ def test_cancel_keeps_the_url_then_terminate_forgets_it(sandbox, client, tmp_pat
     url = next(iter(store.records.values())).url
     up.terminate()
     assert store.records == {}
-    r = client.__class__  # noqa: F841 - the HEAD below is a plain socket call
-    status = head_status(url)
-    assert status == 404
+    assert head_status(url, sandbox.api_key) == 404  # DELETEd (the sandbox advertises termination)
 
 
-def head_status(url: str) -> int:
+def head_status(url: str, key: str) -> int:
+    """The status of a HEAD of url, over a plain socket."""
     host, port = url.split("//")[1].split("/")[0].split(":")
     path = "/" + url.split("//")[1].split("/", 1)[1]
     with socket.create_connection((host, int(port)), timeout=10) as s:
-        s.sendall(f"HEAD {path} HTTP/1.1\r\nHost: {host}\r\nTus-Resumable: 1.0.0\r\nConnection: close\r\n\r\n".encode())
+        s.sendall(f"HEAD {path} HTTP/1.1\r\nHost: {host}\r\nTus-Resumable: 1.0.0\r\nX-Api-Key: {key}\r\nConnection: close\r\n\r\n".encode())
         return int(s.recv(4096).split(b" ")[1])
 
 

@@ -12,10 +12,12 @@ The SDK calls it on its host executor; items reach the iterating loop through
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import threading
-from typing import Any, AsyncIterator, Awaitable, Deque, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Deque, Optional
+
+if TYPE_CHECKING:  # asyncio loads on first use only (import hues stays light)
+    import asyncio
 
 __all__ = ["ProgressStream"]
 
@@ -47,6 +49,8 @@ class ProgressStream:
     async def until(self, call: Awaitable[Any]) -> AsyncIterator[Any]:
         """Every progress item until call (a coroutine or future) ends, in order; the call's
         own result or error stays with it (await it after the loop)."""
+        import asyncio
+
         task = asyncio.ensure_future(call)
         loop = asyncio.get_running_loop()
         with self._lock:
