@@ -110,14 +110,16 @@ struct CountingStore : hues::UploadStore {
   void remove(const std::string& k) override { inner->remove(k); }
 };
 
-// A relay to the sandbox that resets both sides once, after `drop_after` bytes went upstream.
+// A relay to the sandbox that, once, after `drop_after` bytes went upstream, resets both sides
+// (or, with corrupt, flips one byte of what it forwards: a chunk that fails its checksum).
 struct DroppingRelay {
   std::int64_t drop_after;
+  bool corrupt;
   std::atomic<std::int64_t> forwarded{0};
   std::atomic<bool> dropped{false};
   hues_test::FaultServer server;
-  explicit DroppingRelay(std::int64_t n)
-      : drop_after(n), server([this](int fd, int) { relay(fd); }) {}
+  explicit DroppingRelay(std::int64_t n, bool corrupt_instead = false)
+      : drop_after(n), corrupt(corrupt_instead), server([this](int fd, int) { relay(fd); }) {}
   void relay(int client) {
     int up = hues_test::connect_to(sandbox().port());
     pollfd fds[2] = {{client, POLLIN, 0}, {up, POLLIN, 0}};
@@ -133,6 +135,11 @@ struct DroppingRelay {
           break;
         }
         if (i == 0 && !dropped && (forwarded += n) > drop_after && !dropped.exchange(true)) {
+          if (corrupt) {
+            buf[static_cast<std::size_t>(n) - 1] ^= 0x5a;  // a body byte: headers went long before
+            hues_test::send_all(up, std::string(buf.data(), static_cast<std::size_t>(n)));
+            continue;
+          }
           hues_test::reset(client);
           hues_test::reset(up);
           return;
@@ -276,6 +283,24 @@ TEST_CASE("upload: a connection reset mid-chunk resumes from the server's offset
   hues::Upload upload(c, o);
   auto r = upload.start();
   CHECK(relay.dropped);
+  CHECK(r.complete);
+  CHECK(stored(r.url) == data);
+}
+
+TEST_CASE("upload: a chunk corrupted on the way fails its sha256 (460) and is sent again") {
+  auto dir = temp_dir("corrupt");
+  auto data = make_file(dir + "/x.bin", 4 * MiB, 10);
+  DroppingRelay relay(1 * MiB + 300000, true);
+  hues::Client c(options_for(relay.server.url()));
+  hues::UploadOptions o;
+  o.path = dir + "/x.bin";
+  o.media_type = "video";
+  o.chunk_size = 1 * MiB;
+  o.retry_backoff_ms = 10;
+  o.endpoint = relay.server.url() + "/v1/uploads";
+  hues::Upload upload(c, o);
+  auto r = upload.start();
+  CHECK(relay.dropped);  // it did corrupt a chunk, which the server refused (else the bytes differ)
   CHECK(r.complete);
   CHECK(stored(r.url) == data);
 }
