@@ -35,6 +35,7 @@
 #include "internal/client_core.h"
 #include "internal/json_codec.h"
 #include "internal/service_support.h"
+#include "internal/upload.h"
 
 #ifndef HUES_VERSION
 #define HUES_VERSION "0.0.0"
@@ -604,7 +605,7 @@ std::shared_ptr<Object> make_object(const std::string& type, const json::object&
     }
     r.finish();
     auto obj = std::make_shared<UploadObject>();
-    obj->upload = std::make_shared<Upload>(client->core, std::move(o));
+    obj->upload = UploadFactory::make(client->core, std::move(o));
     return obj;
   }
   if (type == "MemoryUploadStore" || type == "FileUploadStore") {

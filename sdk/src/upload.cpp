@@ -28,6 +28,7 @@
 #include "internal/crypto.h"
 #include "internal/json_codec.h"
 #include "internal/runtime.h"
+#include "internal/upload.h"
 
 namespace hues {
 
@@ -686,9 +687,10 @@ std::shared_ptr<UploadProgressListener> progress_listener(std::function<void(con
   return std::make_shared<FunctionListener>(std::move(fn));
 }
 
-Upload::Upload(const Client& client, UploadOptions options) : Upload(client.core_, std::move(options)) {}
+namespace {
 
-Upload::Upload(std::shared_ptr<internal::ClientCore> core, UploadOptions options) : impl_(std::make_shared<Impl>()) {
+std::shared_ptr<Upload::Impl> make_impl(std::shared_ptr<internal::ClientCore> core, UploadOptions options) {
+  auto impl_ = std::make_shared<Upload::Impl>();
   if (options.path.empty()) invalid("path", "path is required", "validation_error");
   if (!valid_media_type(options.media_type))
     invalid("media_type", "media_type must be photo, audio, video or document", "validation_error");
@@ -707,6 +709,17 @@ Upload::Upload(std::shared_ptr<internal::ClientCore> core, UploadOptions options
   impl_->host = std::make_shared<HostChain>(core->runtime());
   impl_->core = std::move(core);
   impl_->options = std::move(options);
+  return impl_;
+}
+
+}  // namespace
+
+Upload::Upload(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Upload::Upload(const Client& client, UploadOptions options) : impl_(make_impl(client.core_, std::move(options))) {}
+
+std::shared_ptr<Upload> internal::UploadFactory::make(std::shared_ptr<ClientCore> core, UploadOptions options) {
+  return std::shared_ptr<Upload>(new Upload(make_impl(std::move(core), std::move(options))));
 }
 
 Upload::~Upload() = default;

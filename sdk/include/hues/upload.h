@@ -33,6 +33,7 @@ namespace hues {
 
 namespace internal {
 class ClientCore;
+struct UploadFactory;  // sdk/src/internal/upload.h: how the C boundary makes one
 }
 
 // Where unfinished uploads' URLs are kept, by file fingerprint (UploadRecord.url empty: none).
@@ -76,7 +77,6 @@ class HUES_API Upload {
  public:
   // Throws ValidationError naming the option (media_type, chunk_size, path) for bad options.
   Upload(const Client& client, UploadOptions options);
-  Upload(std::shared_ptr<internal::ClientCore> core, UploadOptions options);
   ~Upload();
   Upload(const Upload&) = delete;
   Upload& operator=(const Upload&) = delete;
@@ -101,6 +101,8 @@ class HUES_API Upload {
   struct Impl;
 
  private:
+  friend struct internal::UploadFactory;
+  explicit Upload(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
 
