@@ -706,6 +706,14 @@ std::shared_ptr<Upload::Impl> make_impl(std::shared_ptr<internal::ClientCore> co
   }
   if (impl_->endpoint.rfind("http://", 0) != 0 && impl_->endpoint.rfind("https://", 0) != 0)
     invalid("endpoint", "endpoint must be an absolute http(s) URL", "validation_error");
+  // Another origin than the client's (a third-party tus server) gets no API key or token: a
+  // client of its own with the same transport settings and no credentials.
+  if (lower(origin_of(impl_->endpoint)) != lower(origin_of(core->options().base_url))) {
+    ClientOptions o = core->options();
+    o.api_key.clear();
+    o.credentials.reset();
+    core = std::make_shared<internal::ClientCore>(std::move(o), core->runtime());
+  }
   impl_->host = std::make_shared<HostChain>(core->runtime());
   impl_->core = std::move(core);
   impl_->options = std::move(options);

@@ -536,3 +536,36 @@ TEST_CASE("upload: against tusd, a third-party tus 1.0 server: chunks, pause and
   CHECK(read_all(tusd.dir + "/" + r.url.substr(r.url.rfind('/') + 1)) == data);
   CHECK(store->load(upload.fingerprint()).url.empty());  // finished: forgotten
 }
+
+TEST_CASE("upload: an endpoint on another origin than the client's gets no API key") {
+  std::mutex mu;
+  std::vector<std::string> heads;
+  hues_test::FaultServer other([&](int fd, int) {
+    for (;;) {
+      std::string m = hues_test::read_message(fd);
+      if (m.empty()) break;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        heads.push_back(m.substr(0, m.find("\r\n\r\n")));
+      }
+      hues_test::send_all(fd, hues_test::http_response(404, "{}"));
+    }
+    ::close(fd);
+  });
+  auto dir = temp_dir("origin");
+  make_file(dir + "/o.bin", 1000, 11);
+  hues::UploadOptions o;
+  o.path = dir + "/o.bin";
+  o.media_type = "document";
+  o.endpoint = other.url() + "/files/";
+  hues::Upload upload(client(), o);
+  auto e = catch_error([&] { upload.start(); });
+  CHECK(e.type() == hues::ErrorType::kNotFound);  // the POST's 404
+  std::lock_guard<std::mutex> lock(mu);
+  REQUIRE(heads.size() >= 2);  // OPTIONS, POST
+  for (auto h : heads) {
+    for (auto& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    CHECK(h.find("x-api-key") == std::string::npos);
+    CHECK(h.find("authorization") == std::string::npos);
+  }
+}
