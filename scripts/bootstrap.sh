@@ -42,4 +42,12 @@ then
   echo "bootstrap: pip installing Python packages"
   "$PY" -m pip install -q "${PY_PACKAGES[@]}"
 fi
+# tusd, a third-party tus 1.0 server (a Go module) that the SDK's upload tests also upload to,
+# into build/tools/ (tests/sdk/upload_test.cpp finds it there, or at $HUES_TUSD).
+TUSD_VERSION=v2.9.1
+if command -v go >/dev/null && [[ ! -x build/tools/tusd ]]; then
+  echo "bootstrap: go installing tusd $TUSD_VERSION"
+  mkdir -p build/tools
+  GOBIN="$PWD/build/tools" GOFLAGS=-buildvcs=false go install "github.com/tus/tusd/v2/cmd/tusd@$TUSD_VERSION"
+fi
 echo "bootstrap: ready"

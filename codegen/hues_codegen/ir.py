@@ -290,7 +290,10 @@ class Builder:
                                 "args": self.method_fields(m.get("args"), f"{name}.{mname}"),
                                 "result": self.type_of(m["result"], f"{name}.{mname}") if m.get("result") else None,
                                 "doc": (m.get("doc") or "").strip()})
-            out.append({"name": name, "doc": (cb.get("doc") or "").strip(), "methods": methods})
+            # x-hues-progress: the model this one-method listener reports; each language also
+            # accepts its progress idiom for it (a Python callable, a C# IProgress<T>, ...).
+            out.append({"name": name, "doc": (cb.get("doc") or "").strip(), "methods": methods,
+                        "progress": cb.get("x-hues-progress")})
         return out
 
     def errors(self) -> list[dict]:

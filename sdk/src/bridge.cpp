@@ -29,11 +29,13 @@
 
 #include "hues/client.h"
 #include "hues/identity.h"
+#include "hues/upload.h"
 #include "internal/bridge.h"
 #include "internal/calls.h"
 #include "internal/client_core.h"
 #include "internal/json_codec.h"
 #include "internal/service_support.h"
+#include "internal/upload.h"
 
 #ifndef HUES_VERSION
 #define HUES_VERSION "0.0.0"
@@ -207,6 +209,15 @@ struct LoopbackObject final : Object {
   std::shared_ptr<LoopbackReceiver> receiver;
   std::string type() const override { return "LoopbackReceiver"; }
 };
+struct UploadObject final : Object {
+  std::shared_ptr<Upload> upload;
+  std::string type() const override { return "Upload"; }
+};
+struct UploadStoreObject final : Object {
+  std::string kind;
+  std::shared_ptr<UploadStore> store;
+  std::string type() const override { return kind; }
+};
 
 struct Reply {
   std::mutex mu;
@@ -328,6 +339,40 @@ class HostLogger final : public Logger {
     } catch (...) {
       // A failing logger must not fail the call it logs.
     }
+  }
+
+ private:
+  std::shared_ptr<HostObject> host_;
+};
+
+class HostUploadStore final : public UploadStore {
+ public:
+  explicit HostUploadStore(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
+  UploadRecord load(const std::string& key) override {
+    json::object args{{"key", key}};
+    auto result = parse_json(host_->call(0, json::serialize(args)));
+    if (result.is_null()) return {};
+    return from_json<UploadRecord>(result);
+  }
+  void save(const std::string& key, const UploadRecord& record) override {
+    json::object args{{"key", key}, {"record", to_json(record)}};
+    host_->call(1, json::serialize(args));
+  }
+  void remove(const std::string& key) override {
+    json::object args{{"key", key}};
+    host_->call(2, json::serialize(args));
+  }
+
+ private:
+  std::shared_ptr<HostObject> host_;
+};
+
+class HostProgressListener final : public UploadProgressListener {
+ public:
+  explicit HostProgressListener(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
+  void on_progress(const UploadProgress& progress) override {
+    json::object args{{"progress", to_json(progress)}};
+    host_->call(0, json::serialize(args));
   }
 
  private:
@@ -531,6 +576,53 @@ std::shared_ptr<Object> make_object(const std::string& type, const json::object&
     r.finish();
     return obj;
   }
+  if (type == "Upload") {
+    Reader r(cfg, "");
+    auto client = get_as<ClientObject>(r.handle("client"), "client");
+    UploadOptions o;
+    r.str("path", o.path);
+    r.str("media_type", o.media_type);
+    r.str("filename", o.filename);
+    r.str("filetype", o.filetype);
+    r.str("endpoint", o.endpoint);
+    r.integer("chunk_size", o.chunk_size);
+    r.boolean("checksum", o.checksum);
+    r.boolean("creation_with_upload", o.creation_with_upload);
+    r.integer("max_retries", o.max_retries);
+    r.integer("retry_backoff_ms", o.retry_backoff_ms);
+    if (auto h = r.handle("store")) {
+      auto store_obj = state().get(h);
+      if (auto native = std::dynamic_pointer_cast<UploadStoreObject>(store_obj)) o.store = native->store;
+      else if (auto host = std::dynamic_pointer_cast<HostObject>(store_obj); host && host->interface_name == "UploadStore")
+        o.store = std::make_shared<HostUploadStore>(host);
+      else invalid("store", "store must be an UploadStore");
+    }
+    if (auto h = r.handle("progress")) {
+      auto host = std::dynamic_pointer_cast<HostObject>(state().get(h));
+      if (!host || host->interface_name != "UploadProgressListener")
+        invalid("progress", "progress must be an UploadProgressListener");
+      o.progress = std::make_shared<HostProgressListener>(host);
+    }
+    r.finish();
+    auto obj = std::make_shared<UploadObject>();
+    obj->upload = UploadFactory::make(client->core, std::move(o));
+    return obj;
+  }
+  if (type == "MemoryUploadStore" || type == "FileUploadStore") {
+    auto obj = std::make_shared<UploadStoreObject>();
+    obj->kind = type;
+    Reader r(cfg, "");
+    if (type == "FileUploadStore") {
+      std::string dir;
+      r.str("directory", dir);
+      if (dir.empty()) invalid("directory", "directory is required");
+      obj->store = make_file_upload_store(dir);
+    } else {
+      obj->store = make_memory_upload_store();
+    }
+    r.finish();
+    return obj;
+  }
   if (type == "LoopbackReceiver") {
     auto obj = std::make_shared<LoopbackObject>();
     obj->receiver = std::make_shared<LoopbackReceiver>();
@@ -641,6 +733,22 @@ void start_method(const std::shared_ptr<Object>& obj, const CallDesc& d, const j
     if (m == "refresh_count") return done(nullptr, static_cast<std::int64_t>(uc->creds->refresh_count()));
     if (m == "signed_in") return done(nullptr, uc->creds->signed_in());
     if (m == "sign_out") return uc->creds->sign_out_async(answer_none(done), call);
+  } else if (auto up = std::dynamic_pointer_cast<UploadObject>(obj)) {
+    if (m == "start") return up->upload->start_async(answer<UploadResult>(done), call);
+    if (m == "pause") {
+      up->upload->pause();
+      return done(nullptr, nullptr);
+    }
+    if (m == "terminate") return up->upload->terminate_async(answer_none(done), call);
+    if (m == "fingerprint") {
+      std::string f;
+      try {
+        f = up->upload->fingerprint();
+      } catch (...) {
+        return done(std::current_exception(), nullptr);
+      }
+      return done(nullptr, json::string(f));
+    }
   } else if (auto lb = std::dynamic_pointer_cast<LoopbackObject>(obj)) {
     if (m == "redirect_uri") return done(nullptr, json::string(lb->receiver->redirect_uri()));
     if (m == "wait") {
@@ -952,7 +1060,8 @@ int hues_host_object_new(const char* interface_name, hues_invoke_fn invoke, void
   try {
     if (!interface_name || !invoke || !out) invalid("interface", "interface, invoke and out are required");
     std::string name = interface_name;
-    if (name != "TokenStore" && name != "Logger") invalid("interface", "no callback interface " + name);
+    if (name != "TokenStore" && name != "Logger" && name != "UploadStore" && name != "UploadProgressListener")
+      invalid("interface", "no callback interface " + name);
     auto obj = std::make_shared<HostObject>();
     obj->interface_name = name;
     obj->invoke = invoke;

@@ -458,6 +458,7 @@ class Op : public std::enable_shared_from_this<Op> {
     try {
       target_ = parse_request_endpoint(request_.url);
       wire_ = transport_->serialize(target_, request_);
+      std::string().swap(request_.body);  // wire_ holds it now: one copy of a large body, not two
     } catch (...) {
       return finish(std::current_exception());
     }

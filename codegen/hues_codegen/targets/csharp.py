@@ -68,7 +68,9 @@ class Ctx(render.IrIndex):
         if iface in self.objects:
             return self.object_class(iface)
         if iface in self.callbacks:
-            return "I" + iface
+            progress = self.callbacks[iface].get("progress")
+            # x-hues-progress: the handle is .NET's own IProgress<T> (Progress<T>, any IProgress<T>).
+            return f"IProgress<{progress}>" if progress else "I" + iface
         return iface  # an abstract base class of the objects implementing it
 
     # ---- types ----
@@ -334,7 +336,7 @@ class Ctx(render.IrIndex):
                 if a["has_default"]:
                     d = f"{d} ?? {self.literal(t, a['default'])}"
                 decs.append(d)
-            call = f"t.{pascal(m['name'])}({', '.join(decs)})"
+            call = f"t.{'Report' if cb.get('progress') else pascal(m['name'])}({', '.join(decs)})"
             r = m["result"]
             if r is None:
                 body = f"{call};"
@@ -349,8 +351,8 @@ class Ctx(render.IrIndex):
             methods.append({"index": m["index"], "name": pascal(m["name"]), "params": ", ".join(params),
                             "rtype": self.cs(r) if r else "void", "body": body, "doc": xml(m["doc"])})
         etype = snake(cb["name"])
-        return {"name": cb["name"], "iface": "I" + cb["name"], "doc": xml(cb["doc"]), "methods": methods,
-                "error_type": etype if etype in self.error_types else "error"}
+        return {"name": cb["name"], "iface": self.handle_type(cb["name"]), "doc": xml(cb["doc"]), "methods": methods,
+                "error_type": etype if etype in self.error_types else "error", "progress": cb.get("progress")}
 
 
 def enum_member(value: str) -> str:

@@ -401,7 +401,7 @@ class Ctx(render.IrIndex):
                           "check": None}
             methods.append({"index": m["index"], "name": ident(m["name"]), "doc": m["doc"],
                             "args": args, "result": result})
-        return {"name": cb["name"], "doc": cb["doc"], "methods": methods}
+        return {"name": cb["name"], "doc": cb["doc"], "methods": methods, "progress": cb.get("progress")}
 
     def error_view(self) -> list[dict]:
         out = []
@@ -436,6 +436,10 @@ def generate(ir: dict, out: Any) -> None:
     handles = {}
     for iface in ir["interfaces"]:
         classes = ctx.implementers(iface) + IDIOM_HANDLE_TYPES.get(iface, [])
+        # x-hues-progress: a plain function of the progress model is accepted too.
+        progress = next((cb.get("progress") for cb in ir["callbacks"] if cb["name"] == iface), None)
+        if progress:
+            classes.append(f"Callable[[{progress}], object]")
         if classes:
             handles[iface] = classes
     services = []

@@ -1,0 +1,215 @@
+// Upload (a tus 1.0.0 client) from C#: progress as IProgress<UploadProgress>, pause and resume,
+// cancel through a CancellationToken, a store written in C#, a dropped connection (a relay that
+// resets once), bad input.
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using NUnit.Framework;
+
+namespace Hues.Sdk.Tests {
+
+// Records what it is told, synchronously (Progress<T> posts to the thread pool, out of order).
+sealed class ProgressRecorder : IProgress<UploadProgress> {
+  public readonly List<long> Seen = new List<long>();
+  public readonly ConcurrentBag<int> Threads = new ConcurrentBag<int>();
+  public Action<UploadProgress> Also;
+  public void Report(UploadProgress p) {
+    lock (Seen) Seen.Add(p.Uploaded);
+    Threads.Add(Thread.CurrentThread.ManagedThreadId);
+    if (Also != null) Also(p);
+  }
+}
+
+sealed class DictionaryUploadStore : IUploadStore {
+  public readonly ConcurrentDictionary<string, UploadRecord> Records = new ConcurrentDictionary<string, UploadRecord>();
+  public int Saves;
+  public UploadRecord Load(string key) { UploadRecord r; return Records.TryGetValue(key, out r) ? r : null; }
+  public void Save(string key, UploadRecord record) { Interlocked.Increment(ref Saves); Records[key] = record; }
+  public void Remove(string key) { UploadRecord r; Records.TryRemove(key, out r); }
+}
+
+[TestFixture, Timeout(120000)]
+public class UploadTests {
+  const int MiB = 1 << 20;
+  string dir;
+
+  [SetUp]
+  public void MakeDir() {
+    dir = Path.Combine(Path.GetTempPath(), "hues-cs-upload-" + Guid.NewGuid().ToString("N"));
+    Directory.CreateDirectory(dir);
+  }
+
+  [TearDown]
+  public void RemoveDir() { Directory.Delete(dir, true); }
+
+  static byte[] MakeFile(string path, int size, int seed) {
+    var data = new byte[size];
+    new Random(seed).NextBytes(data);
+    File.WriteAllBytes(path, data);
+    return data;
+  }
+
+  static byte[] Stored(string url) {
+    return File.ReadAllBytes(Path.Combine(SandboxFixture.Sandbox.DataDir, "uploads", url.Substring(url.LastIndexOf('/') + 1) + ".bin"));
+  }
+
+  static HuesClient NewClient(string url = null) {
+    return new HuesClient(url ?? SandboxFixture.Sandbox.Url, apiKey: SandboxFixture.Sandbox.ApiKey);
+  }
+
+  [Test]
+  public void UploadsInChunksReportingProgressAsIProgress() {
+    var path = Path.Combine(dir, "ảnh-ngập-nước.mp4");
+    var data = MakeFile(path, 5 * MiB + 9, 1);
+    var progress = new ProgressRecorder();
+    var store = new DictionaryUploadStore();
+    using (var client = NewClient())
+    using (var up = new Upload(client, path, UploadMediaType.Video, chunkSize: MiB, store: store, progress: progress)) {
+      var r = up.Start();
+      Assert.IsTrue(r.Complete);
+      Assert.AreEqual(data.Length, r.Size);
+      Assert.GreaterOrEqual(progress.Seen.Count, 6);
+      for (int i = 1; i < progress.Seen.Count; i++) Assert.Greater(progress.Seen[i], progress.Seen[i - 1]);
+      Assert.AreEqual(data.Length, progress.Seen.Last());
+      Assert.IsFalse(progress.Threads.Contains(Thread.CurrentThread.ManagedThreadId));
+      CollectionAssert.AreEqual(data, Stored(r.Url));
+      Assert.AreEqual(1, store.Saves);
+      Assert.IsEmpty(store.Records);
+    }
+  }
+
+  [Test]
+  public void PauseThenResumeThenCancelByToken() {
+    var path = Path.Combine(dir, "v.mp4");
+    var data = MakeFile(path, 4 * MiB, 2);
+    var store = new DictionaryUploadStore();
+    using (var client = NewClient()) {
+      Upload first = null;
+      var progress = new ProgressRecorder { Also = p => { if (p.Uploaded >= MiB && p.Uploaded < p.Total) first.Pause(); } };
+      first = new Upload(client, path, UploadMediaType.Video, chunkSize: 512 * 1024, store: store, progress: progress);
+      var paused = first.StartAsync().GetAwaiter().GetResult();
+      first.Dispose();
+      Assert.IsFalse(paused.Complete);
+      Assert.AreEqual(1, store.Records.Count);
+
+      var cts = new CancellationTokenSource();
+      var cancelling = new ProgressRecorder { Also = p => cts.Cancel() };
+      using (var second = new Upload(client, path, UploadMediaType.Video, chunkSize: 256 * 1024, store: store, progress: cancelling)) {
+        var task = second.StartAsync(cts.Token);
+        var e = Assert.Catch<OperationCanceledException>(() => task.GetAwaiter().GetResult());
+        Assert.That(e.InnerException, Is.InstanceOf<CancelledException>());
+      }
+      Assert.AreEqual(1, store.Records.Count);  // a cancelled start keeps the URL
+
+      using (var third = new Upload(client, path, UploadMediaType.Video, store: store, progress: new Progress<UploadProgress>())) {
+        var r = third.StartAsync().GetAwaiter().GetResult();
+        Assert.IsTrue(r.Complete);
+        Assert.IsTrue(r.Resumed);
+        Assert.AreEqual(paused.Url, r.Url);
+        CollectionAssert.AreEqual(data, Stored(r.Url));
+        Assert.IsEmpty(store.Records);
+      }
+    }
+  }
+
+  // A relay to the sandbox that resets both sides once, after dropAfter bytes went upstream.
+  sealed class ResettingRelay : IDisposable {
+    readonly TcpListener listener = new TcpListener(IPAddress.Loopback, 0);
+    readonly long dropAfter;
+    long forwarded;
+    public volatile bool Dropped;
+    public ResettingRelay(long dropAfter) {
+      this.dropAfter = dropAfter;
+      listener.Start();
+      new Thread(Serve) { IsBackground = true }.Start();
+    }
+    public string Url { get { return "http://127.0.0.1:" + ((IPEndPoint)listener.LocalEndpoint).Port; } }
+    void Serve() {
+      while (true) {
+        TcpClient c;
+        try { c = listener.AcceptTcpClient(); } catch (Exception) { return; }
+        var u = new TcpClient();
+        u.Connect(IPAddress.Loopback, SandboxFixture.Sandbox.Port);
+        new Thread(() => Down(u, c)) { IsBackground = true }.Start();
+        new Thread(() => Up(c, u)) { IsBackground = true }.Start();
+      }
+    }
+    void Down(TcpClient u, TcpClient c) {
+      var from = SandboxFixture.Sandbox.Url + "/v1/uploads/";
+      var buf = new byte[65536];
+      try {
+        int n;
+        while ((n = u.GetStream().Read(buf, 0, buf.Length)) > 0) {  // point the Location at the relay
+          var s = Encoding.GetEncoding("ISO-8859-1").GetString(buf, 0, n).Replace(from, Url + "/v1/uploads/");
+          var b = Encoding.GetEncoding("ISO-8859-1").GetBytes(s);
+          c.GetStream().Write(b, 0, b.Length);
+        }
+      } catch (Exception) {}
+      try { c.Close(); } catch (Exception) {}
+    }
+    void Up(TcpClient c, TcpClient u) {
+      var buf = new byte[65536];
+      try {
+        int n;
+        while ((n = c.GetStream().Read(buf, 0, buf.Length)) > 0) {
+          if (!Dropped && Interlocked.Add(ref forwarded, n) > dropAfter) {
+            Dropped = true;
+            c.Client.LingerState = new LingerOption(true, 0);
+            u.Client.LingerState = new LingerOption(true, 0);
+            c.Close();
+            u.Close();
+            return;
+          }
+          u.GetStream().Write(buf, 0, n);
+        }
+      } catch (Exception) {}
+      try { u.Close(); } catch (Exception) {}
+    }
+    public void Dispose() { listener.Stop(); }
+  }
+
+  [Test]
+  public void ADroppedConnectionResumesFromTheServersOffset() {
+    var path = Path.Combine(dir, "d.mp4");
+    var data = MakeFile(path, 6 * MiB, 5);
+    using (var relay = new ResettingRelay(2L * MiB + 50000))
+    using (var client = NewClient(relay.Url))
+    using (var up = new Upload(client, path, UploadMediaType.Video, chunkSize: MiB, retryBackoffMs: 10)) {
+      var r = up.Start();
+      Assert.IsTrue(relay.Dropped);
+      Assert.IsTrue(r.Complete);
+      CollectionAssert.AreEqual(data, Stored(r.Url));
+    }
+  }
+
+  [Test]
+  public void BadInputIsAValidationExceptionNamingPath() {
+    var store = new DictionaryUploadStore();
+    using (var client = NewClient()) {
+      var missing = Assert.Throws<ValidationException>(() => {
+        using (var up = new Upload(client, Path.Combine(dir, "missing.jpg"), UploadMediaType.Photo, store: store)) up.Start();
+      });
+      Assert.AreEqual("path", missing.Field);
+      Assert.AreEqual("file_not_found", missing.Code);
+      var huge = Path.Combine(dir, "huge.jpg");
+      using (var f = File.Create(huge)) f.SetLength(26L * MiB);  // over the photo limit: the server's 413
+      var big = Assert.Throws<ValidationException>(() => {
+        using (var up = new Upload(client, huge, UploadMediaType.Photo, store: store)) up.Start();
+      });
+      Assert.AreEqual("path", big.Field);
+      Assert.AreEqual("payload_too_large", big.Code);
+      Assert.AreEqual(413, big.Status);
+      Assert.AreEqual(0, store.Saves);
+      Assert.IsEmpty(store.Records);
+    }
+  }
+}
+
+}

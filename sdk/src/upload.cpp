@@ -1,0 +1,835 @@
+// The tus 1.0.0 client (hues/upload.h): one Run per start(), a chain of continuations on the
+// runtime. Network steps run through ClientCore::send_async (so credentials, request ids,
+// logging and per-request deadlines apply); chunks are read with pread on the I/O thread
+// that sends them (a page-cache read of one chunk), so at most one chunk is in memory per
+// upload. The app's store and progress listener run on the host executor through one
+// ordered chain per upload, never on an I/O thread and never under a lock of ours.
+#include "hues/upload.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include "internal/client_core.h"
+#include "internal/crypto.h"
+#include "internal/json_codec.h"
+#include "internal/runtime.h"
+#include "internal/upload.h"
+
+namespace hues {
+
+namespace {
+
+using internal::make_error;
+
+constexpr const char* kTus = "1.0.0";
+constexpr const char* kMediaIdHeader = "Hues-Media-Id";
+
+[[noreturn]] void invalid(const std::string& field, const std::string& message, const std::string& code) {
+  throw_error(ErrorType::kValidation, message, 0, code, {}, field);
+}
+
+std::exception_ptr path_error(const std::string& message, const std::string& code, int status = 0) {
+  try {
+    throw_error(ErrorType::kValidation, message, status, code, {}, "path");
+  } catch (...) {
+    return std::current_exception();
+  }
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s + ",") {
+    if (c == ',') {
+      while (!cur.empty() && cur.back() == ' ') cur.pop_back();
+      std::size_t b = cur.find_first_not_of(' ');
+      if (b != std::string::npos) out.push_back(lower(cur.substr(b)));
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  return out;
+}
+
+bool parse_offset(const std::string& s, std::int64_t& out) {
+  if (s.empty() || s.size() > 19) return false;
+  std::int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  out = v;
+  return true;
+}
+
+// scheme://authority of an absolute URL.
+std::string origin_of(const std::string& url) {
+  auto p = url.find("://");
+  if (p == std::string::npos) return {};
+  auto slash = url.find('/', p + 3);
+  return slash == std::string::npos ? url : url.substr(0, slash);
+}
+
+// A Location relative to the creation URL (RFC 3986 section 5, the cases servers send).
+std::string resolve(const std::string& base, const std::string& location) {
+  if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) return location;
+  if (location.rfind("//", 0) == 0) return base.substr(0, base.find("://") + 1) + location;
+  if (!location.empty() && location[0] == '/') return origin_of(base) + location;
+  std::string dir = base.substr(0, base.find('?'));
+  auto slash = dir.rfind('/');
+  if (slash != std::string::npos && slash > dir.find("://") + 2) dir = dir.substr(0, slash + 1);
+  else dir += "/";
+  return dir + location;
+}
+
+bool valid_media_type(const std::string& t) {
+  return t == "photo" || t == "audio" || t == "video" || t == "document";
+}
+
+class MemoryUploadStore final : public UploadStore {
+ public:
+  UploadRecord load(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = records_.find(key);
+    return it == records_.end() ? UploadRecord{} : it->second;
+  }
+  void save(const std::string& key, const UploadRecord& record) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    records_[key] = record;
+  }
+  void remove(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    records_.erase(key);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, UploadRecord> records_;
+};
+
+// Files named by a digest of the key, written to a temporary file, fsynced and renamed, so a
+// kill at any instant leaves the old record or the new one, never half of one.
+class FileUploadStore final : public UploadStore {
+ public:
+  explicit FileUploadStore(std::string directory) : dir_(std::move(directory)) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) invalid("directory", "cannot create the upload store directory " + dir_ + ": " + ec.message(),
+                    "store_failed");
+    ::chmod(dir_.c_str(), 0700);
+  }
+  UploadRecord load(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::ifstream in(path(key), std::ios::binary);
+    if (!in) return {};
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+      return internal::from_json_string<UploadRecord>(text.str());
+    } catch (const internal::FieldError&) {
+      return {};  // a damaged record means "start afresh", never a crash
+    }
+  }
+  void save(const std::string& key, const UploadRecord& record) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string target = path(key), tmp = target + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw_error(ErrorType::kApi, "cannot write an upload record in " + dir_, 0, "store_failed");
+    std::string data = internal::to_json_string(record);
+    bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), target.c_str()) != 0) {
+      ::unlink(tmp.c_str());
+      throw_error(ErrorType::kApi, "cannot write an upload record in " + dir_, 0, "store_failed");
+    }
+  }
+  void remove(const std::string& key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ::unlink(path(key).c_str());
+  }
+
+ private:
+  std::string path(const std::string& key) const {
+    return dir_ + "/" + internal::to_hex(internal::sha256(key)).substr(0, 32) + ".json";
+  }
+  std::string dir_;
+  std::mutex mu_;
+};
+
+class FunctionListener final : public UploadProgressListener {
+ public:
+  explicit FunctionListener(std::function<void(const UploadProgress&)> fn) : fn_(std::move(fn)) {}
+  void on_progress(const UploadProgress& p) override {
+    if (fn_) fn_(p);
+  }
+
+ private:
+  std::function<void(const UploadProgress&)> fn_;
+};
+
+// Host tasks of one upload, run one after another on the host executor, in order.
+class HostChain : public std::enable_shared_from_this<HostChain> {
+ public:
+  explicit HostChain(std::shared_ptr<internal::Runtime> rt) : rt_(std::move(rt)) {}
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tasks_.push_back(std::move(task));
+      if (running_) return;
+      running_ = true;
+    }
+    auto self = shared_from_this();
+    if (!rt_->host().post([self] { self->drain(); })) drain();  // stopped: run here, never lose a step
+  }
+
+ private:
+  void drain() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (tasks_.empty()) {
+          running_ = false;
+          return;
+        }
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+  std::shared_ptr<internal::Runtime> rt_;
+  std::mutex mu_;
+  std::deque<std::function<void()>> tasks_;
+  bool running_ = false;
+};
+
+struct FileInfo {
+  std::string path;  // absolute
+  std::int64_t size = 0;
+  std::string fingerprint;
+};
+
+// Opens and identifies the file; errors are ValidationErrors naming path.
+FileInfo inspect(const std::string& path, int* fd_out) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == EACCES) invalid("path", "path: cannot read " + path + ": " + std::strerror(errno), "file_unreadable");
+    invalid("path", "path: no such file: " + path, "file_not_found");
+  }
+  if (!S_ISREG(st.st_mode)) invalid("path", "path: not a regular file: " + path, "not_a_file");
+  if (fd_out) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) invalid("path", "path: cannot read " + path + ": " + std::strerror(errno), "file_unreadable");
+    *fd_out = fd;
+  }
+  char buf[PATH_MAX];
+  FileInfo info;
+  info.path = ::realpath(path.c_str(), buf) ? std::string(buf) : path;
+  info.size = static_cast<std::int64_t>(st.st_size);
+  std::string id = info.path + "\n" + std::to_string(info.size) + "\n" + std::to_string(st.st_mtim.tv_sec) + "." +
+                   std::to_string(st.st_mtim.tv_nsec);
+  info.fingerprint = "tus1-" + internal::to_hex(internal::sha256(id)).substr(0, 40);
+  return info;
+}
+
+struct Discovery {
+  bool known = false;
+  bool checksum_sha256 = false;
+  bool creation_with_upload = false;
+  bool termination = false;
+  std::int64_t max_size = 0;  // 0: not advertised
+};
+
+}  // namespace
+
+struct Upload::Impl : std::enable_shared_from_this<Upload::Impl> {
+  std::shared_ptr<internal::ClientCore> core;
+  UploadOptions options;
+  std::string endpoint;
+  std::shared_ptr<HostChain> host;
+  std::mutex mu;
+  bool running = false;                       // under mu
+  std::shared_ptr<CancellationToken> cancel;  // the running start's, under mu
+  Discovery discovery;                        // under mu
+  std::atomic<bool> pause_requested{false};
+};
+
+namespace {
+
+using ImplPtr = std::shared_ptr<Upload::Impl>;
+
+// One start(): the state of a single upload attempt chain.
+struct Run : std::enable_shared_from_this<Run> {
+  ImplPtr up;
+  Async<UploadResult> done;
+  CallOptions call;  // cancel set; deadline_ms: the whole upload's
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  int fd = -1;
+  FileInfo file;
+  std::string url;
+  std::int64_t offset = 0;
+  bool resumed = false;
+  bool fresh_tried = false;  // a stored URL vanished once already
+  int retries = 0;
+  std::exception_ptr last_error;
+  std::string media_id;
+  std::atomic<bool> finished{false};
+
+  ~Run() {
+    if (fd >= 0) ::close(fd);
+  }
+
+  internal::Runtime& rt() { return *up->core->runtime(); }
+
+  CallOptions request_options() const {
+    CallOptions o;
+    o.cancel = call.cancel;
+    o.attempt_timeout_ms = call.attempt_timeout_ms;
+    if (deadline != std::chrono::steady_clock::time_point::max()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      o.deadline_ms = std::max<std::int64_t>(1, left.count());
+    }
+    return o;
+  }
+
+  HttpRequest request(const std::string& method, const std::string& target) const {
+    HttpRequest r;
+    r.method = method;
+    r.url = target;
+    r.set_header("Tus-Resumable", kTus);
+    return r;
+  }
+
+  void send(HttpRequest req, std::function<void(std::exception_ptr, HttpResponse)> next) {
+    if (call.cancel && call.cancel->cancelled())
+      return next(make_error(ErrorType::kCancelled, "the upload was cancelled", "cancelled"), {});
+    up->core->send_async(std::move(req), request_options(), std::move(next));
+  }
+
+  // Ends the run once: the store is told first (on the host chain), then the caller.
+  void finish(std::exception_ptr error, UploadResult result = {}) {
+    if (finished.exchange(true)) return;
+    auto self = shared_from_this();
+    up->host->post([self, error, result] {
+      {
+        std::lock_guard<std::mutex> lock(self->up->mu);
+        self->up->running = false;
+        self->up->cancel.reset();
+      }
+      self->done(error, result);
+    });
+  }
+
+  void fail(std::exception_ptr e) { finish(std::move(e)); }
+
+  // Runs fn on the host chain; its continuation comes back to an I/O thread.
+  void on_host(std::function<void()> fn, std::function<void()> then) {
+    auto self = shared_from_this();
+    up->host->post([self, fn = std::move(fn), then = std::move(then)] {
+      try {
+        fn();
+      } catch (...) {
+        return self->fail(std::current_exception());
+      }
+      if (!self->rt().post(then)) self->fail(make_error(ErrorType::kCancelled, "the SDK was shut down", "shutdown"));
+    });
+  }
+
+  void begin() {
+    try {
+      file = inspect(up->options.path, &fd);
+    } catch (...) {
+      return fail(std::current_exception());
+    }
+    discover();
+  }
+
+  // OPTIONS once per Upload: which extensions (checksum, creation-with-upload, termination)
+  // and what maximum size the server advertises. A server without OPTIONS gets the core only.
+  void discover() {
+    if (disc().known) return check_size();
+    auto self = shared_from_this();
+    HttpRequest r;
+    r.method = "OPTIONS";
+    r.url = up->endpoint;
+    send(std::move(r), [self](std::exception_ptr e, HttpResponse res) {
+      if (e) {
+        if (self->call.cancel && self->call.cancel->cancelled()) return self->fail(e);
+        return self->retry(e, [self] { self->discover(); });
+      }
+      Discovery d;
+      d.known = true;
+      if (res.status >= 200 && res.status < 300) {
+        auto ext = split_list(res.header("Tus-Extension"));
+        auto has = [&](const char* x) { return std::find(ext.begin(), ext.end(), x) != ext.end(); };
+        auto algos = split_list(res.header("Tus-Checksum-Algorithm"));
+        d.checksum_sha256 = has("checksum") && std::find(algos.begin(), algos.end(), "sha256") != algos.end();
+        d.creation_with_upload = has("creation-with-upload");
+        d.termination = has("termination");
+        parse_offset(res.header("Tus-Max-Size"), d.max_size);
+      }
+      {
+        std::lock_guard<std::mutex> lock(self->up->mu);
+        self->up->discovery = d;
+      }
+      self->retries = 0;
+      self->check_size();
+    });
+  }
+
+  Discovery disc() {
+    std::lock_guard<std::mutex> lock(up->mu);
+    return up->discovery;
+  }
+
+  void check_size() {
+    auto d = disc();
+    if (d.max_size > 0 && file.size > d.max_size)
+      return fail(path_error("path: the file's " + std::to_string(file.size) + " bytes exceed the server's Tus-Max-Size " +
+                                 std::to_string(d.max_size),
+                             "payload_too_large", 413));
+    lookup();
+  }
+
+  void lookup() {
+    auto self = shared_from_this();
+    auto record = std::make_shared<UploadRecord>();
+    on_host([self, record] { *record = self->up->options.store->load(self->file.fingerprint); },
+            [self, record] {
+              if (!record->url.empty() && record->size == self->file.size) {
+                self->url = record->url;
+                self->resumed = true;
+                return self->head();
+              }
+              self->create();
+            });
+  }
+
+  // Forgets a stored URL the server no longer knows, then creates a fresh upload (once).
+  void start_over() {
+    if (fresh_tried) return fail(last_error);
+    fresh_tried = true;
+    resumed = false;
+    url.clear();
+    offset = 0;
+    auto self = shared_from_this();
+    on_host([self] { self->up->options.store->remove(self->file.fingerprint); }, [self] { self->create(); });
+  }
+
+  void head() {
+    auto self = shared_from_this();
+    send(request("HEAD", url), [self](std::exception_ptr e, HttpResponse res) {
+      if (e) return self->retry(e, [self] { self->head(); });
+      if (res.status == 404 || res.status == 410 || res.status == 403) {
+        self->last_error = self->status_error(res);
+        return self->start_over();
+      }
+      if (res.status < 200 || res.status > 299) return self->retry_status(res, [self] { self->head(); });
+      std::int64_t off = 0;
+      if (!parse_offset(res.header("Upload-Offset"), off) || off > self->file.size)
+        return self->fail(make_error(ErrorType::kProtocol, "the server's HEAD has no usable Upload-Offset",
+                                     "malformed_response", false, res.status));
+      std::string id = res.header(kMediaIdHeader);
+      if (!id.empty()) self->media_id = id;
+      self->advance(off);
+    });
+  }
+
+  void create() {
+    auto d = disc();
+    const auto& o = up->options;
+    HttpRequest r = request("POST", up->endpoint);
+    r.set_header("Upload-Length", std::to_string(file.size));
+    std::string filename = o.filename.empty() ? std::filesystem::path(file.path).filename().string() : o.filename;
+    std::string meta = "filename " + internal::base64_encode(filename) + ",type " + internal::base64_encode(o.media_type);
+    if (!o.filetype.empty()) meta += ",filetype " + internal::base64_encode(o.filetype);
+    r.set_header("Upload-Metadata", meta);
+    std::int64_t sent = 0;
+    if (o.creation_with_upload && d.creation_with_upload && file.size > 0) {
+      try {
+        r.body = read_chunk(0);
+      } catch (...) {
+        return fail(std::current_exception());
+      }
+      sent = static_cast<std::int64_t>(r.body.size());
+      r.set_header("Content-Type", "application/offset+octet-stream");
+      if (o.checksum && d.checksum_sha256)
+        r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(internal::sha256(r.body)));
+    } else {
+      r.set_header("Content-Length", "0");
+    }
+    auto self = shared_from_this();
+    send(std::move(r), [self, sent](std::exception_ptr e, HttpResponse res) {
+      if (e) return self->retry(e, [self] { self->create(); });
+      if (res.status == 413) {
+        std::string message = "path: the file's " + std::to_string(self->file.size) + " bytes are over the server's limit";
+        try {
+          internal::raise_for_status(res, {});
+        } catch (const Error& server) {
+          message += " (" + server.message() + ")";
+        } catch (...) {
+        }
+        return self->fail(path_error(message, "payload_too_large", 413));
+      }
+      if (res.status != 201 && (res.status < 200 || res.status > 299))
+        return self->retry_status(res, [self] { self->create(); });
+      std::string location = res.header("Location");
+      if (location.empty())
+        return self->fail(make_error(ErrorType::kProtocol, "the server created an upload without a Location",
+                                     "malformed_response", false, res.status));
+      self->url = resolve(self->up->endpoint, location);
+      std::int64_t off = 0;
+      if (sent > 0 && parse_offset(res.header("Upload-Offset"), off) && off <= self->file.size) self->offset = off;
+      std::string id = res.header(kMediaIdHeader);
+      if (!id.empty()) self->media_id = id;
+      UploadRecord rec;
+      rec.url = self->url;
+      rec.size = self->file.size;
+      rec.path = self->file.path;
+      auto off_now = self->offset;
+      self->on_host([self, rec] { self->up->options.store->save(self->file.fingerprint, rec); },
+                    [self, off_now] { self->advance(off_now, true); });
+    });
+  }
+
+  std::string read_chunk(std::int64_t at) {
+    std::int64_t n = std::min<std::int64_t>(up->options.chunk_size, file.size - at);
+    std::string buf(static_cast<std::size_t>(std::max<std::int64_t>(0, n)), '\0');
+    std::size_t got = 0;
+    while (got < buf.size()) {
+      ssize_t r = ::pread(fd, &buf[got], buf.size() - got, static_cast<off_t>(at + static_cast<std::int64_t>(got)));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0)
+        throw_error(ErrorType::kValidation, "path: cannot read " + file.path + " (changed while uploading?)", 0,
+                    "file_unreadable", {}, "path");
+      got += static_cast<std::size_t>(r);
+    }
+    return buf;
+  }
+
+  // The server confirmed `off` bytes: tell the listener, then send the next chunk or finish.
+  void advance(std::int64_t off, bool created = false) {
+    bool progressed = off > offset || created;
+    offset = off;
+    if (progressed) retries = 0;
+    if (up->options.progress && (progressed || resumed)) {
+      UploadProgress p;
+      p.uploaded = offset;
+      p.total = file.size;
+      auto listener = up->options.progress;
+      up->host->post([listener, p] {
+        try {
+          listener->on_progress(p);
+        } catch (...) {
+          // A failing listener must not fail the upload it watches.
+        }
+      });
+    }
+    if (offset >= file.size) return complete();
+    if (up->pause_requested.exchange(false)) {
+      UploadResult r;
+      r.url = url;
+      r.size = file.size;
+      r.offset = offset;
+      r.complete = false;
+      r.resumed = resumed;
+      return finish(nullptr, r);
+    }
+    // Posted, not called: the previous PATCH's request and wire buffer are freed when its
+    // completion returns, so no more than one chunk is held while the next is read.
+    auto self = shared_from_this();
+    if (!rt().post([self] { self->patch(); }))
+      fail(make_error(ErrorType::kCancelled, "the SDK was shut down", "shutdown"));
+  }
+
+  void patch() {
+    auto d = disc();
+    HttpRequest r = request("PATCH", url);
+    r.set_header("Upload-Offset", std::to_string(offset));
+    r.set_header("Content-Type", "application/offset+octet-stream");
+    try {
+      r.body = read_chunk(offset);
+    } catch (...) {
+      return fail(std::current_exception());
+    }
+    if (up->options.checksum && d.checksum_sha256)
+      r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(internal::sha256(r.body)));
+    const std::int64_t expected = offset + static_cast<std::int64_t>(r.body.size());
+    auto self = shared_from_this();
+    send(std::move(r), [self, expected](std::exception_ptr e, HttpResponse res) {
+      if (e) return self->retry(e, [self] { self->head(); });
+      if (res.status == 404 || res.status == 410) {
+        self->last_error = self->status_error(res);
+        return self->start_over();
+      }
+      if (res.status == 413) {
+        return self->fail(path_error("path: the server refused the chunk as too large (413)", "payload_too_large", 413));
+      }
+      if (res.status < 200 || res.status > 299) return self->retry_status(res, [self] { self->head(); });
+      std::int64_t off = 0;
+      if (!parse_offset(res.header("Upload-Offset"), off) || off > self->file.size || off < self->offset)
+        return self->fail(make_error(ErrorType::kProtocol, "the server's PATCH answer has no usable Upload-Offset",
+                                     "malformed_response", false, res.status));
+      (void)expected;
+      std::string id = res.header(kMediaIdHeader);
+      if (!id.empty()) self->media_id = id;
+      self->advance(off);
+    });
+  }
+
+  void complete() {
+    UploadResult r;
+    r.url = url;
+    r.size = file.size;
+    r.offset = offset;
+    r.complete = true;
+    r.resumed = resumed;
+    r.media_id = media_id;
+    auto self = shared_from_this();
+    up->host->post([self, r] {
+      try {
+        self->up->options.store->remove(self->file.fingerprint);
+      } catch (...) {
+        return self->fail(std::current_exception());
+      }
+      self->finish(nullptr, r);
+    });
+  }
+
+  std::exception_ptr status_error(const HttpResponse& res) {
+    try {
+      internal::raise_for_status(res, {});
+    } catch (...) {
+      return std::current_exception();
+    }
+    return nullptr;
+  }
+
+  // A non-2xx answer: 409 (offset mismatch), 460 (checksum mismatch), 423 (locked), 429 and
+  // 5xx are worth another try from the server's offset; anything else fails the upload.
+  void retry_status(const HttpResponse& res, std::function<void()> again) {
+    auto e = status_error(res);
+    bool transient = res.status == 409 || res.status == 460 || res.status == 423 || res.status == 429 ||
+                     res.status >= 500;
+    if (!transient) return fail(e);
+    retry(e, std::move(again), res.status == 409);
+  }
+
+  // Retries after a backoff (none for a 409: re-read the offset at once), up to max_retries
+  // in a row without progress and within the upload's deadline.
+  void retry(std::exception_ptr e, std::function<void()> again, bool immediate = false) {
+    last_error = e;
+    try {
+      std::rethrow_exception(e);
+    } catch (const Error& err) {
+      if (err.type() == ErrorType::kCancelled) return fail(e);
+      bool transient = err.retryable() || err.type() == ErrorType::kConnection || err.type() == ErrorType::kTimeout ||
+                       err.type() == ErrorType::kProtocol || err.type() == ErrorType::kConflict ||
+                       err.http_status() == 460;
+      if (!transient) return fail(e);
+    } catch (...) {
+      return fail(e);
+    }
+    if (call.cancel && call.cancel->cancelled())
+      return fail(make_error(ErrorType::kCancelled, "the upload was cancelled", "cancelled"));
+    if (retries >= up->options.max_retries) return fail(e);
+    std::int64_t delay = immediate ? 0 : up->options.retry_backoff_ms;
+    for (int i = 0; i < retries && delay < 30000; ++i) delay *= 2;
+    delay = std::min<std::int64_t>(delay, 30000);
+    ++retries;
+    auto when = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay);
+    if (when >= deadline) return fail(make_error(ErrorType::kTimeout, "the upload's deadline passed", "deadline", true));
+    auto self = shared_from_this();
+    auto fired = std::make_shared<std::atomic<bool>>(false);
+    auto timer = rt().schedule(when, [self, again, fired](bool ok) {
+      if (fired->exchange(true)) return;
+      if (!ok) return self->fail(make_error(ErrorType::kCancelled, "the upload was cancelled", "cancelled"));
+      again();
+    });
+    if (call.cancel) {
+      std::weak_ptr<internal::Timer> weak = timer;
+      call.cancel->add_callback([weak] {
+        if (auto t = weak.lock()) t->cancel();
+      });
+    }
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<UploadStore> make_memory_upload_store() { return std::make_shared<MemoryUploadStore>(); }
+std::shared_ptr<UploadStore> make_file_upload_store(const std::string& directory) {
+  return std::make_shared<FileUploadStore>(directory);
+}
+std::shared_ptr<UploadProgressListener> progress_listener(std::function<void(const UploadProgress&)> fn) {
+  return std::make_shared<FunctionListener>(std::move(fn));
+}
+
+namespace {
+
+std::shared_ptr<Upload::Impl> make_impl(std::shared_ptr<internal::ClientCore> core, UploadOptions options) {
+  auto impl_ = std::make_shared<Upload::Impl>();
+  if (options.path.empty()) invalid("path", "path is required", "validation_error");
+  if (!valid_media_type(options.media_type))
+    invalid("media_type", "media_type must be photo, audio, video or document", "validation_error");
+  if (options.chunk_size < 1 || options.chunk_size > (256ll << 20))
+    invalid("chunk_size", "chunk_size must be between 1 and 268435456 bytes", "validation_error");
+  if (options.max_retries < 0) invalid("max_retries", "max_retries must be 0 or more", "validation_error");
+  if (options.retry_backoff_ms < 0) invalid("retry_backoff_ms", "retry_backoff_ms must be 0 or more", "validation_error");
+  if (!options.store) options.store = make_memory_upload_store();
+  impl_->endpoint = options.endpoint.empty() ? core->options().base_url : options.endpoint;
+  if (options.endpoint.empty()) {
+    while (!impl_->endpoint.empty() && impl_->endpoint.back() == '/') impl_->endpoint.pop_back();
+    impl_->endpoint += "/v1/uploads";
+  }
+  if (impl_->endpoint.rfind("http://", 0) != 0 && impl_->endpoint.rfind("https://", 0) != 0)
+    invalid("endpoint", "endpoint must be an absolute http(s) URL", "validation_error");
+  // Another origin than the client's (a third-party tus server) gets no API key or token: a
+  // client of its own with the same transport settings and no credentials.
+  if (lower(origin_of(impl_->endpoint)) != lower(origin_of(core->options().base_url))) {
+    ClientOptions o = core->options();
+    o.api_key.clear();
+    o.credentials.reset();
+    core = std::make_shared<internal::ClientCore>(std::move(o), core->runtime());
+  }
+  impl_->host = std::make_shared<HostChain>(core->runtime());
+  impl_->core = std::move(core);
+  impl_->options = std::move(options);
+  return impl_;
+}
+
+}  // namespace
+
+Upload::Upload(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Upload::Upload(const Client& client, UploadOptions options) : impl_(make_impl(client.core_, std::move(options))) {}
+
+std::shared_ptr<Upload> internal::UploadFactory::make(std::shared_ptr<ClientCore> core, UploadOptions options) {
+  return std::shared_ptr<Upload>(new Upload(make_impl(std::move(core), std::move(options))));
+}
+
+Upload::~Upload() = default;
+
+void Upload::start_async(Async<UploadResult> done, const CallOptions& call) {
+  auto run = std::make_shared<Run>();
+  run->up = impl_;
+  run->done = std::move(done);
+  run->call = call;
+  if (!run->call.cancel) run->call.cancel = std::make_shared<CancellationToken>();
+  if (call.deadline_ms > 0)
+    run->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(call.deadline_ms);
+  bool busy = false;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    busy = impl_->running;
+    if (!busy) {
+      impl_->running = true;
+      impl_->cancel = run->call.cancel;
+      impl_->pause_requested = false;
+    }
+  }
+  if (busy) {
+    try {
+      invalid("start", "this upload is already running (pause it, or wait for start to return)", "upload_running");
+    } catch (...) {
+      run->done(std::current_exception(), {});
+    }
+    return;
+  }
+  auto r = run;
+  if (!impl_->core->runtime()->post([r] { r->begin(); }))
+    r->done(make_error(ErrorType::kCancelled, "the SDK was shut down", "shutdown"), {});
+}
+
+UploadResult Upload::start(const CallOptions& call) {
+  return internal::wait_for<UploadResult>(impl_->core->runtime().get(),
+                                          [&](Async<UploadResult> done) { start_async(std::move(done), call); });
+}
+
+void Upload::pause() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->running) impl_->pause_requested = true;
+}
+
+std::string Upload::fingerprint() const { return inspect(impl_->options.path, nullptr).fingerprint; }
+
+void Upload::terminate_async(AsyncVoid done, const CallOptions& call) {
+  std::shared_ptr<CancellationToken> running;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    running = impl_->cancel;
+  }
+  if (running) running->cancel();
+  auto impl = impl_;
+  FileInfo file;
+  try {
+    file = inspect(impl->options.path, nullptr);
+  } catch (...) {
+    return done(std::current_exception());
+  }
+  auto record = std::make_shared<UploadRecord>();
+  auto finish = [impl, done, file](std::exception_ptr e) {
+    impl->host->post([impl, done, file, e] {
+      try {
+        impl->options.store->remove(file.fingerprint);
+      } catch (...) {
+        return done(std::current_exception());
+      }
+      done(e);
+    });
+  };
+  impl->host->post([impl, record, file, call, finish, done] {
+    try {
+      *record = impl->options.store->load(file.fingerprint);
+    } catch (...) {
+      return done(std::current_exception());
+    }
+    if (record->url.empty()) return finish(nullptr);
+    // DELETE only where the server advertised termination (or said nothing: OPTIONS is
+    // asked again); a failed DELETE still forgets the record (the server's expiry cleans up).
+    HttpRequest opt;
+    opt.method = "OPTIONS";
+    opt.url = impl->endpoint;
+    CallOptions o = call;
+    impl->core->send_async(std::move(opt), o, [impl, record, o, finish](std::exception_ptr e, HttpResponse res) {
+      auto ext = e ? std::vector<std::string>{} : split_list(res.header("Tus-Extension"));
+      if (std::find(ext.begin(), ext.end(), "termination") == ext.end()) return finish(nullptr);
+      HttpRequest del;
+      del.method = "DELETE";
+      del.url = record->url;
+      del.set_header("Tus-Resumable", kTus);
+      impl->core->send_async(std::move(del), o, [finish](std::exception_ptr, HttpResponse) { finish(nullptr); });
+    });
+  });
+}
+
+void Upload::terminate(const CallOptions& call) {
+  struct None {};
+  internal::wait_for<None>(impl_->core->runtime().get(), [&](Async<None> done) {
+    terminate_async([done](std::exception_ptr e) { done(e, None{}); }, call);
+  });
+}
+
+}  // namespace hues
