@@ -29,6 +29,7 @@
 
 #include "hues/client.h"
 #include "hues/identity.h"
+#include "hues/outbox.h"
 #include "internal/bridge.h"
 #include "internal/calls.h"
 #include "internal/client_core.h"
@@ -207,6 +208,15 @@ struct LoopbackObject final : Object {
   std::shared_ptr<LoopbackReceiver> receiver;
   std::string type() const override { return "LoopbackReceiver"; }
 };
+struct OutboxObject final : Object {
+  std::shared_ptr<Outbox> outbox;
+  std::shared_ptr<internal::Runtime> runtime;  // its client's: the host executor runs its disk work
+  std::string type() const override { return "Outbox"; }
+  // The host released it: the file is closed at once (an in-flight create is resent on reopen).
+  ~OutboxObject() override {
+    if (outbox) outbox->close();
+  }
+};
 
 struct Reply {
   std::mutex mu;
@@ -331,6 +341,24 @@ class HostLogger final : public Logger {
   }
 
  private:
+  std::shared_ptr<HostObject> host_;
+};
+
+class HostOutboxListener final : public OutboxListener {
+ public:
+  explicit HostOutboxListener(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
+  void delivered(const OutboxItem& item) override { notify(0, item); }
+  void failed(const OutboxItem& item) override { notify(1, item); }
+
+ private:
+  void notify(int method, const OutboxItem& item) {
+    json::object args{{"item", to_json(item)}};
+    try {
+      host_->call(method, json::serialize(args));
+    } catch (...) {
+      // The item's state is stored already; a failing listener changes nothing.
+    }
+  }
   std::shared_ptr<HostObject> host_;
 };
 
@@ -531,6 +559,26 @@ std::shared_ptr<Object> make_object(const std::string& type, const json::object&
     r.finish();
     return obj;
   }
+  if (type == "Outbox") {
+    Reader r(cfg, "");
+    auto client = get_as<ClientObject>(r.handle("client"), "client");
+    OutboxOptions o;
+    r.str("path", o.path);
+    if (o.path.empty()) invalid("path", "path is required");
+    if (auto h = r.handle("listener")) {
+      auto host = get_as<HostObject>(h, "listener");
+      if (host->interface_name != "OutboxListener") invalid("listener", "listener must be an OutboxListener");
+      o.listener = std::make_shared<HostOutboxListener>(host);
+    }
+    r.integer("initial_backoff_ms", o.initial_backoff_ms);
+    r.integer("max_backoff_ms", o.max_backoff_ms);
+    r.integer("send_deadline_ms", o.send_deadline_ms);
+    r.finish();
+    auto obj = std::make_shared<OutboxObject>();
+    obj->runtime = client->core->runtime();
+    obj->outbox = open_outbox(client->core, std::move(o));
+    return obj;
+  }
   if (type == "LoopbackReceiver") {
     auto obj = std::make_shared<LoopbackObject>();
     obj->receiver = std::make_shared<LoopbackReceiver>();
@@ -641,6 +689,45 @@ void start_method(const std::shared_ptr<Object>& obj, const CallDesc& d, const j
     if (m == "refresh_count") return done(nullptr, static_cast<std::int64_t>(uc->creds->refresh_count()));
     if (m == "signed_in") return done(nullptr, uc->creds->signed_in());
     if (m == "sign_out") return uc->creds->sign_out_async(answer_none(done), call);
+  } else if (auto ob = std::dynamic_pointer_cast<OutboxObject>(obj)) {
+    auto outbox = ob->outbox;
+    if (m == "flush") {
+      outbox->flush();
+      return done(nullptr, nullptr);
+    }
+    if (m == "wait_idle") {
+      std::int64_t timeout = 30000;
+      if (auto* t = a.if_contains("timeout_ms"); t && !t->is_null()) read_json(*t, timeout, "timeout_ms");
+      return outbox->wait_idle_async(timeout, answer<bool>(done, [](bool v) { return json::value(v); }));
+    }
+    // The rest reads or commits the file (an fsync): on the host executor, off the caller's
+    // thread (an asyncio loop) and off the I/O threads.
+    std::function<json::value()> work;
+    if (m == "enqueue") {
+      auto report = arg_model<NewReport>(a, "report");
+      work = [outbox, report] { return to_json(outbox->enqueue(report)); };
+    } else if (m == "items") {
+      work = [outbox] { return to_json(outbox->items()); };
+    } else if (m == "cancel") {
+      auto id = arg_str(a, "local_id");
+      work = [outbox, id] { return json::value(outbox->cancel(id)); };
+    } else if (m == "purge") {
+      work = [outbox] { return json::value(outbox->purge()); };
+    }
+    if (work) {
+      auto run = [work, done] {
+        json::value out;
+        try {
+          out = work();
+        } catch (...) {
+          return done(std::current_exception(), nullptr);
+        }
+        done(nullptr, std::move(out));
+      };
+      if (!ob->runtime->host().post(run))
+        done(make_error(ErrorType::kCancelled, "the SDK is shutting down", "cancelled"), nullptr);
+      return;
+    }
   } else if (auto lb = std::dynamic_pointer_cast<LoopbackObject>(obj)) {
     if (m == "redirect_uri") return done(nullptr, json::string(lb->receiver->redirect_uri()));
     if (m == "wait") {
@@ -952,7 +1039,8 @@ int hues_host_object_new(const char* interface_name, hues_invoke_fn invoke, void
   try {
     if (!interface_name || !invoke || !out) invalid("interface", "interface, invoke and out are required");
     std::string name = interface_name;
-    if (name != "TokenStore" && name != "Logger") invalid("interface", "no callback interface " + name);
+    if (name != "TokenStore" && name != "Logger" && name != "OutboxListener")
+      invalid("interface", "no callback interface " + name);
     auto obj = std::make_shared<HostObject>();
     obj->interface_name = name;
     obj->invoke = invoke;

@@ -32,6 +32,9 @@ class HUES_API Client : public ClientServices {
 
   // The SDK's version, e.g. "0.1.0".
   static const char* version() noexcept;
+
+ private:
+  friend class Outbox;  // delivers through the client's core (hues/outbox.h)
 };
 
 }  // namespace hues
