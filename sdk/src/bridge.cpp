@@ -167,6 +167,8 @@ class Worker {
 struct Object {
   virtual ~Object() = default;
   virtual std::string type() const = 0;
+  // The host released its handle (calls in flight may still hold the object).
+  virtual void released() {}
 };
 
 
@@ -212,10 +214,12 @@ struct OutboxObject final : Object {
   std::shared_ptr<Outbox> outbox;
   std::shared_ptr<internal::Runtime> runtime;  // its client's: the host executor runs its disk work
   std::string type() const override { return "Outbox"; }
-  // The host released it: the file is closed at once (an in-flight create is resent on reopen).
-  ~OutboxObject() override {
+  // The host released it: the file is closed at once, so the app may reopen it (an
+  // in-flight create is resent with its key on reopen), though a call may still hold this.
+  void released() override {
     if (outbox) outbox->close();
   }
+  ~OutboxObject() override { released(); }
 };
 
 struct Reply {
@@ -976,6 +980,7 @@ void hues_object_release(hues_handle handle) {
     dropped = std::move(it->second);
     state().objects.erase(it);
   }
+  dropped->released();
 }
 
 hues_sink* hues_sink_callback(hues_completion_fn fn, void* context) {
