@@ -72,6 +72,11 @@ public class OutboxTests {
       Assert.That(items.Select(i => i.LocalId), Is.EqualTo(ids));
       Assert.That(items.Select(i => i.Report.Description), Is.EqualTo(texts));
       Assert.That(items.All(i => !i.State.Equals(OutboxItemState.Delivered)), Is.True);
+      var until = DateTime.UtcNow.AddSeconds(20);  // the head's attempt ends with the refused connection
+      while (string.IsNullOrEmpty(items[0].LastError) && DateTime.UtcNow < until) {
+        Thread.Sleep(20);
+        items = outbox.Items().Items;
+      }
       StringAssert.Contains("connection", items[0].LastError);
       Assert.That(items[1].Attempts, Is.EqualTo(0));
 
@@ -140,7 +145,7 @@ public class OutboxTests {
         Assert.That(items[0].State, Is.EqualTo(OutboxItemState.Failed));
         Assert.That(items[1].LocalId, Is.EqualTo(kept));
         Assert.That(items[1].Report.Description, Is.EqualTo("Rác chưa thu gom ở Vỹ Dạ"));
-        Assert.That(items[1].State, Is.EqualTo(OutboxItemState.Pending));
+        Assert.That(items[1].State.Equals(OutboxItemState.Pending) || items[1].State.Equals(OutboxItemState.Sending), Is.True);
       }
     }
     Directory.Delete(dir, true);

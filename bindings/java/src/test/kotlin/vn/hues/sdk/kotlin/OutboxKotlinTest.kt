@@ -6,7 +6,9 @@ import java.nio.file.Files
 import java.util.Collections
 import java.util.UUID
 import java.util.concurrent.TimeUnit
+import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
+import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
@@ -88,7 +90,7 @@ class OutboxKotlinTest : SandboxKotlinTest() {
   }
 
   @Test
-  fun `a refused report fails once; cancel; reopen`(): Unit = runBlocking {
+  fun `a refused report fails once, then cancel and reopen`(): Unit = runBlocking {
     val dir = Files.createTempDirectory("hues-outbox-kt")
     val events = Events()
     val path = dir.resolve("o.db").toString()
@@ -109,5 +111,22 @@ class OutboxKotlinTest : SandboxKotlinTest() {
       assertEquals(OutboxItemState.FAILED, box.items().items.single().state)
       assertEquals(1L, box.purge())
     }
+  }
+
+  @Test
+  fun `the listener's calls as a Flow`(): Unit = runBlocking {
+    val dir = Files.createTempDirectory("hues-outbox-kt")
+    val stream = eventFlow<OutboxListener>()
+    val c = client
+    val word = "obx" + UUID.randomUUID().toString().take(8)
+    outbox { client = c; path = dir.resolve("f.db").toString(); listener = stream.listener; initialBackoffMs = 20 }.use { box ->
+      val good = box.enqueue(report("Đèn đường hỏng $word"))
+      val bad = box.enqueue(report("Sai danh mục $word", "no_such_category"))
+      val seen = withTimeout(30_000) { stream.events.take(2).toList() }
+      assertEquals(listOf("delivered" to good.localId, "failed" to bad.localId),
+        seen.map { it.method to (it.args[0] as OutboxItem).localId })
+      assertTrue((seen[0].args[0] as OutboxItem).reportId.isNotEmpty())
+    }
+    stream.close()
   }
 }
