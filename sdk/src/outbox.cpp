@@ -570,15 +570,19 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
   }
 };
 
-Outbox::Outbox(std::shared_ptr<internal::ClientCore> core, OutboxOptions options) : impl_(std::make_shared<Impl>()) {
-  impl_->core = std::move(core);
-  impl_->rt = impl_->core->runtime();
-  impl_->opts = std::move(options);
-  impl_->open();
-  impl_->kick();
+namespace {
+std::shared_ptr<Outbox::Impl> open_impl(std::shared_ptr<internal::ClientCore> core, OutboxOptions options) {
+  auto impl = std::make_shared<Outbox::Impl>();
+  impl->core = std::move(core);
+  impl->rt = impl->core->runtime();
+  impl->opts = std::move(options);
+  impl->open();
+  impl->kick();
+  return impl;
 }
+}  // namespace
 
-Outbox::Outbox(const Client& client, OutboxOptions options) : Outbox(client.core_, std::move(options)) {}
+Outbox::Outbox(const Client& client, OutboxOptions options) : impl_(open_impl(client.core_, std::move(options))) {}
 
 Outbox::~Outbox() { close(); }
 
@@ -599,7 +603,9 @@ bool Outbox::wait_idle(std::int64_t timeout_ms) {
 
 namespace internal {
 std::shared_ptr<Outbox> open_outbox(std::shared_ptr<ClientCore> core, OutboxOptions options) {
-  return std::shared_ptr<Outbox>(new Outbox(std::move(core), std::move(options)));
+  std::shared_ptr<Outbox> outbox(new Outbox());
+  outbox->impl_ = open_impl(std::move(core), std::move(options));
+  return outbox;
 }
 }  // namespace internal
 

@@ -92,7 +92,7 @@ class HUES_API Outbox {
 
  private:
   friend std::shared_ptr<Outbox> internal::open_outbox(std::shared_ptr<internal::ClientCore>, OutboxOptions);
-  Outbox(std::shared_ptr<internal::ClientCore> core, OutboxOptions options);
+  Outbox() = default;
   std::shared_ptr<Impl> impl_;
 };
 
