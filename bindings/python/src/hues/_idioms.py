@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 import os
-import asyncio
 import collections
 import threading
-from typing import Any, AsyncIterator, Callable, Deque, Iterator, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Iterator, NamedTuple, Optional, Tuple
+
+if TYPE_CHECKING:
+    import asyncio  # imported when an iteration starts: `import hues` stays light
 
 from . import _runtime as _rt
 from ._generated.callbacks import Logger
@@ -143,6 +145,8 @@ class EventStream:
                 return
 
     async def _aiter(self) -> AsyncIterator[Event]:
+        import asyncio
+
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
         with self._lock:
