@@ -28,7 +28,7 @@ def test_the_sandbox_is_its_own_distribution():
     import hues_testing
     assert not list(PKG.glob("*sandbox*"))
     native = next(PKG.glob("_native*.so")).read_bytes()
-    assert b"hues_sandbox_start" not in native and b"Open311" not in native and b"seed_stories" not in native
+    assert b"hues_sandbox_start" not in native and b"Open311" not in native
     testing = pathlib.Path(hues_testing.__file__).parent
     assert (testing / "libhues_sandbox.so").exists()
     assert not list(testing.glob("_native*"))
