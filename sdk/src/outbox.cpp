@@ -584,7 +584,9 @@ std::shared_ptr<Outbox::Impl> open_impl(std::shared_ptr<internal::ClientCore> co
 
 Outbox::Outbox(const Client& client, OutboxOptions options) : impl_(open_impl(client.core_, std::move(options))) {}
 
-Outbox::~Outbox() { close(); }
+Outbox::~Outbox() {
+  if (impl_) impl_->close();
+}
 
 OutboxItem Outbox::enqueue(const NewReport& report) { return impl_->enqueue(report); }
 OutboxItemList Outbox::items() const { return impl_->items(); }
@@ -603,8 +605,9 @@ bool Outbox::wait_idle(std::int64_t timeout_ms) {
 
 namespace internal {
 std::shared_ptr<Outbox> open_outbox(std::shared_ptr<ClientCore> core, OutboxOptions options) {
+  auto impl = open_impl(std::move(core), std::move(options));  // may throw: no Outbox yet
   std::shared_ptr<Outbox> outbox(new Outbox());
-  outbox->impl_ = open_impl(std::move(core), std::move(options));
+  outbox->impl_ = std::move(impl);
   return outbox;
 }
 }  // namespace internal
