@@ -150,5 +150,33 @@ public class OutboxTests {
     }
     Directory.Delete(dir, true);
   }
+
+  [Test]
+  public void TheListenerAsCSharpEvents() {
+    var events = new OutboxListenerEvents();
+    var delivered = new List<OutboxItem>();
+    var failed = new List<OutboxItem>();
+    events.Delivered += item => { lock (delivered) delivered.Add(item); };
+    events.Failed += item => { lock (failed) failed.Add(item); };
+    var dir = TempDir();
+    var word = "obx" + Guid.NewGuid().ToString("N").Substring(0, 8);
+    using (var client = SandboxFixture.Sandbox.CreateClient())
+    using (var outbox = new Outbox(client, Path.Combine(dir, "e.db"), events, initialBackoffMs: 20)) {
+      var good = outbox.Enqueue(Report("Đèn đường hỏng " + word));
+      var bad = outbox.Enqueue(Report("Sai danh mục " + word, "no_such_category"));
+      Assert.That(outbox.WaitIdle(30000), Is.True);
+      var until = DateTime.UtcNow.AddSeconds(30);
+      while (DateTime.UtcNow < until) {
+        lock (delivered) lock (failed) if (delivered.Count == 1 && failed.Count == 1) break;
+        Thread.Sleep(10);
+      }
+      lock (delivered) {
+        Assert.That(delivered.Select(i => i.LocalId), Is.EqualTo(new[] { good.LocalId }));
+        Assert.That(delivered[0].ReportId, Is.Not.Empty);
+      }
+      lock (failed) Assert.That(failed.Select(i => i.LocalId), Is.EqualTo(new[] { bad.LocalId }));
+    }
+    Directory.Delete(dir, true);
+  }
 }
 }
