@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstring>
 #include <condition_variable>
+#include <deque>
 #include <ctime>
 #include <mutex>
 #include <random>
@@ -179,6 +180,11 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
     std::shared_ptr<internal::Timer> timeout;
   };
   std::vector<IdleWaiter> idle_waiters;
+  // Listener calls in the order the outcomes were stored, one at a time: whoever stores an
+  // outcome while nobody is draining drains (outside the lock), so a slow listener never
+  // sees the next item's event first, nor two at once.
+  std::deque<std::pair<bool, OutboxItem>> events;  // (delivered?, item)
+  bool draining = false;
 
   ~Impl() { close_db(); }
 
@@ -481,18 +487,39 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
         schedule_retry_locked(retry_after_ms);
       } else {
         failures = 0;
+        if (opts.listener) events.emplace_back(outcome == Outcome::kDelivered, std::move(event));
       }
     }
     if (outcome != Outcome::kRetry) {
-      // Outside the lock, on the host executor: the app's listener.
-      if (opts.listener) {
-        try {
-          if (outcome == Outcome::kDelivered) opts.listener->delivered(event);
-          else opts.listener->failed(event);
-        } catch (...) {
+      kick();  // the next item goes while the listener hears of this one
+      drain_events();
+    }
+  }
+
+  // Outside the lock, on the host executor: the app's listener, in order.
+  void drain_events() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (draining || events.empty()) return;
+      draining = true;
+    }
+    for (;;) {
+      std::pair<bool, OutboxItem> ev;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (events.empty() || closed) {
+          events.clear();
+          draining = false;
+          return;
         }
+        ev = std::move(events.front());
+        events.pop_front();
       }
-      kick();
+      try {
+        if (ev.first) opts.listener->delivered(ev.second);
+        else opts.listener->failed(ev.second);
+      } catch (...) {
+      }
     }
   }
 
