@@ -30,6 +30,7 @@
 #include "hues/client.h"
 #include "hues/identity.h"
 #include "hues/upload.h"
+#include "hues/outbox.h"
 #include "internal/bridge.h"
 #include "internal/calls.h"
 #include "internal/client_core.h"
@@ -168,6 +169,8 @@ class Worker {
 struct Object {
   virtual ~Object() = default;
   virtual std::string type() const = 0;
+  // The host released its handle (calls in flight may still hold the object).
+  virtual void released() {}
 };
 
 
@@ -217,6 +220,17 @@ struct UploadStoreObject final : Object {
   std::string kind;
   std::shared_ptr<UploadStore> store;
   std::string type() const override { return kind; }
+};
+struct OutboxObject final : Object {
+  std::shared_ptr<Outbox> outbox;
+  std::shared_ptr<internal::Runtime> runtime;  // its client's: the host executor runs its disk work
+  std::string type() const override { return "Outbox"; }
+  // The host released it: the file is closed at once, so the app may reopen it (an
+  // in-flight create is resent with its key on reopen), though a call may still hold this.
+  void released() override {
+    if (outbox) outbox->close();
+  }
+  ~OutboxObject() override { released(); }
 };
 
 struct Reply {
@@ -376,6 +390,24 @@ class HostProgressListener final : public UploadProgressListener {
   }
 
  private:
+  std::shared_ptr<HostObject> host_;
+};
+
+class HostOutboxListener final : public OutboxListener {
+ public:
+  explicit HostOutboxListener(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
+  void delivered(const OutboxItem& item) override { notify(0, item); }
+  void failed(const OutboxItem& item) override { notify(1, item); }
+
+ private:
+  void notify(int method, const OutboxItem& item) {
+    json::object args{{"item", to_json(item)}};
+    try {
+      host_->call(method, json::serialize(args));
+    } catch (...) {
+      // The item's state is stored already; a failing listener changes nothing.
+    }
+  }
   std::shared_ptr<HostObject> host_;
 };
 
@@ -623,6 +655,26 @@ std::shared_ptr<Object> make_object(const std::string& type, const json::object&
     r.finish();
     return obj;
   }
+  if (type == "Outbox") {
+    Reader r(cfg, "");
+    auto client = get_as<ClientObject>(r.handle("client"), "client");
+    OutboxOptions o;
+    r.str("path", o.path);
+    if (o.path.empty()) invalid("path", "path is required");
+    if (auto h = r.handle("listener")) {
+      auto host = get_as<HostObject>(h, "listener");
+      if (host->interface_name != "OutboxListener") invalid("listener", "listener must be an OutboxListener");
+      o.listener = std::make_shared<HostOutboxListener>(host);
+    }
+    r.integer("initial_backoff_ms", o.initial_backoff_ms);
+    r.integer("max_backoff_ms", o.max_backoff_ms);
+    r.integer("send_deadline_ms", o.send_deadline_ms);
+    r.finish();
+    auto obj = std::make_shared<OutboxObject>();
+    obj->runtime = client->core->runtime();
+    obj->outbox = open_outbox(client->core, std::move(o));
+    return obj;
+  }
   if (type == "LoopbackReceiver") {
     auto obj = std::make_shared<LoopbackObject>();
     obj->receiver = std::make_shared<LoopbackReceiver>();
@@ -748,6 +800,45 @@ void start_method(const std::shared_ptr<Object>& obj, const CallDesc& d, const j
         return done(std::current_exception(), nullptr);
       }
       return done(nullptr, json::string(f));
+    }
+  } else if (auto ob = std::dynamic_pointer_cast<OutboxObject>(obj)) {
+    auto outbox = ob->outbox;
+    if (m == "flush") {
+      outbox->flush();
+      return done(nullptr, nullptr);
+    }
+    if (m == "wait_idle") {
+      std::int64_t timeout = 30000;
+      if (auto* t = a.if_contains("timeout_ms"); t && !t->is_null()) read_json(*t, timeout, "timeout_ms");
+      return outbox->wait_idle_async(timeout, answer<bool>(done, [](bool v) { return json::value(v); }));
+    }
+    // The rest reads or commits the file (an fsync): on the host executor, off the caller's
+    // thread (an asyncio loop) and off the I/O threads.
+    std::function<json::value()> work;
+    if (m == "enqueue") {
+      auto report = arg_model<NewReport>(a, "report");
+      work = [outbox, report] { return to_json(outbox->enqueue(report)); };
+    } else if (m == "items") {
+      work = [outbox] { return to_json(outbox->items()); };
+    } else if (m == "cancel") {
+      auto id = arg_str(a, "local_id");
+      work = [outbox, id] { return json::value(outbox->cancel(id)); };
+    } else if (m == "purge") {
+      work = [outbox] { return json::value(outbox->purge()); };
+    }
+    if (work) {
+      auto run = [work, done] {
+        json::value out;
+        try {
+          out = work();
+        } catch (...) {
+          return done(std::current_exception(), nullptr);
+        }
+        done(nullptr, std::move(out));
+      };
+      if (!ob->runtime->host().post(run))
+        done(make_error(ErrorType::kCancelled, "the SDK is shutting down", "cancelled"), nullptr);
+      return;
     }
   } else if (auto lb = std::dynamic_pointer_cast<LoopbackObject>(obj)) {
     if (m == "redirect_uri") return done(nullptr, json::string(lb->receiver->redirect_uri()));
@@ -997,6 +1088,7 @@ void hues_object_release(hues_handle handle) {
     dropped = std::move(it->second);
     state().objects.erase(it);
   }
+  dropped->released();
 }
 
 hues_sink* hues_sink_callback(hues_completion_fn fn, void* context) {
@@ -1060,7 +1152,8 @@ int hues_host_object_new(const char* interface_name, hues_invoke_fn invoke, void
   try {
     if (!interface_name || !invoke || !out) invalid("interface", "interface, invoke and out are required");
     std::string name = interface_name;
-    if (name != "TokenStore" && name != "Logger" && name != "UploadStore" && name != "UploadProgressListener")
+    if (name != "TokenStore" && name != "Logger" && name != "UploadStore" && name != "UploadProgressListener" &&
+        name != "OutboxListener")
       invalid("interface", "no callback interface " + name);
     auto obj = std::make_shared<HostObject>();
     obj->interface_name = name;

@@ -349,10 +349,14 @@ class Ctx(render.IrIndex):
                 else:
                     body = f"var r = {call}; if (r == null) result.Null(); else {{ {self.enc(r, 'r', 'result')} }}"
             methods.append({"index": m["index"], "name": pascal(m["name"]), "params": ", ".join(params),
-                            "rtype": self.cs(r) if r else "void", "body": body, "doc": xml(m["doc"])})
+                            "rtype": self.cs(r) if r else "void", "body": body, "doc": xml(m["doc"]),
+                            "arg_types": [self.cs(a["type"]) for a in m["args"]],
+                            "arg_names": [self.ident(a["name"]) for a in m["args"]]})
         etype = snake(cb["name"])
         return {"name": cb["name"], "iface": self.handle_type(cb["name"]), "doc": xml(cb["doc"]), "methods": methods,
-                "error_type": etype if etype in self.error_types else "error", "progress": cb.get("progress")}
+                "error_type": etype if etype in self.error_types else "error", "progress": cb.get("progress"),
+                # Every method returns nothing: the interface also gets a class of C# events.
+                "void_only": all(m["result"] is None for m in cb["methods"])}
 
 
 def enum_member(value: str) -> str:

@@ -35,6 +35,7 @@ class HUES_API Client : public ClientServices {
 
  private:
   friend class Upload;  // hues/upload.h: an upload sends through this client's pipeline
+  friend class Outbox;  // delivers through the client's core (hues/outbox.h)
 };
 
 }  // namespace hues

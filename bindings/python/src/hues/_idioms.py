@@ -4,13 +4,20 @@
   takes a hues.Logger; a failing logger never fails the call it logs (its exception goes to
   ``sys.unraisablehook``, as Python reports other exceptions nobody can catch); a
   logging.Logger given without ``log_level`` sets the SDK's level from its own;
-- ``hues.Client`` without ``api_key`` or ``credentials`` reads ``HUES_API_KEY``.
+- ``hues.Client`` without ``api_key`` or ``credentials`` reads ``HUES_API_KEY``;
+- ``hues.events(Interface)``: any callback interface whose methods return nothing (an
+  OutboxListener) as an iterator and an async iterator of the calls it receives.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Optional
+import collections
+import threading
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Iterator, NamedTuple, Optional, Tuple
+
+if TYPE_CHECKING:
+    import asyncio  # imported when an iteration starts: `import hues` stays light
 
 from . import _runtime as _rt
 from ._generated.callbacks import Logger
@@ -80,3 +87,106 @@ def client_config(config: Any) -> Any:
 
 _rt.register_adapter("Logger", adapt)
 _rt.register_config_adapter("Client", client_config)
+
+
+class Event(NamedTuple):
+    """One call the SDK made on a callback interface: the method's name and its arguments."""
+
+    method: str
+    args: Tuple[Any, ...]
+
+
+class EventStream:
+    """Base of the classes ``events()`` makes: each method of the interface queues an Event
+    (on the SDK's thread, at once) for ``for ev in stream`` / ``async for ev in stream``
+    (consumed on the iterating thread, or on the running asyncio loop). ``close()`` ends
+    the iterations."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._items: Deque[Optional[Event]] = collections.deque()
+        self._waiters: list[Tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    def _push(self, item: Optional[Event]) -> None:
+        with self._lock:
+            self._items.append(item)
+            self._lock.notify_all()
+            waiters = list(self._waiters)
+        for loop, ready in waiters:
+            loop.call_soon_threadsafe(ready.set)
+
+    def close(self) -> None:
+        self._push(None)
+
+    def _pop(self) -> Tuple[bool, Optional[Event]]:
+        with self._lock:
+            if not self._items:
+                return False, None
+            item = self._items[0]
+            if item is not None:
+                self._items.popleft()
+            return True, item  # the end marker stays, for every iteration
+
+    def get(self, timeout: Optional[float] = None) -> Event:
+        """The next event; TimeoutError when none comes within timeout seconds."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: bool(self._items), timeout):
+                raise TimeoutError("no event came")
+        ok, item = self._pop()
+        if item is None:
+            raise StopIteration
+        return item
+
+    def __iter__(self) -> Iterator[Event]:
+        while True:
+            try:
+                yield self.get()
+            except StopIteration:
+                return
+
+    async def _aiter(self) -> AsyncIterator[Event]:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        ready = asyncio.Event()
+        with self._lock:
+            self._waiters.append((loop, ready))
+        try:
+            while True:
+                ready.clear()
+                ok, item = self._pop()
+                if ok:
+                    if item is None:
+                        return
+                    yield item
+                    continue
+                await ready.wait()
+        finally:
+            with self._lock:
+                self._waiters.remove((loop, ready))
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._aiter()
+
+
+def events(interface: type) -> Any:
+    """An implementation of ``interface`` (a generated callback class whose methods return
+    nothing, e.g. hues.OutboxListener) that turns each call into an Event::
+
+        stream = hues.events(hues.OutboxListener)
+        outbox = hues.Outbox(client, path, listener=stream)
+        async for ev in stream:          # ev.method "delivered" or "failed", ev.args (item,)
+            ...
+    """
+    methods = sorted(getattr(interface, "__abstractmethods__", ()))
+    if not methods or not hasattr(interface, "_hues_interface"):
+        raise TypeError(f"{interface!r} is not a hues callback interface")
+
+    def make(name: str) -> Callable[..., None]:
+        def method(self: EventStream, *args: Any) -> None:
+            self._push(Event(name, args))
+        method.__name__ = name
+        return method
+
+    cls = type(f"{interface.__name__}Events", (EventStream, interface), {m: make(m) for m in methods})
+    return cls()
