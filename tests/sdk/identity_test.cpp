@@ -675,10 +675,10 @@ TEST_CASE("the seed's story: answered without the record, returned for it, answe
   auto citizen = as("nguyen.van.an"), ioc = as("le.ioc"), staff = as("dongba.staff");
   // Attachments are media objects of the caller's: the staff member uploads them (raw tus).
   const std::string staff_bearer = "Bearer " + sign_in_with_pkce(*app, "dongba.staff").access_token;
-  const std::string photo = hues_test::tus_upload(sandbox().port(), hues_test::jpeg_head(80, 60), "photo",
-                                                  "Authorization", staff_bearer);
-  const std::string record = hues_test::tus_upload(sandbox().port(), "%PDF-1.7\n% Biên bản 12/BB-VPHC\n", "document",
-                                                   "Authorization", staff_bearer);
+  const std::string photo = hues_test::tus_upload(sandbox().tls_port(), hues_test::jpeg_head(80, 60), "photo",
+                                                  "Authorization", staff_bearer, sandbox().ca_file());
+  const std::string record = hues_test::tus_upload(sandbox().tls_port(), "%PDF-1.7\n% Biên bản 12/BB-VPHC\n", "document",
+                                                   "Authorization", staff_bearer, sandbox().ca_file());
 
   hues::NewReport n;
   n.category = "urban_order";

@@ -6,6 +6,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/ssl.hpp>
 #include <openssl/evp.h>
 
 #include <cstdint>
@@ -27,13 +29,27 @@ inline std::string jpeg_head(unsigned width, unsigned height, std::size_t size =
 }
 
 // The media object's id; auth is ("X-Api-Key", key) or ("Authorization", "Bearer ...").
+// With ca_file, over TLS to "localhost" (a token is good only on the listener that issued it).
 inline std::string tus_upload(int port, const std::string& data, const std::string& type,
-                              const std::string& auth_name, const std::string& auth_value) {
+                              const std::string& auth_name, const std::string& auth_value,
+                              const std::string& ca_file = {}) {
   namespace http = boost::beast::http;
+  namespace ssl = boost::asio::ssl;
   boost::asio::io_context io;
-  boost::beast::tcp_stream s(io);
+  ssl::context ctx(ssl::context::tls_client);
+  if (!ca_file.empty()) {
+    ctx.load_verify_file(ca_file);
+    ctx.set_verify_mode(ssl::verify_peer);
+  }
+  boost::beast::ssl_stream<boost::beast::tcp_stream> tls(io, ctx);
+  boost::beast::tcp_stream& s = boost::beast::get_lowest_layer(tls);
   s.expires_after(std::chrono::seconds(10));
   s.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
+  if (!ca_file.empty()) {
+    SSL_set_tlsext_host_name(tls.native_handle(), "localhost");
+    tls.set_verify_callback(ssl::host_name_verification("localhost"));
+    tls.handshake(ssl::stream_base::client);
+  }
   std::string b64(4 * ((type.size() + 2) / 3), '\0');
   b64.resize(static_cast<std::size_t>(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
                                                       reinterpret_cast<const unsigned char*>(type.data()),
@@ -47,10 +63,15 @@ inline std::string tus_upload(int port, const std::string& data, const std::stri
   req.set(http::field::content_type, "application/offset+octet-stream");
   req.body() = data;
   req.prepare_payload();
-  http::write(s, req);
   boost::beast::flat_buffer buf;
   http::response<http::string_body> res;
-  http::read(s, buf, res);
+  if (ca_file.empty()) {
+    http::write(s, req);
+    http::read(s, buf, res);
+  } else {
+    http::write(tls, req);
+    http::read(tls, buf, res);
+  }
   if (res.result_int() != 201) throw std::runtime_error("tus upload: " + std::to_string(res.result_int()) + " " + res.body());
   return std::string(res["Hues-Media-Id"]);
 }

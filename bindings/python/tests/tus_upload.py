@@ -2,6 +2,7 @@
 need real media ids before the SDK's own upload client exists."""
 import base64
 import http.client
+import ssl
 import struct
 from urllib.parse import urlsplit
 
@@ -19,10 +20,17 @@ def pdf(text="Biên bản vi phạm hành chính"):
 
 
 def upload(sandbox, data, media_type="photo", *, access_token=None):
-    """The media object's id (Hues-Media-Id); the caller is the API key or access_token's."""
-    u = urlsplit(sandbox.url)
-    auth = {"Authorization": "Bearer " + access_token} if access_token else {"X-Api-Key": sandbox.api_key}
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    """The media object's id (Hues-Media-Id); the caller is the API key or access_token's.
+    A token is sent to the TLS listener: each listener is its own issuer, its tokens good only there."""
+    if access_token:
+        u = urlsplit(sandbox.tls_url)
+        auth = {"Authorization": "Bearer " + access_token}
+        conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=10,
+                                           context=ssl.create_default_context(cafile=sandbox.ca_file))
+    else:
+        u = urlsplit(sandbox.url)
+        auth = {"X-Api-Key": sandbox.api_key}
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
     try:
         conn.request("POST", "/v1/uploads", body=data, headers={
             **auth, "Tus-Resumable": "1.0.0", "Upload-Length": str(len(data)),

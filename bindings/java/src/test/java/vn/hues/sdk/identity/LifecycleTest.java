@@ -77,8 +77,8 @@ class LifecycleTest {
       HuesClient staff = signedIn(oidc, "dongba.staff");
       // Attachments are media objects of the caller's: the staff member uploads them (raw tus).
       String bearer = "Bearer " + IdentityTest.signIn(oidc, "dongba.staff").getAccessToken();
-      String photo = TusUpload.upload(IdentityTest.sandbox.url(), TusUpload.jpeg(80, 60), "photo", "Authorization", bearer);
-      String record = TusUpload.upload(IdentityTest.sandbox.url(), TusUpload.pdf("Biên bản 12/BB-VPHC"), "document",
+      String photo = TusUpload.upload(IdentityTest.sandbox.tlsUrl(), IdentityTest.sandbox.caFile(), TusUpload.jpeg(80, 60), "photo", "Authorization", bearer);
+      String record = TusUpload.upload(IdentityTest.sandbox.tlsUrl(), IdentityTest.sandbox.caFile(), TusUpload.pdf("Biên bản 12/BB-VPHC"), "document",
           "Authorization", bearer);
       Report r = citizen.reports().create(NewReport.builder().category("urban_order").description(TEXT)
           .location(Location.builder().lat(16.4726).lon(107.5885).address("Chợ Đông Ba, đường Trần Hưng Đạo")

@@ -1,6 +1,14 @@
 package vn.hues.sdk.media;
 
 import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -34,7 +42,29 @@ public final class TusUpload {
   /** The media object's id; authName/authValue: X-Api-Key and the key, or Authorization and "Bearer ...". */
   public static String upload(String baseUrl, byte[] data, String type, String authName, String authValue)
       throws Exception {
-    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    return upload(baseUrl, null, data, type, authName, authValue);
+  }
+
+  /** Over HTTPS trusting caFile's CA (a token is good only on the listener that issued it). */
+  public static String upload(String baseUrl, String caFile, byte[] data, String type, String authName,
+      String authValue) throws Exception {
+    HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
+    if (caFile != null) {
+      KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+      trust.load(null, null);
+      try (InputStream pem = Files.newInputStream(Path.of(caFile))) {
+        int i = 0;
+        for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(pem)) {
+          trust.setCertificateEntry("ca" + i++, c);
+        }
+      }
+      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trust);
+      SSLContext ssl = SSLContext.getInstance("TLS");
+      ssl.init(null, tmf.getTrustManagers(), null);
+      builder.sslContext(ssl);
+    }
+    HttpClient http = builder.build();
     HttpRequest req = HttpRequest.newBuilder(URI.create(baseUrl + "/v1/uploads"))
         .timeout(Duration.ofSeconds(10))
         .header(authName, authValue)

@@ -100,10 +100,10 @@ class LifecycleKotlinTest {
     // Attachments are media objects of the caller's: the staff member uploads them (raw tus).
     val bearer = "Bearer " + tokensOf("dongba.staff").accessToken
     val photo = withContext(Dispatchers.IO) {
-      TusUpload.upload(sandbox.url(), TusUpload.jpeg(80, 60), "photo", "Authorization", bearer)
+      TusUpload.upload(sandbox.tlsUrl(), sandbox.caFile(), TusUpload.jpeg(80, 60), "photo", "Authorization", bearer)
     }
     val record = withContext(Dispatchers.IO) {
-      TusUpload.upload(sandbox.url(), TusUpload.pdf("Biên bản 12/BB-VPHC"), "document", "Authorization", bearer)
+      TusUpload.upload(sandbox.tlsUrl(), sandbox.caFile(), TusUpload.pdf("Biên bản 12/BB-VPHC"), "document", "Authorization", bearer)
     }
     var r = citizen.reports.create {
       category = "urban_order"
