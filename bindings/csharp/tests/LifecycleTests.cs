@@ -28,7 +28,7 @@ public class LifecycleTests {
     using (var ioc = IdentityTests.ClientWith(iocUser, tls: false))
     using (var staff = IdentityTests.ClientWith(staffUser, tls: false)) {
       // Attachments are media objects of the caller's: the staff member uploads them (raw tus).
-      var bearer = "Bearer " + staffUser.AccessToken();
+      var bearer = "Bearer " + staffUser.Tokens().AccessToken;
       var photo = TusUpload.Upload(SandboxFixture.Sandbox.Url, TusUpload.Jpeg(80, 60), "photo", "Authorization", bearer);
       var record = TusUpload.Upload(SandboxFixture.Sandbox.Url, TusUpload.Pdf("Biên bản 12/BB-VPHC"), "document",
                                     "Authorization", bearer);
