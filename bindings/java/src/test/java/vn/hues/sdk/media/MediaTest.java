@@ -26,7 +26,7 @@ class MediaTest {
       assertEquals(id, m.getId());
       assertEquals("photo", m.getType().value());
       assertEquals("image/jpeg", m.getContentType());
-      assertEquals(data.length, m.getSize().longValue());
+      assertEquals(data.length, m.getSize());
       assertEquals(640L, m.getWidth().longValue());
       assertEquals(480L, m.getHeight().longValue());
       assertEquals(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data)), m.getSha256());
