@@ -140,7 +140,7 @@ def test_anonymous_reports_lose_the_photo_location(api, people, new_report, kind
             "png": lambda: mf.png(exif_chunk=b"MM\0*\0\0\0\x08\0\0", xmp="<x:xmpmeta>16.47N</x:xmpmeta>"),
             "webp": lambda: mf.webp(gps=True)}[kind]()
     if kind != "png":
-        assert mf.gps_of(data) == {k: v for k, v in mf.HUE.items()} or mf.gps_of(data)  # the test file has GPS
+        assert mf.gps_of(data)[2] == mf.HUE[2]  # the test file does carry a GPS latitude
     named = mf.upload(api, data, key=None, headers=citizen)
     anon = mf.upload(api, data, key=None, headers=citizen)
     api.call("POST", "/v1/reports", json_body=new_report(media=[named]), key=None, headers=citizen, expect=201)
