@@ -137,7 +137,9 @@ int main() try {
   r = reports(ward).accept(r.id, etag(r), {"Tổ trật tự đô thị đã nhận", {}});
   r = reports(ward).respond(r.id, etag(r), {"Công an phường đã lập biên bản vi phạm hành chính đối với chủ quán.", {}});
   r = reports(ioc).return_to_agency(r.id, etag(r), {"Đề nghị bổ sung biên bản vi phạm hành chính đã lập.", {}});
-  r = reports(ward).respond(r.id, etag(r), {"Gửi kèm biên bản vi phạm hành chính số 12/BB-VPHC.", {"med_bien_ban_12"}});
+  // Attachments must now be media objects the ward uploaded (tus); the record joins this
+  // answer once the SDK's upload client lands (issue 9).
+  r = reports(ward).respond(r.id, etag(r), {"Gửi kèm biên bản vi phạm hành chính số 12/BB-VPHC.", {}});
   r = reports(ioc).approve(r.id, etag(r), {"Công khai kết quả xử lý", {}});
   r = reports(citizen).rate(r.id, {true, "Xử lý nhanh, cảm ơn!"});
 

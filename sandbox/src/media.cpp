@@ -136,7 +136,7 @@ std::string document_type(std::string_view h, bool whole, std::string_view filet
   if (starts(h, "PK\x03\x04") && h.size() >= 30) {
     // OOXML (docx, xlsx, pptx) starts with [Content_Types].xml, _rels/ or docProps/;
     // OpenDocument with a stored "mimetype" entry holding its MIME type.
-    const std::size_t name_len = h[26] | (h[27] << 8), extra = byte(h, 28) | (byte(h, 29) << 8);
+    const std::size_t name_len = byte(h, 26) | (byte(h, 27) << 8), extra = byte(h, 28) | (byte(h, 29) << 8);
     const std::string_view name = h.substr(30, std::min(name_len, h.size() - 30));
     if (name == "mimetype") {
       const std::string_view rest = h.substr(std::min(h.size(), 30 + name_len + extra));

@@ -110,6 +110,17 @@ struct World {
     REQUIRE(r.result_int() == 201);
     return {text(json_of(r).at("id")), "\"1\""};
   }
+  // A media object of who's (one creation-with-upload POST): attachments must be real.
+  std::string upload(const std::string& who, const std::string& bytes, const std::string& type_b64) {
+    Headers h;
+    for (auto& [k, v] : as(who))
+      if (k != "Content-Type") h.emplace_back(k, v);
+    h.insert(h.end(), {{"Tus-Resumable", "1.0.0"}, {"Upload-Length", std::to_string(bytes.size())},
+                       {"Upload-Metadata", "type " + type_b64}, {"Content-Type", "application/offset+octet-stream"}});
+    auto r = c.request(http::verb::post, "/v1/uploads", bytes, h);
+    REQUIRE(r.result_int() == 201);
+    return std::string(r["Hues-Media-Id"]);
+  }
   std::string body_of(const Step& s) {
     return s.path == "duplicate" ? R"({"original_id":")" + original + "\"}" : s.body;
   }
@@ -262,9 +273,22 @@ TEST_CASE("each step lands in the timeline with its time, actor, role, note and 
   World w;
   auto [id, etag] = w.in_state("in_progress");
   const std::string answer = "Đã lập biên bản vi phạm hành chính — phường Đông Ba";
+  const std::string record = w.upload("staff", "%PDF-1.7\n% biên bản 12\n%%EOF\n", "ZG9jdW1lbnQ=");  // document
+  const std::string photo = w.upload("staff", std::string("\xFF\xD8\xFF\xE0", 4) + std::string(100, 'x'), "cGhvdG8=");
+  // Media ids that are not the caller's finished media are refused by name; nothing changes.
+  const std::string theirs = w.upload("reporter", "%PDF-1.7\n% của người dân\n", "ZG9jdW1lbnQ=");
+  for (const std::string& bad : {std::string("m_aaaaaaaaaaaaaaaaaaaaaaaa"), theirs}) {
+    auto refused = w.c.request(http::verb::post, "/v1/reports/" + id + "/respond",
+                               boost::json::serialize(boost::json::object{
+                                   {"answer", answer}, {"attachments", boost::json::array{record, bad}}}),
+                               w.as("staff", etag));
+    CHECK(refused.result_int() == 400);
+    CHECK(json_of(refused).at("error").at("field") == "attachments[1]");
+  }
+  CHECK(w.timeline_size(id) == 4);
   auto r = w.c.request(http::verb::post, "/v1/reports/" + id + "/respond",
                        boost::json::serialize(boost::json::object{
-                           {"answer", answer}, {"attachments", boost::json::array{"med_bien_ban_12", "med_anh_2"}}}),
+                           {"answer", answer}, {"attachments", boost::json::array{record, photo}}}),
                        w.as("staff", etag));
   REQUIRE(r.result_int() == 200);
   CHECK(text(json_of(r).at("answer")) == answer);
@@ -275,7 +299,10 @@ TEST_CASE("each step lands in the timeline with its time, actor, role, note and 
   CHECK(text(last.at("status")) == "responded");
   CHECK(text(last.at("actor_role")) == "agency");
   CHECK(text(last.at("note")) == answer);
-  CHECK(last.at("attachments") == boost::json::array{"med_bien_ban_12", "med_anh_2"});
+  CHECK(last.at("attachments") == boost::json::array{record.c_str(), photo.c_str()});
+  // Whoever sees the report reads its attachments now; a stranger to it does not.
+  CHECK(w.c.request(http::verb::get, "/v1/media/" + record, {}, w.as("reporter")).result_int() == 200);
+  CHECK(w.c.request(http::verb::get, "/v1/media/" + record, {}, w.as("ioc")).result_int() == 200);
   CHECK(text(items[2].at("agency_code")) == kStaffAgency);
   CHECK(text(last.at("at")) == text(json_of(r).at("updated_at")));
   // A bad attachment id is refused by name; nothing changes.

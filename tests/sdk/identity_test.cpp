@@ -24,6 +24,7 @@
 #include "internal/json_codec.h"
 #include "internal/runtime.h"
 #include "test_support.h"
+#include "tus_upload.h"
 
 using hues_test::catch_error;
 
@@ -672,6 +673,12 @@ TEST_CASE("the seed's story: answered without the record, returned for it, answe
     return client_with(std::make_shared<hues::UserCredentials>(app, hues::make_memory_token_store(), user, tokens));
   };
   auto citizen = as("nguyen.van.an"), ioc = as("le.ioc"), staff = as("dongba.staff");
+  // Attachments are media objects of the caller's: the staff member uploads them (raw tus).
+  const std::string staff_bearer = "Bearer " + sign_in_with_pkce(*app, "dongba.staff").access_token;
+  const std::string photo = hues_test::tus_upload(sandbox().tls_port(), hues_test::jpeg_head(80, 60), "photo",
+                                                  "Authorization", staff_bearer, sandbox().ca_file());
+  const std::string record = hues_test::tus_upload(sandbox().tls_port(), "%PDF-1.7\n% Biên bản 12/BB-VPHC\n", "document",
+                                                   "Authorization", staff_bearer, sandbox().ca_file());
 
   hues::NewReport n;
   n.category = "urban_order";
@@ -699,17 +706,17 @@ TEST_CASE("the seed's story: answered without the record, returned for it, answe
   const std::string reason = "Đề nghị bổ sung biên bản vi phạm hành chính đã lập.";
   const std::string ask = "Khi nào phường xử lý? Quán vẫn mở nhạc đến 1 giờ sáng.";
   citizen.reports().add_comment(r.id, {ask, {}});
-  staff.reports().add_comment(r.id, {"Tổ công tác sẽ kiểm tra tối nay.", {"med_anh_1"}});
+  staff.reports().add_comment(r.id, {"Tổ công tác sẽ kiểm tra tối nay.", {photo}});
   auto talk = ioc.reports().comments(r.id);
   REQUIRE(talk.size() == 2);
   CHECK(talk[0].text == ask);
   CHECK(talk[0].author_role == "citizen");
   CHECK(talk[1].author_role == "agency");
-  CHECK(talk[1].attachments == std::vector<std::string>{"med_anh_1"});
+  CHECK(talk[1].attachments == std::vector<std::string>{photo});
   r = ioc.reports().return_to_agency(r.id, etag(r), {reason, {}});
   CHECK(r.status == "returned");
   const std::string second = "Gửi kèm biên bản vi phạm hành chính số 12/BB-VPHC.";
-  r = staff.reports().respond(r.id, etag(r), {second, {"med_bien_ban_12"}});
+  r = staff.reports().respond(r.id, etag(r), {second, {record}});
   // The citizen may not approve; a stale ETag loses; the IOC approves and it is published.
   auto denied = catch_error([&] { citizen.reports().approve(r.id, etag(r), {}); });
   CHECK(denied.type() == hues::ErrorType::kPermissionDenied);
@@ -738,7 +745,7 @@ TEST_CASE("the seed's story: answered without the record, returned for it, answe
   CHECK(timeline[4].note == first);
   CHECK(timeline[5].note == reason);
   CHECK(timeline[6].note == second);
-  CHECK(timeline[6].attachments == std::vector<std::string>{"med_bien_ban_12"});
+  CHECK(timeline[6].attachments == std::vector<std::string>{record});
   CHECK(timeline[0].actor == citizen.me().sub);
   CHECK(timeline[1].actor == ioc.me().sub);
   CHECK(timeline[3].actor == staff.me().sub);

@@ -27,6 +27,11 @@ public class LifecycleTests {
     using (var citizen = IdentityTests.ClientWith(citizenUser, tls: false))
     using (var ioc = IdentityTests.ClientWith(iocUser, tls: false))
     using (var staff = IdentityTests.ClientWith(staffUser, tls: false)) {
+      // Attachments are media objects of the caller's: the staff member uploads them (raw tus).
+      var bearer = "Bearer " + staffUser.Tokens().AccessToken;
+      var photo = TusUpload.Upload(SandboxFixture.Sandbox.Url, TusUpload.Jpeg(80, 60), "photo", "Authorization", bearer);
+      var record = TusUpload.Upload(SandboxFixture.Sandbox.Url, TusUpload.Pdf("Biên bản 12/BB-VPHC"), "document",
+                                    "Authorization", bearer);
       var r = citizen.Reports.Create(new NewReport("urban_order", Text,
           new Location(16.4726, 107.5885, "Chợ Đông Ba, đường Trần Hưng Đạo", "Đông Ba")));
       Assert.That(r.Description, Is.EqualTo(Text));
@@ -40,17 +45,17 @@ public class LifecycleTests {
       const string ask = "Khi nào phường xử lý? Quán vẫn mở nhạc đến 1 giờ sáng.";
       const string reply = "Tổ công tác sẽ kiểm tra tối nay.";
       Assert.That(citizen.Reports.AddComment(r.Id, new NewComment(ask)).Text, Is.EqualTo(ask));
-      staff.Reports.AddComment(r.Id, new NewComment(reply, new[] { "med_anh_1" }));
+      staff.Reports.AddComment(r.Id, new NewComment(reply, new[] { photo }));
       var talk = staff.Reports.Comments(r.Id);
       Assert.That(talk.Select(c => c.AuthorRole.Value + ": " + c.Text),
                   Is.EqualTo(new[] { "citizen: " + ask, "agency: " + reply }));
       Assert.That(talk[0].Author, Is.EqualTo(citizen.Me().Sub));
       Assert.That(talk[1].Author, Is.EqualTo(staff.Me().Sub));
-      Assert.That(talk[1].Attachments, Is.EqualTo(new[] { "med_anh_1" }));
+      Assert.That(talk[1].Attachments, Is.EqualTo(new[] { photo }));
       Assert.That(staff.Reports.Get(r.Id).Reporter, Is.EqualTo(citizen.Me().Sub));
       r = ioc.Reports.ReturnToAgency(r.Id, ETag(r), new Reason(ReasonText));
       Assert.That(r.Status.Value, Is.EqualTo("returned"));
-      r = staff.Reports.Respond(r.Id, ETag(r), new AgencyAnswer(Second, new[] { "med_bien_ban_12" }));
+      r = staff.Reports.Respond(r.Id, ETag(r), new AgencyAnswer(Second, new[] { record }));
 
       var responded = r;
       var denied = Assert.Throws<PermissionDeniedException>(
@@ -79,7 +84,7 @@ public class LifecycleTests {
           "citizen", "ioc", "ioc", "agency", "agency", "ioc", "agency", "ioc", "citizen" }));
       Assert.That(new[] { timeline[4].Note, timeline[5].Note, timeline[6].Note },
                   Is.EqualTo(new[] { First, ReasonText, Second }));
-      Assert.That(timeline[6].Attachments, Is.EqualTo(new[] { "med_bien_ban_12" }));
+      Assert.That(timeline[6].Attachments, Is.EqualTo(new[] { record }));
       Assert.That(timeline[2].AgencyCode, Is.EqualTo("UBND_DONG_BA"));
       Assert.That(timeline[0].Actor, Is.EqualTo(citizen.Me().Sub));
       Assert.That(timeline[1].Actor, Is.EqualTo(ioc.Me().Sub));

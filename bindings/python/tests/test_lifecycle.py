@@ -10,6 +10,7 @@ import pytest
 
 import hues
 from test_identity import Browser, DictStore, oidc_for, sign_in_with_pkce, user_client
+from tus_upload import jpeg, pdf, upload
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -51,13 +52,18 @@ def test_the_seed_story_with_three_roles(sandbox):
     r = staff.reports.respond(r.id, etag(r), answer=FIRST)
     ask = "Khi nào phường xử lý? Quán vẫn mở nhạc đến 1 giờ sáng."
     citizen.reports.add_comment(r.id, text=ask)
-    staff.reports.add_comment(r.id, hues.NewComment(text="Tổ công tác sẽ kiểm tra tối nay.", attachments=["med_anh_1"]))
+    # Attachments are media objects of the caller's, uploaded with the staff member's token.
+    staff_token = sign_in_with_pkce(sandbox, Browser(sandbox.ca_file), oidc_for(sandbox, "hues-demo-app"),
+                                    "dongba.staff").access_token
+    photo = upload(sandbox, jpeg(80, 60), access_token=staff_token)
+    record = upload(sandbox, pdf("Biên bản 12/BB-VPHC"), "document", access_token=staff_token)
+    staff.reports.add_comment(r.id, hues.NewComment(text="Tổ công tác sẽ kiểm tra tối nay.", attachments=[photo]))
     talk = staff.reports.comments(r.id)
     assert [(c.author_role, c.text) for c in talk] == [("citizen", ask), ("agency", "Tổ công tác sẽ kiểm tra tối nay.")]
-    assert talk[0].author == citizen.me().sub and talk[1].attachments == ["med_anh_1"]  # not anonymous: shown
+    assert talk[0].author == citizen.me().sub and talk[1].attachments == [photo]  # not anonymous: shown
     r = ioc.reports.return_to_agency(r.id, etag(r), reason=REASON)
     assert r.status == "returned"
-    r = staff.reports.respond(r.id, etag(r), hues.AgencyAnswer(answer=SECOND, attachments=["med_bien_ban_12"]))
+    r = staff.reports.respond(r.id, etag(r), hues.AgencyAnswer(answer=SECOND, attachments=[record]))
 
     with pytest.raises(hues.PermissionDeniedError) as denied:
         citizen.reports.approve(r.id, etag(r))
@@ -85,7 +91,7 @@ def test_the_seed_story_with_three_roles(sandbox):
     assert [e.actor_role for e in timeline] == ["citizen", "ioc", "ioc", "agency", "agency", "ioc", "agency",
                                                 "ioc", "citizen"]
     assert [timeline[i].note for i in (4, 5, 6)] == [FIRST, REASON, SECOND]
-    assert timeline[6].attachments == ["med_bien_ban_12"] and timeline[2].agency_code == "UBND_DONG_BA"
+    assert timeline[6].attachments == [record] and timeline[2].agency_code == "UBND_DONG_BA"
     assert (timeline[0].actor, timeline[1].actor, timeline[3].actor) == (
         citizen.me().sub, ioc.me().sub, staff.me().sub)
 

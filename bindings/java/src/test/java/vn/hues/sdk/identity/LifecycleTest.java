@@ -23,6 +23,7 @@ import vn.hues.sdk.MemoryTokenStore;
 import vn.hues.sdk.OidcClient;
 import vn.hues.sdk.PermissionDeniedException;
 import vn.hues.sdk.PreconditionFailedException;
+import vn.hues.sdk.media.TusUpload;
 import vn.hues.sdk.model.AgencyAnswer;
 import vn.hues.sdk.model.Assignment;
 import vn.hues.sdk.model.InboxQuery;
@@ -74,6 +75,11 @@ class LifecycleTest {
       HuesClient citizen = signedIn(oidc, "nguyen.van.an");
       HuesClient ioc = signedIn(oidc, "le.ioc");
       HuesClient staff = signedIn(oidc, "dongba.staff");
+      // Attachments are media objects of the caller's: the staff member uploads them (raw tus).
+      String bearer = "Bearer " + IdentityTest.signIn(oidc, "dongba.staff").getAccessToken();
+      String photo = TusUpload.upload(IdentityTest.sandbox.tlsUrl(), IdentityTest.sandbox.caFile(), TusUpload.jpeg(80, 60), "photo", "Authorization", bearer);
+      String record = TusUpload.upload(IdentityTest.sandbox.tlsUrl(), IdentityTest.sandbox.caFile(), TusUpload.pdf("Biên bản 12/BB-VPHC"), "document",
+          "Authorization", bearer);
       Report r = citizen.reports().create(NewReport.builder().category("urban_order").description(TEXT)
           .location(Location.builder().lat(16.4726).lon(107.5885).address("Chợ Đông Ba, đường Trần Hưng Đạo")
               .ward("Đông Ba").build())
@@ -95,7 +101,7 @@ class LifecycleTest {
       Comment asked = citizen.reports().addComment(r.getId(), NewComment.builder().text(ask).build());
       assertEquals(ask, asked.getText());
       staff.reports().addComment(r.getId(),
-          NewComment.builder().text(reply).attachments(List.of("med_anh_1")).build());
+          NewComment.builder().text(reply).attachments(List.of(photo)).build());
       List<Comment> talk = staff.reports().comments(r.getId());
       assertEquals(2, talk.size());
       assertEquals(List.of("citizen", "agency"),
@@ -103,12 +109,12 @@ class LifecycleTest {
       assertEquals(List.of(ask, reply), List.of(talk.get(0).getText(), talk.get(1).getText()));
       assertEquals(citizen.me().getSub(), talk.get(0).getAuthor());
       assertEquals(staff.me().getSub(), talk.get(1).getAuthor());
-      assertEquals(List.of("med_anh_1"), talk.get(1).getAttachments());
+      assertEquals(List.of(photo), talk.get(1).getAttachments());
       assertEquals(citizen.me().getSub(), staff.reports().get(r.getId()).getReporter());
       r = ioc.reports().returnToAgency(r.getId(), etag(r), Reason.builder().reason(REASON).build());
       assertEquals("returned", r.getStatus().value());
       r = staff.reports().respond(r.getId(), etag(r),
-          AgencyAnswer.builder().answer(SECOND).attachments(List.of("med_bien_ban_12")).build());
+          AgencyAnswer.builder().answer(SECOND).attachments(List.of(record)).build());
 
       final Report responded = r;
       PermissionDeniedException denied = assertThrows(PermissionDeniedException.class,
@@ -146,7 +152,7 @@ class LifecycleTest {
       assertEquals(List.of("citizen", "ioc", "ioc", "agency", "agency", "ioc", "agency", "ioc", "citizen"), roles);
       assertEquals(List.of(FIRST, REASON, SECOND),
           List.of(timeline.get(4).getNote(), timeline.get(5).getNote(), timeline.get(6).getNote()));
-      assertEquals(List.of("med_bien_ban_12"), timeline.get(6).getAttachments());
+      assertEquals(List.of(record), timeline.get(6).getAttachments());
       assertEquals("UBND_DONG_BA", timeline.get(2).getAgencyCode());
       assertEquals(citizen.me().getSub(), timeline.get(0).getActor());
       assertEquals(ioc.me().getSub(), timeline.get(1).getActor());

@@ -24,6 +24,7 @@ import vn.hues.sdk.ConflictException
 import vn.hues.sdk.PermissionDeniedException
 import vn.hues.sdk.PreconditionFailedException
 import vn.hues.sdk.identity.SandboxBrowser
+import vn.hues.sdk.media.TusUpload
 import vn.hues.sdk.model.Report
 import vn.hues.sdk.model.ReportStatus
 import vn.hues.sdk.testing.Sandbox
@@ -70,7 +71,16 @@ class LifecycleKotlinTest {
 
   /** Code + PKCE from a coroutine: the browser logs in, the loopback receiver gets the redirect. */
   private suspend fun signedIn(username: String): HuesClient {
-    val tokens = loopbackReceiver().use { receiver ->
+    val tokens = tokensOf(username)
+    val p = oidc
+    val credentials = userCredentials { this.oidc = p; store = memoryTokenStore(); key = username; this.tokens = tokens }
+    val tls = sandbox.tlsUrl()
+    val ca = sandbox.caFile()
+    return huesClient { baseUrl = tls; caFile = ca; this.credentials = credentials }
+  }
+
+  private suspend fun tokensOf(username: String): vn.hues.sdk.model.TokenSet {
+    return loopbackReceiver().use { receiver ->
       val request = oidc.authorizationRequest(receiver.redirectUri(), "openid profile offline_access reports:read reports:write")
       val location = withContext(Dispatchers.IO) { browser.signIn(request.url, username, "approve") }
       val redirected = kotlinx.coroutines.coroutineScope {
@@ -80,11 +90,6 @@ class LifecycleKotlinTest {
       }
       oidc.exchangeCode(request, redirected)
     }
-    val p = oidc
-    val credentials = userCredentials { this.oidc = p; store = memoryTokenStore(); key = username; this.tokens = tokens }
-    val tls = sandbox.tlsUrl()
-    val ca = sandbox.caFile()
-    return huesClient { baseUrl = tls; caFile = ca; this.credentials = credentials }
   }
 
   @Test
@@ -92,6 +97,14 @@ class LifecycleKotlinTest {
     val citizen = signedIn("nguyen.van.an")
     val ioc = signedIn("le.ioc")
     val staff = signedIn("dongba.staff")
+    // Attachments are media objects of the caller's: the staff member uploads them (raw tus).
+    val bearer = "Bearer " + tokensOf("dongba.staff").accessToken
+    val photo = withContext(Dispatchers.IO) {
+      TusUpload.upload(sandbox.tlsUrl(), sandbox.caFile(), TusUpload.jpeg(80, 60), "photo", "Authorization", bearer)
+    }
+    val record = withContext(Dispatchers.IO) {
+      TusUpload.upload(sandbox.tlsUrl(), sandbox.caFile(), TusUpload.pdf("Biên bản 12/BB-VPHC"), "document", "Authorization", bearer)
+    }
     var r = citizen.reports.create {
       category = "urban_order"
       description = text
@@ -119,15 +132,15 @@ class LifecycleKotlinTest {
     val ask = "Khi nào phường xử lý? Quán vẫn mở nhạc đến 1 giờ sáng."
     val reply = "Tổ công tác sẽ kiểm tra tối nay."
     citizen.reports.addComment(id) { this.text = ask }
-    staff.reports.addComment(id) { this.text = reply; attachments = listOf("med_anh_1") }
+    staff.reports.addComment(id) { this.text = reply; attachments = listOf(photo) }
     val talk = staff.reports.comments(id)
     assertEquals(listOf("citizen" to ask, "agency" to reply), talk.map { it.authorRole.value() to it.text })
     assertEquals(citizen.me().sub, talk[0].author)  // not anonymous: the agency sees who asked
-    assertEquals(listOf("med_anh_1"), talk[1].attachments)
+    assertEquals(listOf(photo), talk[1].attachments)
 
     r = ioc.reports.returnToAgency(id, etag(r)) { this.reason = this@LifecycleKotlinTest.reason }
     assertEquals(ReportStatus.RETURNED, r.status)
-    r = staff.reports.respond(id, etag(r)) { answer = second; attachments = listOf("med_bien_ban_12") }
+    r = staff.reports.respond(id, etag(r)) { answer = second; attachments = listOf(record) }
 
     val responded = r
     val denied = assertThrows<PermissionDeniedException> { runBlocking { citizen.reports.approve(id, etag(responded)) {} } }
@@ -153,7 +166,7 @@ class LifecycleKotlinTest {
     assertEquals(listOf("citizen", "ioc", "ioc", "agency", "agency", "ioc", "agency", "ioc", "citizen"),
       timeline.map { it.actorRole.value() })
     assertEquals(listOf(first, reason, second), listOf(timeline[4].note, timeline[5].note, timeline[6].note))
-    assertEquals(listOf("med_bien_ban_12"), timeline[6].attachments)
+    assertEquals(listOf(record), timeline[6].attachments)
     assertEquals("UBND_DONG_BA", timeline[2].agencyCode)
     assertEquals(listOf(citizen.me().sub, ioc.me().sub, staff.me().sub),
       listOf(timeline[0].actor, timeline[1].actor, timeline[3].actor))
