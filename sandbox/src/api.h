@@ -14,6 +14,7 @@ namespace hues::sandbox {
 class Store;
 class Oidc;
 class Uploads;
+class Webhooks;
 struct Caller;
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -47,6 +48,8 @@ class Api {
 
   // The tus server behind /v1/uploads (uploads.h); without one those paths are 404.
   void set_uploads(Uploads* uploads) { uploads_ = uploads; }
+  // The Standard Webhooks endpoints behind /v1/webhooks (webhooks.h).
+  void set_webhooks(Webhooks* webhooks) { webhooks_ = webhooks; }
 
   // Once a request's header is read: may its body be read? An upload chunk (up to
   // kUploadChunkLimit) is read only for a caller who may upload; otherwise res is the answer
@@ -62,6 +65,9 @@ class Api {
   Store& store_;
   Oidc& oidc_;
   Uploads* uploads_ = nullptr;
+  Webhooks* webhooks_ = nullptr;
+  void webhooks(const Request& req, Response& res, const Caller& caller, int handler, int call_id,
+                const std::string& endpoint_id, const std::string& target);
 };
 
 }  // namespace hues::sandbox
