@@ -24,6 +24,7 @@ const char* to_string(ErrorType type) noexcept {
     case ErrorType::kTokenStore: return "token_store";
     case ErrorType::kResourceExhausted: return "resource_exhausted";
     case ErrorType::kPreconditionFailed: return "precondition_failed";
+    case ErrorType::kWebhookVerification: return "webhook_verification";
   }
   return "unknown";
 }
@@ -70,6 +71,7 @@ void throw_error(ErrorType type, std::string message, int http_status, std::stri
     case ErrorType::kTokenStore: HUES_THROW(TokenStoreError);
     case ErrorType::kResourceExhausted: HUES_THROW(ResourceExhaustedError);
     case ErrorType::kPreconditionFailed: HUES_THROW(PreconditionFailedError);
+    case ErrorType::kWebhookVerification: HUES_THROW(WebhookVerificationError);
   }
   HUES_THROW(Error);
 #undef HUES_THROW

@@ -38,6 +38,7 @@ enum class ErrorType {
   kTokenStore,        // the app's token store failed; the message is the store's
   kResourceExhausted, // the SDK refused the call at once: a bounded queue is full ("queue_full")
   kPreconditionFailed, // 412: a stale If-Match; PreconditionFailedError (hues/errors.h), a ConflictError
+  kWebhookVerification, // WebhookVerifier::verify refused a delivery; code() names why
 };
 
 // Returns a stable name for the type, e.g. "timeout".
@@ -107,6 +108,10 @@ class HUES_API InvalidTokenError : public Error { using Error::Error; };
 // The app's token store failed (a file it could not write, an exception in a store written in
 // Python, Java or C#); message() is the store's own.
 class HUES_API TokenStoreError : public Error { using Error::Error; };
+// A webhook failed verification (hues/webhooks.h). code() says why: missing_header,
+// invalid_header, timestamp_too_old, timestamp_too_new, no_matching_signature, replayed,
+// invalid_payload.
+class HUES_API WebhookVerificationError : public Error { using Error::Error; };
 
 // Throws the subclass of Error that matches type (used by the SDK and by bindings).
 [[noreturn]] HUES_API void throw_error(ErrorType type, std::string message, int http_status = 0,

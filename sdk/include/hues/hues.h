@@ -7,3 +7,4 @@
 #include "hues/identity.h"
 #include "hues/models.h"
 #include "hues/options.h"
+#include "hues/webhooks.h"
