@@ -130,7 +130,7 @@ class Ctx(render.IrIndex):
         if k == "bytes":
             return f"Json.bytes({v})"
         if k == "map":
-            return f"Json.dict({v}, x{d} -> {self.encode(t['values'], f'x{d}', d + 1)})"
+            return f"Json.encodeDict({v}, x{d} -> {self.encode(t['values'], f'x{d}', d + 1)})"
         if k == "handle":
             return f"handles.handle({v}, \"{t['interface']}\")"
         raise ValueError(k)

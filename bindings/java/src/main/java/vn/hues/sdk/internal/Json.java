@@ -395,7 +395,7 @@ public final class Json {
     return Collections.unmodifiableMap(out);
   }
 
-  public static <T> Map<String, Object> dict(Map<String, T> v, Function<T, Object> value) {
+  public static <T> Map<String, Object> encodeDict(Map<String, T> v, Function<T, Object> value) {
     Map<String, Object> out = new LinkedHashMap<>();
     for (Map.Entry<String, T> e : v.entrySet()) out.put(String.valueOf(e.getKey()), value.apply(e.getValue()));
     return out;
