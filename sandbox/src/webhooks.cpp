@@ -12,6 +12,7 @@
 
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -41,9 +42,11 @@ std::int64_t now_ms() {
 std::string new_secret() { return "whsec_" + internal::base64_encode(internal::random_bytes(32)); }
 
 std::string join_types(const std::vector<WebhookEventType>& types) {
+  std::vector<std::string> seen;  // each type once, in the order given
   std::string out;
   for (const auto& t : types) {
-    if (out.find(t.str()) != std::string::npos) continue;
+    if (std::find(seen.begin(), seen.end(), t.str()) != seen.end()) continue;
+    seen.push_back(t.str());
     if (!out.empty()) out += ' ';
     out += t.str();
   }

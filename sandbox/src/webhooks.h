@@ -65,7 +65,6 @@ class Webhooks {
   static std::optional<std::int64_t> parse_cursor(char kind, const std::string& text);
 
  private:
-  struct Due;
   void run();
   void scan();                  // new events -> messages
   bool deliver_one();           // one due attempt; false when none is due
