@@ -27,7 +27,7 @@ if ((${#missing[@]})); then
 fi
 
 PY="${PYTHON:-python3}"
-PY_PACKAGES=(pytest pytest-timeout scikit-build-core pybind11 jinja2 mypy openapi-schema-validator openapi-spec-validator pyyaml requests httpx authlib georeport tuspy pillow)
+PY_PACKAGES=(pytest pytest-timeout scikit-build-core pybind11 jinja2 mypy openapi-schema-validator openapi-spec-validator pyyaml requests httpx authlib georeport tuspy pillow standardwebhooks)
 if ! "$PY" - "${PY_PACKAGES[@]}" <<'PYEOF'
 import importlib.metadata, sys
 missing = []

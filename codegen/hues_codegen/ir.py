@@ -4,7 +4,11 @@ The IR is plain data (dicts and lists, JSON-serialisable: `python3 -m hues_codeg
 ir` prints it). Targets never read the spec themselves, so the spec's shapes are understood
 in one place. Shapes:
 
-type    {"kind": "string" | "int32" | "int64" | "double" | "bool" | "datetime"}
+type    {"kind": "string" | "int32" | "int64" | "double" | "bool" | "datetime" | "bytes"}
+        bytes: `type: string` with `format: byte` (or `binary`, or `contentEncoding: base64`):
+        raw bytes in every language, standard padded base64 inside the JSON boundary.
+        {"kind": "map", "values": type}: `type: object` with `additionalProperties` and no
+        `properties`: string keys (a dict, Map, IReadOnlyDictionary).
         {"kind": "enum", "name": E}   {"kind": "model", "name": M}
         {"kind": "array", "items": type}   {"kind": "handle", "interface": I}
 field   {"name", "json", "type", "required", "nullable", "optional", "default", "secret",
@@ -96,6 +100,10 @@ class Builder:
         t = schema.get("type")
         if isinstance(t, list):
             t = next(x for x in t if x != "null")
+        if t == "string" and (schema.get("format") in ("byte", "binary") or schema.get("contentEncoding") == "base64"):
+            return {"kind": "bytes"}
+        if t == "object" and isinstance(schema.get("additionalProperties"), dict) and not schema.get("properties"):
+            return {"kind": "map", "values": self.type_of(schema["additionalProperties"], where + "{}")}
         if t == "string" or (t is None and "const" in schema and isinstance(schema["const"], str)):
             return {"kind": "datetime"} if schema.get("format") == "date-time" else {"kind": "string"}
         if t == "integer":

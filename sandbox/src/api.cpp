@@ -24,6 +24,7 @@
 #include "routes.h"
 #include "store.h"
 #include "uploads.h"
+#include "webhooks.h"
 #include "util.h"
 
 namespace hues::sandbox {
@@ -815,6 +816,17 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
       set_body(res, http::status::ok, internal::to_json_string(page));
       return;
     }
+    case RouteHandler::kListWebhookEndpoints:
+    case RouteHandler::kCreateWebhookEndpoint:
+    case RouteHandler::kGetWebhookEndpoint:
+    case RouteHandler::kUpdateWebhookEndpoint:
+    case RouteHandler::kDeleteWebhookEndpoint:
+    case RouteHandler::kRotateWebhookSecret:
+    case RouteHandler::kListWebhookDeliveries:
+    case RouteHandler::kReplayWebhookMessage:
+      if (!webhooks_) break;
+      return webhooks(req, res, authenticate("reports:read"), static_cast<int>(match.route->handler),
+                      match.route->call_id, path_param("endpoint_id"), std::string(req.target()));
   }
   throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
 }
@@ -935,6 +947,138 @@ void Api::create_report(const Request& req, Response& res, const Caller& caller)
     case CreateOutcome::Kind::kNotCreated:
       throw *rejected;
   }
+}
+
+namespace {
+
+// https anywhere; http only to this machine (the sandbox's receivers in tests); no user
+// info or fragment. The URL is a partner's, so the message says what is wrong with it.
+void check_webhook_url(const std::string& url, const char* field) {
+  auto u = boost::urls::parse_uri(url);
+  if (!u) throw invalid(field, std::string(field) + " must be an absolute URL");
+  const std::string scheme(u->scheme());
+  if (scheme != "https" && scheme != "http") throw invalid(field, std::string(field) + " must be an https URL");
+  if (u->has_userinfo() || u->has_fragment() || u->encoded_host().empty())
+    throw invalid(field, std::string(field) + " must have a host and no user info or fragment");
+  if (scheme == "http") {
+    const std::string host(u->encoded_host());
+    if (host != "127.0.0.1" && host != "[::1]" && host != "localhost")
+      throw invalid(field, std::string(field) + " must be https (http only to 127.0.0.1, [::1] or localhost in the sandbox)");
+  }
+}
+
+template <typename T>
+T checked_body(const Request& req, int call_id, boost::json::object args) {
+  if (!is_json_media_type(req[http::field::content_type]))
+    throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
+                    "Content-Type must be application/json", ""};
+  boost::json::value v;
+  try {
+    v = internal::parse_json(req.body());
+  } catch (const FieldError& e) {
+    throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
+  }
+  args["body"] = v;
+  if (auto problem = internal::validate_args(call_id, args)) throw invalid(*problem);
+  return internal::from_json<T>(v);
+}
+
+}  // namespace
+
+void Api::webhooks(const Request& req, Response& res, const Caller& caller, int handler, int call_id,
+                   const std::string& endpoint_id, const std::string& target) {
+  // Partners only: a person's token (citizen, agency staff, IOC) is refused; reports:read is
+  // the least the events need, since they tell of reports.
+  if (!caller.role.empty())
+    throw HttpError{http::status::forbidden, "role_not_allowed",
+                    "webhook endpoints are for partner clients (client credentials or a partner API key); caller: " +
+                        caller.role,
+                    ""};
+  const std::string owner = caller.idempotency_owner();
+  auto no_endpoint = [&] {
+    return HttpError{http::status::not_found, "not_found", "no webhook endpoint with id '" + endpoint_id + "'", ""};
+  };
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) throw invalid("", "malformed request target");
+  switch (static_cast<RouteHandler>(handler)) {
+    case RouteHandler::kCreateWebhookEndpoint: {
+      const auto n = checked_body<NewWebhookEndpoint>(req, call_id, {});
+      check_webhook_url(n.url, "url");
+      set_body(res, http::status::created, internal::to_json_string(webhooks_->create(owner, n)));
+      return;
+    }
+    case RouteHandler::kListWebhookEndpoints:
+    case RouteHandler::kListWebhookDeliveries: {
+      const bool log = static_cast<RouteHandler>(handler) == RouteHandler::kListWebhookDeliveries;
+      boost::json::object path;
+      if (log) path["endpoint_id"] = endpoint_id;
+      const boost::json::object args = checked_query(call_id, *url, path);
+      std::int64_t limit = 20;
+      if (const auto* l = args.if_contains("limit")) limit = l->to_number<std::int64_t>();
+      std::optional<std::int64_t> position = log ? std::numeric_limits<std::int64_t>::max() : 0;
+      if (const auto* c = args.if_contains("cursor"); c && !c->get_string().empty()) {
+        position = Webhooks::parse_cursor(log ? 'd' : 'e', std::string(c->get_string()));
+        if (!position) throw invalid("cursor", "cursor is not one this server issued");
+      }
+      if (!log) {
+        set_body(res, http::status::ok, internal::to_json_string(webhooks_->list(owner, *position, limit)));
+        return;
+      }
+      auto page = webhooks_->deliveries(owner, endpoint_id, *position, limit);
+      if (!page) throw no_endpoint();
+      set_body(res, http::status::ok, internal::to_json_string(*page));
+      return;
+    }
+    case RouteHandler::kGetWebhookEndpoint:
+    case RouteHandler::kDeleteWebhookEndpoint:
+    case RouteHandler::kRotateWebhookSecret: {
+      if (auto problem = internal::validate_args(call_id, {{"endpoint_id", endpoint_id}})) throw invalid(*problem);
+      const auto h = static_cast<RouteHandler>(handler);
+      if (h == RouteHandler::kRotateWebhookSecret) {
+        auto r = webhooks_->rotate(owner, endpoint_id);
+        if (!r) throw no_endpoint();
+        res.set(http::field::cache_control, "no-store");
+        set_body(res, http::status::ok, internal::to_json_string(*r));
+        return;
+      }
+      auto e = h == RouteHandler::kGetWebhookEndpoint ? webhooks_->get(owner, endpoint_id)
+                                                       : webhooks_->remove(owner, endpoint_id);
+      if (!e) throw no_endpoint();
+      set_body(res, http::status::ok, internal::to_json_string(*e));
+      return;
+    }
+    case RouteHandler::kUpdateWebhookEndpoint: {
+      const auto u = checked_body<WebhookEndpointUpdate>(req, call_id, {{"endpoint_id", endpoint_id}});
+      if (u.url) check_webhook_url(*u.url, "url");
+      auto e = webhooks_->update(owner, endpoint_id, u);
+      if (!e) throw no_endpoint();
+      set_body(res, http::status::ok, internal::to_json_string(*e));
+      return;
+    }
+    case RouteHandler::kReplayWebhookMessage: {
+      const auto r = checked_body<WebhookReplay>(req, call_id, {{"endpoint_id", endpoint_id}});
+      if (r.message_id.empty() == r.delivery_id.empty())
+        throw invalid(r.message_id.empty() ? "message_id" : "delivery_id",
+                      "give exactly one of message_id and delivery_id");
+      WebhookMessage m;
+      switch (webhooks_->replay(owner, endpoint_id, r, m)) {
+        case Webhooks::ReplayOutcome::kNoEndpoint:
+          throw no_endpoint();
+        case Webhooks::ReplayOutcome::kNoMessage:
+          throw HttpError{http::status::not_found, "not_found",
+                          "endpoint " + endpoint_id + " has no message or delivery '" +
+                              (r.message_id.empty() ? r.delivery_id : r.message_id) + "'",
+                          ""};
+        case Webhooks::ReplayOutcome::kQueued:
+          set_body(res, http::status::accepted, internal::to_json_string(m));
+          return;
+      }
+      return;
+    }
+    default:
+      break;
+  }
+  throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
 }
 
 }  // namespace hues::sandbox

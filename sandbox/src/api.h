@@ -17,6 +17,7 @@ class Store;
 class Oidc;
 class Uploads;
 class Media;
+class Webhooks;
 struct Caller;
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -51,6 +52,8 @@ class Api {
   // The tus server behind /v1/uploads (uploads.h); without one those paths are 404.
   // It also makes the media objects of finished uploads (media.h, /v1/media).
   void set_uploads(Uploads* uploads);
+  // The Standard Webhooks endpoints behind /v1/webhooks (webhooks.h).
+  void set_webhooks(Webhooks* webhooks) { webhooks_ = webhooks; }
 
   // Once a request's header is read: may its body be read? An upload chunk (up to
   // kUploadChunkLimit) is read only for a caller who may upload; otherwise res is the answer
@@ -69,6 +72,9 @@ class Api {
   Oidc& oidc_;
   Uploads* uploads_ = nullptr;
   std::shared_ptr<Media> media_;  // with uploads_
+  Webhooks* webhooks_ = nullptr;
+  void webhooks(const Request& req, Response& res, const Caller& caller, int handler, int call_id,
+                const std::string& endpoint_id, const std::string& target);
 };
 
 }  // namespace hues::sandbox

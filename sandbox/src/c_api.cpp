@@ -102,6 +102,11 @@ HUES_SANDBOX_EXPORT int hues_sandbox_start(const uint8_t* config, size_t config_
     li.user_code_failures = count_member(cfg_json, "max_user_code_failures", li.user_code_failures, 1, 1000000);
     li.window_seconds = li.lockout_seconds = count_member(cfg_json, "lockout_seconds", li.lockout_seconds, 1, 86400 * 365);
     li.window_seconds = count_member(cfg_json, "failure_window_seconds", li.window_seconds, 1, 86400 * 365);
+    cfg.webhook_retry_base_ms = count_member(cfg_json, "webhook_retry_base_ms", cfg.webhook_retry_base_ms, 1, 3600000);
+    cfg.webhook_max_attempts = count_member(cfg_json, "webhook_max_attempts", cfg.webhook_max_attempts, 1, 100);
+    cfg.webhook_secret_grace_seconds =
+        count_member(cfg_json, "webhook_secret_grace_seconds", cfg.webhook_secret_grace_seconds, 0, 86400 * 30);
+    cfg.webhook_timeout_ms = count_member(cfg_json, "webhook_timeout_ms", cfg.webhook_timeout_ms, 1, 600000);
     if (cfg.port < 0) throw std::invalid_argument("port must be 0 or a port number");
     if (cfg.threads < 1) throw std::invalid_argument("threads must be at least 1");
     auto server = std::make_shared<hues::sandbox::Server>(cfg);

@@ -40,7 +40,12 @@ constexpr const char* kUsage =
     "                  window failures count in (default 900)\n"
     "  --failure-window-seconds N  the window failures count in (default: --lockout-seconds)\n"
     "  --upload-ttl-seconds N  an unfinished upload (/v1/uploads) expires N seconds after its\n"
-    "                  creation or last PATCH (default 86400)\n";
+    "                  creation or last PATCH (default 86400)\n"
+    "  --webhook-retry-base-ms N  the first webhook retry's delay (default 5000); the\n"
+    "                  standard's later delays (5 min ... 24 h) scale with it\n"
+    "  --webhook-max-attempts N  attempts per webhook message (default 10)\n"
+    "  --webhook-secret-grace-seconds N  a rotated secret keeps signing this long (default 86400)\n"
+    "  --webhook-timeout-ms N  one delivery attempt's deadline (default 15000)\n";
 
 int parse_int(const char* flag, const char* text) {
   char* end = nullptr;
@@ -110,6 +115,11 @@ int main(int argc, char** argv) {
       cfg.sign_in.window_seconds = cfg.sign_in.lockout_seconds = parse_count(a.c_str(), value(), 1, 86400 * 365);
     else if (a == "--failure-window-seconds") window = parse_count(a.c_str(), value(), 1, 86400 * 365);
     else if (a == "--upload-ttl-seconds") cfg.upload_ttl_seconds = parse_count(a.c_str(), value(), 1, 86400 * 365);
+    else if (a == "--webhook-retry-base-ms") cfg.webhook_retry_base_ms = parse_count(a.c_str(), value(), 1, 3600000);
+    else if (a == "--webhook-max-attempts") cfg.webhook_max_attempts = parse_count(a.c_str(), value(), 1, 100);
+    else if (a == "--webhook-secret-grace-seconds")
+      cfg.webhook_secret_grace_seconds = parse_count(a.c_str(), value(), 0, 86400 * 30);
+    else if (a == "--webhook-timeout-ms") cfg.webhook_timeout_ms = parse_count(a.c_str(), value(), 1, 600000);
     else if (a == "-h" || a == "--help") {
       std::fputs(kUsage, stdout);
       return 0;

@@ -37,6 +37,7 @@
 #include "oidc.h"
 #include "store.h"
 #include "uploads.h"
+#include "webhooks.h"
 
 namespace hues::sandbox {
 namespace {
@@ -321,6 +322,7 @@ struct Server::Impl {
   std::unique_ptr<Store> store;
   std::unique_ptr<Oidc> oidc;
   std::unique_ptr<Uploads> uploads;
+  std::unique_ptr<Webhooks> webhooks;
   std::unique_ptr<Api> api;
   ssl::context tls{ssl::context::tls_server};
   // One single-threaded io_context per thread: a connection lives on one of them, so no
@@ -441,6 +443,11 @@ void Server::Impl::start() {
   api = std::make_unique<Api>(*store, *oidc);
   uploads = std::make_unique<Uploads>((fs::path(cfg.data_dir) / "uploads").string(), cfg.upload_ttl_seconds);
   api->set_uploads(uploads.get());
+  webhooks = std::make_unique<Webhooks>(
+      cfg.db_path, *store,
+      WebhookOptions{cfg.webhook_retry_base_ms, cfg.webhook_max_attempts, cfg.webhook_secret_grace_seconds,
+                     cfg.webhook_timeout_ms});
+  api->set_webhooks(webhooks.get());
   if (cfg.tls_port >= 0) {
     certs = ensure_dev_certificates(cfg.data_dir, cfg.tls_names);
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -530,7 +537,9 @@ void Server::Impl::stop() {
   purge_timer.reset();
   guards.clear();
   iocs.clear();  // destroys the pending handlers and with them every open connection
+  if (webhooks) webhooks->stop();  // before the Store it reads goes
   api.reset();
+  webhooks.reset();
   uploads.reset();
   oidc.reset();
   store.reset();  // closes SQLite (the last connection checkpoints the WAL)

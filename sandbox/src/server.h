@@ -27,6 +27,12 @@ struct ServerConfig {
   std::vector<std::string> tls_names;
   // An unfinished tus upload (/v1/uploads) expires this long after its last PATCH.
   int upload_ttl_seconds = 86400;
+  // Standard Webhooks delivery (webhooks.h): the retry schedule's first delay (5 s; the rest
+  // scale with it), attempts per message, a rotated secret's grace, one attempt's deadline.
+  int webhook_retry_base_ms = 5000;
+  int webhook_max_attempts = 10;
+  int webhook_secret_grace_seconds = 86400;
+  int webhook_timeout_ms = 15000;
 };
 
 class Server {

@@ -518,13 +518,68 @@ void migrate_media_v11(Db& db) {
   )SQL");
 }
 
+// Issue 9, Standard Webhooks (webhooks.cpp): partner endpoints with their secrets (the old one
+// kept for a rotation's grace), the messages queued for each, every delivery attempt, and how
+// far the worker has read the timeline and the conversations (from here on: the history
+// before this step is never delivered).
+void migrate_webhooks_v12(Db& db) {
+  db.exec(R"SQL(
+    CREATE TABLE IF NOT EXISTS webhook_endpoints (
+      seq INTEGER PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      owner TEXT NOT NULL,  -- Caller::idempotency_owner(): key:<id> or client:<client_id>
+      url TEXT NOT NULL,
+      event_types TEXT NOT NULL,  -- space separated
+      description TEXT NOT NULL,
+      enabled INTEGER NOT NULL,
+      created_at TEXT NOT NULL,
+      secret TEXT NOT NULL,
+      previous_secret TEXT NOT NULL DEFAULT '',
+      previous_expires_at INTEGER NOT NULL DEFAULT 0,  -- unix seconds
+      from_event_seq INTEGER NOT NULL,    -- deliver report_events after this seq
+      from_comment_seq INTEGER NOT NULL   -- ... and report_comments
+    );
+    CREATE INDEX IF NOT EXISTS webhook_endpoints_owner ON webhook_endpoints(owner, seq);
+    CREATE TABLE IF NOT EXISTS webhook_messages (
+      seq INTEGER PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,  -- webhook-id
+      endpoint_id TEXT NOT NULL,
+      event_type TEXT NOT NULL,
+      body TEXT NOT NULL,  -- exactly the bytes signed and sent
+      created_at TEXT NOT NULL,
+      state TEXT NOT NULL,  -- pending | delivered | failed
+      attempts INTEGER NOT NULL,
+      round_start INTEGER NOT NULL,  -- attempts when the current round (first send or replay) began
+      next_attempt_ms INTEGER NOT NULL  -- unix milliseconds; 0 when none is due
+    );
+    CREATE INDEX IF NOT EXISTS webhook_messages_due ON webhook_messages(state, next_attempt_ms);
+    CREATE INDEX IF NOT EXISTS webhook_messages_endpoint ON webhook_messages(endpoint_id);
+    CREATE TABLE IF NOT EXISTS webhook_attempts (
+      seq INTEGER PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      message_id TEXT NOT NULL,
+      endpoint_id TEXT NOT NULL,
+      attempt INTEGER NOT NULL,
+      at TEXT NOT NULL,
+      status_code INTEGER NOT NULL,  -- 0: no response (see error)
+      error TEXT NOT NULL,
+      latency_ms INTEGER NOT NULL,
+      next_attempt_at TEXT NOT NULL  -- '' when none
+    );
+    CREATE INDEX IF NOT EXISTS webhook_attempts_endpoint ON webhook_attempts(endpoint_id, seq);
+    CREATE TABLE IF NOT EXISTS webhook_cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+    INSERT OR IGNORE INTO webhook_cursors (name, seq) SELECT 'report_events', COALESCE(MAX(seq), 0) FROM report_events;
+    INSERT OR IGNORE INTO webhook_cursors (name, seq) SELECT 'report_comments', COALESCE(MAX(seq), 0) FROM report_comments;
+  )SQL");
+}
+
 using Migration = void (*)(Db&);
 constexpr Migration kMigrations[] = {migrate_schema_v1,        migrate_seed_v2,
                                      migrate_identity_v3,      migrate_seed_identity_v4,
                                      migrate_agencies_timeline_v5, migrate_issuers_v6,
                                      migrate_lifecycle_v7,     migrate_open311_v8,
                                      migrate_seed_stories_v9,  migrate_search_v10,
-                                     migrate_media_v11};
+                                     migrate_media_v11,        migrate_webhooks_v12};
 
 void migrate(Db& db) {
   constexpr std::int64_t target = std::size(kMigrations);

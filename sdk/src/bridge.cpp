@@ -31,6 +31,7 @@
 #include "hues/identity.h"
 #include "hues/upload.h"
 #include "hues/outbox.h"
+#include "hues/webhooks.h"
 #include "internal/bridge.h"
 #include "internal/calls.h"
 #include "internal/client_core.h"
@@ -231,6 +232,10 @@ struct OutboxObject final : Object {
     if (outbox) outbox->close();
   }
   ~OutboxObject() override { released(); }
+};
+struct WebhookVerifierObject final : Object {
+  std::shared_ptr<WebhookVerifier> verifier;
+  std::string type() const override { return "WebhookVerifier"; }
 };
 
 struct Reply {
@@ -680,6 +685,23 @@ std::shared_ptr<Object> make_object(const std::string& type, const json::object&
     obj->receiver = std::make_shared<LoopbackReceiver>();
     return obj;
   }
+  if (type == "WebhookVerifier") {  // WebhookVerifierConfig: secret and/or secrets, tolerance_seconds
+    Reader r(cfg, "");
+    WebhookVerifierOptions options;
+    std::string secret;
+    r.str("secret", secret);
+    if (!secret.empty()) options.secrets.push_back(secret);
+    if (auto* v = r.get("secrets")) {
+      std::vector<std::string> more;
+      read_json(*v, more, "secrets");
+      options.secrets.insert(options.secrets.end(), more.begin(), more.end());
+    }
+    r.integer("tolerance_seconds", options.tolerance_seconds);
+    r.finish();
+    auto obj = std::make_shared<WebhookVerifierObject>();
+    obj->verifier = std::make_shared<WebhookVerifier>(std::move(options));
+    return obj;
+  }
   invalid("type", "no SDK object type " + type);
 }
 
@@ -846,6 +868,19 @@ void start_method(const std::shared_ptr<Object>& obj, const CallDesc& d, const j
       std::int64_t timeout = 300000;
       if (auto* t = a.if_contains("timeout_ms"); t && !t->is_null()) read_json(*t, timeout, "timeout_ms");
       return lb->receiver->wait_async(timeout, answer_string(done), call);
+    }
+  } else if (auto wv = std::dynamic_pointer_cast<WebhookVerifierObject>(obj)) {
+    if (m == "verify") {  // pure computation: answers inline (body crosses as base64, the bytes type)
+      auto body = try_base64_decode(arg_str(a, "body"));
+      if (!body) invalid("body", "body must be base64 bytes");
+      std::map<std::string, std::string> headers;
+      if (auto* h = a.if_contains("headers"); h && !h->is_null()) {
+        for (const auto& kv : as_object(*h, "headers")) {
+          if (!kv.value().is_string()) invalid("headers." + std::string(kv.key()), "header values must be strings");
+          headers.emplace(std::string(kv.key()), std::string(kv.value().get_string()));
+        }
+      }
+      return done(nullptr, to_json(wv->verifier->verify(*body, headers)));
     }
   }
   invalid("call_id", std::string("no method ") + d.service + "." + d.method + " on " + obj->type());

@@ -57,6 +57,28 @@ std::optional<std::string> try_base64url_decode(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> try_base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::size_t pad = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '=') {
+      if (i + 2 < text.size()) return std::nullopt;  // '=' only in the last two places
+      ++pad;
+    } else if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                        c == '/')) {
+      return std::nullopt;
+    }
+  }
+  std::string out(text.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  out.resize(static_cast<std::size_t>(n) - pad);
+  if (base64_encode(out) != text) return std::nullopt;
+  return out;
+}
+
 std::string base64url_decode(std::string_view text) {
   auto out = try_base64url_decode(text);
   if (!out) throw std::invalid_argument("base64url: not a canonical unpadded base64url string");

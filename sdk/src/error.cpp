@@ -25,6 +25,7 @@ const char* to_string(ErrorType type) noexcept {
     case ErrorType::kResourceExhausted: return "resource_exhausted";
     case ErrorType::kPreconditionFailed: return "precondition_failed";
     case ErrorType::kStorage: return "storage";
+    case ErrorType::kWebhookVerification: return "webhook_verification";
   }
   return "unknown";
 }
@@ -72,6 +73,7 @@ void throw_error(ErrorType type, std::string message, int http_status, std::stri
     case ErrorType::kResourceExhausted: HUES_THROW(ResourceExhaustedError);
     case ErrorType::kPreconditionFailed: HUES_THROW(PreconditionFailedError);
     case ErrorType::kStorage: HUES_THROW(StorageError);
+    case ErrorType::kWebhookVerification: HUES_THROW(WebhookVerificationError);
   }
   HUES_THROW(Error);
 #undef HUES_THROW

@@ -218,6 +218,7 @@ def sample_calls(api, categories, people):
                                                 params=lifecycle.last_days(60)),
         **open311_calls(api, categories, rid),
         **media_calls(api),
+        **webhook_calls(api),
     }
 
 
@@ -273,3 +274,39 @@ def transition(api, people, state, role, action, body):
         return dict(path=f"/v1/reports/{rid}/{action}", key=None, json_body=body,
                     headers=people.headers(role, None if action == "rating" else etag))
     return make
+
+
+def webhook_calls(api) -> dict:
+    """The webhook endpoints' operations (tests/contract/test_webhooks.py tests them). The
+    URL has no listener: the one delivery's attempts fail and are logged, which replay needs."""
+    import time
+    ep = api.call("POST", "/v1/webhooks", json_body={"url": "http://127.0.0.1:9/none",
+                                                     "event_types": ["report.status_changed"]}, expect=201).body
+    api.call("POST", "/v1/reports", expect=201, json_body={
+        "category": "urban_order", "description": "Biển báo giao thông bị che khuất ở đường Lê Duẩn",
+        "location": {"lat": 16.4700, "lon": 107.5800, "address": "Đường Lê Duẩn", "ward": "Phú Thuận"},
+        "anonymous": False, "media": []})
+    deadline = time.monotonic() + 20
+    log = []
+    while not log and time.monotonic() < deadline:
+        log = api.call("GET", f"/v1/webhooks/{ep['id']}/deliveries", expect=200).body["items"]
+        time.sleep(0.02)
+    assert log, "the sandbox logged no delivery attempt"
+
+    def fresh_endpoint() -> str:
+        return api.call("POST", "/v1/webhooks", json_body={"url": "https://127.0.0.1:9/x",
+                                                           "event_types": ["report.commented"]}, expect=201).body["id"]
+
+    base = f"/v1/webhooks/{ep['id']}"
+    return {
+        ("GET", "/v1/webhooks"): dict(path="/v1/webhooks", params={"limit": 5}),
+        ("POST", "/v1/webhooks"): dict(path="/v1/webhooks", json_body={
+            "url": "https://127.0.0.1:9/hooks", "event_types": ["report.commented"], "description": "Mẫu"}),
+        ("GET", "/v1/webhooks/{endpoint_id}"): dict(path=base),
+        ("PATCH", "/v1/webhooks/{endpoint_id}"): dict(path=base, json_body={"description": "Đối tác taxi"}),
+        ("DELETE", "/v1/webhooks/{endpoint_id}"): FreshCall(lambda: dict(path="/v1/webhooks/" + fresh_endpoint())),
+        ("POST", "/v1/webhooks/{endpoint_id}/rotate-secret"): dict(path=base + "/rotate-secret"),
+        ("GET", "/v1/webhooks/{endpoint_id}/deliveries"): dict(path=base + "/deliveries", params={"limit": 5}),
+        ("POST", "/v1/webhooks/{endpoint_id}/replay"): dict(path=base + "/replay",
+                                                             json_body={"delivery_id": log[-1]["id"]}),
+    }

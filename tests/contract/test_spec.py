@@ -185,6 +185,11 @@ MEDIA_OPS = {("OPTIONS", "/v1/uploads"), ("POST", "/v1/uploads"), ("HEAD", "/v1/
              ("PATCH", "/v1/uploads/{upload_id}"), ("DELETE", "/v1/uploads/{upload_id}")}
 # Media objects (tests/contract/test_media.py): media.get is an SDK call, its bytes are not (yet).
 MEDIA_OBJECT_OPS = {("GET", "/v1/media/{media_id}"), ("GET", "/v1/media/{media_id}/content")}
+# Standard Webhooks endpoints for partners (tests/contract/test_webhooks.py).
+WEBHOOK_OPS = {("GET", "/v1/webhooks"), ("POST", "/v1/webhooks"), ("GET", "/v1/webhooks/{endpoint_id}"),
+               ("PATCH", "/v1/webhooks/{endpoint_id}"), ("DELETE", "/v1/webhooks/{endpoint_id}"),
+               ("POST", "/v1/webhooks/{endpoint_id}/rotate-secret"), ("GET", "/v1/webhooks/{endpoint_id}/deliveries"),
+               ("POST", "/v1/webhooks/{endpoint_id}/replay")}
 OAUTH_JSON = {"/oauth/token", "/oauth/device_authorization", "/oauth/revoke", "/oauth/userinfo"}
 
 
@@ -192,7 +197,7 @@ def test_operations_shape(spec):
     ops = {(m.upper(), p) for p, m, _ in iter_operations(spec)}
     assert ops == {("GET", "/healthz"), ("GET", "/v1/categories"), ("POST", "/v1/reports"),
                    ("GET", "/v1/reports"), ("GET", "/v1/reports/{id}"), ("GET", "/v1/reports/{id}/timeline"),
-                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS | OPEN311_OPS | SEARCH_OPS | MEDIA_OPS | MEDIA_OBJECT_OPS
+                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS | OPEN311_OPS | SEARCH_OPS | MEDIA_OPS | MEDIA_OBJECT_OPS | WEBHOOK_OPS
     assert spec.doc["security"] == [{"ApiKey": []}, {"Bearer": []}]
     schemes = spec.doc["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header", "name": "X-Api-Key"}

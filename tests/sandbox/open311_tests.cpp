@@ -70,7 +70,7 @@ TEST_CASE("schema v8 migrates a v7 database, and a GeoReport POST keeps its extr
   CHECK(extras[0].rfind("tok_", 0) == 0);
   CHECK(extras[1] == "https://anh.example.vn/1.jpg");
   CHECK(extras[2] == "{\"light_state\":\"off\",\"pole_number\":\"T\xC4\x90-12\"}");
-  CHECK(row(dir.path + "/sandbox.db", "PRAGMA user_version") == std::vector<std::string>{"11"});
+  CHECK(row(dir.path + "/sandbox.db", "PRAGMA user_version") == std::vector<std::string>{"12"});
 
   r = c.request(http::verb::get, "/open311/v2/tokens/" + extras[0] + ".json");
   REQUIRE(r.result_int() == 200);

@@ -187,6 +187,7 @@ inline std::string without_hints(const std::string& created) {
 // What schema steps v11 (media) and v10 (search) add, dropped again: tests that take a
 // database back to an older schema run this first.
 inline constexpr const char* kUndoSearchStep =
+    "DROP TABLE webhook_cursors; DROP TABLE webhook_attempts; DROP TABLE webhook_messages; DROP TABLE webhook_endpoints;"
     "DROP TABLE media_links; DROP TABLE media;"
     "DROP TRIGGER reports_fts_insert; DROP TRIGGER reports_fts_update; DROP TRIGGER reports_fts_delete;"
     "DROP TABLE reports_fts; DROP INDEX reports_due; DROP INDEX reports_ward; DROP INDEX reports_category_geo;";

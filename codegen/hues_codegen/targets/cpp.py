@@ -15,7 +15,7 @@ from ..render import environment, pascal, snake
 PLAIN_OPTIONAL = {"TokenSet", "IdTokenClaims", "TokenResponse", "OAuthErrorBody"}
 
 SCALARS = {"string": "std::string", "int32": "std::int32_t", "int64": "std::int64_t", "double": "double",
-           "bool": "bool", "datetime": "std::string"}
+           "bool": "bool", "datetime": "std::string", "bytes": "std::string"}
 
 FILES = ["include/hues/models.h", "include/hues/services.h", "include/hues/errors.h", "src/internal/model_codec.h",
          "src/internal/calls.h", "src/models_json.cpp", "src/calls.cpp", "src/services.cpp", "src/errors.cpp"]
@@ -29,6 +29,8 @@ def cpp_type(t: dict) -> str:
         return t["name"]
     if k == "array":
         return f"std::vector<{cpp_type(t['items'])}>"
+    if k == "map":
+        return f"std::map<std::string, {cpp_type(t['values'])}>"
     raise ValueError(f"no C++ type for {t}")
 
 
@@ -136,6 +138,7 @@ def check_expr(t: dict, cons: dict, enums: dict) -> dict:
         "pattern_text": cons.get("pattern"),
         "enum": values, "const": cons.get("const"),
         "items": check_expr(t["items"], cons.get("items", {}), enums) if t["kind"] == "array" else None,
+        "values": check_expr(t["values"], {}, enums) if t["kind"] == "map" else None,
     }
 
 
@@ -146,6 +149,8 @@ def param_type(t: dict) -> str:
         return "model:" + t["name"]
     if t["kind"] == "array":
         return "array:" + param_type(t["items"])
+    if t["kind"] == "map":
+        return "map:" + param_type(t["values"])
     return t["kind"]
 
 

@@ -84,6 +84,10 @@ class Ctx(render.IrIndex):
             return t["name"]
         if k == "array":
             return f"IReadOnlyList<{self.cs(t['items'])}>"
+        if k == "bytes":
+            return "byte[]"
+        if k == "map":
+            return f"IReadOnlyDictionary<string, {self.cs(t['values'])}>"
         if k == "handle":
             return self.handle_type(t["interface"])
         raise ValueError(f"unsupported type {t}")
@@ -107,6 +111,11 @@ class Ctx(render.IrIndex):
         if k == "array":
             n, a = f"n{depth}", f"a{depth}"
             return f"({n}, {a}) => Codec.List<{self.cs(t['items'])}>({n}, {a}, {self.dec(t['items'], depth + 1)})"
+        if k == "bytes":
+            return "Codec.Bytes"
+        if k == "map":
+            n, a = f"n{depth}", f"a{depth}"
+            return f"({n}, {a}) => Codec.Dict<{self.cs(t['values'])}>({n}, {a}, {self.dec(t['values'], depth + 1)})"
         if k == "handle":
             return f"Codec.NoHandle<{self.cs(t)}>"
         raise ValueError(f"unsupported type {t}")
@@ -126,6 +135,12 @@ class Ctx(render.IrIndex):
             ww, x = f"w{depth}", f"x{depth}"
             inner = self.enc(t["items"], x, ww, depth + 1)
             return f"Codec.WriteList({w}, {v}, ({ww}, {x}) => {{ {inner} }});"
+        if k == "bytes":
+            return f"{w}.String(System.Convert.ToBase64String({v}));"
+        if k == "map":
+            ww, x = f"w{depth}", f"x{depth}"
+            inner = self.enc(t["values"], x, ww, depth + 1)
+            return f"Codec.WriteDict({w}, {v}, ({ww}, {x}) => {{ {inner} }});"
         if k == "handle":
             return f'Codec.WriteHandle({w}, {v}, "{t["interface"]}");'
         raise ValueError(f"unsupported type {t}")

@@ -67,6 +67,10 @@ class Ctx(render.IrIndex):
             return f"{MODEL_PKG}.{t['name']}"
         if k == "array":
             return f"java.util.List<{self.jtype(t['items'], True)}>"
+        if k == "bytes":
+            return "byte[]"
+        if k == "map":
+            return f"java.util.Map<String, {self.jtype(t['values'], True)}>"
         if k == "handle":
             return self.iface_type(t["interface"])
         raise ValueError(k)
@@ -103,6 +107,10 @@ class Ctx(render.IrIndex):
             return f"decode{t['name']}({v})"
         if k == "array":
             return f"Json.list({v}, x{d} -> {self.decode(t['items'], f'x{d}', d + 1)})"
+        if k == "bytes":
+            return f"Json.bytes({v})"
+        if k == "map":
+            return f"Json.dict({v}, x{d} -> {self.decode(t['values'], f'x{d}', d + 1)})"
         if k == "handle":
             return "null /* handles do not come back */"
         raise ValueError(k)
@@ -119,6 +127,10 @@ class Ctx(render.IrIndex):
             return f"encode({v}, handles)"
         if k == "array":
             return f"Json.map({v}, x{d} -> {self.encode(t['items'], f'x{d}', d + 1)})"
+        if k == "bytes":
+            return f"Json.bytes({v})"
+        if k == "map":
+            return f"Json.encodeDict({v}, x{d} -> {self.encode(t['values'], f'x{d}', d + 1)})"
         if k == "handle":
             return f"handles.handle({v}, \"{t['interface']}\")"
         raise ValueError(k)

@@ -36,6 +36,10 @@ class KCtx:
             return f"vn.hues.sdk.model.{t['name']}"
         if k == "array":
             return f"List<{self.ktype(t['items'])}>"
+        if k == "bytes":
+            return "ByteArray"
+        if k == "map":
+            return f"Map<String, {self.ktype(t['values'])}>"
         if k == "handle":
             iface = t["interface"]
             if dsl and iface in self.j.objects:

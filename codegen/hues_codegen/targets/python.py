@@ -105,6 +105,10 @@ class Ctx(render.IrIndex):
             return t["name"]
         if k == "array":
             return f"List[{self.ann(t['items'])}]"
+        if k == "bytes":
+            return "bytes"
+        if k == "map":
+            return f"Dict[str, {self.ann(t['values'])}]"
         if k == "handle":
             return self.handle_alias(t["interface"])
         raise TargetError(f"type {t}")
@@ -118,6 +122,8 @@ class Ctx(render.IrIndex):
             return "float"
         if k == "array":
             return f"Sequence[{self.param_ann(t['items'])}]"
+        if k == "map":
+            return f"Mapping[str, {self.param_ann(t['values'])}]"
         return self.ann(t)
 
     def dec(self, t: dict, expr: str) -> str:
@@ -136,6 +142,11 @@ class Ctx(render.IrIndex):
         if k == "array":
             inner = self.dec(t["items"], "_x")
             return expr if inner == "_x" else f"[{inner} for _x in {expr}]"
+        if k == "bytes":
+            return f"_rt.from_b64({expr})"
+        if k == "map":
+            inner = self.dec(t["values"], "_x")
+            return f"dict({expr})" if inner == "_x" else f"{{_k: {inner} for _k, _x in {expr}.items()}}"
         if k == "handle":
             return "None"  # handles never come back from the native side
         raise TargetError(f"type {t}")
@@ -152,6 +163,11 @@ class Ctx(render.IrIndex):
         if k == "array":
             inner = self.enc(t["items"], "_x", where)
             return f"list({expr})" if inner == "_x" else f"[{inner} for _x in {expr}]"
+        if k == "bytes":
+            return f"_rt.to_b64({expr}, {where!r})"
+        if k == "map":  # header names and the like: str keys, each value encoded
+            inner = self.enc(t["values"], "_x", where)
+            return f"{{str(_k): {inner} for _k, _x in {expr}.items()}}"
         if k == "handle":
             return f"_rt.handle({expr}, {t['interface']!r}, {where!r})"
         raise TargetError(f"type {t}")
@@ -164,6 +180,11 @@ class Ctx(render.IrIndex):
         if k == "array":
             inner = self.conv(t["items"], "_x")
             return f"list({expr})" if inner == "_x" else f"[{inner} for _x in {expr}]"
+        if k == "bytes":
+            return f"bytes({expr})"
+        if k == "map":
+            inner = self.conv(t["values"], "_x")
+            return f"dict({expr})" if inner == "_x" else f"{{_k: {inner} for _k, _x in {expr}.items()}}"
         return expr
 
     # ---- models ----
@@ -422,6 +443,8 @@ class Ctx(render.IrIndex):
             return {t["name"]}
         if t["kind"] == "array":
             return self.names_in(t["items"])
+        if t["kind"] == "map":
+            return self.names_in(t["values"])
         return set()
 
 

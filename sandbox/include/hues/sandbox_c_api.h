@@ -8,7 +8,9 @@
  *   the descriptor limit), "idle_timeout_ms": 30000, "header_timeout_ms": 10000,
  *   "max_sign_in_failures": 5, "max_sign_in_failures_per_address": 30,
  *   "max_user_code_failures": 5, "lockout_seconds": 900,
- *   "failure_window_seconds": lockout_seconds (the window failures are counted in)}
+ *   "failure_window_seconds": lockout_seconds (the window failures are counted in),
+ *   "webhook_retry_base_ms": 5000, "webhook_max_attempts": 10,
+ *   "webhook_secret_grace_seconds": 86400, "webhook_timeout_ms": 15000 (Standard Webhooks delivery)}
  * info JSON: {"url", "tls_url", "ca_file", "api_key", "admin_key", "data_dir", "port",
  *   "tls_port"}
  * error JSON: {"type": "sandbox", "message"}

@@ -39,6 +39,7 @@ enum class ErrorType {
   kResourceExhausted, // the SDK refused the call at once: a bounded queue is full ("queue_full")
   kPreconditionFailed, // 412: a stale If-Match; PreconditionFailedError (hues/errors.h), a ConflictError
   kStorage,           // the SDK's local storage (an outbox's file) failed
+  kWebhookVerification, // WebhookVerifier::verify refused a delivery; code() names why
 };
 
 // Returns a stable name for the type, e.g. "timeout".
@@ -110,6 +111,10 @@ class HUES_API InvalidTokenError : public Error { using Error::Error; };
 class HUES_API TokenStoreError : public Error { using Error::Error; };
 // The SDK's local storage failed (the outbox's SQLite file: disk full, I/O error, damaged).
 class HUES_API StorageError : public Error { using Error::Error; };
+// A webhook failed verification (hues/webhooks.h). code() says why: missing_header,
+// invalid_header, timestamp_too_old, timestamp_too_new, no_matching_signature, replayed,
+// invalid_payload.
+class HUES_API WebhookVerificationError : public Error { using Error::Error; };
 
 // Throws the subclass of Error that matches type (used by the SDK and by bindings).
 [[noreturn]] HUES_API void throw_error(ErrorType type, std::string message, int http_status = 0,

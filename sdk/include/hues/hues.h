@@ -8,3 +8,4 @@
 #include "hues/models.h"
 #include "hues/options.h"
 #include "hues/outbox.h"
+#include "hues/webhooks.h"

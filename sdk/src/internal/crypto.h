@@ -13,6 +13,9 @@ namespace hues::internal {
 
 // Standard padded base64 (RFC 4648 §4), e.g. for HTTP Basic credentials.
 std::string base64_encode(std::string_view bytes);
+// Strict padded standard base64 (RFC 4648 §4): the alphabet, '=' padding to a multiple of 4,
+// no whitespace, canonical trailing bits; nullopt otherwise (webhook secrets, bytes fields).
+std::optional<std::string> try_base64_decode(std::string_view text);
 // Unpadded base64url.
 std::string base64url_encode(std::string_view bytes);
 // Strict: only the url-safe alphabet, no '=' padding, no whitespace, canonical trailing bits;

@@ -118,6 +118,32 @@ static class Codec {
   // x-hues-handle fields only go to the SDK; nothing sends one back.
   internal static T NoHandle<T>(JsonNode n, string at) { throw Fail(at, "a handle cannot be decoded"); }
 
+  // bytes (the spec's format: byte) cross the JSON boundary as standard base64.
+  internal static byte[] Bytes(JsonNode n, string at) {
+    try {
+      return Convert.FromBase64String(String(n, at));
+    } catch (FormatException) {
+      throw Fail(at, "expected base64 bytes");
+    }
+  }
+
+  // A JSON object with string keys (additionalProperties).
+  internal static IReadOnlyDictionary<string, T> Dict<T>(JsonNode n, string at, Func<JsonNode, string, T> value) {
+    Object(n, at);
+    var d = new Dictionary<string, T>();
+    foreach (var m in n.Members) d[m.Key] = value(m.Value, at + "." + m.Key);
+    return new ReadOnlyDictionary<string, T>(d);
+  }
+
+  internal static void WriteDict<T>(JsonWriter w, IEnumerable<KeyValuePair<string, T>> items, Action<JsonWriter, T> value) {
+    w.BeginObject();
+    foreach (var kv in items) {
+      w.Name(kv.Key);
+      value(w, kv.Value);
+    }
+    w.EndObject();
+  }
+
   internal static void WriteList<T>(JsonWriter w, IReadOnlyList<T> items, Action<JsonWriter, T> item) {
     w.BeginArray();
     foreach (var x in items) item(w, x);

@@ -14,6 +14,7 @@ operation, model or object.
 from __future__ import annotations
 
 import atexit
+import base64 as _base64
 import datetime as _dt
 import enum
 import itertools
@@ -198,6 +199,17 @@ def format_datetime(value: _dt.datetime, where: str) -> str:
     u = value.astimezone(_dt.timezone.utc)
     frac = f".{u.microsecond:06d}".rstrip("0") if u.microsecond else ""
     return u.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
+
+
+def to_b64(value: Any, where: str) -> str:
+    """bytes (the spec's `format: byte`) -> standard base64 inside the JSON boundary."""
+    if isinstance(value, str) or not isinstance(value, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{where}: expected bytes, got {type(value).__name__}")
+    return _base64.b64encode(bytes(value)).decode("ascii")
+
+
+def from_b64(text: str) -> bytes:
+    return _base64.b64decode(text, validate=True)
 
 
 def ms(seconds: float, name: str) -> int:

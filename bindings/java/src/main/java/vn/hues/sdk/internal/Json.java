@@ -379,6 +379,28 @@ public final class Json {
     return out;
   }
 
+  /** bytes (the spec's {@code format: byte}) cross the JSON boundary as standard base64. */
+  public static String bytes(byte[] v) {
+    return java.util.Base64.getEncoder().encodeToString(v);
+  }
+
+  public static byte[] bytes(Object v) {
+    return java.util.Base64.getDecoder().decode(str(v));
+  }
+
+  /** A JSON object with string keys (additionalProperties) -> an unmodifiable map. */
+  public static <T> Map<String, T> dict(Object v, Function<Object, T> value) {
+    Map<String, T> out = new LinkedHashMap<>();
+    for (Map.Entry<String, Object> e : object(v, "map").entrySet()) out.put(e.getKey(), value.apply(e.getValue()));
+    return Collections.unmodifiableMap(out);
+  }
+
+  public static <T> Map<String, Object> encodeDict(Map<String, T> v, Function<T, Object> value) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    for (Map.Entry<String, T> e : v.entrySet()) out.put(String.valueOf(e.getKey()), value.apply(e.getValue()));
+    return out;
+  }
+
   /** Runs a model's build(), reporting a missing required field as a protocol error. */
   public static <T> T built(Supplier<T> build, String model) {
     try {
