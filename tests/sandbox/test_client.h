@@ -184,7 +184,7 @@ inline std::string without_hints(const std::string& created) {
   return at == std::string::npos ? created : created.substr(0, at) + "}";
 }
 
-// What schema steps v11 (media) and v10 (search) add, dropped again: tests that take a
+// What schema steps v12 (webhooks), v11 (media) and v10 (search) add, dropped again: tests that take a
 // database back to an older schema run this first.
 inline constexpr const char* kUndoSearchStep =
     "DROP TABLE webhook_cursors; DROP TABLE webhook_attempts; DROP TABLE webhook_messages; DROP TABLE webhook_endpoints;"

@@ -43,11 +43,14 @@ std::string temp_dir(const std::string& name) {
   return dir.string();
 }
 
-// A file of n pseudo-random bytes (seeded), returned with its content.
+// A file of n pseudo-random bytes (seeded) after an MP4 ftyp box, so that a server that sniffs
+// the content (ours does) takes it for the video it is declared as; returned with its content.
 std::string make_file(const std::string& path, std::int64_t n, unsigned seed) {
   std::mt19937_64 rng(seed);
   std::string data(static_cast<std::size_t>(n), '\0');
   for (auto& c : data) c = static_cast<char>(rng());
+  static constexpr char kFtyp[] = "\0\0\0\x18" "ftypisom" "\0\0\x02\0" "isomiso2";
+  data.replace(0, std::min<std::size_t>(data.size(), sizeof kFtyp - 1), kFtyp, std::min<std::size_t>(data.size(), sizeof kFtyp - 1));
   std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
   return data;
 }
@@ -199,7 +202,7 @@ TEST_CASE("upload: creation-with-upload and a file smaller than one chunk") {
   auto data = make_file(dir + "/small.bin", 300000, 2);
   hues::UploadOptions o;
   o.path = dir + "/small.bin";
-  o.media_type = "document";
+  o.media_type = "video";
   o.creation_with_upload = true;
   hues::Upload upload(client(), o);
   auto r = upload.start();
@@ -311,7 +314,7 @@ TEST_CASE("upload: a stored URL the server no longer knows (404) starts a fresh 
   auto store = hues::make_memory_upload_store();
   hues::UploadOptions o;
   o.path = dir + "/g.bin";
-  o.media_type = "document";
+  o.media_type = "video";
   o.store = store;
   hues::Upload upload(client(), o);
   hues::UploadRecord stale;
@@ -556,7 +559,7 @@ TEST_CASE("upload: an endpoint on another origin than the client's gets no API k
   make_file(dir + "/o.bin", 1000, 11);
   hues::UploadOptions o;
   o.path = dir + "/o.bin";
-  o.media_type = "document";
+  o.media_type = "video";
   o.endpoint = other.url() + "/files/";
   hues::Upload upload(client(), o);
   auto e = catch_error([&] { upload.start(); });

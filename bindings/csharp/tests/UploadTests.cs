@@ -52,6 +52,9 @@ public class UploadTests {
   static byte[] MakeFile(string path, int size, int seed) {
     var data = new byte[size];
     new Random(seed).NextBytes(data);
+    var ftyp = new byte[] { 0, 0, 0, 0x18, (byte)'f', (byte)'t', (byte)'y', (byte)'p', (byte)'i', (byte)'s', (byte)'o', (byte)'m',
+                            0, 0, 2, 0, (byte)'i', (byte)'s', (byte)'o', (byte)'m', (byte)'i', (byte)'s', (byte)'o', (byte)'2' };
+    Array.Copy(ftyp, data, Math.Min(ftyp.Length, size));  // an MP4 head: the sandbox sniffs video
     File.WriteAllBytes(path, data);
     return data;
   }

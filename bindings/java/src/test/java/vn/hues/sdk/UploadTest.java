@@ -45,9 +45,12 @@ class UploadTest extends SandboxTest {
   static final int MiB = 1 << 20;
   @TempDir Path tmp;
 
+  static final byte[] FTYP = {0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'i', 's', 'o', 'm', 0, 0, 2, 0, 'i', 's', 'o', 'm', 'i', 's', 'o', '2'};
+
   static byte[] makeFile(Path p, int size, long seed) throws IOException {
     byte[] data = new byte[size];
     new Random(seed).nextBytes(data);
+    System.arraycopy(FTYP, 0, data, 0, Math.min(FTYP.length, size));  // an MP4 head: the sandbox sniffs video
     Files.write(p, data);
     return data;
   }

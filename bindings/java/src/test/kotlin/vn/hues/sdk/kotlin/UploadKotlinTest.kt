@@ -31,6 +31,9 @@ class UploadKotlinTest : SandboxKotlinTest() {
 
   private fun makeFile(p: Path, size: Int, seed: Long): ByteArray {
     val data = ByteArray(size).also { Random(seed).nextBytes(it) }
+    // An MP4 head: the sandbox sniffs what is declared video.
+    val ftyp = byteArrayOf(0, 0, 0, 0x18) + "ftypisom".toByteArray() + byteArrayOf(0, 0, 2, 0) + "isomiso2".toByteArray()
+    ftyp.copyInto(data, 0, 0, minOf(ftyp.size, size))
     Files.write(p, data)
     return data
   }
