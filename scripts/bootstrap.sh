@@ -48,6 +48,8 @@ TUSD_VERSION=v2.9.1
 if command -v go >/dev/null && [[ ! -x build/tools/tusd ]]; then
   echo "bootstrap: go installing tusd $TUSD_VERSION"
   mkdir -p build/tools
-  GOBIN="$PWD/build/tools" GOFLAGS=-buildvcs=false go install "github.com/tus/tusd/v2/cmd/tusd@$TUSD_VERSION"
+  # Only a test needs it (it skips without it, saying so): a failed fetch must not stop the set-up.
+  GOBIN="$PWD/build/tools" GOFLAGS=-buildvcs=false go install "github.com/tus/tusd/v2/cmd/tusd@$TUSD_VERSION" ||
+    echo "bootstrap: tusd could not be installed; the upload test against it will skip" >&2
 fi
 echo "bootstrap: ready"
