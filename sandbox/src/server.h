@@ -27,6 +27,9 @@ struct ServerConfig {
   std::vector<std::string> tls_names;
   // An unfinished tus upload (/v1/uploads) expires this long after its last PATCH.
   int upload_ttl_seconds = 86400;
+  // GET /v1/events: Server-Sent Event streams open at once, in all and per caller (429 beyond).
+  int max_event_streams = 256;
+  int max_event_streams_per_caller = 8;
 };
 
 class Server {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -150,6 +151,19 @@ struct ListResult {
   std::vector<std::int64_t> seqs;  // inbox: items[i]'s seq
 };
 
+// One row of report_events (a report's timeline; seq is their global order) with what
+// decides who may see it as the report was at that change (GET /v1/events, events.h).
+struct StoredEvent {
+  std::int64_t seq = 0;
+  std::string report_id, category;
+  TimelineEntry entry;
+  std::int64_t version = 0;  // the report's version once this change was made
+  bool is_private = false, anonymous = false;
+  std::string reporter;
+  std::string agency;         // the agency the report was with after this change
+  std::string agency_before;  // and before it ("" for the creation)
+};
+
 class Store {
  public:
   explicit Store(const std::string& db_path);
@@ -217,7 +231,18 @@ class Store {
   std::vector<Open311Request> open311_requests(const Open311Query& q);
   std::optional<std::string> open311_token(std::string_view token);  // the report id
 
+  // Timeline rows after seq `after`, oldest first, at most limit (GET /v1/events). Rows are
+  // committed in seq order under the writer lock, so a read never sees a gap filled later.
+  std::vector<StoredEvent> events_after(std::int64_t after, std::size_t limit);
+  std::int64_t last_event_seq();  // 0 when there is none
+  // Called after each commit that adds a timeline row, with its seq, under the writer lock
+  // (so in seq order): it must be quick and must not call back into the store. Add
+  // listeners before serving.
+  void add_event_listener(std::function<void(std::int64_t seq)> listener);
+
  private:
+  void events_added(std::int64_t seq);
+  std::vector<std::function<void(std::int64_t)>> event_listeners_;
   struct Reader;
   class ReaderLease;
   ReaderLease reader();
