@@ -214,6 +214,7 @@ def sample_calls(api, categories, people):
                                                 params=lifecycle.last_days(60)),
         **open311_calls(api, categories, rid),
         **media_calls(api),
+        **events_calls(),
     }
 
 
@@ -266,3 +267,8 @@ def transition(api, people, state, role, action, body):
         return dict(path=f"/v1/reports/{rid}/{action}", key=None, json_body=body,
                     headers=people.headers(role, None if action == "rating" else etag))
     return make
+
+
+def events_calls() -> dict:
+    """GET /v1/events (tests/contract/test_events.py reads the events); only its header here."""
+    return {("GET", "/v1/events"): dict(path="/v1/events", params={"since": "0"}, stream=True)}

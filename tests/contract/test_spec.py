@@ -183,6 +183,8 @@ SEARCH_OPS = {("GET", "/v1/reports/duplicates")}
 # The tus 1.0.0 upload server (tests/contract/test_uploads.py): tus headers, no SDK method yet.
 MEDIA_OPS = {("OPTIONS", "/v1/uploads"), ("POST", "/v1/uploads"), ("HEAD", "/v1/uploads/{upload_id}"),
              ("PATCH", "/v1/uploads/{upload_id}"), ("DELETE", "/v1/uploads/{upload_id}")}
+# Server-Sent Events (tests/contract/test_events.py): a text/event-stream, no SDK method yet.
+EVENTS_OPS = {("GET", "/v1/events")}
 OAUTH_JSON = {"/oauth/token", "/oauth/device_authorization", "/oauth/revoke", "/oauth/userinfo"}
 
 
@@ -190,7 +192,7 @@ def test_operations_shape(spec):
     ops = {(m.upper(), p) for p, m, _ in iter_operations(spec)}
     assert ops == {("GET", "/healthz"), ("GET", "/v1/categories"), ("POST", "/v1/reports"),
                    ("GET", "/v1/reports"), ("GET", "/v1/reports/{id}"), ("GET", "/v1/reports/{id}/timeline"),
-                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS | OPEN311_OPS | SEARCH_OPS | MEDIA_OPS
+                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS | OPEN311_OPS | SEARCH_OPS | MEDIA_OPS | EVENTS_OPS
     assert spec.doc["security"] == [{"ApiKey": []}, {"Bearer": []}]
     schemes = spec.doc["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header", "name": "X-Api-Key"}
