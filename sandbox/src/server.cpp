@@ -178,7 +178,7 @@ class Session : public Conn {
         return write();
       }
     }
-    if (!ec && !is_upload_target(parser_->get().target())) {  // JSON and forms: 1 MiB (tus chunks: 8 MiB)
+    if (!ec && !is_upload_target(parser_->get().target())) {  // JSON and forms: 1 MiB (tus: 8 MiB POSTs, streamed PATCHes)
       if (const auto length = parser_->content_length(); length && *length > kJsonBodyLimit) {
         api_.reject(413, "the request body exceeds 1 MiB", &parser_->get(), res_);
         return write();

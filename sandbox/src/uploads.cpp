@@ -457,13 +457,13 @@ std::unique_ptr<UploadPatch> Uploads::start_patch(const Request& req, const std:
                    "Upload-Offset " + std::to_string(*claimed) + " is not the upload's offset " + std::to_string(offset)};
   if (declared && *declared > m->length - offset)
     throw ApiError{413, "payload_too_large", "the chunk would take the upload past its Upload-Length"};
+  auto active = std::make_shared<Active>();
+  active->start = offset;
+  auto patch = std::make_unique<PatchWrite>(*this, id, m->type, offset, m->length, std::move(checksum), active);
   if (running != active_.end()) {  // the same offset: this PATCH takes over from the older one
     std::lock_guard<std::mutex> lk2(running->second->mu);
     running->second->superseded = true;
   }
-  auto active = std::make_shared<Active>();
-  active->start = offset;
-  auto patch = std::make_unique<PatchWrite>(*this, id, m->type, offset, m->length, std::move(checksum), active);
   active_[id] = std::move(active);
   return patch;
 }

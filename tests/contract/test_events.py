@@ -12,11 +12,31 @@ import httpx
 import pytest
 
 import lifecycle
-from harness import Api
+from harness import Api, SandboxProcess
 
 httpx_sse = pytest.importorskip("httpx_sse", reason="pip install httpx-sse (scripts/bootstrap.sh)")
 
 READ_TIMEOUT_S = 20  # a heartbeat comes every 15 s: a stream silent this long is broken
+
+
+@pytest.fixture(scope="module")
+def own(sandbox_bin, tmp_path_factory, spec):
+    """A sandbox of this module's own: its reports do not crowd the shared one's lists."""
+    sb = SandboxProcess(sandbox_bin, str(tmp_path_factory.mktemp("events")))
+    a = Api(spec, sb.url, api_key=sb.api_key)
+    yield a, lifecycle.People(sb.url)
+    a.close()
+    sb.stop()
+
+
+@pytest.fixture
+def api(own):
+    return own[0]
+
+
+@pytest.fixture
+def people(own):
+    return own[1]
 
 
 def client() -> httpx.Client:

@@ -330,7 +330,7 @@ def test_authentication_and_ownership(api, people):
 
 
 def test_a_stranger_is_answered_before_sending_a_chunk(sandbox):
-    """Chunks may be 8 MiB: the body of a PATCH or POST without valid credentials is never
+    """Bodies may be large (a PATCH streams up to 2 GiB): the body of a PATCH or POST without valid credentials is never
     read. The 401 arrives while the declared 8 MiB have not been sent, and the connection closes."""
     import socket
     from urllib.parse import urlsplit
