@@ -279,7 +279,7 @@ class Session : public Conn {
     if (!streamed_) {  // dropping the body of a refused request; res_ is its answer
       if (ec) return;
       if (!body_parser_->is_done()) return read_piece();
-      body_parser_.reset();
+      end_streamed_body(false);
       return write();
     }
     if (got > 0 && !api_.body_piece(*streamed_, std::string_view(piece_.data(), got), res_)) {
@@ -288,9 +288,7 @@ class Session : public Conn {
     }
     if (ec) return end_streamed_body(false);  // dropped, reset or stalled: keep what came; the socket closes
     if (!body_parser_->is_done()) return read_piece();
-    api_.end_body(*streamed_, true, res_);
-    streamed_.reset();
-    body_parser_.reset();
+    end_streamed_body(true);
     write();
   }
 
@@ -298,6 +296,7 @@ class Session : public Conn {
     if (streamed_) api_.end_body(*streamed_, complete, res_);
     streamed_.reset();
     body_parser_.reset();
+    std::vector<char>().swap(piece_);  // a keep-alive connection holds no piece buffer between uploads
   }
 
   // ---- GET /v1/events: Server-Sent Events until the client leaves ----

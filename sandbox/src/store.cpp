@@ -1346,17 +1346,19 @@ namespace hues::sandbox {
 // GET /v1/events: each row with the report's privacy and reporter, its version then (each
 // change adds one to both the version and the row count), and the agency it was with
 // after and before the row (the latest assignment up to it; the category's agency before any).
+// LEFT JOINs: every row is read (the stream's position must pass each one); a row whose
+// report were missing would count as private, for the IOC only.
 namespace {
 constexpr const char* kEventsAfterSql =
     "SELECT e.seq, e.report_id, e.at, e.status, e.actor_role, e.note, e.actor, e.agency_code, e.attachments, "
-    "r.category, r.visibility, r.anonymous, r.reporter, "
+    "COALESCE(r.category, ''), COALESCE(r.visibility, 'private'), COALESCE(r.anonymous, 1), r.reporter, "
     "r.version - (SELECT COUNT(*) FROM report_events l WHERE l.report_id = e.report_id AND l.seq > e.seq), "
     "COALESCE((SELECT a.agency_code FROM report_events a WHERE a.report_id = e.report_id AND a.seq <= e.seq "
     "          AND a.agency_code IS NOT NULL ORDER BY a.seq DESC LIMIT 1), c.agency_code), "
     "CASE WHEN EXISTS (SELECT 1 FROM report_events f WHERE f.report_id = e.report_id AND f.seq < e.seq) THEN "
     "COALESCE((SELECT a.agency_code FROM report_events a WHERE a.report_id = e.report_id AND a.seq < e.seq "
     "          AND a.agency_code IS NOT NULL ORDER BY a.seq DESC LIMIT 1), c.agency_code) ELSE '' END "
-    "FROM report_events e JOIN reports r ON r.id = e.report_id JOIN categories c ON c.code = r.category "
+    "FROM report_events e LEFT JOIN reports r ON r.id = e.report_id LEFT JOIN categories c ON c.code = r.category "
     "WHERE e.seq > ? ORDER BY e.seq LIMIT ?";
 }  // namespace
 
