@@ -1021,6 +1021,7 @@ std::unique_ptr<EventStream> Api::open_events(const Request& req, Response& res,
                           " per caller); close one or retry later",
                       ""};
     stream = std::make_unique<EventStream>(store_, *events_, std::move(caller), who, after);
+    stream->set_credentials({std::string(req[http::field::authorization]), std::string(req["X-Api-Key"]), issuer});
     res.result(http::status::ok);
     res.set(http::field::content_type, "text/event-stream; charset=utf-8");
     res.set(http::field::cache_control, "no-store");
@@ -1028,6 +1029,19 @@ std::unique_ptr<EventStream> Api::open_events(const Request& req, Response& res,
   if (res.result() == http::status::too_many_requests) res.set(http::field::retry_after, "2");
   if (stream) res.erase(http::field::content_length);  // the server frames the stream itself
   return stream;
+}
+
+bool Api::events_authorized(const EventStream& stream) {
+  const auto& c = stream.credentials();
+  Request probe;
+  if (!c.authorization.empty()) probe.set(http::field::authorization, c.authorization);
+  if (!c.api_key.empty()) probe.set("X-Api-Key", c.api_key);
+  try {
+    authenticate(probe, "reports:read", c.issuer);
+    return true;
+  } catch (const HttpError&) {
+    return false;
+  }
 }
 
 }  // namespace hues::sandbox

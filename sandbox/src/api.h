@@ -89,6 +89,9 @@ class Api {
   std::unique_ptr<EventStream> open_events(const Request& req, Response& res, const std::string& issuer);
   // The first bytes of every stream: the reconnection delay (`retry:`) and a comment.
   static std::string event_stream_preamble();
+  // Whether the stream's credentials still hold (a token may be revoked or expire while
+  // it listens); the server ends a stream that fails this.
+  bool events_authorized(const EventStream& stream);
 
  private:
   template <class Fill>

@@ -69,6 +69,13 @@ class EventStream {
   std::string next(bool& more);
   std::int64_t position() const { return after_; }
   EventHub& hub() { return hub_; }
+  // The credentials the stream was opened with (never logged), checked again before each
+  // batch so that a revoked or expired token stops listening (Api::events_authorized).
+  struct Credentials {
+    std::string authorization, api_key, issuer;
+  };
+  void set_credentials(Credentials c) { credentials_ = std::move(c); }
+  const Credentials& credentials() const { return credentials_; }
 
   static constexpr std::size_t kBatch = 256;
 
@@ -78,6 +85,7 @@ class EventStream {
   Caller caller_;
   std::string who_;
   std::int64_t after_;
+  Credentials credentials_;
 };
 
 // Whether caller may see the change (see above).

@@ -363,6 +363,7 @@ class Session : public Conn {
     std::string text;
     bool more = false;
     try {
+      if (!api_.events_authorized(*events_)) return events_end();  // revoked or expired meanwhile
       text = events_->next(more);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "hues-sandbox: event stream failed: %s\n", e.what());

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 import lifecycle
+import oidc
 from harness import Api, SandboxProcess
 
 httpx_sse = pytest.importorskip("httpx_sse", reason="pip install httpx-sse (scripts/bootstrap.sh)")
@@ -295,3 +296,22 @@ def test_a_sandbox_stops_with_streams_open(spec, start_sandbox):
             except httpx.HTTPError:
                 pass
         api.close()
+
+
+def test_a_revoked_token_stops_listening(api, people):
+    """Credentials are checked again before each batch: a stream opened with a token that is
+    then revoked ends instead of delivering the next change."""
+    tokens = oidc.user_tokens(api.base, "le.ioc")
+    s = Stream(api, lifecycle.bearer(tokens["access_token"]))
+    try:
+        first = marker(api)
+        s.until(first)
+        r = httpx.post(api.base + "/oauth/revoke", timeout=10, data={
+            "client_id": "hues-demo-app", "token": tokens["access_token"]})
+        assert r.status_code == 200
+        marker(api)
+        with pytest.raises((StopIteration, httpx.HTTPError)):
+            s.next()
+    finally:
+        s.close()
+    api.call("GET", "/v1/events", key=None, headers=lifecycle.bearer(tokens["access_token"]), expect=401)
