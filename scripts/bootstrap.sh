@@ -28,6 +28,7 @@ fi
 
 PY="${PYTHON:-python3}"
 PY_PACKAGES=(pytest pytest-timeout scikit-build-core pybind11 jinja2 mypy openapi-schema-validator openapi-spec-validator pyyaml requests httpx authlib georeport tuspy pillow standardwebhooks)
+PY_PACKAGES+=(httpx-sse)  # tests/contract/test_events.py: a third-party SSE client
 if ! "$PY" - "${PY_PACKAGES[@]}" <<'PYEOF'
 import importlib.metadata, sys
 missing = []

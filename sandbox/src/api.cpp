@@ -23,6 +23,7 @@
 #include "open311.h"
 #include "routes.h"
 #include "store.h"
+#include "events.h"
 #include "uploads.h"
 #include "webhooks.h"
 #include "util.h"
@@ -449,14 +450,15 @@ Transition parse_transition(int call_id, std::string_view body, boost::json::obj
 
 }  // namespace
 
-void Api::handle(const Request& req, Response& res, const std::string& issuer, const std::string& client) {
+template <class Fill>
+void Api::answer(const Request& req, Response& res, Fill&& fill) {
   res = {};
   res.version(req.version());
   const std::string request_id = request_id_of(req);
   res.set("X-Request-Id", request_id);  // handlers may quote it in a body (the 412's error)
   try {
     try {
-      route(req, res, issuer, client);
+      fill();
     } catch (const ApiError& e) {
       throw HttpError{static_cast<http::status>(e.status), e.code, e.message, e.field, e.allow};
     }
@@ -486,6 +488,10 @@ void Api::handle(const Request& req, Response& res, const std::string& issuer, c
   if (req.method() == http::verb::head) res.body().clear();  // keeps the GET's Content-Length
   if (res.result() == http::status::no_content && is_upload_target(req.target()))
     res.erase(http::field::content_length);  // RFC 9110 §8.6: none on a 204
+}
+
+void Api::handle(const Request& req, Response& res, const std::string& issuer, const std::string& client) {
+  answer(req, res, [&] { route(req, res, issuer, client); });
 }
 
 void Api::reject(int status, std::string_view reason, const Request* headers, Response& res) {
@@ -624,6 +630,12 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
   if (media_ && n == 4 && seg[0] == "v1" && seg[1] == "media" && seg[3] == "content") {  // bytes: not an SDK call
     method_allowed(req, {http::verb::get}, "GET, HEAD");
     return media_->content(req, res, seg[2], authenticate("reports:read"));
+  }
+  if (n == 2 && seg[0] == "v1" && seg[1] == "events") {  // a stream: the server calls open_events
+    if (req.method() != http::verb::get)
+      throw HttpError{http::status::method_not_allowed, "method_not_allowed",
+                      std::string(req.method_string()) + " is not allowed here; allowed: GET", "", "GET"};
+    throw HttpError{http::status::not_found, "not_found", "no event stream on this server", ""};
   }
   if (n == 1 && seg[0] == "healthz") {
     method_allowed(req, {http::verb::get}, "GET, HEAD");
@@ -1079,6 +1091,137 @@ void Api::webhooks(const Request& req, Response& res, const Caller& caller, int 
       break;
   }
   throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
+}
+
+// ---- streamed request bodies (tus PATCH) ----
+
+StreamedBody::~StreamedBody() = default;
+
+bool Api::streams_body(const Request& header) {
+  if (header.method() != http::verb::patch || !is_upload_target(header.target())) return false;
+  auto parsed = boost::urls::parse_origin_form(header.target());
+  return parsed && parsed->segments().size() == 3;  // /v1/uploads/{upload_id}
+}
+
+std::unique_ptr<StreamedBody> Api::begin_body(const Request& header, Response& res, const std::string& issuer) {
+  auto body = std::make_unique<StreamedBody>();
+  body->header = Request(header.base());
+  answer(header, res, [&] {
+    if (!uploads_) throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
+    auto parsed = boost::urls::parse_origin_form(header.target());
+    std::string id;
+    for (auto s : parsed->segments()) id = s;
+    body->patch = uploads_->begin_patch(header, id, [&] {
+      return authenticate(header, "reports:write", issuer).idempotency_owner();
+    });
+  });
+  if (body->patch) return body;
+  // A stranger is answered before the body and the connection closes; a caller's small
+  // body (a 409, 412, 415...) is read and dropped first so the connection lives on.
+  const auto declared = header.find(http::field::content_length) != header.end()
+                            ? std::optional<std::uint64_t>(std::strtoull(std::string(header[http::field::content_length]).c_str(), nullptr, 10))
+                            : std::nullopt;
+  const int status = res.result_int();
+  if (status == 401 || status == 403 || !declared || *declared > kJsonBodyLimit) res.keep_alive(false);
+  return nullptr;
+}
+
+bool Api::body_piece(StreamedBody& body, std::string_view piece, Response& res) {
+  std::exception_ptr failed;
+  try {
+    body.patch->write(piece);
+    return true;
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  answer(body.header, res, [&] { std::rethrow_exception(failed); });
+  res.keep_alive(false);
+  return false;
+}
+
+void Api::end_body(StreamedBody& body, bool complete, Response& res) {
+  if (!complete) {
+    try {
+      Response unused;
+      body.patch->finish(false, unused);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hues-sandbox: an interrupted upload failed to commit: %s\n", e.what());
+    }
+    return;
+  }
+  answer(body.header, res, [&] { body.patch->finish(true, res); });
+}
+
+// ---- GET /v1/events (events.h) ----
+
+bool Api::is_event_stream(const Request& req) {
+  if (req.method() != http::verb::get) return false;
+  const std::string_view t = req.target();
+  constexpr std::string_view p = "/v1/events";
+  return t.substr(0, p.size()) == p && (t.size() == p.size() || t[p.size()] == '?');
+}
+
+std::string Api::event_stream_preamble() { return "retry: 2000\n: hues-sandbox events\n\n"; }
+
+namespace {
+// An event id this server sent (a seq), as the position to resume after.
+std::int64_t parse_event_id(std::string_view v, const char* field, std::int64_t latest) {
+  std::int64_t id = -1;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
+  if (v.empty() || v.size() > 18 || ec != std::errc() || end != v.data() + v.size() || id < 0)
+    throw invalid(field, std::string(field) + " must be an event id this server sent (its `id:` line)");
+  if (id > latest) throw invalid(field, std::string(field) + " " + std::string(v) + " is not an event id of this server");
+  return id;
+}
+}  // namespace
+
+std::unique_ptr<EventStream> Api::open_events(const Request& req, Response& res, const std::string& issuer) {
+  std::unique_ptr<EventStream> stream;
+  answer(req, res, [&] {
+    if (!events_) throw HttpError{http::status::not_found, "not_found", "no event stream on this server", ""};
+    auto parsed = boost::urls::parse_origin_form(req.target());
+    if (!parsed) throw invalid("", "malformed request target");
+    Caller caller = authenticate(req, "reports:read", issuer);
+    std::optional<std::string> since;
+    for (auto p : parsed->params()) {
+      if (p.key != "since") throw invalid(std::string(p.key), "unknown query parameter '" + std::string(p.key) + "' (only since)");
+      since = std::string(p.value);
+    }
+    const std::int64_t latest = std::max(store_.last_event_seq(), events_->latest());
+    std::int64_t after = latest;  // by default: what happens from now on
+    // Last-Event-ID first: an EventSource reconnecting keeps its URL (and its ?since=).
+    if (auto it = req.find("Last-Event-ID"); it != req.end() && !it->value().empty())
+      after = parse_event_id(it->value(), "Last-Event-ID", latest);
+    else if (since)
+      after = parse_event_id(*since, "since", latest);
+    const std::string who = caller.idempotency_owner();
+    if (!events_->acquire(who))
+      throw HttpError{http::status::too_many_requests, "rate_limited",
+                      "too many event streams open (at most " + std::to_string(events_->max_per_caller()) +
+                          " per caller); close one or retry later",
+                      ""};
+    stream = std::make_unique<EventStream>(store_, *events_, std::move(caller), who, after);
+    stream->set_credentials({std::string(req[http::field::authorization]), std::string(req["X-Api-Key"]), issuer});
+    res.result(http::status::ok);
+    res.set(http::field::content_type, "text/event-stream; charset=utf-8");
+    res.set(http::field::cache_control, "no-store");
+  });
+  if (res.result() == http::status::too_many_requests) res.set(http::field::retry_after, "2");
+  if (stream) res.erase(http::field::content_length);  // the server frames the stream itself
+  return stream;
+}
+
+bool Api::events_authorized(const EventStream& stream) {
+  const auto& c = stream.credentials();
+  Request probe;
+  if (!c.authorization.empty()) probe.set(http::field::authorization, c.authorization);
+  if (!c.api_key.empty()) probe.set("X-Api-Key", c.api_key);
+  try {
+    authenticate(probe, "reports:read", c.issuer);
+    return true;
+  } catch (const HttpError&) {
+    return false;
+  }
 }
 
 }  // namespace hues::sandbox

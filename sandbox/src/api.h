@@ -18,6 +18,9 @@ class Oidc;
 class Uploads;
 class Media;
 class Webhooks;
+class UploadPatch;
+class EventHub;
+class EventStream;
 struct Caller;
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -26,8 +29,16 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 inline constexpr std::size_t kHeaderLimit = 16 * 1024;  // the whole header section, request line included
 inline constexpr std::size_t kTargetLimit = 8 * 1024;   // RFC 9112 §3: request lines of 8000 octets must work
 inline constexpr std::size_t kJsonBodyLimit = 1024 * 1024;
-// A request body under /v1/uploads (one tus PATCH chunk, or a creation-with-upload body).
+// The body of a creation-with-upload POST (read whole); PATCH bodies stream (StreamedBody).
 inline constexpr std::size_t kUploadChunkLimit = 8 * 1024 * 1024;
+
+// A request whose body goes to its handler piece by piece as it arrives (a tus PATCH), so
+// its size is bounded by the upload, not by memory.
+struct StreamedBody {
+  Request header;  // the request without its body: the answer's headers follow it
+  std::unique_ptr<UploadPatch> patch;
+  ~StreamedBody();
+};
 
 class Api {
  public:
@@ -60,7 +71,37 @@ class Api {
   // the whole request would get, with Connection: close, and false.
   bool admits_body(const Request& header, Response& res, const std::string& issuer, const std::string& client);
 
+  // Once a request's header is read: is its body to be streamed (a PATCH under
+  // /v1/uploads/{id})? begin_body then makes every check that needs no body byte (a
+  // stranger's 401, 409 on the offset, 413 on a Content-Length past Upload-Length) and
+  // returns the body's sink, or nullptr with res the answer. With Connection: close the
+  // answer goes at once (a stranger's, or a large body's); else the server reads the body
+  // (at most kJsonBodyLimit), drops it and answers on a connection that lives on.
+  static bool streams_body(const Request& header);
+  std::unique_ptr<StreamedBody> begin_body(const Request& header, Response& res, const std::string& issuer);
+  // One more piece of the body; false: res is the answer (an error, Connection: close) and
+  // the rest of the body is not to be read.
+  bool body_piece(StreamedBody& body, std::string_view piece, Response& res);
+  // The body ended: complete (res is the answer) or cut off (the connection dropped or
+  // stalled; what arrived is kept as tus allows, res unused).
+  void end_body(StreamedBody& body, bool complete, Response& res);
+
+  // GET /v1/events (events.h). Without a hub it is 404.
+  void set_events(EventHub* hub) { events_ = hub; }
+  static bool is_event_stream(const Request& req);
+  // Authenticates, reads Last-Event-ID / ?since= and takes a slot (429 at a cap): the
+  // stream, with res the answer's header (200, text/event-stream, no body yet); else
+  // nullptr with res the error answer.
+  std::unique_ptr<EventStream> open_events(const Request& req, Response& res, const std::string& issuer);
+  // The first bytes of every stream: the reconnection delay (`retry:`) and a comment.
+  static std::string event_stream_preamble();
+  // Whether the stream's credentials still hold (a token may be revoked or expire while
+  // it listens); the server ends a stream that fails this.
+  bool events_authorized(const EventStream& stream);
+
  private:
+  template <class Fill>
+  void answer(const Request& req, Response& res, Fill&& fill);
   void route(const Request& req, Response& res, const std::string& issuer, const std::string& client);
   Caller authenticate(const Request& req, const char* scope, const std::string& issuer);
   void create_report(const Request& req, Response& res, const Caller& caller);
@@ -75,6 +116,7 @@ class Api {
   Webhooks* webhooks_ = nullptr;
   void webhooks(const Request& req, Response& res, const Caller& caller, int handler, int call_id,
                 const std::string& endpoint_id, const std::string& target);
+  EventHub* events_ = nullptr;
 };
 
 }  // namespace hues::sandbox

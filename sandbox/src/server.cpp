@@ -11,6 +11,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -34,6 +35,7 @@
 
 #include "api.h"
 #include "certs.h"
+#include "events.h"
 #include "oidc.h"
 #include "store.h"
 #include "uploads.h"
@@ -50,6 +52,14 @@ namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
+// A streamed request body (a tus PATCH) may take as long as it needs, but not stall longer.
+constexpr auto kBodyStallTimeout = std::chrono::seconds(30);
+constexpr std::size_t kBodyPieceSize = 256 * 1024;  // the memory a streamed body holds at once
+// An event stream: a comment after this long without bytes (proxies drop silent
+// connections), and a look at the store after this long without a wake (a safety net: each
+// commit wakes the streams).
+constexpr auto kHeartbeat = std::chrono::seconds(15);
+constexpr auto kEventsFallbackPoll = std::chrono::seconds(5);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
 
 // A connection as the cap sees it: while it waits for a request (a TLS handshake, the first
@@ -122,6 +132,7 @@ class Session : public Conn {
   Session(Api& api, const std::string& issuer, std::string client, Connections& conns, IdleList& idle)
       : api_(api), issuer_(issuer), client_(std::move(client)), conns_(conns), idle_(idle) {}
   ~Session() {
+    if (waiter_) events_->hub().remove_waiter(waiter_);
     idle_.remove(this);
     conns_.open.fetch_sub(1);
     if (!conns_.stopping) conns_.released();
@@ -138,7 +149,9 @@ class Session : public Conn {
   void do_read() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(kUploadChunkLimit);  // the larger limit: Beast checks Content-Length in the header
+    // The largest limit (a streamed PATCH, up to the largest upload): Beast checks
+    // Content-Length against it in the header; on_header narrows it for everything else.
+    parser_->body_limit(max_upload_size());
     if (buffer_.size() > 0) return read_header();  // pipelined: the next request is here
     idle_.push(this);
     beast::get_lowest_layer(self().stream()).expires_after(conns_.idle_timeout);
@@ -166,14 +179,21 @@ class Session : public Conn {
         return write();
       }
     }
-    if (!ec && !is_upload_target(parser_->get().target())) {  // JSON and forms: 1 MiB (tus chunks: 8 MiB)
+    if (!ec && !is_upload_target(parser_->get().target())) {  // JSON and forms: 1 MiB (tus: 8 MiB POSTs, streamed PATCHes)
       if (const auto length = parser_->content_length(); length && *length > kJsonBodyLimit) {
         api_.reject(413, "the request body exceeds 1 MiB", &parser_->get(), res_);
         return write();
       }
       parser_->body_limit(kJsonBodyLimit);  // what a chunked body may still bring
+    } else if (!ec && !Api::streams_body(parser_->get())) {  // a creation-with-upload POST: read whole
+      if (const auto length = parser_->content_length(); length && *length > kUploadChunkLimit) {
+        api_.reject(413, "a creation-with-upload body exceeds 8 MiB: send the rest with PATCH", &parser_->get(), res_);
+        return write();
+      }
+      parser_->body_limit(kUploadChunkLimit);
     }
     if (ec || parser_->is_done()) return on_read(ec, 0);
+    if (Api::streams_body(parser_->get())) return begin_streamed_body();
     if (!api_.admits_body(parser_->get(), res_, issuer_, client_)) return write();  // no 8 MiB for strangers
     if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
       continue_.emplace(http::status::continue_, 11);
@@ -192,8 +212,10 @@ class Session : public Conn {
   void on_read(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) return self().do_eof();
     if (ec == http::error::body_limit) {
-      api_.reject(413, is_upload_target(parser_->get().target()) ? "an upload chunk exceeds 8 MiB: send smaller PATCHes"
-                                                                 : "the request body exceeds 1 MiB",
+      const auto& h = parser_->get();
+      api_.reject(413, !is_upload_target(h.target())       ? "the request body exceeds 1 MiB"
+                       : h.method() == http::verb::patch ? "the request body exceeds the largest upload (Tus-Max-Size)"
+                                                         : "a creation-with-upload body exceeds 8 MiB: send the rest with PATCH",
                   &parser_->get(), res_);
       return write();
     }
@@ -213,8 +235,178 @@ class Session : public Conn {
       return write();
     }
     if (ec) return;  // timeout, reset or TLS failure: dropping the session closes the socket
+    if (Api::is_event_stream(parser_->get())) return open_events();
     api_.handle(parser_->get(), res_, issuer_, client_);
     write();
+  }
+
+  // ---- a request body streamed in pieces (a tus PATCH: up to the upload's length) ----
+
+  void begin_streamed_body() {
+    streamed_ = api_.begin_body(parser_->get(), res_, issuer_);
+    // Refused at the header (401, 404, 409, 413...): answered at once, the body unread, or
+    // (a small body of a known caller) answered once the body is read and dropped.
+    if (!streamed_ && !res_.keep_alive()) return write();
+    const bool expect_continue = beast::iequals(parser_->get()[http::field::expect], "100-continue");
+    body_parser_.emplace(std::move(*parser_));  // the header is read: the body goes to a buffer_body
+    parser_.reset();
+    body_parser_->body_limit(boost::none);  // the upload's own length bounds it (UploadPatch::write)
+    if (piece_.size() != kBodyPieceSize) piece_.resize(kBodyPieceSize);
+    if (!expect_continue) return read_piece();
+    if (!streamed_) {  // refused before its 100-continue: the client may still send the body, unframed for us
+      res_.keep_alive(false);
+      body_parser_.reset();
+      return write();
+    }
+    continue_.emplace(http::status::continue_, 11);
+    http::async_write(self().stream(), *continue_, [self = self().shared_from_this()](beast::error_code e, std::size_t) {
+      if (e) return self->end_streamed_body(false);
+      self->read_piece();
+    });
+  }
+
+  void read_piece() {
+    auto& body = body_parser_->get().body();
+    body.data = piece_.data();
+    body.size = piece_.size();
+    beast::get_lowest_layer(self().stream()).expires_after(kBodyStallTimeout);
+    http::async_read(self().stream(), buffer_, *body_parser_,
+                     beast::bind_front_handler(&Session::on_piece, self().shared_from_this()));
+  }
+
+  void on_piece(beast::error_code ec, std::size_t) {
+    const std::size_t got = piece_.size() - body_parser_->get().body().size;
+    if (ec == http::error::need_buffer) ec = {};  // the piece is full
+    if (!streamed_) {  // dropping the body of a refused request; res_ is its answer
+      if (ec) return;
+      if (!body_parser_->is_done()) return read_piece();
+      end_streamed_body(false);
+      return write();
+    }
+    if (got > 0 && !api_.body_piece(*streamed_, std::string_view(piece_.data(), got), res_)) {
+      end_streamed_body(false);  // refused (413 past Upload-Length): answer, then close
+      return write();
+    }
+    if (ec) return end_streamed_body(false);  // dropped, reset or stalled: keep what came; the socket closes
+    if (!body_parser_->is_done()) return read_piece();
+    end_streamed_body(true);
+    write();
+  }
+
+  void end_streamed_body(bool complete) {
+    if (streamed_) api_.end_body(*streamed_, complete, res_);
+    streamed_.reset();
+    body_parser_.reset();
+    std::vector<char>().swap(piece_);  // a keep-alive connection holds no piece buffer between uploads
+  }
+
+  // ---- GET /v1/events: Server-Sent Events until the client leaves ----
+  // The stream has the connection to itself (no keep-alive after it). One read stays
+  // pending to see the client close; writes go one at a time: a batch of events, or a
+  // heartbeat comment; between them the stream waits on a timer that the hub's wake cancels.
+
+  void open_events() {
+    events_ = api_.open_events(parser_->get(), res_, issuer_);
+    if (!events_) return write();
+    events_chunked_ = parser_->get().version() >= 11;
+    events_res_.emplace(res_.base());
+    if (events_chunked_) events_res_->chunked(true);
+    else events_res_->keep_alive(false);  // HTTP/1.0: the stream ends when the connection does
+    events_sr_.emplace(*events_res_);
+    events_timer_.emplace(self().stream().get_executor());
+    // Wakes come from the writer's thread; each one is posted to this connection's own.
+    waiter_ = events_->hub().add_waiter(
+        [weak = std::weak_ptr<Derived>(self().shared_from_this()), ex = self().stream().get_executor()] {
+          net::post(ex, [weak] {
+            if (auto s = weak.lock()) s->events_wake();
+          });
+        });
+    beast::get_lowest_layer(self().stream()).expires_after(kWriteTimeout);
+    http::async_write_header(self().stream(), *events_sr_, [self = self().shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->events_end();
+      self->events_watch();
+      self->events_send(Api::event_stream_preamble());
+    });
+  }
+
+  // The client sends nothing on an event stream: a read that ends means it left.
+  void events_watch() {
+    auto& lowest = beast::get_lowest_layer(self().stream());
+    lowest.expires_never();
+    watch_buf_.resize(512);
+    self().stream().async_read_some(net::buffer(watch_buf_), [self = self().shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->events_end();
+      self->events_watch();  // bytes from a client that should send none: ignored
+    });
+  }
+
+  void events_send(std::string text) {
+    if (events_closed_) return;
+    events_out_.clear();
+    if (events_chunked_) {
+      char size[20];
+      std::snprintf(size, sizeof size, "%zx\r\n", text.size());
+      events_out_ = size;
+    }
+    events_out_ += text;
+    if (events_chunked_) events_out_ += "\r\n";
+    last_sent_ = std::chrono::steady_clock::now();
+    beast::get_lowest_layer(self().stream()).expires_after(kWriteTimeout);  // the pending read keeps no deadline
+    net::async_write(self().stream(), net::buffer(events_out_), [self = self().shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->events_end();
+      self->events_pump();
+    });
+  }
+
+  // Sends what was committed since the position, batch by batch, then waits.
+  void events_pump() {
+    if (events_closed_) return;
+    std::string text;
+    bool more = false;
+    try {
+      if (!api_.events_authorized(*events_)) return events_end();  // revoked or expired meanwhile
+      text = events_->next(more);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "hues-sandbox: event stream failed: %s\n", e.what());
+      return events_end();
+    }
+    if (!text.empty()) return events_send(std::move(text));
+    if (more) {  // a batch of rows this caller may not see: go on, letting other work run between
+      return net::post(self().stream().get_executor(), [self = self().shared_from_this()] { self->events_pump(); });
+    }
+    events_wait();
+  }
+
+  void events_wait() {
+    if (events_->hub().latest() > events_->position()) return events_pump();  // committed meanwhile
+    const auto now = std::chrono::steady_clock::now();
+    const auto heartbeat_at = last_sent_ + kHeartbeat;
+    if (now >= heartbeat_at) return events_send(": heartbeat\n\n");
+    events_waiting_ = true;
+    events_timer_->expires_after(std::min<std::chrono::steady_clock::duration>(heartbeat_at - now, kEventsFallbackPoll));
+    events_timer_->async_wait([self = self().shared_from_this()](beast::error_code) {
+      self->events_waiting_ = false;
+      self->events_wait_over();
+    });
+  }
+
+  void events_wait_over() {
+    if (events_closed_) return;
+    if (std::chrono::steady_clock::now() >= last_sent_ + kHeartbeat) return events_send(": heartbeat\n\n");
+    events_pump();
+  }
+
+  void events_wake() {
+    if (events_waiting_ && events_timer_) events_timer_->cancel();
+  }
+
+  // The client left or a write failed: close; the session ends with its last handler.
+  void events_end() {
+    if (events_closed_) return;
+    events_closed_ = true;
+    if (events_timer_) events_timer_->cancel();
+    beast::error_code ignored;
+    beast::get_lowest_layer(self().stream()).socket().close(ignored);
   }
 
   void write() {
@@ -239,6 +431,19 @@ class Session : public Conn {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
   Response res_;
+  // A streamed request body (begin_streamed_body) and the one piece buffer it reads into.
+  std::unique_ptr<StreamedBody> streamed_;
+  std::optional<http::request_parser<http::buffer_body>> body_parser_;
+  std::vector<char> piece_;
+  // An event stream (open_events).
+  std::unique_ptr<EventStream> events_;
+  std::uint64_t waiter_ = 0;
+  std::optional<http::response<http::empty_body>> events_res_;
+  std::optional<http::response_serializer<http::empty_body>> events_sr_;
+  std::optional<net::steady_timer> events_timer_;
+  std::string events_out_, watch_buf_;
+  std::chrono::steady_clock::time_point last_sent_{};
+  bool events_chunked_ = false, events_waiting_ = false, events_closed_ = false;
 };
 
 class PlainSession : public Session<PlainSession>, public std::enable_shared_from_this<PlainSession> {
@@ -323,6 +528,7 @@ struct Server::Impl {
   std::unique_ptr<Oidc> oidc;
   std::unique_ptr<Uploads> uploads;
   std::unique_ptr<Webhooks> webhooks;
+  std::unique_ptr<EventHub> events;  // outlives the store, whose commits wake it
   std::unique_ptr<Api> api;
   ssl::context tls{ssl::context::tls_server};
   // One single-threaded io_context per thread: a connection lives on one of them, so no
@@ -448,6 +654,10 @@ void Server::Impl::start() {
       WebhookOptions{cfg.webhook_retry_base_ms, cfg.webhook_max_attempts, cfg.webhook_secret_grace_seconds,
                      cfg.webhook_timeout_ms});
   api->set_webhooks(webhooks.get());
+  events = std::make_unique<EventHub>(std::max(1, cfg.max_event_streams), std::max(1, cfg.max_event_streams_per_caller));
+  events->set_latest(store->last_event_seq());
+  store->add_event_listener([hub = events.get()](std::int64_t seq) { hub->published(seq); });
+  api->set_events(events.get());
   if (cfg.tls_port >= 0) {
     certs = ensure_dev_certificates(cfg.data_dir, cfg.tls_names);
     tls.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -543,6 +753,7 @@ void Server::Impl::stop() {
   uploads.reset();
   oidc.reset();
   store.reset();  // closes SQLite (the last connection checkpoints the WAL)
+  events.reset();
   if (owns_dir) {
     std::error_code ec;
     fs::remove_all(cfg.data_dir, ec);

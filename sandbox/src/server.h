@@ -33,6 +33,9 @@ struct ServerConfig {
   int webhook_max_attempts = 10;
   int webhook_secret_grace_seconds = 86400;
   int webhook_timeout_ms = 15000;
+  // GET /v1/events: Server-Sent Event streams open at once, in all and per caller (429 beyond).
+  int max_event_streams = 256;
+  int max_event_streams_per_caller = 8;
 };
 
 class Server {

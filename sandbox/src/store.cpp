@@ -926,6 +926,7 @@ CreateOutcome Store::create_report(const Caller& caller, std::string_view idempo
     insert_event_.bind(6, caller.principal);
     insert_event_.step();
   }
+  const std::int64_t event_seq = sqlite3_last_insert_rowid(writer_.get());
   link_media(writer_, r.id, r.media);
   if (!idempotency_key.empty()) {
     StmtScope scope(insert_key_);
@@ -944,6 +945,7 @@ CreateOutcome Store::create_report(const Caller& caller, std::string_view idempo
         .bind(5, r.created_at)
         .exec();
   tx.commit();
+  events_added(event_seq);
   cache_.put(r.id, stored(r, caller.principal));
   if (++creates_ % 4096 == 0) purge_idempotency_keys();
   out.kind = CreateOutcome::Kind::kCreated;
@@ -1310,8 +1312,10 @@ TransitionOutcome Store::transition(std::string_view report_id, const Caller& ca
     insert_step_.bind(8, t.attachments.empty() ? std::string("[]") : internal::to_json_string(t.attachments));
     insert_step_.step();
   }
+  const std::int64_t event_seq = sqlite3_last_insert_rowid(writer_.get());
   link_media(writer_, r.id, t.attachments);
   tx.commit();
+  events_added(event_seq);
   auto now_stored = stored(next, reporter);
   cache_.put(r.id, now_stored);
   out.kind = TransitionOutcome::Kind::kDone;
@@ -1501,6 +1505,67 @@ void Store::update_media_content(std::string_view media_id, std::uint64_t size, 
       .bind(2, sha256_hex)
       .bind(3, media_id)
       .exec();
+}
+
+// GET /v1/events: each row with the report's privacy and reporter, its version then (each
+// change adds one to both the version and the row count), and the agency it was with
+// after and before the row (the latest assignment up to it; the category's agency before any).
+// LEFT JOINs: every row is read (the stream's position must pass each one); a row whose
+// report were missing would count as private, for the IOC only.
+namespace {
+constexpr const char* kEventsAfterSql =
+    "SELECT e.seq, e.report_id, e.at, e.status, e.actor_role, e.note, e.actor, e.agency_code, e.attachments, "
+    "COALESCE(r.category, ''), COALESCE(r.visibility, 'private'), COALESCE(r.anonymous, 1), r.reporter, "
+    "r.version - (SELECT COUNT(*) FROM report_events l WHERE l.report_id = e.report_id AND l.seq > e.seq), "
+    "COALESCE((SELECT a.agency_code FROM report_events a WHERE a.report_id = e.report_id AND a.seq <= e.seq "
+    "          AND a.agency_code IS NOT NULL ORDER BY a.seq DESC LIMIT 1), c.agency_code), "
+    "CASE WHEN EXISTS (SELECT 1 FROM report_events f WHERE f.report_id = e.report_id AND f.seq < e.seq) THEN "
+    "COALESCE((SELECT a.agency_code FROM report_events a WHERE a.report_id = e.report_id AND a.seq < e.seq "
+    "          AND a.agency_code IS NOT NULL ORDER BY a.seq DESC LIMIT 1), c.agency_code) ELSE '' END "
+    "FROM report_events e LEFT JOIN reports r ON r.id = e.report_id LEFT JOIN categories c ON c.code = r.category "
+    "WHERE e.seq > ? ORDER BY e.seq LIMIT ?";
+}  // namespace
+
+std::vector<StoredEvent> Store::events_after(std::int64_t after, std::size_t limit) {
+  auto r = reader();
+  Stmt s = r->db.prepare(kEventsAfterSql);
+  s.bind(1, after).bind(2, static_cast<std::int64_t>(limit));
+  std::vector<StoredEvent> out;
+  while (s.step()) {
+    StoredEvent e;
+    e.seq = s.int64(0);
+    e.report_id = s.text(1);
+    e.entry.at = s.text(2);
+    e.entry.status = s.text(3);
+    e.entry.actor_role = s.text(4);
+    e.entry.note = s.text(5);
+    e.entry.actor = s.text(6);
+    if (!s.is_null(7)) e.entry.agency_code = std::string(s.text(7));
+    if (auto a = s.text(8); a != "[]") internal::read_json(internal::parse_json(a), e.entry.attachments, "attachments");
+    e.category = s.text(9);
+    e.is_private = s.text(10) == "private";
+    e.anonymous = s.int64(11) != 0;
+    e.reporter = s.is_null(12) ? std::string() : std::string(s.text(12));
+    e.version = std::max<std::int64_t>(1, s.int64(13));
+    e.agency = s.is_null(14) ? std::string() : std::string(s.text(14));
+    e.agency_before = s.is_null(15) ? std::string() : std::string(s.text(15));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::int64_t Store::last_event_seq() {
+  auto r = reader();
+  Stmt s = r->db.prepare("SELECT COALESCE(MAX(seq), 0) FROM report_events");
+  return s.step() ? s.int64(0) : 0;
+}
+
+void Store::add_event_listener(std::function<void(std::int64_t)> listener) {
+  event_listeners_.push_back(std::move(listener));
+}
+
+void Store::events_added(std::int64_t seq) {
+  for (const auto& l : event_listeners_) l(seq);
 }
 
 }  // namespace hues::sandbox

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -158,6 +159,19 @@ struct MediaRecord {
   bool location_removed = false;
 };
 
+// One row of report_events (a report's timeline; seq is their global order) with what
+// decides who may see it as the report was at that change (GET /v1/events, events.h).
+struct StoredEvent {
+  std::int64_t seq = 0;
+  std::string report_id, category;
+  TimelineEntry entry;
+  std::int64_t version = 0;  // the report's version once this change was made
+  bool is_private = false, anonymous = false;
+  std::string reporter;
+  std::string agency;         // the agency the report was with after this change
+  std::string agency_before;  // and before it ("" for the creation)
+};
+
 class Store {
  public:
   explicit Store(const std::string& db_path);
@@ -233,8 +247,18 @@ class Store {
   // The reports a medium is attached to (on the report, a comment or a step).
   std::vector<std::string> media_reports(std::string_view media_id);
   void update_media_content(std::string_view media_id, std::uint64_t size, const std::string& sha256_hex);
+  // Timeline rows after seq `after`, oldest first, at most limit (GET /v1/events). Rows are
+  // committed in seq order under the writer lock, so a read never sees a gap filled later.
+  std::vector<StoredEvent> events_after(std::int64_t after, std::size_t limit);
+  std::int64_t last_event_seq();  // 0 when there is none
+  // Called after each commit that adds a timeline row, with its seq, under the writer lock
+  // (so in seq order): it must be quick and must not call back into the store. Add
+  // listeners before serving.
+  void add_event_listener(std::function<void(std::int64_t seq)> listener);
 
  private:
+  void events_added(std::int64_t seq);
+  std::vector<std::function<void(std::int64_t)>> event_listeners_;
   struct Reader;
   class ReaderLease;
   ReaderLease reader();

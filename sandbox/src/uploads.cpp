@@ -100,11 +100,15 @@ std::string digest(const EVP_MD* md, std::string_view data) {
   return std::string(reinterpret_cast<char*>(out), n);
 }
 
-// Upload-Checksum "<algorithm> <base64>": 400 for an unknown algorithm or a malformed value,
-// 460 when the body's digest differs. Checked before a byte is stored.
-void verify_checksum(const Request& req, std::string_view body) {
+// Upload-Checksum "<algorithm> <base64>" as (algorithm, expected digest); nullopt without
+// one; 400 for an unknown algorithm or a malformed value.
+struct Checksum {
+  const EVP_MD* md;
+  std::string expected;
+};
+std::optional<Checksum> checksum_of(const Request& req) {
   auto it = req.find("Upload-Checksum");
-  if (it == req.end()) return;
+  if (it == req.end()) return std::nullopt;
   const std::string_view v = it->value();
   const auto sp = v.find(' ');
   if (sp == std::string_view::npos) throw bad("Upload-Checksum must be \"<algorithm> <base64 digest>\"");
@@ -114,8 +118,17 @@ void verify_checksum(const Request& req, std::string_view body) {
   auto expected = base64_decode(v.substr(sp + 1));
   if (!expected || expected->size() != static_cast<std::size_t>(EVP_MD_size(md)))
     throw bad("Upload-Checksum: the digest is not a base64 " + std::string(algo) + " digest");
-  if (!constant_time_equals(*expected, digest(md, body)))
-    throw ApiError{460, "checksum_mismatch", "the chunk does not match its Upload-Checksum; it was discarded"};
+  return Checksum{md, std::move(*expected)};
+}
+
+ApiError checksum_mismatch() {
+  return {460, "checksum_mismatch", "the chunk does not match its Upload-Checksum; it was discarded"};
+}
+
+// The whole body against Upload-Checksum (a creation-with-upload POST), before a byte is stored.
+void verify_checksum(const Request& req, std::string_view body) {
+  auto c = checksum_of(req);
+  if (c && !constant_time_equals(c->expected, digest(c->md, body))) throw checksum_mismatch();
 }
 
 // Upload-Metadata: comma-separated "key base64value" pairs (the value may be absent).
@@ -272,20 +285,158 @@ Uploads::Uploads(std::string dir, int ttl_seconds) : dir_(std::move(dir)), ttl_(
     fs::create_directories(dir_);
     fs::permissions(dir_, fs::perms::owner_all);
   }
+  // A PATCH that a crash interrupted left its start offset: its bytes never counted.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    if (e.path().extension() != ".pending") continue;
+    std::ifstream in(e.path());
+    std::uint64_t start = 0;
+    fs::path bin = e.path();
+    bin.replace_extension(".bin");
+    if (in >> start && size_of(bin) > start && ::truncate(bin.c_str(), static_cast<off_t>(start)) != 0) continue;
+    std::error_code ec2;
+    fs::remove(e.path(), ec2);
+  }
 }
 
-void Uploads::handle(const Request& req, Response& res, const std::vector<std::string>& segs, const std::string& base,
-                     const std::function<std::string()>& owner) {
-  const auto method = req.method();
-  const char* allow = segs.empty() ? "POST, OPTIONS" : "HEAD, PATCH, DELETE, OPTIONS";
-  if (method == http::verb::options) {  // discovery: no Tus-Resumable needed, none sent
-    res.result(http::status::no_content);
-    set_discovery(res);
-    return;
+
+// One PATCH's body, written piece by piece at the upload's offset as it arrives.
+class PatchWrite final : public UploadPatch {
+ public:
+  PatchWrite(Uploads& u, std::string id, std::string type, std::uint64_t start, std::uint64_t length,
+             std::optional<Checksum> checksum, std::shared_ptr<Uploads::Active> active)
+      : u_(u), id_(std::move(id)), type_(std::move(type)), start_(start), length_(length),
+        checksum_(std::move(checksum)), active_(std::move(active)) {
+    bin_ = fs::path(u_.dir_) / (id_ + ".bin");
+    pending_ = fs::path(u_.dir_) / (id_ + ".pending");
+    write_private(pending_, std::to_string(start_));
+    fd_ = ::open(bin_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0) throw std::runtime_error("cannot open " + bin_.string());
+    if (checksum_) {
+      ctx_ = EVP_MD_CTX_new();
+      if (!ctx_ || EVP_DigestInit_ex(ctx_, checksum_->md, nullptr) != 1) throw std::runtime_error("EVP_DigestInit_ex");
+    }
   }
-  const bool allowed = segs.empty() ? method == http::verb::post
-                                    : (method == http::verb::head || method == http::verb::patch ||
-                                       method == http::verb::delete_);
+  ~PatchWrite() override {
+    try {
+      Response unused;
+      finish(false, unused);
+    } catch (...) {  // an interrupted PATCH has no one to answer
+    }
+    if (fd_ >= 0) ::close(fd_);
+    EVP_MD_CTX_free(ctx_);
+  }
+
+  void write(std::string_view piece) override {
+    if (done_ || failed_ || piece.empty()) return;
+    std::lock_guard<std::mutex> lk(active_->mu);
+    if (active_->superseded) {
+      failed_ = true;
+      throw superseded();
+    }
+    if (written_ + piece.size() > length_ - start_) {
+      failed_ = true;  // nothing of this chunk is kept
+      cut(start_);
+      throw ApiError{413, "payload_too_large", "the chunk would take the upload past its Upload-Length; it was discarded"};
+    }
+    std::size_t done = 0;
+    while (done < piece.size()) {
+      const ssize_t n = ::pwrite(fd_, piece.data() + done, piece.size() - done,
+                                 static_cast<off_t>(start_ + written_ + done));
+      if (n <= 0) {
+        failed_ = true;
+        cut(start_);
+        throw std::runtime_error("cannot write " + bin_.string());
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (ctx_) EVP_DigestUpdate(ctx_, piece.data(), piece.size());
+    written_ += piece.size();
+  }
+
+  void finish(bool complete, Response& res) override {
+    if (done_) return;
+    done_ = true;
+    std::lock_guard<std::mutex> lk(u_.mu_);
+    std::lock_guard<std::mutex> lk2(active_->mu);
+    if (active_->superseded) {  // the newer PATCH (or a DELETE) owns the file now
+      if (complete) throw superseded();
+      return;
+    }
+    auto it = u_.active_.find(id_);
+    if (it != u_.active_.end() && it->second == active_) u_.active_.erase(it);
+    std::error_code ec;
+    if (failed_) {  // write() cut the file back and answered
+      fs::remove(pending_, ec);
+      return;
+    }
+    // An incomplete chunk cannot be checked against its Upload-Checksum: none of it counts.
+    bool keep = complete || !checksum_;
+    bool mismatch = false;
+    if (complete && checksum_) {
+      unsigned char out[EVP_MAX_MD_SIZE];
+      unsigned n = 0;
+      EVP_DigestFinal_ex(ctx_, out, &n);
+      mismatch = !constant_time_equals(checksum_->expected, std::string_view(reinterpret_cast<char*>(out), n));
+      keep = !mismatch;
+    }
+    const std::uint64_t end = keep ? start_ + written_ : start_;
+    const fs::path meta_path = fs::path(u_.dir_) / (id_ + ".meta");
+    auto m = load(meta_path);
+    if (keep && end > start_ && m) {
+      try {
+        // The chunk is written and its offset about to be committed: the one place where its
+        // bytes are sniffed (media.h) and a whole upload becomes a media object.
+        media_hook(u_.media_, id_, bin_, *m, start_, end, res);
+      } catch (...) {
+        cut(start_);
+        fs::remove(pending_, ec);
+        throw;
+      }
+    }
+    // The length is exactly the new offset: a PATCH that was taken over may have left more.
+    cut(end);
+    fs::remove(pending_, ec);
+    if (mismatch) throw checksum_mismatch();
+    if (m && end < m->length && end > start_) {  // sliding expiry: an upload in progress stays alive
+      m->expires = now() + u_.ttl_;
+      save(meta_path, *m);
+    }
+    if (!complete) return;
+    res.result(http::status::no_content);
+    res.set("Upload-Offset", std::to_string(end));
+    if (m && end < m->length) res.set("Upload-Expires", http_date(m->expires));
+  }
+
+ private:
+  static ApiError superseded() {
+    return {409, "offset_mismatch", "a newer PATCH of this upload took over; HEAD for its offset"};
+  }
+  // Sets the file's length (back to a chunk's start, or to its end) and makes it durable.
+  void cut(std::uint64_t length) {
+    if (::ftruncate(fd_, static_cast<off_t>(length)) != 0 || ::fdatasync(fd_) != 0)
+      throw std::runtime_error("cannot write " + bin_.string());
+  }
+
+  Uploads& u_;
+  std::string id_, type_;
+  fs::path bin_, pending_;
+  std::uint64_t start_, length_, written_ = 0;
+  std::optional<Checksum> checksum_;
+  std::shared_ptr<Uploads::Active> active_;
+  EVP_MD_CTX* ctx_ = nullptr;
+  int fd_ = -1;
+  bool done_ = false, failed_ = false;
+};
+
+namespace {
+// The tus headers every request but OPTIONS needs; the method must be allowed on the target.
+void check_tus_request(const Request& req, bool collection) {
+  const auto method = req.method();
+  const char* allow = collection ? "POST, OPTIONS" : "HEAD, PATCH, DELETE, OPTIONS";
+  const bool allowed = collection ? method == http::verb::post
+                                  : (method == http::verb::head || method == http::verb::patch ||
+                                     method == http::verb::delete_);
   if (!allowed)
     throw ApiError{405, "method_not_allowed",
                    std::string(req.method_string()) + " is not allowed here; allowed: " + allow, allow};
@@ -293,6 +444,58 @@ void Uploads::handle(const Request& req, Response& res, const std::vector<std::s
     throw ApiError{412, "unsupported_tus_version",
                    req.find("Tus-Resumable") == req.end() ? "the Tus-Resumable header is required (1.0.0)"
                                                           : "this server speaks tus 1.0.0 only"};
+}
+}  // namespace
+
+std::unique_ptr<UploadPatch> Uploads::begin_patch(const Request& header, const std::string& id,
+                                                  const std::function<std::string()>& owner) {
+  check_tus_request(header, false);
+  return start_patch(header, id, owner());
+}
+
+std::unique_ptr<UploadPatch> Uploads::start_patch(const Request& req, const std::string& id, const std::string& who) {
+  require_octet_stream(req);
+  if (!valid_id(id)) throw not_found(id);
+  auto off_h = req.find("Upload-Offset");
+  std::optional<std::uint64_t> claimed;
+  if (off_h != req.end()) claimed = parse_u64(off_h->value());
+  std::optional<std::uint64_t> declared;  // Content-Length; none for a chunked body
+  if (auto cl = req.find(http::field::content_length); cl != req.end()) declared = parse_u64(cl->value());
+  auto checksum = checksum_of(req);
+  std::lock_guard<std::mutex> lk(mu_);
+  const fs::path meta_path = fs::path(dir_) / (id + ".meta"), bin = fs::path(dir_) / (id + ".bin");
+  auto m = load(meta_path);
+  if (!m || m->owner != who) throw not_found(id);  // another caller's upload does not exist for them
+  auto running = active_.find(id);
+  const std::uint64_t offset = running != active_.end() ? running->second->start : size_of(bin);
+  if (offset < m->length && m->expires <= now()) throw ApiError{410, "gone", "the upload '" + id + "' expired"};
+  if (off_h == req.end()) throw bad("Upload-Offset is required");
+  if (!claimed) throw bad("Upload-Offset must be a non-negative integer");
+  if (*claimed != offset)
+    throw ApiError{409, "offset_mismatch",
+                   "Upload-Offset " + std::to_string(*claimed) + " is not the upload's offset " + std::to_string(offset)};
+  if (declared && *declared > m->length - offset)
+    throw ApiError{413, "payload_too_large", "the chunk would take the upload past its Upload-Length"};
+  auto active = std::make_shared<Active>();
+  active->start = offset;
+  auto patch = std::make_unique<PatchWrite>(*this, id, m->type, offset, m->length, std::move(checksum), active);
+  if (running != active_.end()) {  // the same offset: this PATCH takes over from the older one
+    std::lock_guard<std::mutex> lk2(running->second->mu);
+    running->second->superseded = true;
+  }
+  active_[id] = std::move(active);
+  return patch;
+}
+
+void Uploads::handle(const Request& req, Response& res, const std::vector<std::string>& segs, const std::string& base,
+                     const std::function<std::string()>& owner) {
+  const auto method = req.method();
+  if (method == http::verb::options) {  // discovery: no Tus-Resumable needed, none sent
+    res.result(http::status::no_content);
+    set_discovery(res);
+    return;
+  }
+  check_tus_request(req, segs.empty());
   const std::string who = owner();
   const std::time_t t = now();
 
@@ -340,56 +543,44 @@ void Uploads::handle(const Request& req, Response& res, const std::vector<std::s
   }
 
   const std::string& id = segs[0];
-  if (method == http::verb::patch) require_octet_stream(req);
+  if (method == http::verb::patch) {  // a body read whole (the server streams PATCH bodies through begin_patch)
+    auto patch = start_patch(req, id, who);
+    patch->write(req.body());
+    patch->finish(true, res);
+    return;
+  }
   if (!valid_id(id)) throw not_found(id);
   std::lock_guard<std::mutex> lk(mu_);
   const fs::path meta_path = fs::path(dir_) / (id + ".meta"), bin = fs::path(dir_) / (id + ".bin");
   auto m = load(meta_path);
   if (!m || m->owner != who) throw not_found(id);  // another caller's upload does not exist for them
-  const std::uint64_t offset = size_of(bin);
+  auto running = active_.find(id);
+  const std::uint64_t offset = running != active_.end() ? running->second->start : size_of(bin);
   const bool complete = offset >= m->length;
   if (!complete && m->expires <= t) throw ApiError{410, "gone", "the upload '" + id + "' expired"};
 
   if (method == http::verb::delete_) {
+    if (running != active_.end()) {  // a PATCH still running writes nothing more
+      std::lock_guard<std::mutex> lk2(running->second->mu);
+      running->second->superseded = true;
+      active_.erase(running);
+    }
     std::error_code ec;
     fs::remove(bin, ec);
     fs::remove(meta_path, ec);
+    fs::remove(fs::path(dir_) / (id + ".pending"), ec);
     res.result(http::status::no_content);
     return;
   }
-  if (method == http::verb::head) {
-    res.result(http::status::ok);
-    res.set("Upload-Offset", std::to_string(offset));
-    res.set("Upload-Length", std::to_string(m->length));
-    if (!m->metadata.empty()) res.set("Upload-Metadata", m->metadata);
-    if (!complete) res.set("Upload-Expires", http_date(m->expires));
-    if (complete && media_)
-      if (auto media_id = media_->of_upload(id)) res.set("Hues-Media-Id", *media_id);
-    res.set(http::field::cache_control, "no-store");
-    return;
-  }
-  // PATCH
-  auto off_h = req.find("Upload-Offset");
-  if (off_h == req.end()) throw bad("Upload-Offset is required");
-  auto claimed = parse_u64(off_h->value());
-  if (!claimed) throw bad("Upload-Offset must be a non-negative integer");
-  if (*claimed != offset)
-    throw ApiError{409, "offset_mismatch",
-                   "Upload-Offset " + std::to_string(*claimed) + " is not the upload's offset " + std::to_string(offset)};
-  const std::string& body = req.body();
-  if (offset + body.size() > m->length)
-    throw ApiError{413, "payload_too_large", "the chunk would take the upload past its Upload-Length"};
-  verify_checksum(req, body);
-  append(bin, offset, body);
-  const std::uint64_t now_offset = offset + body.size();
-  media_hook(media_, id, bin, *m, offset, now_offset, res);
-  if (now_offset < m->length) {  // sliding expiry: an upload in progress stays alive
-    m->expires = t + ttl_;
-    save(meta_path, *m);
-  }
-  res.result(http::status::no_content);
-  res.set("Upload-Offset", std::to_string(now_offset));
-  if (now_offset < m->length) res.set("Upload-Expires", http_date(m->expires));
+  // HEAD
+  res.result(http::status::ok);
+  res.set("Upload-Offset", std::to_string(offset));
+  res.set("Upload-Length", std::to_string(m->length));
+  if (!m->metadata.empty()) res.set("Upload-Metadata", m->metadata);
+  if (!complete) res.set("Upload-Expires", http_date(m->expires));
+  if (complete && media_)
+    if (auto media_id = media_->of_upload(id)) res.set("Hues-Media-Id", *media_id);
+  res.set(http::field::cache_control, "no-store");
 }
 
 void Uploads::purge_expired() {
@@ -398,6 +589,7 @@ void Uploads::purge_expired() {
   const std::time_t t = now();
   for (const auto& e : fs::directory_iterator(dir_, ec)) {
     if (e.path().extension() != ".meta") continue;
+    if (active_.count(e.path().stem().string())) continue;  // a PATCH is writing it
     auto m = load(e.path());
     fs::path bin = e.path();
     bin.replace_extension(".bin");

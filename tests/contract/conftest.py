@@ -219,6 +219,7 @@ def sample_calls(api, categories, people):
         **open311_calls(api, categories, rid),
         **media_calls(api),
         **webhook_calls(api),
+        **events_calls(),
     }
 
 
@@ -310,3 +311,8 @@ def webhook_calls(api) -> dict:
         ("POST", "/v1/webhooks/{endpoint_id}/replay"): dict(path=base + "/replay",
                                                              json_body={"delivery_id": log[-1]["id"]}),
     }
+
+
+def events_calls() -> dict:
+    """GET /v1/events (tests/contract/test_events.py reads the events); only its header here."""
+    return {("GET", "/v1/events"): dict(path="/v1/events", params={"since": "0"}, stream=True)}

@@ -136,7 +136,10 @@ class Api:
 
     def call(self, method: str, path: str, *, json_body=_NO_BODY, raw: bytes | None = None,
              content_type: str | None = "application/json", headers: dict | None = None,
-             params=None, key: str | None = "default", expect: int | None = None) -> Result:
+             params=None, key: str | None = "default", expect: int | None = None,
+             stream: bool = False) -> Result:
+        """stream: an endless body (text/event-stream): only the status and headers are read
+        and checked, then the connection is closed."""
         h = dict(headers or {})
         key = self.api_key if key == "default" else key
         if key is not None:
@@ -149,10 +152,14 @@ class Api:
         if self.backend == "requests":
             resp = self.client.request(method, url, data=raw, headers=h, params=params,
                                        timeout=HTTP_TIMEOUT, allow_redirects=False,
-                                       verify=self.verify)
+                                       verify=self.verify, stream=stream)
         else:
             resp = self.client.request(method, url, content=raw, headers=h, params=params)
-        info = check_response(self.spec, method, path, resp)
+        try:
+            info = check_response(self.spec, method, path, resp)
+        finally:
+            if stream:
+                resp.close()
         self.seen.add((method, info["template"], resp.status_code))
         res = Result(resp, info)
         if expect is not None:

@@ -190,6 +190,8 @@ WEBHOOK_OPS = {("GET", "/v1/webhooks"), ("POST", "/v1/webhooks"), ("GET", "/v1/w
                ("PATCH", "/v1/webhooks/{endpoint_id}"), ("DELETE", "/v1/webhooks/{endpoint_id}"),
                ("POST", "/v1/webhooks/{endpoint_id}/rotate-secret"), ("GET", "/v1/webhooks/{endpoint_id}/deliveries"),
                ("POST", "/v1/webhooks/{endpoint_id}/replay")}
+# Server-Sent Events (tests/contract/test_events.py): a text/event-stream, no SDK method yet.
+EVENTS_OPS = {("GET", "/v1/events")}
 OAUTH_JSON = {"/oauth/token", "/oauth/device_authorization", "/oauth/revoke", "/oauth/userinfo"}
 
 
@@ -197,7 +199,7 @@ def test_operations_shape(spec):
     ops = {(m.upper(), p) for p, m, _ in iter_operations(spec)}
     assert ops == {("GET", "/healthz"), ("GET", "/v1/categories"), ("POST", "/v1/reports"),
                    ("GET", "/v1/reports"), ("GET", "/v1/reports/{id}"), ("GET", "/v1/reports/{id}/timeline"),
-                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS | OPEN311_OPS | SEARCH_OPS | MEDIA_OPS | MEDIA_OBJECT_OPS | WEBHOOK_OPS
+                   ("GET", "/v1/agencies"), ("GET", "/v1/me")} | IDENTITY_OPS | LIFECYCLE_OPS | OPEN311_OPS | SEARCH_OPS | MEDIA_OPS | MEDIA_OBJECT_OPS | WEBHOOK_OPS | EVENTS_OPS
     assert spec.doc["security"] == [{"ApiKey": []}, {"Bearer": []}]
     schemes = spec.doc["components"]["securitySchemes"]
     assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header", "name": "X-Api-Key"}

@@ -1,6 +1,8 @@
 """The sandbox as a tus 1.0.0 server at /v1/uploads: core protocol, creation,
 creation-with-upload, termination, checksum and expiration, over plain HTTP (responses are
-checked against docs/openapi.yaml), and a third-party tus client (tuspy) uploading in chunks."""
+checked against docs/openapi.yaml), and a third-party tus client (tuspy) uploading in chunks.
+PATCH bodies stream to disk: one PATCH of 64 MiB in bounded memory, a dropped connection
+keeping what arrived, a newer PATCH taking over a stalled one."""
 
 from __future__ import annotations
 
@@ -17,6 +19,12 @@ import requests
 
 from harness import Api
 from media_files import jpeg, mp4, padded, wav
+
+
+def video(n: int) -> bytes:
+    """n bytes that sniff as the video they are declared as: an MP4 head, then random bytes."""
+    head = mp4()
+    return head + os.urandom(n - len(head))
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTET = "application/offset+octet-stream"
@@ -150,13 +158,133 @@ def test_limits_per_media_type(api):
     create(api, 2 * 1024 * MiB + 1, type="video", expect=413)
 
 
-def test_a_chunk_over_8_mib_is_413(api):
+def test_a_patch_may_carry_more_than_8_mib(api):
+    """PATCH bodies stream to disk: their limit is the upload's length; a creation-with-upload
+    body is read whole and stays at most 8 MiB."""
     path, _ = create(api, 10 * MiB, type="video")
-    r = requests.patch(api.base + path, data=b"\0" * (8 * MiB + 1), timeout=30, headers={
-        **TUS, "X-Api-Key": api.api_key, "Content-Type": OCTET, "Upload-Offset": "0"})
+    patch(api, path, 0, padded(mp4(), 8 * MiB + 1))
+    assert head(api, path).headers["Upload-Offset"] == str(8 * MiB + 1)
+    r = requests.post(api.base + "/v1/uploads", data=b"\0" * (8 * MiB + 1), timeout=30, headers={
+        **TUS, "X-Api-Key": api.api_key, "Content-Type": OCTET, "Upload-Length": str(9 * MiB),
+        "Upload-Metadata": meta(type="video")})
     assert r.status_code == 413 and r.headers["Tus-Resumable"] == "1.0.0"
-    assert head(api, path).headers["Upload-Offset"] == "0"
-    patch(api, path, 0, padded(mp4(), 8 * MiB))  # exactly the limit is fine
+
+
+def test_a_body_past_upload_length_is_413_and_discarded(api, sandbox):
+    path, _ = create(api, 10)
+    patch(api, path, 0, b"abc")
+    # Content-Length past the length: refused before a byte is read.
+    patch(api, path, 3, b"x" * 8, expect=413).error("payload_too_large")
+    # A chunked body (no Content-Length) going past it: refused once it does; nothing kept.
+    r = requests.patch(api.base + path, data=iter([b"defg", b"hijklmnop"]), timeout=30, headers={
+        **TUS, "X-Api-Key": api.api_key, "Content-Type": OCTET, "Upload-Offset": "3"})
+    assert r.status_code == 413, r.text
+    assert head(api, path).headers["Upload-Offset"] == "3"
+    patch(api, path, 3, b"defghij")
+    assert stored(sandbox.data_dir, path) == b"abcdefghij"
+
+
+def sandbox_pid_hwm_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_one_patch_uploads_64_mib_in_bounded_memory(spec, start_sandbox, tmp_path):
+    """The whole upload in one PATCH, as curl -X PATCH -T file does; the sandbox's peak
+    resident memory grows by far less than the body (its pieces are 256 KiB)."""
+    sb = start_sandbox()
+    api = Api(spec, sb.url, api_key=sb.api_key)
+    try:
+        f = tmp_path / "clip.mp4"
+        size = 64 * MiB
+        with f.open("wb") as out:
+            out.write(video(MiB))  # an MP4 head: the sandbox sniffs what is declared video
+            for _ in range(size // MiB - 1):
+                out.write(os.urandom(MiB))
+        path, _ = create(api, size, type="video")
+        patch(api, path, 0, b"")  # warm: the first requests' allocations are not the body's
+        before = sandbox_pid_hwm_kib(sb.proc.pid)
+        with f.open("rb") as body:
+            r = requests.patch(api.base + path, data=body, timeout=120, headers={
+                **TUS, "X-Api-Key": api.api_key, "Content-Type": OCTET, "Upload-Offset": "0",
+                "Upload-Checksum": "sha256 " + base64.b64encode(hashlib.sha256(f.read_bytes()).digest()).decode()})
+        assert r.status_code == 204, r.text
+        after = sandbox_pid_hwm_kib(sb.proc.pid)
+        assert r.headers["Upload-Offset"] == str(size)
+        assert after - before < 16 * 1024, f"VmHWM {before} -> {after} KiB for a 64 MiB body"
+        assert hashlib.sha256(stored(sb.data_dir, path)).digest() == hashlib.sha256(f.read_bytes()).digest()
+    finally:
+        api.close()
+
+
+def raw_patch_then_drop(base: str, path: str, key: str, offset: int, declared: int, data: bytes,
+                        extra: str = "") -> None:
+    """A PATCH declaring `declared` bytes that sends only `data`, then closes its side."""
+    import socket
+    from urllib.parse import urlsplit
+    u = urlsplit(base)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        s.sendall((f"PATCH {path} HTTP/1.1\r\nHost: {u.netloc}\r\nTus-Resumable: 1.0.0\r\nX-Api-Key: {key}\r\n"
+                   f"Upload-Offset: {offset}\r\nContent-Type: {OCTET}\r\nContent-Length: {declared}\r\n{extra}\r\n"
+                   ).encode() + data)
+        s.shutdown(socket.SHUT_WR)  # the client gives up mid-body
+
+
+def wait_offset(api: Api, path: str, want: str) -> str:
+    """HEAD until the server has seen the connection end (it commits then), within 10 s."""
+    deadline = time.monotonic() + 10
+    while True:
+        got = head(api, path).headers["Upload-Offset"]
+        if got == want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.02)
+
+
+def test_a_dropped_patch_keeps_what_arrived_and_resumes(api, sandbox):
+    data = video(3 * MiB)
+    path, _ = create(api, len(data), type="video")
+    raw_patch_then_drop(api.base, path, api.api_key, 0, len(data), data[:1_000_003])
+    assert wait_offset(api, path, "1000003") == "1000003"
+    patch(api, path, 0, data, expect=409)  # the offset moved
+    patch(api, path, 1_000_003, data[1_000_003:])
+    assert stored(sandbox.data_dir, path) == data
+    # With Upload-Checksum an incomplete chunk cannot be verified: none of it is kept.
+    path, _ = create(api, len(data), type="video")
+    raw_patch_then_drop(api.base, path, api.api_key, 0, len(data), data[:500_000],
+                        f"Upload-Checksum: sha256 {digest('sha256', data)}\r\n")
+    time.sleep(0.3)  # no offset to wait for: it must stay 0 (a later PATCH proves the commit ran)
+    patch(api, path, 0, data[:10])
+    assert head(api, path).headers["Upload-Offset"] == "10"
+
+
+def test_a_newer_patch_takes_over_a_stalled_one(api, sandbox):
+    """A client whose connection died unseen resumes: HEAD shows the offset before the stalled
+    PATCH, and a PATCH at it takes over; the stalled one keeps nothing."""
+    import socket
+    from urllib.parse import urlsplit
+    data = video(2 * MiB)
+    path, _ = create(api, len(data), type="video")
+    u = urlsplit(api.base)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as stalled:
+        stalled.sendall((f"PATCH {path} HTTP/1.1\r\nHost: {u.netloc}\r\nTus-Resumable: 1.0.0\r\n"
+                         f"X-Api-Key: {api.api_key}\r\nUpload-Offset: 0\r\nContent-Type: {OCTET}\r\n"
+                         f"Content-Length: {len(data)}\r\n\r\n").encode() + data[:MiB])
+        time.sleep(0.3)  # let the server write what it got (it may not: the offset is 0 either way)
+        assert head(api, path).headers["Upload-Offset"] == "0"
+        patch(api, path, 0, data)
+        stalled.sendall(b"\xff" * 1024)  # the old PATCH's next piece: refused, nothing written
+        stalled.settimeout(10)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = stalled.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 409 "), answer[:200]
+    assert head(api, path).headers["Upload-Offset"] == str(len(data))
+    assert stored(sandbox.data_dir, path) == data
 
 
 def test_bad_requests_change_nothing(api):
@@ -210,7 +338,7 @@ def test_authentication_and_ownership(api, people):
 
 
 def test_a_stranger_is_answered_before_sending_a_chunk(sandbox):
-    """Chunks may be 8 MiB: the body of a PATCH or POST without valid credentials is never
+    """Bodies may be large (a PATCH streams up to 2 GiB): the body of a PATCH or POST without valid credentials is never
     read. The 401 arrives while the declared 8 MiB have not been sent, and the connection closes."""
     import socket
     from urllib.parse import urlsplit
@@ -301,3 +429,19 @@ def test_tuspy_uploads_in_chunks(api, sandbox, tmp_path):
     # tuspy resumes from the server's offset: a fresh uploader on the same URL finds it done.
     again = client.uploader(str(f), url=up.url, chunk_size=MiB)
     assert again.get_offset() == len(data)
+
+
+def test_tuspy_uploads_in_one_large_chunk(api, sandbox, tmp_path):
+    """tuspy with a chunk larger than the file: one PATCH of 24 MiB (it was 8 MiB at most)."""
+    tusclient = pytest.importorskip("tusclient.client", reason="pip install tuspy (scripts/bootstrap.sh)")
+    data = video(24 * MiB + 7)
+    f = tmp_path / "video.mp4"
+    f.write_bytes(data)
+    client = tusclient.TusClient(sandbox.url + "/v1/uploads", headers={"X-Api-Key": api.api_key})
+    up = client.uploader(str(f), chunk_size=64 * MiB, metadata={"type": "video", "filename": f.name},
+                         upload_checksum=True)
+    up.upload_chunk()
+    assert up.offset == len(data)
+    path = up.url[len(sandbox.url):]
+    assert head(api, path).headers["Upload-Offset"] == str(len(data))
+    assert stored(sandbox.data_dir, path) == data

@@ -5,8 +5,10 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "hues/testing/sandbox.h"
 #include "test_client.h"
@@ -110,4 +112,117 @@ TEST_CASE("tus core: offsets, conflicts, checksums and ownership on one connecti
   CHECK(c.request(http::verb::delete_, path, {}, key).result_int() == 204);
   CHECK(c.request(http::verb::head, path, {}, key).result_int() == 404);
   CHECK(c.connected());
+}
+
+namespace {
+
+long vm_hwm_kib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// Deterministic bytes that differ everywhere (a repeated pattern would hide misplaced pieces).
+std::string piece_of(std::size_t index, std::size_t size) {
+  std::string out(size, '\0');
+  std::uint64_t x = 0x9E3779B97F4A7C15ull * (index + 1);
+  for (auto& ch : out) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    ch = static_cast<char>(x);
+  }
+  return out;
+}
+
+std::string create_upload(Client& c, const std::string& key, std::uint64_t length) {
+  auto made = c.request(http::verb::post, "/v1/uploads", {},
+                        {{"X-Api-Key", key}, {"Tus-Resumable", "1.0.0"}, {"Upload-Length", std::to_string(length)},
+                         {"Upload-Metadata", "type " + b64("video")}});
+  REQUIRE(made.result_int() == 201);
+  const std::string loc = header(made, "Location");
+  return loc.substr(loc.find("/v1/uploads/"));
+}
+
+std::string patch_head(const std::string& path, const std::string& key, std::uint64_t offset, std::uint64_t length,
+                       const std::string& extra = {}) {
+  return "PATCH " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: " + key +
+         "\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: " +
+         std::to_string(offset) + "\r\nContent-Length: " + std::to_string(length) + "\r\n" + extra + "\r\n";
+}
+
+// HEAD until the offset is `want` (the server commits a dropped PATCH once it sees the
+// connection end), for at most 10 s; returns the last offset seen.
+std::string offset_once(Client& c, const std::string& path, const std::string& key, const std::string& want) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string got;
+  do {
+    got = header(c.request(http::verb::head, path, {}, {{"X-Api-Key", key}, {"Tus-Resumable", "1.0.0"}}), "Upload-Offset");
+    if (got == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("tus: one PATCH streams 64 MiB to disk with bounded memory") {
+  TempDir dir;
+  Sandbox sb(options_with(-1, dir.path, 2));
+  Client c(sb.port());
+  constexpr std::size_t kPiece = 1 << 20, kPieces = 64;
+  const std::string path = create_upload(c, sb.api_key(), kPiece * kPieces);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  for (std::size_t i = 0; i < kPieces; ++i) {
+    const std::string p = piece_of(i, kPiece);
+    EVP_DigestUpdate(ctx, p.data(), p.size());
+  }
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  EVP_DigestFinal_ex(ctx, d, &n);
+  EVP_MD_CTX_free(ctx);
+  const std::string sum = b64(std::string(reinterpret_cast<char*>(d), n));
+  const long before = vm_hwm_kib();  // this process: the client and the in-process server
+  c.write_bytes(patch_head(path, sb.api_key(), 0, kPiece * kPieces, "Upload-Checksum: sha256 " + sum + "\r\n"));
+  for (std::size_t i = 0; i < kPieces; ++i) c.write_bytes(piece_of(i, kPiece));
+  auto done = c.read_response();
+  const long after = vm_hwm_kib();
+  CHECK(done.result_int() == 204);
+  CHECK(header(done, "Upload-Offset") == std::to_string(kPiece * kPieces));
+  CHECK(after - before < 16 * 1024);  // far below the 64 MiB that went through
+  // The file holds every piece in its place.
+  std::ifstream in(dir.path + "/uploads/" + path.substr(path.rfind('/') + 1) + ".bin", std::ios::binary);
+  std::string buf(kPiece, '\0');
+  for (std::size_t i = 0; i < kPieces; ++i) {
+    in.read(buf.data(), static_cast<std::streamsize>(kPiece));
+    REQUIRE(in.gcount() == static_cast<std::streamsize>(kPiece));
+    CHECK(buf == piece_of(i, kPiece));
+  }
+  CHECK(c.connected());  // keep-alive after a streamed body
+  CHECK(c.request(http::verb::get, "/healthz").result_int() == 200);
+}
+
+TEST_CASE("tus: a PATCH cut off mid-body keeps what arrived, and the upload resumes") {
+  TempDir dir;
+  Sandbox sb(options_with(-1, dir.path, 2));
+  Client c(sb.port());
+  const std::string data = piece_of(7, 700000);
+  const std::string path = create_upload(c, sb.api_key(), data.size());
+  {
+    Client dropped(sb.port());
+    dropped.write_bytes(patch_head(path, sb.api_key(), 0, data.size()) + data.substr(0, 300001));
+  }  // closed mid-body
+  CHECK(offset_once(c, path, sb.api_key(), "300001") == "300001");
+  auto rest = c.request(http::verb::patch, path, data.substr(300001),
+                        {{"X-Api-Key", sb.api_key()}, {"Tus-Resumable", "1.0.0"}, {"Upload-Offset", "300001"},
+                         {"Content-Type", "application/offset+octet-stream"}});
+  CHECK(rest.result_int() == 204);
+  CHECK(file_bytes(dir.path + "/uploads/" + path.substr(path.rfind('/') + 1) + ".bin") == data);
+
+  // A stranger's PATCH is answered at the header and its connection closes, body unread.
+  Client stranger(sb.port());
+  stranger.write_bytes(patch_head(path, "hk_nobody", 0, 1 << 30));
+  auto no = stranger.read_response();
+  CHECK(no.result_int() == 401);
+  CHECK(stranger.peer_closed());
 }

@@ -1,0 +1,211 @@
+// GET /v1/events over a raw socket (tests/contract/test_events.py covers roles and resuming
+// across many drops with a third-party SSE client): the chunked text/event-stream framing,
+// events woken by commits in order with ids, Last-Event-ID resuming strictly after an id,
+// TLS, and sandboxes stopping with streams open.
+#include <doctest/doctest.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "hues/testing/sandbox.h"
+#include "test_client.h"
+
+using namespace sandbox_test;
+using hues::testing::Sandbox;
+
+namespace {
+
+// One event stream on a plain socket, its HTTP/1.1 chunked framing undone by hand.
+class RawStream {
+ public:
+  RawStream(int port, const std::string& key, const std::string& query = "", const std::string& last_event_id = "")
+      : stream_(ioc_) {
+    tcp::resolver resolver(ioc_);
+    stream_.expires_after(kTimeout);
+    run([&](auto h) { stream_.async_connect(resolver.resolve("127.0.0.1", std::to_string(port)), h); });
+    std::string req = "GET /v1/events" + query + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: " + key + "\r\n";
+    if (!last_event_id.empty()) req += "Last-Event-ID: " + last_event_id + "\r\n";
+    req += "\r\n";
+    stream_.expires_after(kTimeout);
+    run([&](auto h) { net::async_write(stream_, net::buffer(req), h); });
+    while (raw_.find("\r\n\r\n") == std::string::npos) fill();
+    head_ = raw_.substr(0, raw_.find("\r\n\r\n") + 4);
+    raw_.erase(0, head_.size());
+  }
+  const std::string& head() const { return head_; }
+
+  // The next event's fields (id, event, data), skipping comments and the retry line.
+  struct Event {
+    std::string id, event, data;
+  };
+  Event next() {
+    for (;;) {
+      const auto end = text_.find("\n\n");
+      if (end == std::string::npos) {
+        text_ += chunk();
+        continue;
+      }
+      const std::string block = text_.substr(0, end + 1);
+      text_.erase(0, end + 2);
+      Event e;
+      std::size_t at = 0;
+      while (at < block.size()) {
+        const auto nl = block.find('\n', at);
+        const std::string line = block.substr(at, nl - at);
+        at = nl + 1;
+        if (line.rfind("id: ", 0) == 0) e.id = line.substr(4);
+        else if (line.rfind("event: ", 0) == 0) e.event = line.substr(7);
+        else if (line.rfind("data: ", 0) == 0) e.data = line.substr(6);
+      }
+      if (!e.data.empty()) return e;
+    }
+  }
+  // The events up to and including the creation of report_id.
+  std::vector<Event> until_created(const std::string& report_id) {
+    std::vector<Event> out;
+    for (;;) {
+      out.push_back(next());
+      if (out.back().event == "report.created" && out.back().data.find("\"" + report_id + "\"") != std::string::npos)
+        return out;
+    }
+  }
+  // True once the server has closed the connection (after what it had sent).
+  bool ends() {
+    try {
+      for (;;) fill();
+    } catch (const beast::system_error& e) {
+      return e.code() == net::error::eof || e.code() == net::error::connection_reset;
+    }
+  }
+
+ private:
+  static constexpr auto kTimeout = std::chrono::seconds(20);  // more than a heartbeat
+
+  std::string chunk() {  // one chunk of the chunked body
+    for (;;) {
+      const auto crlf = raw_.find("\r\n");
+      if (crlf != std::string::npos) {
+        const std::size_t size = std::stoul(raw_.substr(0, crlf), nullptr, 16);
+        REQUIRE(size > 0);  // the stream has no last chunk while the server runs
+        if (raw_.size() >= crlf + 2 + size + 2) {
+          std::string data = raw_.substr(crlf + 2, size);
+          CHECK(raw_.substr(crlf + 2 + size, 2) == "\r\n");
+          raw_.erase(0, crlf + 2 + size + 2);
+          return data;
+        }
+      }
+      fill();
+    }
+  }
+  void fill() {
+    char buf[16384];
+    std::size_t n = 0;
+    stream_.expires_after(kTimeout);
+    beast::error_code result = net::error::would_block;
+    stream_.async_read_some(net::buffer(buf), [&](beast::error_code ec, std::size_t got) {
+      result = ec;
+      n = got;
+    });
+    ioc_.restart();
+    ioc_.run();
+    if (result) throw beast::system_error(result);
+    raw_.append(buf, n);
+  }
+  template <class Start>
+  void run(Start&& start) {
+    beast::error_code result = net::error::would_block;
+    start([&result](beast::error_code ec, auto&&...) { result = ec; });
+    ioc_.restart();
+    ioc_.run();
+    if (result) throw beast::system_error(result);
+  }
+
+  net::io_context ioc_;
+  beast::tcp_stream stream_;
+  std::string raw_, head_, text_;
+};
+
+std::string create_public_report(Client& c, const std::string& key, const std::string& what) {
+  auto r = c.request(http::verb::post, "/v1/reports",
+                     R"({"category":"street_light","description":")" + what +
+                         R"(","location":{"lat":16.4726,"lon":107.5885,"address":"Chợ Đông Ba","ward":"Đông Ba"}})",
+                     {{"X-Api-Key", key}});
+  REQUIRE(r.result_int() == 201);
+  return std::string(json_of(r).at("id").as_string());
+}
+
+}  // namespace
+
+TEST_CASE("events: a chunked text/event-stream of each commit, in order, with ids") {
+  TempDir dir;
+  Sandbox sb(options_with(-1, dir.path, 2));
+  RawStream s(sb.port(), sb.api_key());
+  CHECK(s.head().rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(s.head().find("Content-Type: text/event-stream; charset=utf-8\r\n") != std::string::npos);
+  CHECK(s.head().find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  CHECK(s.head().find("Cache-Control: no-store\r\n") != std::string::npos);
+  Client c(sb.port());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(create_public_report(c, sb.api_key(), "Đèn hỏng số " + std::to_string(i)));
+  // Only what was committed after the stream opened, each report once, in commit order.
+  std::vector<RawStream::Event> got = s.until_created(ids.back());
+  REQUIRE(got.size() == 3);
+  long long last = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const auto data = boost::json::parse(got[i].data).as_object();
+    CHECK(std::string(data.at("report_id").as_string()) == ids[i]);
+    CHECK(std::string(data.at("id").as_string()) == got[i].id);
+    CHECK(std::string(data.at("type").as_string()) == got[i].event);
+    CHECK(std::string(data.at("status").as_string()) == "submitted");
+    CHECK(data.at("version").as_int64() == 1);
+    CHECK(std::stoll(got[i].id) > last);
+    last = std::stoll(got[i].id);
+  }
+  // Resuming after the first: exactly the second and the third, from a new connection.
+  RawStream again(sb.port(), sb.api_key(), "?since=0", got[0].id);  // Last-Event-ID wins over since
+  auto rest = again.until_created(ids.back());
+  REQUIRE(rest.size() == 2);
+  CHECK(rest[0].id == got[1].id);
+  CHECK(rest[1].id == got[2].id);
+  // Vietnamese text in the data line, byte for byte.
+  auto story = create_public_report(c, sb.api_key(), "Ngập úng đường Phan Đình Phùng");
+  const auto e = s.until_created(story).back();
+  CHECK(e.data.find("\"report_id\":\"" + story + "\"") != std::string::npos);
+  const auto tl = c.request(http::verb::get, "/v1/reports/" + story + "/timeline", {}, {{"X-Api-Key", sb.api_key()}});
+  CHECK(tl.result_int() == 200);
+}
+
+TEST_CASE("events: the errors are JSON before any stream") {
+  TempDir dir;
+  Sandbox sb(options_with(-1, dir.path, 1));
+  Client c(sb.port());
+  auto no_key = c.request(http::verb::get, "/v1/events");
+  CHECK(no_key.result_int() == 401);
+  auto bad = c.request(http::verb::get, "/v1/events?since=x", {}, {{"X-Api-Key", sb.api_key()}});
+  CHECK(bad.result_int() == 400);
+  CHECK(error_field_of(bad) == "since");
+  auto future = c.request(http::verb::get, "/v1/events", {}, {{"X-Api-Key", sb.api_key()}, {"Last-Event-ID", "999999999"}});
+  CHECK(future.result_int() == 400);
+  CHECK(error_field_of(future) == "Last-Event-ID");
+  auto post = c.request(http::verb::post, "/v1/events", "{}", {{"X-Api-Key", sb.api_key()}});
+  CHECK(post.result_int() == 405);
+  CHECK(c.connected());
+}
+
+TEST_CASE("events: sandboxes stop with streams open, again and again") {
+  for (int round = 0; round < 5; ++round) {
+    TempDir dir;
+    auto sb = std::make_unique<Sandbox>(options_with(round % 2 ? 0 : -1, dir.path, 2));
+    std::vector<std::unique_ptr<RawStream>> streams;
+    for (int i = 0; i < 4; ++i) streams.push_back(std::make_unique<RawStream>(sb->port(), sb->api_key(), "?since=0"));
+    streams[0]->next();  // the seed's first event
+    sb->stop();          // returns: the streams do not hold it
+    for (auto& s : streams) CHECK(s->ends());
+  }
+}
