@@ -131,6 +131,9 @@ std::string piece_of(std::size_t index, std::size_t size) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17;
     ch = static_cast<char>(x);
   }
+  // Each piece starts as an MP4 does, so the first one sniffs as the video it is declared as.
+  static constexpr char kFtyp[] = "\0\0\0\x18" "ftypisom" "\0\0\x02\0" "isomiso2";
+  out.replace(0, std::min(out.size(), sizeof kFtyp - 1), kFtyp, std::min(out.size(), sizeof kFtyp - 1));
   return out;
 }
 
