@@ -93,6 +93,13 @@ bool is_json_media_type(std::string_view ct) {
   return true;
 }
 
+// A request whose body must be JSON: 415 unless its Content-Type says so.
+void require_json_content(const Request& req) {
+  if (!is_json_media_type(req[http::field::content_type]))
+    throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
+                    "Content-Type must be application/json", ""};
+}
+
 HttpError invalid(const internal::ArgProblem& p) { return invalid(p.field, p.message); }
 
 // Query parameters -> typed args, checked by the call's generated validator (the SDK's),
@@ -420,9 +427,9 @@ std::string report_json(const StoredReport& s, const Caller& caller) {
   return internal::to_json_string(r);
 }
 
-// A transition's body, checked by its call's generated validator, as the store's Transition.
-// args holds the path and header parameters already (the generated validator checks them too).
-Transition parse_transition(int call_id, std::string_view body, boost::json::object args, Transition t) {
+// A JSON body, parsed and checked by its call's generated validator. args holds the path and
+// header parameters already (the generated validator checks them too).
+boost::json::value checked_json(std::string_view body, int call_id, boost::json::object args) {
   boost::json::value v;
   try {
     v = internal::parse_json(body);
@@ -431,6 +438,19 @@ Transition parse_transition(int call_id, std::string_view body, boost::json::obj
   }
   args["body"] = v;
   if (auto problem = internal::validate_args(call_id, args)) throw invalid(*problem);
+  return v;
+}
+
+// The same for a request that must say Content-Type: application/json, decoded as T.
+template <typename T>
+T checked_body(const Request& req, int call_id, boost::json::object args) {
+  require_json_content(req);
+  return internal::from_json<T>(checked_json(req.body(), call_id, std::move(args)));
+}
+
+// A transition's body, checked by its call's generated validator, as the store's Transition.
+Transition parse_transition(int call_id, std::string_view body, boost::json::object args, Transition t) {
+  const boost::json::value v = checked_json(body, call_id, std::move(args));
   const auto& o = v.as_object();
   auto text = [&](const char* name) {
     const auto* f = o.if_contains(name);
@@ -743,18 +763,7 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
         set_body(res, http::status::ok, internal::to_json_string(list));
         return;
       }
-      if (!is_json_media_type(req[http::field::content_type]))
-        throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
-                        "Content-Type must be application/json", ""};
-      boost::json::value v;
-      try {
-        v = internal::parse_json(req.body());
-      } catch (const FieldError& e) {
-        throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
-      }
-      boost::json::object args{{"id", id}, {"body", v}};
-      if (auto problem = internal::validate_args(match.route->call_id, args)) throw invalid(*problem);
-      const auto nc = internal::from_json<NewComment>(v);
+      const auto nc = checked_body<NewComment>(req, match.route->call_id, {{"id", id}});
       attachable(nc.attachments, caller, "attachments", reporter && report->report.anonymous);
       const std::string role = reporter ? "citizen" : caller.role;
       set_body(res, http::status::created,
@@ -872,9 +881,7 @@ void Api::transition(const Request& req, Response& res, const Caller& caller, in
                       std::string("this change needs ") + name + " with the report's ETag (read the report first)", ""};
     args[name] = std::string(it->value());
   }
-  if (!is_json_media_type(req[http::field::content_type]))
-    throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
-                    "Content-Type must be application/json", ""};
+  require_json_content(req);
   t = parse_transition(call_id, req.body(), std::move(args), t);
   if (call.header_param_count > 0) {
     auto parsed = parse_if_match(req[http::field::if_match]);
@@ -919,9 +926,7 @@ void Api::transition(const Request& req, Response& res, const Caller& caller, in
 }
 
 void Api::create_report(const Request& req, Response& res, const Caller& caller) {
-  if (!is_json_media_type(req[http::field::content_type]))
-    throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
-                    "Content-Type must be application/json", ""};
+  require_json_content(req);
   std::string_view idem;
   if (auto it = req.find("Idempotency-Key"); it != req.end()) {
     idem = it->value();
@@ -977,22 +982,6 @@ void check_webhook_url(const std::string& url, const char* field) {
     if (host != "127.0.0.1" && host != "[::1]" && host != "localhost")
       throw invalid(field, std::string(field) + " must be https (http only to 127.0.0.1, [::1] or localhost in the sandbox)");
   }
-}
-
-template <typename T>
-T checked_body(const Request& req, int call_id, boost::json::object args) {
-  if (!is_json_media_type(req[http::field::content_type]))
-    throw HttpError{http::status::unsupported_media_type, "unsupported_media_type",
-                    "Content-Type must be application/json", ""};
-  boost::json::value v;
-  try {
-    v = internal::parse_json(req.body());
-  } catch (const FieldError& e) {
-    throw HttpError{http::status::bad_request, "malformed_json", e.what(), ""};
-  }
-  args["body"] = v;
-  if (auto problem = internal::validate_args(call_id, args)) throw invalid(*problem);
-  return internal::from_json<T>(v);
 }
 
 }  // namespace
