@@ -3,16 +3,31 @@
 // routes it to the ward; the ward answers without the violation record; the IOC sends the
 // answer back for it; the ward answers again with the record; the IOC publishes it; the
 // citizen rates it. Three people, each signed in through the sandbox's identity provider
-// with the device flow. Then the report's timeline and the IOC's figures for the day.
+// with the device flow. The citizen's photo goes up first, resumably (tus), with a progress
+// bar; the ward's violation record is uploaded too. A partner, the Huế taxi company, has
+// registered a webhook and hears every change, verified; one of its drivers reports a fallen
+// tree from a pass with no signal, and the phone's outbox delivers it once the signal is back.
+// Then the report's timeline, the webhooks the partner received, and the IOC's figures.
 #include <hues/hues.h>
 #include <hues/testing/sandbox.h>
+#include <hues/upload.h>
 
+#include <condition_variable>
+#include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <future>
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <regex>
 #include <thread>
+#include <vector>
+
+#include "demo_props.h"
 
 namespace {
 
@@ -111,9 +126,95 @@ const char* role_vi(const std::string& r) {
   return r == "citizen" ? "Người dân" : r == "ioc" ? "IOC" : r == "agency" ? "Đơn vị" : "Hệ thống";
 }
 
+// A file's bytes written where the phone keeps its pictures (the demo's temporary directory).
+std::string save(const std::filesystem::path& dir, const std::string& name, const std::string& bytes) {
+  std::ofstream(dir / name, std::ios::binary) << bytes;
+  return (dir / name).string();
+}
+
+// A tus upload; with bar, a progress bar drawn on the terminal, chunk by chunk.
+hues::UploadResult upload(const hues::Client& client, const std::string& path, const std::string& media_type,
+                          const std::string& filetype, std::int64_t chunk_size, bool bar) {
+  hues::UploadOptions o;
+  o.path = path;
+  o.media_type = media_type;
+  o.filetype = filetype;
+  o.chunk_size = chunk_size;
+  if (bar) o.progress = hues::progress_listener([](const hues::UploadProgress& p) {
+    const int width = 30, done = p.total ? int(p.uploaded * width / p.total) : width;
+    std::cout << "\r   [" << std::string(std::size_t(done), '#') << std::string(std::size_t(width - done), '.') << "] "
+              << std::setw(3) << (p.total ? p.uploaded * 100 / p.total : 100) << "%  " << p.uploaded / 1024 << "/"
+              << p.total / 1024 << " KiB" << std::flush;
+  });
+  hues::Upload up(client, o);
+  auto r = up.start();
+  if (bar) std::cout << "\n";
+  return r;
+}
+
+// What the partner's backend keeps of each webhook: the event, verified, or why it was refused.
+struct Inbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::optional<hues::WebhookVerifier> verifier;  // set once the endpoint's secret is known
+  std::vector<hues::WebhookEvent> events;
+  std::string tampered_refusal;  // what the verifier said of a copy with one byte changed
+
+  void on_post(const std::string& body, const std::map<std::string, std::string>& headers) {
+    std::lock_guard<std::mutex> lk(mu);
+    if (!verifier) return;
+    if (tampered_refusal.empty()) {
+      std::string forged = body;
+      forged[forged.find("\"report_id\":\"") + 14] ^= 1;
+      try {
+        verifier->verify(forged, headers);
+      } catch (const hues::WebhookVerificationError& e) {
+        tampered_refusal = e.code();
+      }
+    }
+    try {
+      events.push_back(verifier->verify(body, headers));  // the raw bytes, as received
+    } catch (const hues::WebhookVerificationError& e) {
+      std::cerr << "webhook refused: " << e.code() << "\n";
+    }
+    cv.notify_all();
+  }
+  // Waits (at most 10 s) until `count` events about report_id have come.
+  std::vector<hues::WebhookEvent> about(const std::string& report_id, std::size_t count) {
+    std::unique_lock<std::mutex> lk(mu);
+    std::vector<hues::WebhookEvent> mine;
+    cv.wait_for(lk, std::chrono::seconds(10), [&] {
+      mine.clear();
+      for (const auto& e : events)
+        if (e.data.report_id == report_id) mine.push_back(e);
+      return mine.size() >= count;
+    });
+    return mine;
+  }
+};
+
+// Hears the outbox's deliveries (on the SDK's host executor).
+struct OutboxEvents : hues::OutboxListener {
+  std::promise<hues::OutboxItem> delivered_item;
+  void delivered(const hues::OutboxItem& item) override { delivered_item.set_value(item); }
+  void failed(const hues::OutboxItem& item) override {
+    delivered_item.set_exception(std::make_exception_ptr(std::runtime_error("outbox: " + item.last_error)));
+  }
+};
+
 }  // namespace
 
 int main() try {
+  // The phones' storage (the photo, the record, the taxi's outbox), removed when the story ends.
+  char dir_template[] = "/tmp/hues-demo-XXXXXX";
+  struct Dir {
+    std::filesystem::path path;
+    ~Dir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } phone{mkdtemp(dir_template)};
+
   hues::testing::Sandbox sandbox;  // real HTTP(S) server + SQLite on ephemeral ports, seeded
   std::cout << "Sandbox: " << sandbox.tls_url() << "\n\n1. Ba người đăng nhập (device flow):\n";
   Person citizen = sign_in(sandbox, "nguyen.van.an");
@@ -124,29 +225,62 @@ int main() try {
               << (p->me.agency_code.empty() || p->me.agency_code == "IOC" ? std::string() : " " + p->me.agency_code)
               << "\n";
 
-  // 2. The citizen reports; each later step is taken by its role, guarded by the report's ETag.
+  // 2. A partner backend registers a webhook endpoint: its own small HTTP server, which
+  // verifies every delivery (Standard Webhooks signature, timestamp, replay) before trusting it.
+  Inbox inbox;
+  demo::WebhookReceiver receiver([&](const std::string& body, const std::map<std::string, std::string>& headers) {
+    inbox.on_post(body, headers);
+  });
+  hues::ClientOptions partner_options;
+  partner_options.base_url = sandbox.tls_url();
+  partner_options.ca_file = sandbox.ca_file();
+  partner_options.api_key = sandbox.api_key();  // the partner's key (never printed)
+  hues::Client partner(partner_options);
+  auto endpoint = partner.webhooks().create_endpoint(
+      {receiver.url(), {hues::WebhookEventType::kReportStatusChanged}, "Taxi Huế: trạng thái phản ánh"});
+  {
+    std::lock_guard<std::mutex> lk(inbox.mu);
+    inbox.verifier.emplace(hues::WebhookVerifierOptions{{endpoint.secret}});  // shown once; kept, never printed
+  }
+  std::cout << "\n2. Taxi Huế (đối tác) đăng ký webhook " << endpoint.id << " → " << receiver.url()
+            << "\n   Khoá ký whsec_… chỉ trả về một lần: máy chủ đối tác giữ để xác minh, không in ra.\n";
+
+  // 3. The citizen photographs the pavement and uploads the photo (tus, resumable), then
+  // reports with it attached; each later step is taken by its role, guarded by the ETag.
+  const std::string photo_path = save(phone.path, "IMG_20261201_0916.jpg", demo::street_photo());
+  std::cout << "\n3. Anh An chụp ảnh vỉa hè (" << std::filesystem::file_size(photo_path) / 1024
+            << " KiB) và tải lên từng phần 16 KiB:\n";
+  auto uploaded = upload(citizen.client, photo_path, "photo", "image/jpeg", 16 << 10, true);
+  auto photo = citizen.client.media().get(uploaded.media_id);
+  std::cout << "   Ảnh " << photo.id << ": " << photo.content_type << " " << photo.width.value_or(0) << "×"
+            << photo.height.value_or(0) << ", sha256 " << photo.sha256.substr(0, 16) << "…\n";
   hues::NewReport n;
   n.category = "urban_order";
   n.description = "Quán nhậu lấn chiếm vỉa hè, mở nhạc lớn sau 22 giờ — đường Trần Hưng Đạo, gần chợ Đông Ba";
   n.location = {16.4726, 107.5885, "Chợ Đông Ba, đường Trần Hưng Đạo", "Đông Ba"};
+  n.media = {photo.id};
   auto r = citizen.client.reports().create(n);
-  std::cout << "\n2. Phản ánh " << r.id << ": \"" << r.description << "\"\n";
+  std::cout << "   Phản ánh " << r.id << ": \"" << r.description << "\" [ảnh " << r.media.front() << "]\n";
   auto reports = [](Person& p) { return p.client.reports(); };
   r = reports(ioc).receive(r.id, etag(r), {"Đã tiếp nhận", {}});
   r = reports(ioc).assign(r.id, etag(r), {"UBND_DONG_BA", "Chuyển UBND phường Đông Ba xử lý"});
   r = reports(ward).accept(r.id, etag(r), {"Tổ trật tự đô thị đã nhận", {}});
   r = reports(ward).respond(r.id, etag(r), {"Công an phường đã lập biên bản vi phạm hành chính đối với chủ quán.", {}});
   r = reports(ioc).return_to_agency(r.id, etag(r), {"Đề nghị bổ sung biên bản vi phạm hành chính đã lập.", {}});
-  // Attachments must now be media objects the ward uploaded (tus); the record joins this
-  // answer once the SDK's upload client lands (issue 9).
-  r = reports(ward).respond(r.id, etag(r), {"Gửi kèm biên bản vi phạm hành chính số 12/BB-VPHC.", {}});
+  const std::string record_path =
+      save(phone.path, "bien-ban-12-BB-VPHC.txt",
+           "BIÊN BẢN VI PHẠM HÀNH CHÍNH số 12/BB-VPHC\nLấn chiếm vỉa hè để kinh doanh ăn uống, đường Trần Hưng Đạo.\n");
+  auto record = upload(ward.client, record_path, "document", "text/plain", 32 << 10, false);
+  std::cout << "   Phường tải biên bản lên: " << record.media_id << " (" << record.size << " byte)\n";
+  r = reports(ward).respond(r.id, etag(r), {"Gửi kèm biên bản vi phạm hành chính số 12/BB-VPHC.", {record.media_id}});
   r = reports(ioc).approve(r.id, etag(r), {"Công khai kết quả xử lý", {}});
   r = reports(citizen).rate(r.id, {true, "Xử lý nhanh, cảm ơn!"});
 
-  std::cout << "\n3. Dòng thời gian (giờ Huế):\n";
+  std::cout << "\n4. Dòng thời gian (giờ Huế):\n";
   const std::map<std::string, std::string> names = {
       {citizen.me.sub, citizen.me.name}, {ioc.me.sub, ioc.me.name}, {ward.me.sub, ward.me.name}};
-  for (const auto& e : reports(citizen).timeline(r.id)) {
+  const auto timeline = reports(citizen).timeline(r.id);
+  for (const auto& e : timeline) {
     auto who = names.find(e.actor);
     std::cout << "   " << hue_time(e.at) << "  " << pad(state_vi(e.status.str()), 18)
               << (who == names.end() ? e.actor : who->second) << " (" << role_vi(e.actor_role.str()) << ")"
@@ -154,7 +288,63 @@ int main() try {
               << (e.attachments.empty() ? "" : " [đính kèm " + e.attachments.front() + "]") << "\n";
   }
 
-  // 4. The IOC's figures for the last 24 hours, the seed's reports included.
+  // 5. A taxi driver of the partner reports from the Hải Vân pass, where there is no signal:
+  // the app's outbox keeps the report on the phone (SQLite) and sends it when it can.
+  std::string taxi_report;
+  {
+    demo::MobileNetwork network(sandbox.tls_port());  // refuses connections: no signal
+    hues::ClientOptions o = partner_options;
+    o.base_url = "https://127.0.0.1:" + std::to_string(network.port());
+    o.deadline_ms = 5000;
+    hues::Client taxi(o);
+    auto heard = std::make_shared<OutboxEvents>();
+    auto delivered = heard->delivered_item.get_future();
+    hues::OutboxOptions oo;
+    oo.path = (phone.path / "outbox.db").string();
+    oo.listener = heard;
+    oo.initial_backoff_ms = 200;
+    oo.max_backoff_ms = 1000;
+    hues::Outbox outbox(taxi, oo);
+    hues::NewReport fallen;
+    fallen.category = "road_damage";
+    fallen.description = "Đá lở lấn nửa mặt đường đèo Hải Vân, phía Lăng Cô; xe đi chậm, nguy hiểm khi trời tối";
+    fallen.location = {16.1956, 108.1278, "Đèo Hải Vân, quốc lộ 1A", "Lăng Cô"};
+    auto item = outbox.enqueue(fallen);
+    std::cout << "\n5. Tài xế Taxi Huế báo cáo từ đèo Hải Vân, nơi mất sóng:\n   Đã xếp hàng " << item.local_id
+              << " (" << item.state.str() << ") ngay trên máy, không cần mạng\n";
+    for (int i = 0; i < 250; ++i) {  // until the first attempt has failed (at most 5 s)
+      auto now = outbox.items().items.front();
+      if (now.attempts >= 1 && !now.last_error.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    std::cout << "   Chưa có sóng: lần gửi đầu không kết nối được, hàng đợi chờ rồi thử lại\n";
+    network.signal_back();
+    outbox.flush();
+    if (delivered.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+      throw std::runtime_error("the outbox did not deliver within 10 s");
+    auto sent = delivered.get();
+    taxi_report = sent.report_id;
+    std::cout << "   Có sóng trở lại: " << sent.local_id << " đã gửi (" << sent.state.str()
+              << "), máy chủ ghi nhận là phản ánh " << sent.report_id << "\n";
+    outbox.close();
+  }
+
+  // 6. What the partner's backend heard: one verified webhook per change of the two reports.
+  std::cout << "\n6. Webhook Taxi Huế nhận được (Standard Webhooks, chữ ký HMAC-SHA256 đã xác minh):\n";
+  auto heard = inbox.about(r.id, timeline.size());
+  for (const auto& e : inbox.about(taxi_report, 1)) heard.push_back(e);
+  for (const auto& e : heard)
+    std::cout << "   " << hue_time(e.timestamp) << "  " << e.type.str() << "  " << e.data.report_id << "  "
+              << pad(state_vi(e.data.status ? e.data.status->str() : ""), 18) << "("
+              << role_vi(e.data.actor_role ? e.data.actor_role->str() : "") << ")\n";
+  {
+    std::lock_guard<std::mutex> lk(inbox.mu);
+    std::cout << "   Một bản bị sửa một byte trên đường đi: bị từ chối (" << inbox.tampered_refusal << ")\n";
+  }
+  partner.webhooks().delete_endpoint(endpoint.id);
+  // >>> SSE: the stream events of the story (GET /v1/events through the SDK's subscription) print here. <<<
+
+  // 7. The IOC's figures for the last 24 hours, the seed's reports included.
   auto utc = [](std::time_t t) {
     char buf[32];
     std::tm tm{};
@@ -167,7 +357,7 @@ int main() try {
   day.from = utc(now - 86400);
   day.to = utc(now + 60);
   auto s = ioc.client.statistics().report_statistics(day);
-  std::cout << "\n4. Thống kê của IOC trong 24 giờ qua: " << s.total << " phản ánh mới, " << s.overdue
+  std::cout << "\n7. Thống kê của IOC trong 24 giờ qua: " << s.total << " phản ánh mới, " << s.overdue
             << " quá hạn\n   ";
   const std::pair<const char*, std::int64_t> by_state[] = {
       {"submitted", s.by_state.submitted}, {"received", s.by_state.received}, {"assigned", s.by_state.assigned},
@@ -187,9 +377,12 @@ int main() try {
   if (s.satisfaction_rate)
     std::cout << "   Hài lòng: " << s.satisfied << "/" << s.ratings << " (" << std::fixed << std::setprecision(0)
               << *s.satisfaction_rate * 100 << "%)\n";
-  return r.status == hues::ReportStatus::kRated ? 0 : 1;
+  return r.status == hues::ReportStatus::kRated && heard.size() == timeline.size() + 1 ? 0 : 1;
 } catch (const hues::Error& e) {
   std::cerr << "hues error: " << hues::to_string(e.type()) << " " << e.code() << " (HTTP " << e.http_status()
             << ", request " << e.request_id() << "): " << e.message() << "\n";
+  return 1;
+} catch (const std::exception& e) {
+  std::cerr << "demo: " << e.what() << "\n";
   return 1;
 }
