@@ -5,15 +5,15 @@
 // citizen rates it. Three people, each signed in through the sandbox's identity provider
 // with the device flow. The citizen's photo goes up first, resumably (tus), with a progress
 // bar; the ward's violation record is uploaded too. A partner, the Huế taxi company, has
-// registered a webhook and hears every change, verified; one of its drivers reports a fallen
-// tree from a pass with no signal, and the phone's outbox delivers it once the signal is back.
+// registered a webhook and hears every change, verified; one of its drivers reports a rockfall
+// on a pass with no signal, and the phone's outbox delivers it once the signal is back.
 // Then the report's timeline, the webhooks the partner received, and the IOC's figures.
 #include <hues/hues.h>
 #include <hues/testing/sandbox.h>
 #include <hues/upload.h>
 
 #include <condition_variable>
-#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -213,7 +213,7 @@ int main() try {
       std::error_code ec;
       std::filesystem::remove_all(path, ec);
     }
-  } phone{mkdtemp(dir_template)};
+  } phone{mkdtemp(dir_template) ? dir_template : throw std::runtime_error("cannot make a temporary directory")};
 
   hues::testing::Sandbox sandbox;  // real HTTP(S) server + SQLite on ephemeral ports, seeded
   std::cout << "Sandbox: " << sandbox.tls_url() << "\n\n1. Ba người đăng nhập (device flow):\n";
