@@ -4,67 +4,15 @@
 // the last PATCH and on HEAD) with its pixel size or duration, and its bytes with Range.
 #include <doctest/doctest.h>
 
-#include <openssl/evp.h>
-
 #include <boost/json.hpp>
 
 #include "hues/testing/sandbox.h"
 #include "test_client.h"
+#include "test_media.h"
 
 using namespace sandbox_test;
 using hues::testing::Sandbox;
 
-namespace {
-
-std::string b64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::string header(const Response& r, const char* name) {
-  auto it = r.find(name);
-  return it == r.end() ? std::string() : std::string(it->value());
-}
-
-std::string be16(unsigned v) { return {static_cast<char>(v >> 8), static_cast<char>(v & 0xFF)}; }
-std::string be32(std::uint32_t v) { return be16(v >> 16) + be16(v & 0xFFFF); }
-std::string le16(unsigned v) { return {static_cast<char>(v & 0xFF), static_cast<char>(v >> 8)}; }
-std::string le32(std::uint32_t v) { return le16(v & 0xFFFF) + le16(v >> 16); }
-
-// A JPEG's markers up to its first scan: SOI, APP0 (JFIF), SOF0 of width x height; then filler.
-std::string jpeg(unsigned width, unsigned height, std::size_t size) {
-  std::string j("\xFF\xD8", 2);
-  j += std::string("\xFF\xE0", 2) + be16(16) + std::string("JFIF\0\x01\x01\0\0\x01\0\x01\0\0", 14);
-  j += std::string("\xFF\xC0", 2) + be16(11) + std::string("\x08", 1) + be16(height) + be16(width) +
-       std::string("\x01\x01\x11\x00", 4);
-  j += std::string("\xFF\xDA", 2) + be16(8) + std::string("\x01\x01\x00\x00\x3F\x00", 6);
-  while (j.size() < size) j.push_back(static_cast<char>(j.size() * 13));
-  return j;
-}
-
-std::string wav(unsigned ms) {
-  const std::uint32_t rate = 8000;
-  const std::string data(rate * 2 * ms / 1000, '\0');
-  const std::string fmt = le16(1) + le16(1) + le32(rate) + le32(rate * 2) + le16(2) + le16(16);
-  return "RIFF" + le32(static_cast<std::uint32_t>(4 + 8 + fmt.size() + 8 + data.size())) + "WAVE" + "fmt " +
-         le32(static_cast<std::uint32_t>(fmt.size())) + fmt + "data" + le32(static_cast<std::uint32_t>(data.size())) + data;
-}
-
-// ftyp, mdat, then moov with a version-1 mvhd (64-bit fields) of timescale 600.
-std::string mp4(std::uint64_t duration_600ths) {
-  auto box = [](const std::string& type, const std::string& body) {
-    return be32(static_cast<std::uint32_t>(8 + body.size())) + type + body;
-  };
-  const std::string mvhd = box("mvhd", std::string("\x01\0\0\0", 4) + std::string(16, '\0') + be32(600) +
-                                           be32(static_cast<std::uint32_t>(duration_600ths >> 32)) +
-                                           be32(static_cast<std::uint32_t>(duration_600ths)) + std::string(80, '\0'));
-  return box("ftyp", "qt  " + std::string(4, '\0') + "qt  ") + box("mdat", std::string(500, '\x22')) + box("moov", mvhd);
-}
-
-}  // namespace
 
 TEST_CASE("media: the head of an upload is sniffed, a finished upload is a media object with its size or duration") {
   TempDir dir;
