@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -594,6 +595,12 @@ std::string client_key(const tcp::socket& socket) {
   return net::ip::address_v6(bytes).to_string() + "/64";
 }
 
+// Sets done once ex's queue has been gone round `left` times (each round posts the next).
+void after_rounds(net::io_context::executor_type ex, int left, std::shared_ptr<std::promise<void>> done) {
+  if (left == 0) return done->set_value();
+  net::post(ex, [ex, left, done = std::move(done)]() mutable { after_rounds(ex, left - 1, std::move(done)); });
+}
+
 std::string url_host(const std::string& host) {
   if (host == "0.0.0.0") return "127.0.0.1";  // connectable form of "any address"
   if (host == "::") return "[::1]";
@@ -827,7 +834,18 @@ void Server::Impl::stop() {
   stopped = true;
   if (events && !threads.empty()) {  // event streams end with their last chunk, not a cut connection
     events->close_all();
-    events->wait_closed(kStreamsCloseTimeout);
+    if (events->wait_closed(kStreamsCloseTimeout)) {
+      // Their closes are started; let each thread run what they queued before the threads
+      // stop: a TLS close_notify may wait for its socket to poll writable, then for the I/O
+      // that the poll queued. A few rounds of each io_context's queue, the reactor between.
+      std::vector<std::future<void>> rounds;
+      for (auto& ioc : iocs) {
+        auto done = std::make_shared<std::promise<void>>();
+        rounds.push_back(done->get_future());
+        after_rounds(ioc->get_executor(), 4, std::move(done));
+      }
+      for (auto& r : rounds) r.wait_for(std::chrono::milliseconds(500));
+    }
   }
   conns.stopping = true;
   for (auto& ioc : iocs) ioc->stop();
