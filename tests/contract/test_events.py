@@ -13,6 +13,7 @@ import pytest
 
 import lifecycle
 import oidc
+import raw_http
 from harness import Api, SandboxProcess
 
 httpx_sse = pytest.importorskip("httpx_sse", reason="pip install httpx-sse (scripts/bootstrap.sh)")
@@ -298,46 +299,22 @@ def test_a_sandbox_stops_with_streams_open(spec, start_sandbox):
         api.close()
 
 
-def chunks_to_the_end(sock) -> tuple[bytes, list[bytes]]:
-    """The response head and the chunks of its chunked body, read until the server closes."""
-    raw = b""
-    while piece := sock.recv(65536):
-        raw += piece
-    head, _, body = raw.partition(b"\r\n\r\n")
-    chunks = []
-    while body:
-        size_line, _, body = body.partition(b"\r\n")
-        size = int(size_line, 16)
-        chunks.append(body[:size])
-        assert body[size:size + 2] == b"\r\n", body[:size + 2]
-        body = body[size + 2:]
-    return head, chunks
-
-
 def test_stop_ends_each_stream_with_the_last_chunk(start_sandbox):
     """Seen on raw sockets (plain and TLS): at SIGTERM each stream gets the zero-length last
     chunk of its chunked body, then the connection closes (over TLS with close_notify: a
     clean EOF, not a truncation), and the process exits."""
-    import socket
-    import ssl
-    from urllib.parse import urlsplit
     sb = start_sandbox()
     socks = []
     for base in (sb.url, sb.tls_url):
-        u = urlsplit(base)
-        s = socket.create_connection((u.hostname, u.port), timeout=READ_TIMEOUT_S)
-        if base.startswith("https"):
-            s = ssl.create_default_context(cafile=sb.ca).wrap_socket(s, server_hostname=u.hostname,
-                                                                     suppress_ragged_eofs=False)
-        s.sendall(f"GET /v1/events?since=0 HTTP/1.1\r\nHost: {u.netloc}\r\nX-Api-Key: {sb.api_key}\r\n\r\n".encode())
-        socks.append(s)
-    first = socks[0].recv(1)  # the stream is open (the rest stays in the buffers)
+        s = raw_http.connect(base, timeout=READ_TIMEOUT_S, ca=sb.ca if base.startswith("https") else None)
+        s.sendall(raw_http.request_head(base, "GET", "/v1/events?since=0", {"X-Api-Key": sb.api_key}))
+        head, rest = raw_http.read_head(s)  # the stream is open
+        assert head.startswith(b"HTTP/1.1 200 ") and b"Transfer-Encoding: chunked" in head
+        socks.append((s, rest))
     assert sb.stop() == 0  # SandboxProcess.stop fails if SIGTERM is ignored for 10 s: no hang
-    for s in socks:
+    for s, rest in socks:
         with s:
-            head, chunks = chunks_to_the_end(s)
-            head = first + head if s is socks[0] else head
-            assert head.startswith(b"HTTP/1.1 200 ") and b"Transfer-Encoding: chunked" in head
+            chunks = raw_http.chunks_to_the_end(s, rest)
             assert chunks[-1] == b"" and all(chunks[:-1]), chunks[-3:]
             assert b"".join(chunks).endswith(b"\n\n")  # whole events only
 

@@ -11,16 +11,15 @@ import hashlib
 import os
 import shutil
 import socket
-import ssl
 import subprocess
 import time
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 import urllib3
 
 import media_files as mf
+import raw_http
 from harness import Api, SandboxProcess
 from test_uploads import MiB, OCTET, TUS, create, sandbox_pid_hwm_kib
 
@@ -112,31 +111,16 @@ def test_whole_and_ranges_past_64_mib_in_bounded_memory(big):
     assert after - before < 16 * 1024, f"VmHWM {before} -> {after} KiB for {SIZE >> 20} MiB responses"
 
 
-def raw_get(big: Big, extra: str = "") -> socket.socket:
-    """A GET of the whole video on a socket with a small receive buffer (no autotuning), so
-    that not reading stops the server's writes soon."""
-    u = urlsplit(big.sb.url)
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-    s.settimeout(20)
-    s.connect((u.hostname, u.port))
-    s.sendall(f"GET {big.url} HTTP/1.1\r\nHost: {u.netloc}\r\nX-Api-Key: {big.api.api_key}\r\n{extra}\r\n".encode())
+def raw_get(big: Big, extra: dict | None = None) -> socket.socket:
+    """A GET of the whole video on a socket that stops the server's writes soon when not read."""
+    s = raw_http.connect(big.sb.url, timeout=20, rcvbuf=64 * 1024)
+    s.sendall(raw_http.request_head(big.sb.url, "GET", big.url, {**big.key, **(extra or {})}))
     return s
 
 
-def read_head(s: socket.socket) -> tuple[bytes, bytes]:
-    got = b""
-    while b"\r\n\r\n" not in got:
-        piece = s.recv(65536)
-        assert piece, got
-        got += piece
-    head, _, rest = got.partition(b"\r\n\r\n")
-    return head, rest
-
-
 def test_a_reader_that_stalls_then_resumes_gets_every_byte(big):
-    with raw_get(big, "Connection: close\r\n") as s:
-        head, rest = read_head(s)
+    with raw_get(big, {"Connection": "close"}) as s:
+        head, rest = raw_http.read_head(s)
         assert head.startswith(b"HTTP/1.1 200 ") and f"Content-Length: {SIZE}".encode() in head
         time.sleep(WRITE_TIMEOUT_MS / 1000 / 2)  # the server's writes wait meanwhile
         h, n = hashlib.sha256(rest), len(rest)
@@ -148,7 +132,7 @@ def test_a_reader_that_stalls_then_resumes_gets_every_byte(big):
 
 def test_a_reader_stalled_past_the_write_deadline_is_dropped(big):
     with raw_get(big) as s:
-        read_head(s)
+        raw_http.read_head(s)
         time.sleep(3 * WRITE_TIMEOUT_MS / 1000)
         n, ended = 0, False
         try:
@@ -170,7 +154,7 @@ def test_readers_that_leave_mid_download_leak_nothing(big):
     baseline = open_fds(pid)
     for i in range(20):
         s = raw_get(big)
-        read_head(s)
+        raw_http.read_head(s)
         s.recv(100_000)
         if i % 2:  # half of them reset the connection, half close it with unread bytes
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
