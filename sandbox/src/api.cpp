@@ -505,7 +505,8 @@ void Api::answer(const Request& req, Response& res, Fill&& fill) {
   }
   res.keep_alive(req.keep_alive());
   res.prepare_payload();
-  if (req.method() == http::verb::head) res.body().clear();  // keeps the GET's Content-Length
+  if (res.file) res.content_length(res.file->length);  // the server streams it (server.cpp)
+  if (req.method() == http::verb::head) res.body().clear(), res.file.reset();  // keeps the GET's Content-Length
   if (res.result() == http::status::no_content && is_upload_target(req.target()))
     res.erase(http::field::content_length);  // RFC 9110 §8.6: none on a 204
 }

@@ -6,7 +6,9 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,9 +24,23 @@ class UploadPatch;
 class EventHub;
 class EventStream;
 struct Caller;
+class PositionalFile;
 
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
-using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// A response body read from a file as the server writes it (GET /v1/media/{id}/content):
+// `length` bytes from `offset`, sent in pieces, so its size is bounded by the file, not by
+// memory. The file stays open (and the bytes the same) while the response is written.
+struct FileBody {
+  std::shared_ptr<const PositionalFile> file;
+  std::uint64_t offset = 0, length = 0;
+};
+
+// What a handler answers: a message with a string body, or (file set) with its body from a
+// file; then body() stays empty and Content-Length is the file range's (Api::answer sets it).
+struct Response : boost::beast::http::response<boost::beast::http::string_body> {
+  std::optional<FileBody> file;
+};
 
 inline constexpr std::size_t kHeaderLimit = 16 * 1024;  // the whole header section, request line included
 inline constexpr std::size_t kTargetLimit = 8 * 1024;   // RFC 9112 §3: request lines of 8000 octets must work

@@ -96,6 +96,7 @@ HUES_SANDBOX_EXPORT int hues_sandbox_start(const uint8_t* config, size_t config_
     cfg.max_connections = count_member(cfg_json, "max_connections", cfg.max_connections, 0, 1000000);
     cfg.idle_timeout_ms = count_member(cfg_json, "idle_timeout_ms", cfg.idle_timeout_ms, 1, 86400000);
     cfg.header_timeout_ms = count_member(cfg_json, "header_timeout_ms", cfg.header_timeout_ms, 1, 86400000);
+    cfg.write_timeout_ms = count_member(cfg_json, "write_timeout_ms", cfg.write_timeout_ms, 1, 86400000);
     auto& li = cfg.sign_in;
     li.account_failures = count_member(cfg_json, "max_sign_in_failures", li.account_failures, 1, 1000000);
     li.address_failures = count_member(cfg_json, "max_sign_in_failures_per_address", li.address_failures, 1, 1000000);

@@ -10,6 +10,7 @@ namespace hues::sandbox {
 
 bool EventHub::acquire(const std::string& who) {
   std::lock_guard<std::mutex> lk(mu_);
+  if (closing_.load(std::memory_order_relaxed)) return false;
   int& mine = per_caller_[who];
   if (open_ >= max_ || mine >= max_per_caller_) {
     if (mine == 0) per_caller_.erase(who);
@@ -26,6 +27,18 @@ void EventHub::release(const std::string& who) {
   if (it == per_caller_.end()) return;
   --open_;
   if (--it->second == 0) per_caller_.erase(it);
+  if (open_ == 0) released_.notify_all();
+}
+
+void EventHub::close_all() {
+  std::lock_guard<std::mutex> lk(mu_);
+  closing_.store(true, std::memory_order_release);
+  for (auto& [id, wake] : waiters_) wake();
+}
+
+bool EventHub::wait_closed(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lk(mu_);
+  return released_.wait_for(lk, timeout, [this] { return open_ == 0; });
 }
 
 void EventHub::published(std::int64_t seq) {

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -45,6 +47,13 @@ class EventHub {
 
   int max_per_caller() const { return max_per_caller_; }
 
+  // Server shutdown: from now on every stream ends cleanly (its last chunk, then a close) at
+  // its next step, and no new one opens; wakes them all. wait_closed then waits until every
+  // slot is back or the timeout passes; false: some stream (a client not reading) is still open.
+  void close_all();
+  bool closing() const { return closing_.load(std::memory_order_acquire); }
+  bool wait_closed(std::chrono::milliseconds timeout);
+
  private:
   const int max_, max_per_caller_;
   std::mutex mu_;
@@ -53,6 +62,8 @@ class EventHub {
   std::map<std::uint64_t, std::function<void()>> waiters_;
   std::uint64_t next_waiter_ = 1;
   std::atomic<std::int64_t> latest_{0};
+  std::atomic<bool> closing_{false};
+  std::condition_variable released_;
 };
 
 // One open stream: the caller, the position (the last seq looked at) and its hub slot.

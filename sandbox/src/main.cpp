@@ -16,7 +16,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: hues-sandbox [--host H] [--port N] [--tls-port N|-1] [--data-dir DIR] [--db FILE]\n"
     "                    [--threads N] [--print-ca] [--tls-names N1,N2...] [--max-connections N]\n"
-    "                    [--idle-timeout-ms N] [--header-timeout-ms N] [--max-sign-in-failures N]\n"
+    "                    [--idle-timeout-ms N] [--header-timeout-ms N] [--write-timeout-ms N]\n"
+    "                    [--max-sign-in-failures N]\n"
     "                    [--max-sign-in-failures-per-address N] [--max-user-code-failures N]\n"
     "                    [--lockout-seconds N] [--failure-window-seconds N] [--upload-ttl-seconds N]\n"
     "  --host H        address to listen on (default 127.0.0.1)\n"
@@ -33,6 +34,8 @@ constexpr const char* kUsage =
     "                  near it the connections idle longest are closed first\n"
     "  --idle-timeout-ms N    keep-alive wait for the next request (default 30000)\n"
     "  --header-timeout-ms N  first byte to end of a request header (default 10000)\n"
+    "  --write-timeout-ms N   a response's write, or each 256 KiB piece of a streamed one:\n"
+    "                  a client reading nothing for this long is dropped (default 30000)\n"
     "  --max-sign-in-failures N  wrong passwords per account before a lockout (default 5)\n"
     "  --max-sign-in-failures-per-address N  ... per client address (default 30)\n"
     "  --max-user-code-failures N  wrong device codes per account (default 5; twice per address)\n"
@@ -108,6 +111,7 @@ int main(int argc, char** argv) {
     else if (a == "--max-connections") cfg.max_connections = parse_count("--max-connections", value(), 1, 1000000);
     else if (a == "--idle-timeout-ms") cfg.idle_timeout_ms = parse_count("--idle-timeout-ms", value(), 1, 86400000);
     else if (a == "--header-timeout-ms") cfg.header_timeout_ms = parse_count("--header-timeout-ms", value(), 1, 86400000);
+    else if (a == "--write-timeout-ms") cfg.write_timeout_ms = parse_count(a.c_str(), value(), 1, 86400000);
     else if (a == "--max-sign-in-failures") cfg.sign_in.account_failures = parse_count(a.c_str(), value(), 1, 1000000);
     else if (a == "--max-sign-in-failures-per-address") cfg.sign_in.address_failures = parse_count(a.c_str(), value(), 1, 1000000);
     else if (a == "--max-user-code-failures") cfg.sign_in.user_code_failures = parse_count(a.c_str(), value(), 1, 1000000);

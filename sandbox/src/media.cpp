@@ -188,36 +188,7 @@ Verdict sniff(std::string_view type, std::string_view head, bool whole, std::str
 
 namespace {
 
-// A file read by position, in pieces.
-class File {
- public:
-  explicit File(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
-    struct stat st{};
-    size_ = ::fstat(fd_, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
-  }
-  ~File() { ::close(fd_); }
-  File(const File&) = delete;
-  File& operator=(const File&) = delete;
-  std::uint64_t size() const { return size_; }
-  // Up to n bytes at offset (fewer at the end of the file).
-  std::string read(std::uint64_t offset, std::size_t n) const {
-    std::string out(n, '\0');
-    std::size_t done = 0;
-    while (done < n) {
-      const ssize_t r = ::pread(fd_, out.data() + done, n - done, static_cast<off_t>(offset + done));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      done += static_cast<std::size_t>(r);
-    }
-    out.resize(done);
-    return out;
-  }
-
- private:
-  int fd_;
-  std::uint64_t size_ = 0;
-};
+using File = PositionalFile;
 
 void jpeg_size(const File& f, Properties& p) {
   std::uint64_t at = 2;
@@ -499,21 +470,7 @@ std::string sha256_file_hex(const std::string& path, std::uint64_t& size) {
   return internal::to_hex(std::string_view(reinterpret_cast<char*>(out), n));
 }
 
-std::string read_head(const std::string& path, std::size_t n) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot open " + path);
-  std::string out(n, '\0');
-  std::size_t done = 0;
-  while (done < n) {
-    const ssize_t r = ::pread(fd, out.data() + done, n - done, static_cast<off_t>(done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    done += static_cast<std::size_t>(r);
-  }
-  ::close(fd);
-  out.resize(done);
-  return out;
-}
+std::string read_head(const std::string& path, std::size_t n) { return PositionalFile(path).read(0, n); }
 
 ApiError not_found(const std::string& id) { return {404, "not_found", "no media with id '" + id + "'"}; }
 
@@ -672,8 +629,9 @@ void Media::get(const Request&, Response& res, const std::string& id, const Call
 void Media::content(const Request& req, Response& res, const std::string& id, const Caller& caller) {
   const MediaRecord m = visible(id, caller);
   const std::string path = path_of(m.id);
-  media::File f(path);
-  const std::uint64_t size = f.size();
+  // Opened here, so the bytes sent are this file's even if a stripped copy replaces it meanwhile.
+  auto f = std::make_shared<const PositionalFile>(path);
+  const std::uint64_t size = f->size();
   const std::string etag = "\"" + m.sha256 + "\"";
   res.set(http::field::etag, etag);
   res.set(http::field::accept_ranges, "bytes");
@@ -699,26 +657,17 @@ void Media::content(const Request& req, Response& res, const std::string& id, co
   }
   // Several ranges: answered as one 206 of the first range only is not allowed, so they are
   // answered 200 with the whole representation (RFC 9110 §14.2 lets a server ignore Range).
+  // Either way the server streams the bytes from the file (Response::file), whatever the size.
   if (ranges && ranges->size() == 1) {
-    media::ByteRange r = ranges->front();
-    if (r.last - r.first + 1 > kMediaResponseLimit) r.last = r.first + kMediaResponseLimit - 1;  // the rest in later ranges
+    const media::ByteRange r = ranges->front();
     res.result(http::status::partial_content);
     res.set(http::field::content_range,
             "bytes " + std::to_string(r.first) + "-" + std::to_string(r.last) + "/" + std::to_string(size));
-    res.body() = f.read(r.first, static_cast<std::size_t>(r.last - r.first + 1));
-    return;
-  }
-  if (size > kMediaResponseLimit) {
-    res.result(http::status::range_not_satisfiable);
-    res.set(http::field::content_range, "bytes */" + std::to_string(size));
-    res.set(http::field::content_type, "application/json");
-    res.body() = R"({"error":{"code":"range_not_satisfiable","message":"this medium is )" + std::to_string(size) +
-                 R"J( bytes: ask for it in ranges (Range: bytes=0-67108863)","request_id":")J" +
-                 std::string(res["X-Request-Id"]) + "\"}}";
+    res.file = FileBody{std::move(f), r.first, r.last - r.first + 1};
     return;
   }
   res.result(http::status::ok);
-  res.body() = f.read(0, static_cast<std::size_t>(size));
+  res.file = FileBody{std::move(f), 0, size};
 }
 
 }  // namespace hues::sandbox

@@ -8,7 +8,8 @@
 //   MP4/MOV/M4A/3GP mvhd), read from the file in pieces; other formats have neither.
 // - strip_location(): the photo without its location metadata (JPEG Exif and XMP APP1,
 //   PNG eXIf and XMP text, WebP EXIF and XMP chunks), for photos of anonymous reports.
-// - content(): GET /v1/media/{id}/content with ETag, Range (RFC 9110), If-None-Match, If-Range.
+// - content(): GET /v1/media/{id}/content with ETag, Range (RFC 9110), If-None-Match, If-Range;
+//   the bytes are streamed from the file (Response::file), any range of any size.
 //
 // A media object's bytes are DATA_DIR/uploads/<media id>.content, a hard link to the upload's
 // .bin (so a tus DELETE of the finished upload leaves the medium), replaced by a stripped
@@ -61,10 +62,6 @@ struct ByteRange {
 std::optional<std::vector<ByteRange>> parse_range(std::string_view value, std::uint64_t size);
 
 }  // namespace media
-
-// The largest body GET /v1/media/{id}/content sends in one response: the sandbox's responses
-// are strings (server.cpp), so a larger object is served in ranges of at most this much.
-inline constexpr std::uint64_t kMediaResponseLimit = 64ull << 20;
 
 class Media {
  public:

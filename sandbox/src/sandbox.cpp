@@ -21,6 +21,7 @@ sandbox::ServerConfig config_of(const SandboxOptions& o) {
   c.max_connections = o.max_connections;
   c.idle_timeout_ms = o.idle_timeout_ms;
   c.header_timeout_ms = o.header_timeout_ms;
+  c.write_timeout_ms = o.write_timeout_ms;
   c.tls_names = o.tls_names;
   return c;
 }

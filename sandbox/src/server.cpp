@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -39,6 +40,7 @@
 #include "oidc.h"
 #include "store.h"
 #include "uploads.h"
+#include "util.h"
 #include "webhooks.h"
 
 namespace hues::sandbox {
@@ -51,16 +53,19 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = net::ip::tcp;
 
-constexpr auto kWriteTimeout = std::chrono::seconds(30);
 // A streamed request body (a tus PATCH) may take as long as it needs, but not stall longer.
 constexpr auto kBodyStallTimeout = std::chrono::seconds(30);
-constexpr std::size_t kBodyPieceSize = 256 * 1024;  // the memory a streamed body holds at once
+// The memory a streamed body holds at once: a PATCH's, or a response's read from a file.
+constexpr std::size_t kBodyPieceSize = 256 * 1024;
 // An event stream: a comment after this long without bytes (proxies drop silent
 // connections), and a look at the store after this long without a wake (a safety net: each
 // commit wakes the streams).
 constexpr auto kHeartbeat = std::chrono::seconds(15);
 constexpr auto kEventsFallbackPoll = std::chrono::seconds(5);
 constexpr auto kHandshakeTimeout = std::chrono::seconds(10);
+// At stop(), how long open event streams get to send their last chunk (a client that does
+// not read may never take it: then its connection is cut).
+constexpr auto kStreamsCloseTimeout = std::chrono::seconds(2);
 
 // A connection as the cap sees it: while it waits for a request (a TLS handshake, the first
 // byte of the next request) it sits in its io_context's idle list, and may be shed.
@@ -107,6 +112,7 @@ struct IdleList {
 struct Connections {
   int cap = 0, high_water = 0;  // at cap accepting waits; from high_water each accept sheds one
   std::chrono::milliseconds idle_timeout{30000}, header_timeout{10000};
+  std::chrono::milliseconds write_timeout{30000};  // each write of a response (a piece, for a streamed one)
   std::atomic<int> open{0};
   std::atomic<bool> stopping{false}, paused{false};
   std::vector<std::unique_ptr<IdleList>> idle;  // by io_context
@@ -321,7 +327,7 @@ class Session : public Conn {
             if (auto s = weak.lock()) s->events_wake();
           });
         });
-    beast::get_lowest_layer(self().stream()).expires_after(kWriteTimeout);
+    beast::get_lowest_layer(self().stream()).expires_after(conns_.write_timeout);
     http::async_write_header(self().stream(), *events_sr_, [self = self().shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->events_end();
       self->events_watch();
@@ -335,6 +341,10 @@ class Session : public Conn {
     lowest.expires_never();
     watch_buf_.resize(512);
     self().stream().async_read_some(net::buffer(watch_buf_), [self = self().shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec && self->events_finishing_) {  // cancelled by events_finish: close as after a last response
+        self->do_eof();  // FIN, or close_notify (written as the shutdown starts)
+        return self->events_release();
+      }
       if (ec) return self->events_end();
       self->events_watch();  // bytes from a client that should send none: ignored
     });
@@ -351,7 +361,7 @@ class Session : public Conn {
     events_out_ += text;
     if (events_chunked_) events_out_ += "\r\n";
     last_sent_ = std::chrono::steady_clock::now();
-    beast::get_lowest_layer(self().stream()).expires_after(kWriteTimeout);  // the pending read keeps no deadline
+    beast::get_lowest_layer(self().stream()).expires_after(conns_.write_timeout);  // the pending read keeps no deadline
     net::async_write(self().stream(), net::buffer(events_out_), [self = self().shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->events_end();
       self->events_pump();
@@ -361,6 +371,7 @@ class Session : public Conn {
   // Sends what was committed since the position, batch by batch, then waits.
   void events_pump() {
     if (events_closed_) return;
+    if (events_->hub().closing()) return events_finish();
     std::string text;
     bool more = false;
     try {
@@ -378,6 +389,7 @@ class Session : public Conn {
   }
 
   void events_wait() {
+    if (events_->hub().closing()) return events_finish();
     if (events_->hub().latest() > events_->position()) return events_pump();  // committed meanwhile
     const auto now = std::chrono::steady_clock::now();
     const auto heartbeat_at = last_sent_ + kHeartbeat;
@@ -400,6 +412,32 @@ class Session : public Conn {
     if (events_waiting_ && events_timer_) events_timer_->cancel();
   }
 
+  // The server stops (EventHub::close_all): the last chunk (HTTP/1.1), then the pending read
+  // is cancelled and the connection closed as after any last response (FIN, or TLS
+  // close_notify), and the hub slot given back: stop() waits for every slot.
+  void events_finish() {
+    if (events_closed_) return;
+    events_closed_ = true;
+    if (events_timer_) events_timer_->cancel();
+    auto then = [self = self().shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->events_release();  // the socket closes with the session
+      self->events_finishing_ = true;
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->stream()).socket().cancel(ignored);  // the watch then calls do_eof
+    };
+    if (!events_chunked_) return then({}, 0);
+    events_out_ = "0\r\n\r\n";
+    beast::get_lowest_layer(self().stream()).expires_after(conns_.write_timeout);
+    net::async_write(self().stream(), net::buffer(events_out_), std::move(then));
+  }
+
+  void events_release() {
+    if (!events_) return;
+    if (waiter_) events_->hub().remove_waiter(waiter_);
+    waiter_ = 0;
+    events_.reset();  // gives the hub slot back
+  }
+
   // The client left or a write failed: close; the session ends with its last handler.
   void events_end() {
     if (events_closed_) return;
@@ -410,8 +448,52 @@ class Session : public Conn {
   }
 
   void write() {
-    beast::get_lowest_layer(self().stream()).expires_after(kWriteTimeout);
+    beast::get_lowest_layer(self().stream()).expires_after(conns_.write_timeout);
+    if (res_.file) return write_file_header();
     http::async_write(self().stream(), res_, beast::bind_front_handler(&Session::on_write, self().shared_from_this()));
+  }
+
+  // ---- a response body read from a file (Response::file): any length, one piece in memory ----
+  // The header, then the range piece by piece, each write under the write deadline: a reader
+  // that takes nothing for that long is dropped (and its file closed with the session).
+
+  void write_file_header() {
+    file_ = std::move(res_.file);
+    res_.file.reset();
+    file_sr_.emplace(res_);
+    http::async_write_header(self().stream(), *file_sr_, [self = self().shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->end_file();
+      self->write_file_piece();
+    });
+  }
+
+  void write_file_piece() {
+    if (file_->length == 0) {
+      end_file();
+      return on_write({}, 0);  // keep-alive as for any response
+    }
+    if (piece_.size() != kBodyPieceSize) piece_.resize(kBodyPieceSize);
+    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(file_->length, piece_.size()));
+    const std::size_t got = file_->file->read_into(file_->offset, piece_.data(), want);
+    if (got == 0) {  // the file is shorter than it was: the response cannot be whole, so close
+      std::fprintf(stderr, "hues-sandbox: a response's file ended %llu bytes early\n",
+                   static_cast<unsigned long long>(file_->length));
+      return end_file();
+    }
+    beast::get_lowest_layer(self().stream()).expires_after(conns_.write_timeout);
+    net::async_write(self().stream(), net::buffer(piece_.data(), got),
+                     [self = self().shared_from_this()](beast::error_code ec, std::size_t n) {
+                       if (ec) return self->end_file();  // gone, reset or stalled: the socket closes with the session
+                       self->file_->offset += n;
+                       self->file_->length -= n;
+                       self->write_file_piece();
+                     });
+  }
+
+  void end_file() {
+    file_.reset();
+    file_sr_.reset();
+    std::vector<char>().swap(piece_);  // a keep-alive connection holds no piece buffer between responses
   }
 
   void on_write(beast::error_code ec, std::size_t) {
@@ -435,6 +517,9 @@ class Session : public Conn {
   std::unique_ptr<StreamedBody> streamed_;
   std::optional<http::request_parser<http::buffer_body>> body_parser_;
   std::vector<char> piece_;
+  // A response body read from a file (write_file_header) through piece_.
+  std::optional<FileBody> file_;
+  std::optional<http::response_serializer<http::string_body>> file_sr_;
   // An event stream (open_events).
   std::unique_ptr<EventStream> events_;
   std::uint64_t waiter_ = 0;
@@ -443,7 +528,7 @@ class Session : public Conn {
   std::optional<net::steady_timer> events_timer_;
   std::string events_out_, watch_buf_;
   std::chrono::steady_clock::time_point last_sent_{};
-  bool events_chunked_ = false, events_waiting_ = false, events_closed_ = false;
+  bool events_chunked_ = false, events_waiting_ = false, events_closed_ = false, events_finishing_ = false;
 };
 
 class PlainSession : public Session<PlainSession>, public std::enable_shared_from_this<PlainSession> {
@@ -508,6 +593,12 @@ std::string client_key(const tcp::socket& socket) {
   auto bytes = a.to_v6().to_bytes();
   std::fill(bytes.begin() + 8, bytes.end(), 0);
   return net::ip::address_v6(bytes).to_string() + "/64";
+}
+
+// Sets done once ex's queue has been gone round `left` times (each round posts the next).
+void after_rounds(net::io_context::executor_type ex, int left, std::shared_ptr<std::promise<void>> done) {
+  if (left == 0) return done->set_value();
+  net::post(ex, [ex, left, done = std::move(done)]() mutable { after_rounds(ex, left - 1, std::move(done)); });
 }
 
 std::string url_host(const std::string& host) {
@@ -657,6 +748,7 @@ void Server::Impl::start() {
   events = std::make_unique<EventHub>(std::max(1, cfg.max_event_streams), std::max(1, cfg.max_event_streams_per_caller));
   events->set_latest(store->last_event_seq());
   store->add_event_listener([hub = events.get()](std::int64_t seq) { hub->published(seq); });
+  store->add_event_listener([w = webhooks.get()](std::int64_t) { w->wake(); });  // deliver at once, not at the next poll
   api->set_events(events.get());
   if (cfg.tls_port >= 0) {
     certs = ensure_dev_certificates(cfg.data_dir, cfg.tls_names);
@@ -684,6 +776,7 @@ void Server::Impl::start() {
   conns.high_water = conns.cap - std::max(1, conns.cap / 16);
   conns.idle_timeout = std::chrono::milliseconds(std::max(1, cfg.idle_timeout_ms));
   conns.header_timeout = std::chrono::milliseconds(std::max(1, cfg.header_timeout_ms));
+  conns.write_timeout = std::chrono::milliseconds(std::max(1, cfg.write_timeout_ms));
   conns.released = [this] {
     if (conns.paused.exchange(false))
       net::post(*iocs[0], [this] {
@@ -739,6 +832,21 @@ void Server::Impl::stop() {
     if (t.get_id() == std::this_thread::get_id()) throw std::logic_error("Sandbox::stop() called from a server thread");
   if (stopped) return;
   stopped = true;
+  if (events && !threads.empty()) {  // event streams end with their last chunk, not a cut connection
+    events->close_all();
+    if (events->wait_closed(kStreamsCloseTimeout)) {
+      // Their closes are started; let each thread run what they queued before the threads
+      // stop: a TLS close_notify may wait for its socket to poll writable, then for the I/O
+      // that the poll queued. A few rounds of each io_context's queue, the reactor between.
+      std::vector<std::future<void>> rounds;
+      for (auto& ioc : iocs) {
+        auto done = std::make_shared<std::promise<void>>();
+        rounds.push_back(done->get_future());
+        after_rounds(ioc->get_executor(), 4, std::move(done));
+      }
+      for (auto& r : rounds) r.wait_for(std::chrono::milliseconds(500));
+    }
+  }
   conns.stopping = true;
   for (auto& ioc : iocs) ioc->stop();
   for (auto& t : threads) t.join();

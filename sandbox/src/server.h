@@ -23,6 +23,9 @@ struct ServerConfig {
   int max_connections = 0;
   int idle_timeout_ms = 30000;    // a keep-alive connection waiting for its next request
   int header_timeout_ms = 10000;  // from a request's first byte to the end of its header
+  // A response's write (for a streamed body, each piece of 256 KiB): a client that reads
+  // nothing for this long is dropped.
+  int write_timeout_ms = 30000;
   // The names and addresses the TLS certificate is for; empty: localhost, 127.0.0.1, ::1.
   std::vector<std::string> tls_names;
   // An unfinished tus upload (/v1/uploads) expires this long after its last PATCH.

@@ -4,8 +4,14 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 namespace hues::sandbox {
@@ -73,6 +79,31 @@ double haversine_m(double lat1, double lon1, double lat2, double lon2) {
   const double a = std::sin(dlat / 2) * std::sin(dlat / 2) +
                    std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
   return 2 * kEarthRadiusM * std::asin(std::min(1.0, std::sqrt(a)));
+}
+
+PositionalFile::PositionalFile(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+  if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  struct stat st{};
+  size_ = ::fstat(fd_, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
+PositionalFile::~PositionalFile() { ::close(fd_); }
+
+std::size_t PositionalFile::read_into(std::uint64_t offset, char* out, std::size_t n) const {
+  std::size_t done = 0;
+  while (done < n) {
+    const ssize_t r = ::pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    done += static_cast<std::size_t>(r);
+  }
+  return done;
+}
+
+std::string PositionalFile::read(std::uint64_t offset, std::size_t n) const {
+  std::string out(n, '\0');
+  out.resize(read_into(offset, out.data(), n));
+  return out;
 }
 
 }  // namespace hues::sandbox

@@ -46,6 +46,24 @@ std::time_t now();
 // 30 February, 24:00).
 std::optional<std::time_t> utc_time(int y, int mo, int d, int h, int mi, int s);
 
+// A file read by position (pread), shared by the threads that read it; throws
+// std::runtime_error naming the path when it cannot be opened.
+class PositionalFile {
+ public:
+  explicit PositionalFile(const std::string& path);
+  ~PositionalFile();
+  PositionalFile(const PositionalFile&) = delete;
+  PositionalFile& operator=(const PositionalFile&) = delete;
+  std::uint64_t size() const { return size_; }  // when opened
+  // Up to n bytes at offset into out (fewer at the end of the file); how many were read.
+  std::size_t read_into(std::uint64_t offset, char* out, std::size_t n) const;
+  std::string read(std::uint64_t offset, std::size_t n) const;
+
+ private:
+  int fd_;
+  std::uint64_t size_ = 0;
+};
+
 // Great-circle distance in metres on the mean Earth sphere.
 double haversine_m(double lat1, double lon1, double lat2, double lon2);
 constexpr double kEarthRadiusM = 6371008.8;

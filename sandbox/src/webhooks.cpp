@@ -127,6 +127,14 @@ void Webhooks::stop() {
   if (worker_.joinable()) worker_.join();
 }
 
+void Webhooks::wake() {
+  {
+    std::lock_guard<std::mutex> lk(wake_mu_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
 // ---- the API's side ----
 
 WebhookEndpointWithSecret Webhooks::create(const std::string& owner, const NewWebhookEndpoint& n) {
@@ -298,7 +306,7 @@ Webhooks::ReplayOutcome Webhooks::replay(const std::string& owner, const std::st
     out.attempts = static_cast<std::int32_t>(s.int64(4));
     out.next_attempt_at = rfc3339(now());
   }
-  wake_.notify_all();
+  wake();
   return ReplayOutcome::kQueued;
 }
 
@@ -309,6 +317,7 @@ void Webhooks::run() {
     {
       std::lock_guard<std::mutex> lk(wake_mu_);
       if (stopping_) return;
+      woken_ = false;  // what wake() announced so far, scan() sees
     }
     try {
       scan();
@@ -322,7 +331,7 @@ void Webhooks::run() {
     std::int64_t wait = opt_.poll_ms;
     if (const std::int64_t due = next_due_ms()) wait = std::max<std::int64_t>(0, std::min(wait, due - now_ms()));
     std::unique_lock<std::mutex> lk(wake_mu_);
-    wake_.wait_for(lk, std::chrono::milliseconds(wait), [this] { return stopping_; });
+    wake_.wait_for(lk, std::chrono::milliseconds(wait), [this] { return stopping_ || woken_; });
   }
 }
 

@@ -33,7 +33,7 @@ struct WebhookOptions {
   int max_attempts = 10;               // per message and per replay
   int secret_grace_seconds = 86400;    // the old secret signs too for this long after a rotation
   int attempt_timeout_ms = 15000;      // connect + send + response of one attempt
-  int poll_ms = 50;                    // how often new events are looked for
+  int poll_ms = 50;                    // how often new comments are looked for (timeline rows wake the worker)
 };
 
 class Webhooks {
@@ -46,6 +46,9 @@ class Webhooks {
 
   // Ends the worker (an attempt in flight is abandoned at once). Idempotent.
   void stop();
+  // A timeline row was committed: the worker looks for new events now instead of at its next
+  // poll. Quick and lock-light (Store::add_event_listener calls it under the writer lock).
+  void wake();
 
   // The API's operations; owner is Caller::idempotency_owner() of a partner. nullopt: no
   // endpoint of that id belongs to owner (404).
@@ -80,6 +83,7 @@ class Webhooks {
   std::mutex wake_mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool woken_ = false;  // wake() since the worker last looked (guarded by wake_mu_)
   struct Io;
   std::unique_ptr<Io> io_;  // the worker's io_context (stop() ends an attempt in flight)
   std::thread worker_;

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+import raw_http
 from harness import Api
 from media_files import jpeg, mp4, padded, wav
 
@@ -220,15 +221,13 @@ def test_one_patch_uploads_64_mib_in_bounded_memory(spec, start_sandbox, tmp_pat
 
 
 def raw_patch_then_drop(base: str, path: str, key: str, offset: int, declared: int, data: bytes,
-                        extra: str = "") -> None:
+                        extra: dict | None = None) -> None:
     """A PATCH declaring `declared` bytes that sends only `data`, then closes its side."""
     import socket
-    from urllib.parse import urlsplit
-    u = urlsplit(base)
-    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
-        s.sendall((f"PATCH {path} HTTP/1.1\r\nHost: {u.netloc}\r\nTus-Resumable: 1.0.0\r\nX-Api-Key: {key}\r\n"
-                   f"Upload-Offset: {offset}\r\nContent-Type: {OCTET}\r\nContent-Length: {declared}\r\n{extra}\r\n"
-                   ).encode() + data)
+    with raw_http.connect(base) as s:
+        s.sendall(raw_http.request_head(base, "PATCH", path, {
+            **TUS, "X-Api-Key": key, "Upload-Offset": offset, "Content-Type": OCTET, "Content-Length": declared,
+            **(extra or {})}) + data)
         s.shutdown(socket.SHUT_WR)  # the client gives up mid-body
 
 
@@ -253,7 +252,7 @@ def test_a_dropped_patch_keeps_what_arrived_and_resumes(api, sandbox):
     # With Upload-Checksum an incomplete chunk cannot be verified: none of it is kept.
     path, _ = create(api, len(data), type="video")
     raw_patch_then_drop(api.base, path, api.api_key, 0, len(data), data[:500_000],
-                        f"Upload-Checksum: sha256 {digest('sha256', data)}\r\n")
+                        {"Upload-Checksum": f"sha256 {digest('sha256', data)}"})
     time.sleep(0.3)  # no offset to wait for: it must stay 0 (a later PATCH proves the commit ran)
     patch(api, path, 0, data[:10])
     assert head(api, path).headers["Upload-Offset"] == "10"
@@ -262,26 +261,17 @@ def test_a_dropped_patch_keeps_what_arrived_and_resumes(api, sandbox):
 def test_a_newer_patch_takes_over_a_stalled_one(api, sandbox):
     """A client whose connection died unseen resumes: HEAD shows the offset before the stalled
     PATCH, and a PATCH at it takes over; the stalled one keeps nothing."""
-    import socket
-    from urllib.parse import urlsplit
     data = video(2 * MiB)
     path, _ = create(api, len(data), type="video")
-    u = urlsplit(api.base)
-    with socket.create_connection((u.hostname, u.port), timeout=10) as stalled:
-        stalled.sendall((f"PATCH {path} HTTP/1.1\r\nHost: {u.netloc}\r\nTus-Resumable: 1.0.0\r\n"
-                         f"X-Api-Key: {api.api_key}\r\nUpload-Offset: 0\r\nContent-Type: {OCTET}\r\n"
-                         f"Content-Length: {len(data)}\r\n\r\n").encode() + data[:MiB])
+    with raw_http.connect(api.base) as stalled:
+        stalled.sendall(raw_http.request_head(api.base, "PATCH", path, {
+            **TUS, "X-Api-Key": api.api_key, "Upload-Offset": 0, "Content-Type": OCTET,
+            "Content-Length": len(data)}) + data[:MiB])
         time.sleep(0.3)  # let the server write what it got (it may not: the offset is 0 either way)
         assert head(api, path).headers["Upload-Offset"] == "0"
         patch(api, path, 0, data)
         stalled.sendall(b"\xff" * 1024)  # the old PATCH's next piece: refused, nothing written
-        stalled.settimeout(10)
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            chunk = stalled.recv(65536)
-            if not chunk:
-                break
-            answer += chunk
+        answer, _ = raw_http.read_head(stalled)
         assert answer.startswith(b"HTTP/1.1 409 "), answer[:200]
     assert head(api, path).headers["Upload-Offset"] == str(len(data))
     assert stored(sandbox.data_dir, path) == data
@@ -340,21 +330,13 @@ def test_authentication_and_ownership(api, people):
 def test_a_stranger_is_answered_before_sending_a_chunk(sandbox):
     """Bodies may be large (a PATCH streams up to 2 GiB): the body of a PATCH or POST without valid credentials is never
     read. The 401 arrives while the declared 8 MiB have not been sent, and the connection closes."""
-    import socket
-    from urllib.parse import urlsplit
-    u = urlsplit(sandbox.url)
     for method, target in (("PATCH", "/v1/uploads/upl_aaaaaaaaaaaaaaaaaaaaaaaa"), ("POST", "/v1/uploads")):
-        with socket.create_connection((u.hostname, u.port), timeout=10) as s:
-            s.sendall((f"{method} {target} HTTP/1.1\r\nHost: {u.netloc}\r\nTus-Resumable: 1.0.0\r\n"
-                       f"Upload-Offset: 0\r\nUpload-Length: {8 * MiB}\r\nUpload-Metadata: {meta(type='video')}\r\n"
-                       f"Content-Type: {OCTET}\r\nX-Api-Key: not-a-key\r\nContent-Length: {8 * MiB}\r\n\r\n").encode())
+        with raw_http.connect(sandbox.url) as s:
+            s.sendall(raw_http.request_head(sandbox.url, method, target, {
+                **TUS, "Upload-Offset": 0, "Upload-Length": 8 * MiB, "Upload-Metadata": meta(type="video"),
+                "Content-Type": OCTET, "X-Api-Key": "not-a-key", "Content-Length": 8 * MiB}))
             s.sendall(b"x" * 1024)  # a first kilobyte of the 8 MiB, then nothing
-            got = b""
-            while b"\r\n\r\n" not in got:
-                chunk = s.recv(65536)  # a server reading the body first would time this out
-                assert chunk, got
-                got += chunk
-            head_, _, _ = got.partition(b"\r\n\r\n")
+            head_, _ = raw_http.read_head(s)  # a server reading the body first would time this out
             assert head_.startswith(b"HTTP/1.1 401 "), head_
             assert b"connection: close" in head_.lower() and b"tus-resumable: 1.0.0" in head_.lower()
 

@@ -1,70 +1,28 @@
 // Media objects over a raw socket (tests/contract/test_media.py covers them in full): the
 // magic-number check of an upload's head (415 media_type_mismatch, the chunk discarded),
 // executables refused whatever the type, a finished upload's media object (Hues-Media-Id on
-// the last PATCH and on HEAD) with its pixel size or duration, and its bytes with Range.
+// the last PATCH and on HEAD) with its pixel size or duration, and its bytes with Range,
+// streamed from the file over HTTP and HTTPS under the write deadline.
 #include <doctest/doctest.h>
-
-#include <openssl/evp.h>
 
 #include <boost/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
 #include "hues/testing/sandbox.h"
 #include "test_client.h"
+#include "test_media.h"
 
 using namespace sandbox_test;
 using hues::testing::Sandbox;
 
-namespace {
-
-std::string b64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::string header(const Response& r, const char* name) {
-  auto it = r.find(name);
-  return it == r.end() ? std::string() : std::string(it->value());
-}
-
-std::string be16(unsigned v) { return {static_cast<char>(v >> 8), static_cast<char>(v & 0xFF)}; }
-std::string be32(std::uint32_t v) { return be16(v >> 16) + be16(v & 0xFFFF); }
-std::string le16(unsigned v) { return {static_cast<char>(v & 0xFF), static_cast<char>(v >> 8)}; }
-std::string le32(std::uint32_t v) { return le16(v & 0xFFFF) + le16(v >> 16); }
-
-// A JPEG's markers up to its first scan: SOI, APP0 (JFIF), SOF0 of width x height; then filler.
-std::string jpeg(unsigned width, unsigned height, std::size_t size) {
-  std::string j("\xFF\xD8", 2);
-  j += std::string("\xFF\xE0", 2) + be16(16) + std::string("JFIF\0\x01\x01\0\0\x01\0\x01\0\0", 14);
-  j += std::string("\xFF\xC0", 2) + be16(11) + std::string("\x08", 1) + be16(height) + be16(width) +
-       std::string("\x01\x01\x11\x00", 4);
-  j += std::string("\xFF\xDA", 2) + be16(8) + std::string("\x01\x01\x00\x00\x3F\x00", 6);
-  while (j.size() < size) j.push_back(static_cast<char>(j.size() * 13));
-  return j;
-}
-
-std::string wav(unsigned ms) {
-  const std::uint32_t rate = 8000;
-  const std::string data(rate * 2 * ms / 1000, '\0');
-  const std::string fmt = le16(1) + le16(1) + le32(rate) + le32(rate * 2) + le16(2) + le16(16);
-  return "RIFF" + le32(static_cast<std::uint32_t>(4 + 8 + fmt.size() + 8 + data.size())) + "WAVE" + "fmt " +
-         le32(static_cast<std::uint32_t>(fmt.size())) + fmt + "data" + le32(static_cast<std::uint32_t>(data.size())) + data;
-}
-
-// ftyp, mdat, then moov with a version-1 mvhd (64-bit fields) of timescale 600.
-std::string mp4(std::uint64_t duration_600ths) {
-  auto box = [](const std::string& type, const std::string& body) {
-    return be32(static_cast<std::uint32_t>(8 + body.size())) + type + body;
-  };
-  const std::string mvhd = box("mvhd", std::string("\x01\0\0\0", 4) + std::string(16, '\0') + be32(600) +
-                                           be32(static_cast<std::uint32_t>(duration_600ths >> 32)) +
-                                           be32(static_cast<std::uint32_t>(duration_600ths)) + std::string(80, '\0'));
-  return box("ftyp", "qt  " + std::string(4, '\0') + "qt  ") + box("mdat", std::string(500, '\x22')) + box("moov", mvhd);
-}
-
-}  // namespace
 
 TEST_CASE("media: the head of an upload is sniffed, a finished upload is a media object with its size or duration") {
   TempDir dir;
@@ -157,4 +115,96 @@ TEST_CASE("media: the head of an upload is sniffed, a finished upload is a media
     CHECK(c.request(http::verb::get, "/v1/media/m_aaaaaaaaaaaaaaaaaaaaaaaa", {}, key).result_int() == 404);
   }
   CHECK(c.connected());
+}
+
+namespace {
+
+// A socket with a small receive buffer (no autotuning), so that a client that stops reading
+// stops the server's writes soon; reads with a deadline.
+struct SlowReader {
+  explicit SlowReader(int port) : fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    REQUIRE(fd >= 0);
+    int small = 64 * 1024;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    timeval tv{15, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  ~SlowReader() { ::close(fd); }
+  void send_all(const std::string& s) { REQUIRE(::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size())); }
+  // Bytes until the server closes (0: EOF; -1: reset or the deadline).
+  std::size_t drain(ssize_t& last) {
+    std::size_t total = 0;
+    char buf[65536];
+    while ((last = ::recv(fd, buf, sizeof buf, 0)) > 0) total += static_cast<std::size_t>(last);
+    return total;
+  }
+  int fd;
+};
+
+}  // namespace
+
+TEST_CASE("media: downloads stream from the file over HTTP and HTTPS; keep-alive holds; a stalled reader is dropped") {
+  TempDir dir;
+  auto o = options_with(0, dir.path, 2);
+  o.write_timeout_ms = 1000;
+  Sandbox sb(o);
+  Client c(sb.port());
+  const Headers key = {{"X-Api-Key", sb.api_key()}};
+  // A 12 MiB video whose bytes differ everywhere (a misplaced piece would show).
+  std::string data(12u << 20, '\0');
+  std::uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (auto& ch : data) x ^= x << 13, x ^= x >> 7, x ^= x << 17, ch = static_cast<char>(x);
+  data.replace(0, kMp4Head.size(), kMp4Head);
+  const std::string path = create_upload(c, sb.api_key(), data.size());
+  c.write_bytes(patch_head(path, sb.api_key(), 0, data.size()));
+  c.write_bytes(data);
+  auto done = c.read_response();
+  REQUIRE(done.result_int() == 204);
+  const std::string target = "/v1/media/" + header(done, "Hues-Media-Id") + "/content";
+
+  TlsOptions tls;
+  tls.ca_file = sb.ca_file();
+  Client secure(sb.tls_port(), tls);
+  for (Client* cl : {&c, &secure}) {
+    CAPTURE(cl == &secure);
+    auto whole = cl->request(http::verb::get, target, {}, key);
+    CHECK(whole.result_int() == 200);
+    CHECK(header(whole, "Content-Length") == std::to_string(data.size()));
+    CHECK(whole.body() == data);
+    auto part = cl->request(http::verb::get, target, {}, {{"X-Api-Key", sb.api_key()}, {"Range", "bytes=5000001-"}});
+    CHECK(part.result_int() == 206);
+    CHECK(header(part, "Content-Range") == "bytes 5000001-" + std::to_string(data.size() - 1) + "/" + std::to_string(data.size()));
+    CHECK(part.body() == data.substr(5000001));
+    auto head = cl->request(http::verb::head, target, {}, key);
+    CHECK(header(head, "Content-Length") == std::to_string(data.size()));
+    CHECK(head.body().empty());
+    CHECK(cl->request(http::verb::get, "/healthz").result_int() == 200);  // the same connection, after each body
+    CHECK(cl->connected());
+  }
+
+  // Reads a little, then nothing for three write deadlines: the server drops the connection
+  // (what its buffers held still arrives, then the end), and serves everyone else meanwhile.
+  SlowReader slow(sb.port());
+  slow.send_all("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: " + sb.api_key() + "\r\n\r\n");
+  char first[1024];
+  REQUIRE(::recv(slow.fd, first, sizeof first, 0) > 0);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  CHECK(c.request(http::verb::get, "/healthz").result_int() == 200);
+  ssize_t last = 0;
+  const std::size_t got = slow.drain(last) + sizeof first;
+  CHECK(got < data.size());
+  CHECK(last <= 0);
+  // The same reader that resumes in time gets every byte.
+  SlowReader brief(sb.port());
+  brief.send_all("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: " + sb.api_key() + "\r\nConnection: close\r\n\r\n");
+  REQUIRE(::recv(brief.fd, first, 1, 0) == 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::size_t all = brief.drain(last) + 1;
+  CHECK(last == 0);
+  CHECK(all > data.size());  // the header and every byte of the body
 }

@@ -45,6 +45,8 @@ struct TlsOptions {
 
 class Client {
  public:
+  static constexpr std::chrono::milliseconds kTimeout{15000};  // each operation's deadline
+
   explicit Client(int port, std::optional<TlsOptions> tls = std::nullopt, std::string host = "127.0.0.1")
       : port_(port), host_(std::move(host)), tls_options_(std::move(tls)) {}
 
@@ -118,6 +120,28 @@ class Client {
     return parser.release();
   }
 
+  // The bytes that come next (what the buffer holds, else one read of up to 64 KiB), within
+  // timeout; throws boost::system::system_error (net::error::eof once the server closed).
+  std::string read_some(std::chrono::milliseconds timeout = kTimeout) {
+    if (!connected()) connect();
+    if (buffer_.size() == 0) {
+      with_stream([&](auto& s) {
+        beast::get_lowest_layer(s).expires_after(timeout);
+        std::size_t got = 0;
+        run([&](auto h) {
+          s.async_read_some(buffer_.prepare(64 * 1024), [h, &got](beast::error_code ec, std::size_t n) mutable {
+            got = n;
+            h(ec);
+          });
+        });
+        buffer_.commit(got);
+      });
+    }
+    std::string out(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    buffer_.consume(buffer_.size());
+    return out;
+  }
+
   // True when the server has closed its side (EOF on the next read).
   bool peer_closed() {
     beast::error_code result = net::error::would_block;
@@ -136,8 +160,6 @@ class Client {
   bool connected() const { return plain_.has_value() || tls_.has_value(); }
 
  private:
-  static constexpr auto kTimeout = std::chrono::seconds(15);
-
   template <class F>
   void with_stream(F&& f) {
     if (plain_) f(*plain_);

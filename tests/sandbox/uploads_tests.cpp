@@ -3,49 +3,17 @@
 // for another caller, termination, and a keep-alive connection across all of it.
 #include <doctest/doctest.h>
 
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "hues/testing/sandbox.h"
 #include "test_client.h"
+#include "test_media.h"
 
 using namespace sandbox_test;
 using hues::testing::Sandbox;
 
-namespace {
-
-std::string b64(const std::string& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-std::string sha256_b64(const std::string& data) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  EVP_Digest(data.data(), data.size(), d, &n, EVP_sha256(), nullptr);
-  return b64(std::string(reinterpret_cast<char*>(d), n));
-}
-
-std::string header(const Response& r, const char* name) {
-  auto it = r.find(name);
-  return it == r.end() ? std::string() : std::string(it->value());
-}
-
-std::string file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
 
 TEST_CASE("tus core: offsets, conflicts, checksums and ownership on one connection") {
   TempDir dir;
@@ -116,13 +84,6 @@ TEST_CASE("tus core: offsets, conflicts, checksums and ownership on one connecti
 
 namespace {
 
-long vm_hwm_kib() {
-  std::ifstream in("/proc/self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
-
 // Deterministic bytes that differ everywhere (a repeated pattern would hide misplaced pieces).
 std::string piece_of(std::size_t index, std::size_t size) {
   std::string out(size, '\0');
@@ -132,25 +93,8 @@ std::string piece_of(std::size_t index, std::size_t size) {
     ch = static_cast<char>(x);
   }
   // Each piece starts as an MP4 does, so the first one sniffs as the video it is declared as.
-  static constexpr char kFtyp[] = "\0\0\0\x18" "ftypisom" "\0\0\x02\0" "isomiso2";
-  out.replace(0, std::min(out.size(), sizeof kFtyp - 1), kFtyp, std::min(out.size(), sizeof kFtyp - 1));
+  out.replace(0, std::min(out.size(), kMp4Head.size()), kMp4Head, 0, std::min(out.size(), kMp4Head.size()));
   return out;
-}
-
-std::string create_upload(Client& c, const std::string& key, std::uint64_t length) {
-  auto made = c.request(http::verb::post, "/v1/uploads", {},
-                        {{"X-Api-Key", key}, {"Tus-Resumable", "1.0.0"}, {"Upload-Length", std::to_string(length)},
-                         {"Upload-Metadata", "type " + b64("video")}});
-  REQUIRE(made.result_int() == 201);
-  const std::string loc = header(made, "Location");
-  return loc.substr(loc.find("/v1/uploads/"));
-}
-
-std::string patch_head(const std::string& path, const std::string& key, std::uint64_t offset, std::uint64_t length,
-                       const std::string& extra = {}) {
-  return "PATCH " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Api-Key: " + key +
-         "\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: " +
-         std::to_string(offset) + "\r\nContent-Length: " + std::to_string(length) + "\r\n" + extra + "\r\n";
 }
 
 // HEAD until the offset is `want` (the server commits a dropped PATCH once it sees the
@@ -174,17 +118,9 @@ TEST_CASE("tus: one PATCH streams 64 MiB to disk with bounded memory") {
   Client c(sb.port());
   constexpr std::size_t kPiece = 1 << 20, kPieces = 64;
   const std::string path = create_upload(c, sb.api_key(), kPiece * kPieces);
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  for (std::size_t i = 0; i < kPieces; ++i) {
-    const std::string p = piece_of(i, kPiece);
-    EVP_DigestUpdate(ctx, p.data(), p.size());
-  }
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  EVP_DigestFinal_ex(ctx, d, &n);
-  EVP_MD_CTX_free(ctx);
-  const std::string sum = b64(std::string(reinterpret_cast<char*>(d), n));
+  Sha256 digest;
+  for (std::size_t i = 0; i < kPieces; ++i) digest.add(piece_of(i, kPiece));
+  const std::string sum = b64(digest.raw());
   const long before = vm_hwm_kib();  // this process: the client and the in-process server
   c.write_bytes(patch_head(path, sb.api_key(), 0, kPiece * kPieces, "Upload-Checksum: sha256 " + sum + "\r\n"));
   for (std::size_t i = 0; i < kPieces; ++i) c.write_bytes(piece_of(i, kPiece));

@@ -6,6 +6,7 @@
  *   "tls_names": ["localhost", "127.0.0.1", "::1"] (what the TLS certificate names; another
  *   name gives a certificate a client of localhost must refuse), "max_connections": 0 (from
  *   the descriptor limit), "idle_timeout_ms": 30000, "header_timeout_ms": 10000,
+ *   "write_timeout_ms": 30000 (a response's write, each 256 KiB piece of a streamed one),
  *   "max_sign_in_failures": 5, "max_sign_in_failures_per_address": 30,
  *   "max_user_code_failures": 5, "lockout_seconds": 900,
  *   "failure_window_seconds": lockout_seconds (the window failures are counted in),

@@ -32,6 +32,7 @@ struct SandboxOptions {
   int max_connections = 0;
   int idle_timeout_ms = 30000;    // keep-alive wait for the next request
   int header_timeout_ms = 10000;  // first byte to end of header
+  int write_timeout_ms = 30000;   // a response's write (each piece of a streamed one)
   // Host names / IP addresses the TLS certificate names; empty: localhost, 127.0.0.1, ::1.
   // Another name makes a certificate that clients connecting to localhost must refuse.
   std::vector<std::string> tls_names;
