@@ -2,13 +2,16 @@
 //
 // Why SQLite: a commit is atomic and durable (WAL + synchronous=FULL fsyncs it), so an item
 // is either wholly queued or not at all whatever instant the process dies; the sandbox already
-// links it; and a later migration can add the media rows (tus upload URLs and offsets) of an
-// item in the same transactions as the item's own state.
+// links it; and the media rows of an item (their tus upload URLs, offsets and media ids, schema
+// step 2) commit in the same transactions as the item's own state.
 //
 // The sender takes one item at a time, oldest first. Its steps (pick the head and mark it
 // `sending`, store the outcome, tell the listener) run on the runtime's host executor, so no
 // fsync and no host code ever runs on an I/O thread; waits between attempts are runtime
 // timers. Only the HTTP exchange runs on the I/O threads, through the client's pipeline.
+// An item with media uploads each file first (hues::Upload, with an UploadStore that is the
+// item's own row), stores each media id, appends the ids to the stored body once, then
+// creates the report: see docs/outbox.md, "Media".
 #include "hues/outbox.h"
 
 #include <fcntl.h>
