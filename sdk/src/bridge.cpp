@@ -674,6 +674,8 @@ std::shared_ptr<Object> make_object(const std::string& type, const json::object&
     r.integer("initial_backoff_ms", o.initial_backoff_ms);
     r.integer("max_backoff_ms", o.max_backoff_ms);
     r.integer("send_deadline_ms", o.send_deadline_ms);
+    r.boolean("copy_media", o.copy_media);
+    r.integer("media_chunk_size", o.media_chunk_size);
     r.finish();
     auto obj = std::make_shared<OutboxObject>();
     obj->runtime = client->core->runtime();
@@ -839,7 +841,9 @@ void start_method(const std::shared_ptr<Object>& obj, const CallDesc& d, const j
     std::function<json::value()> work;
     if (m == "enqueue") {
       auto report = arg_model<NewReport>(a, "report");
-      work = [outbox, report] { return to_json(outbox->enqueue(report)); };
+      std::vector<OutboxMedia> media;
+      if (auto* v = a.if_contains("media"); v && !v->is_null()) read_json(*v, media, "media");
+      work = [outbox, report, media] { return to_json(outbox->enqueue(report, media)); };
     } else if (m == "items") {
       work = [outbox] { return to_json(outbox->items()); };
     } else if (m == "cancel") {

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -28,7 +30,8 @@ inline void send_all(int fd, const std::string& data) {
 }
 
 // Reads one HTTP/1.1 message with a Content-Length body (or none). Empty on EOF/error.
-inline std::string read_message(int fd) {
+// headers_only: a response to HEAD (its Content-Length describes a body never sent).
+inline std::string read_message(int fd, bool headers_only = false) {
   std::string buf;
   char chunk[4096];
   std::size_t need = std::string::npos;
@@ -39,7 +42,7 @@ inline std::string read_message(int fd) {
       std::string head = buf.substr(0, end);
       for (auto& c : head) c = static_cast<char>(::tolower(c));
       auto cl = head.find("content-length:");
-      if (cl != std::string::npos) need += std::stoul(head.substr(cl + 15));
+      if (cl != std::string::npos && !headers_only) need += std::stoul(head.substr(cl + 15));
     }
     if (need != std::string::npos && buf.size() >= need) return buf.substr(0, need);
     ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
@@ -145,5 +148,63 @@ inline void relay(int a, int b) {
     }
   }
 }
+
+// An HTTP relay that takes one request at a time: script(request, index) answers it itself (a
+// fault) or returns nothing, and the request goes to the upstream server on a connection of
+// its own; upstream URLs in the answer's headers (a tus Location) are pointed at the relay.
+// Every request's head is kept, in arrival order, with its arrival time.
+class ScriptedRelay {
+ public:
+  using Script = std::function<std::optional<std::string>(const std::string& request, int index)>;
+  ScriptedRelay(int upstream_port, Script script)
+      : upstream_(upstream_port), script_(std::move(script)), server_([this](int fd, int) { serve(fd); }) {}
+  std::string url() const { return server_.url(); }
+  int port() const { return server_.port(); }
+  struct Seen {
+    std::string head;  // request line and headers
+    std::chrono::steady_clock::time_point at;
+  };
+  std::vector<Seen> seen() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen_;
+  }
+
+ private:
+  void serve(int fd) {
+    for (;;) {
+      std::string request = read_message(fd);
+      if (request.empty()) break;
+      int index;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        index = static_cast<int>(seen_.size());
+        seen_.push_back({request.substr(0, request.find("\r\n\r\n")), std::chrono::steady_clock::now()});
+      }
+      if (auto answer = script_(request, index)) {
+        send_all(fd, *answer);
+        continue;
+      }
+      int up = connect_to(upstream_);
+      if (up < 0) break;
+      send_all(up, request);
+      std::string response = read_message(up, request.rfind("HEAD ", 0) == 0);
+      ::close(up);
+      if (response.empty()) break;
+      const std::string from = "http://127.0.0.1:" + std::to_string(upstream_), to = url();
+      auto end = response.find("\r\n\r\n");
+      for (auto at = response.find(from); at != std::string::npos && at < end; at = response.find(from, at + to.size())) {
+        response.replace(at, from.size(), to);
+        end = response.find("\r\n\r\n");
+      }
+      send_all(fd, response);
+    }
+    ::close(fd);
+  }
+  int upstream_;
+  Script script_;
+  mutable std::mutex mu_;
+  std::vector<Seen> seen_;
+  FaultServer server_;  // last: stopped (its handlers joined) before the rest goes
+};
 
 }  // namespace hues_test

@@ -6,7 +6,10 @@
 #include <hues/hues.h>
 #include <hues/testing/sandbox.h>
 
+#include "fault_server.h"
+#include "internal/crypto.h"
 #include "test_support.h"
+#include "tus_upload.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,8 +25,11 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -425,4 +431,371 @@ TEST_CASE("outbox: kill -9 at random moments while enqueueing and flushing 1,000
   CHECK(report_ids.size() == static_cast<std::size_t>(total));
   CHECK(outbox.purge() == total);
   CHECK(outbox.items().items.empty());
+}
+
+// ---- media in the outbox ----
+
+namespace {
+
+std::string sha256_hex(const std::string& data) { return hues::internal::to_hex(hues::internal::sha256(data)); }
+
+void write_file(const std::string& path, const std::string& data) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  REQUIRE(f);
+  REQUIRE(std::fwrite(data.data(), 1, data.size(), f) == data.size());
+  std::fclose(f);
+}
+
+hues::OutboxMedia photo_at(const std::string& path) {
+  hues::OutboxMedia m;
+  m.path = path;
+  m.media_type = hues::MediaType::kPhoto;
+  return m;
+}
+
+// The item's report as the server holds it, with the sha256 of each of its media.
+std::vector<std::string> media_sha256(hues::Client& client, const std::string& report_id) {
+  std::vector<std::string> out;
+  for (const auto& id : client.reports().get(report_id).media) out.push_back(client.media().get(id).sha256);
+  return out;
+}
+
+std::size_t finished_media_files(const std::string& data_dir) {
+  std::size_t n = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(data_dir) / "uploads"))
+    n += e.path().extension() == ".content";
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("outbox: a report with a photo queued offline is delivered with its photo once the sandbox comes up") {
+  TempDir dir;
+  int port = free_port();
+  auto events = std::make_shared<Events>();
+  const std::string word = tag();
+  const std::string photo = hues_test::jpeg_head(640, 480, 70000);
+  const std::string photo_path = dir.file("ảnh-đèn-hỏng.jpg");
+  write_file(photo_path, photo);
+  hues::Client offline(offline_options(port, "hk_test_hue_s_sandbox_0001"));
+  auto o = fast(dir.file("outbox.db"), events);
+  o.media_chunk_size = 16384;  // several PATCHes
+  hues::Outbox outbox(offline, o);
+  auto item = outbox.enqueue(report("Đèn đường hỏng, có ảnh " + word), {photo_at(photo_path)});
+  REQUIRE(item.media.size() == 1);
+  CHECK(item.media[0].path == photo_path);
+  CHECK(item.media[0].size == static_cast<std::int64_t>(photo.size()));
+  CHECK(item.media_total == static_cast<std::int64_t>(photo.size()));
+  CHECK(item.media_sent == 0);
+  CHECK_FALSE(outbox.wait_idle(300));
+  auto list = outbox.items();
+  for (int i = 0; i < 1000 && list.items[0].last_error.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    list = outbox.items();
+  }
+  CHECK(list.items[0].state == "pending");
+  CHECK(list.items[0].last_error.find("connection") != std::string::npos);
+  CHECK(list.items[0].media_sent == 0);
+
+  hues::testing::SandboxOptions so;
+  so.port = port;
+  so.tls_port = -1;
+  hues::testing::Sandbox sb(so);
+  outbox.flush();
+  REQUIRE(outbox.wait_idle(30000));
+  REQUIRE(events->wait_for(1, 0));
+  list = outbox.items();
+  REQUIRE(list.items.size() == 1);
+  const auto& done = list.items[0];
+  REQUIRE(done.state == "delivered");
+  CHECK(done.media_sent == done.media_total);
+  REQUIRE(done.media.size() == 1);
+  CHECK_FALSE(done.media[0].media_id.empty());
+  CHECK(done.report.media == std::vector<std::string>{done.media[0].media_id});  // the body sent
+  hues::Client online(offline_options(port, sb.api_key()));
+  auto held = reports_with(online, word);
+  REQUIRE(held.size() == 1);
+  REQUIRE(held.begin()->second.size() == 1);
+  CHECK(held.begin()->second[0] == done.report_id);
+  CHECK(online.reports().get(done.report_id).media == std::vector<std::string>{done.media[0].media_id});
+  CHECK(media_sha256(online, done.report_id) == std::vector<std::string>{sha256_hex(photo)});
+  CHECK(finished_media_files(sb.data_dir()) == 1);
+}
+
+TEST_CASE("outbox: media is checked at enqueue: a missing, unreadable or non-regular file queues nothing") {
+  TempDir dir;
+  hues::Client offline(offline_options(free_port(), "hk_test_hue_s_sandbox_0001"));
+  hues::Outbox outbox(offline, fast(dir.file("outbox.db")));
+  const std::string ok = dir.file("ok.jpg");
+  write_file(ok, hues_test::jpeg_head(10, 10));
+  auto e = hues_test::catch_error([&] { outbox.enqueue(report("Ảnh mất"), {photo_at(ok), photo_at(dir.file("none.jpg"))}); });
+  CHECK(e.type() == hues::ErrorType::kValidation);
+  CHECK(e.field() == "media[1].path");
+  CHECK(e.code() == "file_not_found");
+  e = hues_test::catch_error([&] { outbox.enqueue(report("Thư mục"), {photo_at(dir.path.string())}); });
+  CHECK(e.field() == "media[0].path");
+  if (::geteuid() != 0) {  // root reads anything
+    const std::string locked = dir.file("locked.jpg");
+    write_file(locked, "x");
+    ::chmod(locked.c_str(), 0);
+    e = hues_test::catch_error([&] { outbox.enqueue(report("Không đọc được"), {photo_at(locked)}); });
+    CHECK(e.field() == "media[0].path");
+    CHECK(e.code() == "file_unreadable");
+  }
+  e = hues_test::catch_error([&] { outbox.enqueue(report("Đường dẫn rỗng"), {photo_at("")}); });
+  CHECK(e.field() == "media[0].path");
+  CHECK(outbox.items().items.empty());
+}
+
+TEST_CASE("outbox: a file deleted or changed after enqueue fails its item for good; with copy_media it is delivered") {
+  TempDir dir;
+  int port = free_port();
+  auto events = std::make_shared<Events>();
+  const std::string word = tag();
+  hues::Client offline(offline_options(port, "hk_test_hue_s_sandbox_0001"));
+  const std::string a = dir.file("a.jpg"), b = dir.file("b.jpg"), c = dir.file("c.jpg");
+  const std::string photo_c = hues_test::jpeg_head(30, 20, 5000);
+  write_file(a, hues_test::jpeg_head(10, 10));
+  write_file(b, hues_test::jpeg_head(20, 10));
+  write_file(c, photo_c);
+  std::string deleted_id, changed_id, copied_id;
+  {
+    hues::Outbox outbox(offline, fast(dir.file("plain.db"), events));
+    deleted_id = outbox.enqueue(report("Tệp bị xoá " + word), {photo_at(a)}).local_id;
+    changed_id = outbox.enqueue(report("Tệp bị sửa " + word), {photo_at(b)}).local_id;
+  }
+  {
+    auto o = fast(dir.file("copies.db"), events);
+    o.copy_media = true;
+    hues::Outbox outbox(offline, o);
+    auto item = outbox.enqueue(report("Tệp được sao " + word), {photo_at(c)});
+    copied_id = item.local_id;
+    REQUIRE(item.media.size() == 1);
+    CHECK(item.media[0].copied);
+    CHECK(item.media[0].path == c);
+    CHECK(std::distance(fs::directory_iterator(dir.file("copies.db.media")), fs::directory_iterator()) == 1);
+  }
+  ::unlink(a.c_str());
+  write_file(b, hues_test::jpeg_head(20, 10, 2100));  // another size
+  ::unlink(c.c_str());                                 // the outbox has its copy
+
+  hues::testing::SandboxOptions so;
+  so.port = port;
+  so.tls_port = -1;
+  hues::testing::Sandbox sb(so);
+  {
+    hues::Outbox outbox(offline, fast(dir.file("plain.db"), events));
+    REQUIRE(outbox.wait_idle(30000));
+    auto list = outbox.items();
+    REQUIRE(list.items.size() == 2);
+    CHECK(list.items[0].state == "failed");
+    CHECK(list.items[0].error_field == "media[0].path");
+    CHECK(list.items[0].last_error.find("deleted after enqueue") != std::string::npos);
+    CHECK(list.items[1].state == "failed");
+    CHECK(list.items[1].error_field == "media[0].path");
+    CHECK(list.items[1].last_error.find("changed after enqueue") != std::string::npos);
+    const auto attempts = list.items[0].attempts;
+    outbox.flush();
+    CHECK(outbox.wait_idle(2000));
+    CHECK(outbox.items().items[0].attempts == attempts);  // not retried
+  }
+  {
+    auto o = fast(dir.file("copies.db"), events);
+    o.copy_media = true;
+    hues::Outbox outbox(offline, o);
+    REQUIRE(outbox.wait_idle(30000));
+    auto list = outbox.items();
+    REQUIRE(list.items.size() == 1);
+    REQUIRE(list.items[0].state == "delivered");
+    hues::Client online(offline_options(port, sb.api_key()));
+    CHECK(media_sha256(online, list.items[0].report_id) == std::vector<std::string>{sha256_hex(photo_c)});
+    // Delivered: the copy is gone.
+    CHECK(std::distance(fs::directory_iterator(dir.file("copies.db.media")), fs::directory_iterator()) == 0);
+  }
+  REQUIRE(events->wait_for(1, 2));
+  std::lock_guard<std::mutex> lock(events->mu);
+  CHECK(events->failed_items[0].local_id == deleted_id);
+  CHECK(events->failed_items[1].local_id == changed_id);
+  CHECK(events->delivered_items[0].local_id == copied_id);
+}
+
+TEST_CASE("outbox: media the server refuses for good (415 media_type_mismatch) fails the item, the queue goes on") {
+  TempDir dir;
+  auto events = std::make_shared<Events>();
+  const std::string word = tag();
+  hues::Client client(options_for(sandbox().url()));
+  hues::Outbox outbox(client, fast(dir.file("outbox.db"), events));
+  const std::string jpeg = dir.file("not-a-video.mp4");
+  write_file(jpeg, hues_test::jpeg_head(40, 30));
+  hues::OutboxMedia as_video = photo_at(jpeg);
+  as_video.media_type = hues::MediaType::kVideo;  // a photo declared a video: the sandbox sniffs it
+  auto bad = outbox.enqueue(report("Video giả " + word), {as_video});
+  auto good = outbox.enqueue(report("Không có tệp " + word));
+  REQUIRE(outbox.wait_idle(30000));
+  REQUIRE(events->wait_for(1, 1));
+  auto list = outbox.items();
+  REQUIRE(list.items.size() == 2);
+  CHECK(list.items[0].state == "failed");
+  CHECK(list.items[0].error_field == "media[0].media_type");
+  CHECK(list.items[0].last_error.find("415") != std::string::npos);
+  CHECK(list.items[0].report_id.empty());
+  CHECK(list.items[1].state == "delivered");
+  CHECK(reports_with(client, word).size() == 1);  // only the good one
+}
+
+TEST_CASE("outbox: cancelling a pending item whose photo is half uploaded aborts and terminates its upload") {
+  TempDir dir;
+  // The relay lets the creation and the first PATCH through, then answers every PATCH 503:
+  // the item is pending (backing off) with its upload half done.
+  std::atomic<int> patches{0};
+  hues_test::ScriptedRelay relay(sandbox().port(), [&](const std::string& req, int) -> std::optional<std::string> {
+    if (req.rfind("PATCH ", 0) == 0 && patches++ >= 1) return hues_test::http_response(503, "{}");
+    return std::nullopt;
+  });
+  hues::Client client(options_for(relay.url()));
+  auto o = fast(dir.file("outbox.db"));
+  o.media_chunk_size = 4096;
+  o.initial_backoff_ms = 200;
+  hues::Outbox outbox(client, o);
+  const std::string path = dir.file("photo.jpg");
+  write_file(path, hues_test::jpeg_head(200, 100, 40000));
+  auto item = outbox.enqueue(report("Hủy giữa chừng " + tag()), {photo_at(path)});
+  auto list = outbox.items();
+  for (int i = 0; i < 1500 && list.items[0].media_sent == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    list = outbox.items();
+  }
+  REQUIRE(list.items[0].media_sent == 4096);  // the first chunk
+  CHECK(list.items[0].state == "pending");
+  CHECK(outbox.cancel(item.local_id));
+  CHECK(outbox.items().items.empty());
+  // The upload's URL, as the POST's answer gave it, gets a tus DELETE.
+  std::string upload_path;
+  for (int i = 0; i < 500; ++i) {
+    bool deleted = false;
+    for (const auto& s : relay.seen()) {
+      if (s.head.rfind("PATCH ", 0) == 0 && upload_path.empty()) upload_path = s.head.substr(6, s.head.find(' ', 6) - 6);
+      if (!upload_path.empty() && s.head.rfind("DELETE " + upload_path + " ", 0) == 0) deleted = true;
+    }
+    if (deleted) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (i == 499) FAIL("no DELETE of " << upload_path);
+  }
+  // And the sandbox no longer knows it (a tus HEAD of a terminated upload: 404 or 410).
+  int fd = hues_test::connect_to(sandbox().port());
+  REQUIRE(fd >= 0);
+  hues_test::send_all(fd, "HEAD " + upload_path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nTus-Resumable: 1.0.0\r\nX-Api-Key: " +
+                              sandbox().api_key() + "\r\nConnection: close\r\n\r\n");
+  const std::string answer = hues_test::read_message(fd, true);
+  ::close(fd);
+  CHECK((answer.rfind("HTTP/1.1 404", 0) == 0 || answer.rfind("HTTP/1.1 410", 0) == 0));
+}
+
+TEST_CASE("outbox: 5xx and 429 (Retry-After honoured) back off and deliver exactly once, never fail") {
+  TempDir dir;
+  const std::string word = tag();
+  // The first two creates get 503, the third 429 with Retry-After: 1, the rest reach the sandbox.
+  std::atomic<int> creates{0};
+  hues_test::ScriptedRelay relay(sandbox().port(), [&](const std::string& req, int) -> std::optional<std::string> {
+    if (req.rfind("POST /v1/reports ", 0) != 0) return std::nullopt;
+    int n = creates++;
+    if (n < 2) return hues_test::http_response(503, R"({"error":{"code":"unavailable","message":"down"}})");
+    if (n == 2)
+      return hues_test::http_response(429, R"({"error":{"code":"rate_limited","message":"slow down"}})", "Retry-After: 1\r\n");
+    return std::nullopt;
+  });
+  auto co = options_for(relay.url());
+  co.retry.max_attempts = 1;  // the outbox's own backoff, not the client's
+  hues::Client client(co);
+  auto events = std::make_shared<Events>();
+  hues::Outbox outbox(client, fast(dir.file("outbox.db"), events));
+  auto item = outbox.enqueue(report("Thử lại khi máy chủ bận " + word));
+  REQUIRE(outbox.wait_idle(30000));
+  REQUIRE(events->wait_for(1, 0));
+  auto list = outbox.items();
+  REQUIRE(list.items.size() == 1);
+  CHECK(list.items[0].state == "delivered");
+  CHECK(list.items[0].attempts == 4);
+  CHECK(events->failed_items.empty());
+  hues::Client reader(options_for(sandbox().url()));
+  auto held = reports_with(reader, word);
+  REQUIRE(held.size() == 1);
+  CHECK(held.begin()->second.size() == 1);
+  // Every attempt carried the same Idempotency-Key; the one after the 429 waited its Retry-After
+  // (the backoff alone is at most 200 ms here).
+  std::vector<hues_test::ScriptedRelay::Seen> posts;
+  for (const auto& s : relay.seen())
+    if (s.head.rfind("POST /v1/reports ", 0) == 0) posts.push_back(s);
+  REQUIRE(posts.size() == 4);
+  auto key_of = [](std::string h) {
+    for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto at = h.find("idempotency-key:");
+    return at == std::string::npos ? std::string() : h.substr(at, h.find("\r\n", at) - at);
+  };
+  CHECK_FALSE(key_of(posts[0].head).empty());
+  for (const auto& p : posts) CHECK(key_of(p.head) == key_of(posts[0].head));
+  CHECK(posts[3].at - posts[2].at >= std::chrono::milliseconds(990));
+}
+
+TEST_CASE("outbox: kill -9 between and within uploads: each report once, with exactly its photo, no upload twice") {
+  TempDir dir;
+  // A sandbox of its own: its finished media files are counted.
+  hues::testing::SandboxOptions so;
+  so.tls_port = -1;
+  hues::testing::Sandbox sb(so);
+  const std::string word = tag();
+  const std::string path = dir.file("outbox.db");
+  const int total = 50;
+  const std::vector<std::string> args{HUES_OUTBOX_CHILD, path, sb.url(), sb.api_key(), word, std::to_string(total),
+                                      dir.path.string()};
+  std::mt19937 rng(std::random_device{}());
+  std::uniform_int_distribution<int> delay_ms(30, 400);
+  int kills = 0;
+  for (int round = 0; round < 15; ++round) {
+    pid_t pid = spawn_child(args);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      REQUIRE(WIFEXITED(status));
+      REQUIRE(WEXITSTATUS(status) == 0);
+      continue;
+    }
+    ::kill(pid, SIGKILL);
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    kills += WIFSIGNALED(status) ? 1 : 0;
+  }
+  MESSAGE("killed " << kills << " times");
+  CHECK(kills >= 3);
+  pid_t pid = spawn_child(args);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+
+  hues::Client client(options_for(sb.url()));
+  auto held = reports_with(client, word);
+  CHECK(held.size() == static_cast<std::size_t>(total));
+  std::set<std::string> media_ids;
+  int wrong = 0;
+  for (int i = 0; i < total; ++i) {
+    char text[160];
+    std::snprintf(text, sizeof text, "Báo cáo có ảnh số %04d ở Vỹ Dạ %s", i, word.c_str());
+    auto it = held.find(text);
+    REQUIRE(it != held.end());
+    REQUIRE(it->second.size() == 1);  // once
+    auto r = client.reports().get(it->second[0]);
+    REQUIRE(r.media.size() == 1);  // exactly its photo
+    media_ids.insert(r.media[0]);
+    // The child wrote photo i from its number: the bytes the server holds are that file's.
+    std::ifstream in(dir.path / ("photo-" + std::to_string(i) + ".jpg"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    wrong += client.media().get(r.media[0]).sha256 != sha256_hex(bytes);
+  }
+  CHECK(wrong == 0);
+  CHECK(media_ids.size() == static_cast<std::size_t>(total));
+  // No file was uploaded to the end twice (a kill after the server finished an upload resumes
+  // it by HEAD, which names the finished medium).
+  CHECK(finished_media_files(sb.data_dir()) == static_cast<std::size_t>(total));
+  hues::Outbox outbox(client, fast(path));
+  CHECK(count_state(outbox.items(), "delivered") == static_cast<std::size_t>(total));
 }

@@ -178,5 +178,32 @@ public class OutboxTests {
     }
     Directory.Delete(dir, true);
   }
+
+  [Test]
+  public void AReportWithAPhotoIsDeliveredWithItAttached() {
+    var dir = TempDir();
+    var photo = TusUpload.Jpeg(320, 240);
+    var file = Path.Combine(dir, "ảnh-ngập.jpg");
+    File.WriteAllBytes(file, photo);
+    var word = "obx" + Guid.NewGuid().ToString("N").Substring(0, 8);
+    using (var client = SandboxFixture.Sandbox.CreateClient())
+    using (var outbox = new Outbox(client, Path.Combine(dir, "m.db"), initialBackoffMs: 20, mediaChunkSize: 1024)) {
+      var bad = Assert.Throws<ValidationException>(() =>
+          outbox.Enqueue(Report("Không có tệp"), new[] { new OutboxMedia(Path.Combine(dir, "none.jpg"), MediaType.Photo) }));
+      Assert.That(bad.Field, Is.EqualTo("media[0].path"));
+      var item = outbox.Enqueue(Report("Ngập có ảnh " + word), new[] { new OutboxMedia(file, MediaType.Photo) });
+      Assert.That(item.MediaTotal, Is.EqualTo(photo.Length));
+      Assert.That(outbox.WaitIdle(30000), Is.True);
+      var done = outbox.Items().Items.Single();
+      Assert.That(done.State, Is.EqualTo(OutboxItemState.Delivered));
+      Assert.That(done.MediaSent, Is.EqualTo(done.MediaTotal));
+      var report = client.Reports.Get(done.ReportId);
+      Assert.That(report.Media, Is.EqualTo(new[] { done.Media[0].MediaId }));
+      string sha;
+      using (var h = System.Security.Cryptography.SHA256.Create())
+        sha = BitConverter.ToString(h.ComputeHash(photo)).Replace("-", "").ToLowerInvariant();
+      Assert.That(client.Media.Get(report.Media[0]).Sha256, Is.EqualTo(sha));
+    }
+  }
 }
 }

@@ -195,3 +195,46 @@ def test_events_as_an_async_iterator(tmp_path, sandbox):
     asyncio.run(main())
     stream.close()
     assert list(stream) == []
+
+
+def test_a_report_with_a_photo_queued_offline_is_delivered_with_it(tmp_path):
+    """enqueue(report, [OutboxMedia]) with nothing listening; the photo is uploaded (tus) and
+    attached once the sandbox comes up: the report's medium has the file's sha256."""
+    import hashlib
+
+    from tus_upload import jpeg
+
+    port = free_port()
+    word = "obx" + uuid.uuid4().hex[:10]
+    data = jpeg(320, 240) + bytes(range(256)) * 100
+    photo = tmp_path / "ảnh-ngập.jpg"
+    photo.write_bytes(data)
+    events = Events()
+    with offline_client(port) as client, \
+            hues.Outbox(client, str(tmp_path / "m.db"), listener=events, initial_backoff=0.02, max_backoff=0.2,
+                        media_chunk_size=8192) as outbox:
+        with pytest.raises(hues.ValidationError) as e:
+            outbox.enqueue(new_report("Không có tệp"), [hues.OutboxMedia(path=str(tmp_path / "none.jpg"),
+                                                                          media_type=hues.MediaType.PHOTO)])
+        assert e.value.field == "media[0].path"
+        assert outbox.items().items == []
+        item = outbox.enqueue(new_report(f"Ngập có ảnh {word}"),
+                              [hues.OutboxMedia(path=str(photo), media_type=hues.MediaType.PHOTO)])
+        assert item.media_total == len(data) and item.media_sent == 0
+        assert [m.path for m in item.media] == [str(photo)]
+        assert outbox.wait_idle(0.3) is False
+        with hues.testing.Sandbox(port=port, tls_port=-1) as sb:
+            outbox.flush()
+            assert outbox.wait_idle(30)
+            assert events.wait(1)
+            (done,) = outbox.items().items
+            assert done.state == hues.OutboxItemState.DELIVERED
+            assert done.media_sent == done.media_total == len(data)
+            assert done.media[0].media_id and done.report.media == [done.media[0].media_id]
+            with sb.client() as online:
+                r = online.reports.get(done.report_id)
+                assert r.description == f"Ngập có ảnh {word}"
+                assert r.media == [done.media[0].media_id]
+                m = online.media.get(r.media[0])
+                assert m.sha256 == hashlib.sha256(data).hexdigest()
+                assert m.size == len(data)

@@ -336,6 +336,8 @@ class Ctx(render.IrIndex):
         """A compile-time constant for an optional parameter's default."""
         if t["kind"] in ("string", "bool", "int64", "int32", "double"):
             return self.literal(t, value)
+        if t["kind"] in ("array", "map") and not value:
+            return "null"  # an empty list or map: null is sent as nothing (the SDK's default)
         raise ValueError(f"no constant default for {t}")
 
     def callback(self, cb: dict) -> dict:

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hues/client.h"
 #include "hues/identity.h"  // Async
@@ -53,6 +54,11 @@ struct OutboxOptions {
   // One delivery attempt's deadline (the client's own retries run inside it); 0: the
   // client's deadline_ms.
   std::int64_t send_deadline_ms = 0;
+  // Media (docs/outbox.md): copy each file into <path>.media/ at enqueue (the item then
+  // survives the app deleting or changing the original, at the cost of the files' space until
+  // delivery); false: the file is read where it is and must stay unchanged until delivered.
+  bool copy_media = false;
+  std::int64_t media_chunk_size = 4 << 20;  // bytes per tus PATCH
 };
 
 class HUES_API Outbox {
@@ -66,13 +72,16 @@ class HUES_API Outbox {
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
-  // Validates report (ValidationError naming the field, e.g. "report.description"; nothing
-  // is queued), commits it with a fresh Idempotency-Key and returns its item (pending). No
-  // network is touched.
-  OutboxItem enqueue(const NewReport& report);
+  // Validates report and media (ValidationError naming the field, e.g. "report.description",
+  // or "media[0].path" for a file that is missing or unreadable; nothing is queued), commits
+  // it with its media rows and a fresh Idempotency-Key and returns its item (pending). No
+  // network is touched. The sender uploads each file (tus, resumed by its stored URL) before
+  // it creates the report with the media ids appended to report.media.
+  OutboxItem enqueue(const NewReport& report, const std::vector<OutboxMedia>& media = {});
   // Every item held, oldest first (pending, sending, delivered and failed, until purge()).
   OutboxItemList items() const;
-  // Removes a pending item: true; false when it is sending, delivered or failed.
+  // Removes a pending item (aborting and terminating its media uploads, removing its copies):
+  // true; false when it is sending, delivered or failed.
   // NotFoundError (field "local_id") when there is no such item.
   bool cancel(const std::string& local_id);
   // Ends the current backoff wait: the sender tries the head item now.

@@ -23,10 +23,13 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import vn.hues.sdk.media.TusUpload;
 import vn.hues.sdk.model.Location;
+import vn.hues.sdk.model.MediaType;
 import vn.hues.sdk.model.NewReport;
 import vn.hues.sdk.model.OutboxItem;
 import vn.hues.sdk.model.OutboxItemState;
+import vn.hues.sdk.model.OutboxMedia;
 import vn.hues.sdk.model.Report;
 import vn.hues.sdk.model.ReportQuery;
 import vn.hues.sdk.testing.Sandbox;
@@ -191,6 +194,33 @@ class OutboxTest extends SandboxTest {
             || items.get(0).getState().equals(OutboxItemState.SENDING), items.get(0).getState().toString());
         assertNotEquals(a, reopened.enqueue(report("Ngập nước ở Đập Đá", "street_light")).getLocalId());
       }
+    }
+  }
+
+  @Test
+  void aReportWithAPhotoIsDeliveredWithItAttached(@TempDir Path dir) throws Exception {
+    byte[] photo = TusUpload.jpeg(320, 240);
+    Path file = dir.resolve("ảnh-đèn-hỏng.jpg");
+    Files.write(file, photo);
+    Events events = new Events();
+    String word = "obx" + UUID.randomUUID().toString().substring(0, 8);
+    try (Outbox outbox = open(client, dir.resolve("m.db"), events)) {
+      ValidationException v = assertThrows(ValidationException.class, () -> outbox.enqueue(report("Không có tệp", "street_light"),
+          List.of(OutboxMedia.builder().path(dir.resolve("none.jpg").toString()).mediaType(MediaType.PHOTO).build())));
+      assertEquals("media[0].path", v.getField());
+      OutboxItem item = outbox.enqueue(report("Đèn đường hỏng có ảnh " + word, "street_light"),
+          List.of(OutboxMedia.builder().path(file.toString()).mediaType(MediaType.PHOTO).build()));
+      assertEquals((long) photo.length, item.getMediaTotal());
+      assertTrue(outbox.waitIdle(30_000L));
+      events.await(1, 0);
+      OutboxItem done = outbox.items().getItems().get(0);
+      assertEquals(OutboxItemState.DELIVERED, done.getState());
+      assertEquals(done.getMediaTotal(), done.getMediaSent());
+      String mediaId = done.getMedia().get(0).getMediaId();
+      Report r = client.reports().get(done.getReportId());
+      assertEquals(List.of(mediaId), r.getMedia());
+      String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(photo));
+      assertEquals(sha, client.media().get(mediaId).getSha256());
     }
   }
 }

@@ -17,6 +17,8 @@ import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.Timeout
 import org.junit.jupiter.api.assertThrows
 import vn.hues.sdk.NotFoundException
+import vn.hues.sdk.media.TusUpload
+import vn.hues.sdk.model.MediaType
 import vn.hues.sdk.OutboxListener
 import vn.hues.sdk.model.NewReport
 import vn.hues.sdk.model.OutboxItem
@@ -128,5 +130,28 @@ class OutboxKotlinTest : SandboxKotlinTest() {
       assertTrue((seen[0].args[0] as OutboxItem).reportId.isNotEmpty())
     }
     stream.close()
+  }
+
+  @Test
+  fun `a report with a photo is delivered with the photo attached`(): Unit = runBlocking {
+    val dir = Files.createTempDirectory("hues-outbox-kt")
+    val photo = TusUpload.jpeg(200, 150)
+    val file = dir.resolve("ảnh.jpg")
+    Files.write(file, photo)
+    val c = client
+    val word = "obx" + UUID.randomUUID().toString().take(8)
+    outbox { client = c; path = dir.resolve("m.db").toString(); initialBackoffMs = 20; copyMedia = true }.use { box ->
+      val item = box.enqueue(report("Ảnh ổ gà $word"), listOf(outboxMedia { path = file.toString(); mediaType = MediaType.PHOTO }))
+      assertEquals(photo.size.toLong(), item.mediaTotal)
+      assertTrue(item.media.single().copied)
+      Files.delete(file)  // the outbox has its own copy
+      assertTrue(box.waitIdle(30_000))
+      val done = box.items().items.single()
+      assertEquals(OutboxItemState.DELIVERED, done.state)
+      val report = c.reports.get(done.reportId)
+      assertEquals(listOf(done.media.single().mediaId), report.media)
+      val sha = java.security.MessageDigest.getInstance("SHA-256").digest(photo).joinToString("") { "%02x".format(it) }
+      assertEquals(sha, c.media.get(report.media[0]).sha256)
+    }
   }
 }
