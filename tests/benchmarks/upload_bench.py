@@ -3,7 +3,8 @@
     python3 tests/benchmarks/upload_bench.py --sandbox build/release/sandbox/hues-sandbox \
         --bench build/release/tests/benchmarks/upload_bench [--size-mib 256] [--rounds 3]
 
-Starts one sandbox process, writes a file of --size-mib random MiB, then alternates rounds of:
+Starts one sandbox process, writes a file of --size-mib MiB (upload_bench --make: an MP4 head,
+then pseudo-random bytes), then alternates rounds of:
 - the SDK (upload_bench, a fresh process per round: its peak RSS, VmHWM, is its own), with
   --chunk-mib chunks (default 8);
 - curl: the same tus creation (POST), then the file's PATCHes in one curl process with
@@ -94,9 +95,8 @@ def main() -> None:
     size = a.size_mib * MiB
     with tempfile.TemporaryDirectory(prefix="hues-upload-bench-") as tmp:
         path = os.path.join(tmp, "bench.mp4")
-        with open(path, "wb") as f:
-            for _ in range(a.size_mib):
-                f.write(os.urandom(MiB))
+        # An MP4 head then pseudo-random bytes (the sandbox sniffs video): the tests' helper.
+        subprocess.run([a.bench, "--make", path, str(size)], check=True)
         parts: list[tuple[int, str]] = []
         step = a.curl_chunk_mib * MiB or size
         with open(path, "rb") as f:
