@@ -12,10 +12,10 @@ then pseudo-random bytes), then alternates rounds of:
   PATCH until streaming request bodies land (issue 9), so curl sends 8 MiB parts too (split
   before the clock starts); once it streams, --curl-chunk-mib 0 sends the whole file in one
   `curl -X PATCH -T`.
-Each upload is checked (the server's offset equals the size). Peak RSS: on a loaded machine
-with a 64 MiB file the SDK peaked at about 47 MiB with 4 MiB chunks and 67 MiB with 8 MiB, and
-at 23 MiB with MALLOC_MMAP_THRESHOLD_=131072: glibc's dynamic mmap threshold keeps freed chunk
-buffers in its per-thread arenas (not a leak; the live chunks are at most two at a time). Prints a Markdown table with
+Each upload is checked (the server's offset equals the size). Peak RSS: the SDK peaked at about
+47 MiB with 4 MiB chunks while each chunk was a new buffer copied twice on its way out (glibc's
+dynamic mmap threshold kept the freed ones in its per-thread arenas); with one reused chunk
+buffer per upload, sent without a copy, a 1 GiB upload peaks at about 31 MiB (docs/benchmarks.md). Prints a Markdown table with
 medians, the throughput ratio SDK/curl and the SDK's peak RSS; asserts nothing (figures belong
 in docs/benchmarks.md, measured on a quiet machine).
 """
