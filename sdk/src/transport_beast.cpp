@@ -640,6 +640,8 @@ class Op : public std::enable_shared_from_this<Op> {
         if (self->abort_error_) return self->finish(self->abort_error_);
         if (ec && self->reused_) return self->stale();
         if (ec) return self->finish(classify_io_error(ec, "sending the request"));
+        // Written: the caller may reuse its buffer, unless a stale connection could make us resend it.
+        if (!internal::is_retry_safe(self->request_)) self->request_.shared_body.reset();
         self->read();
       }));
     });

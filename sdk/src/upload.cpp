@@ -221,6 +221,7 @@ struct Upload::Impl : std::enable_shared_from_this<Upload::Impl> {
   // each freed 4 MiB buffer in some thread's arena). Shared with the request that sends it;
   // a new one is made only while an aborted request still holds it. Used by one run at a time.
   std::shared_ptr<std::string> chunk;
+  std::shared_ptr<std::string> spare;  // the other of two: the last request may not have let go yet
   // A source's position (bytes read since the upload started) and the chunk it still holds,
   // [held_at, held_at + held): what a non-seekable source can resend. Across runs (pause).
   std::int64_t source_pos = 0;
@@ -506,12 +507,17 @@ struct Run : std::enable_shared_from_this<Run> {
   }
 
   // The upload's chunk buffer, ours to write: reused unless a request still holds it.
+  // Two buffers at most, each kept for the upload's life: the next chunk is read while the
+  // last request may still be letting go of its buffer on another thread.
   std::string& writable_chunk() {
-    if (!up->chunk || up->chunk.use_count() > 1) {
-      up->chunk = std::make_shared<std::string>();
-      up->chunk->reserve(static_cast<std::size_t>(up->options.chunk_size));
+    auto& u = *up;
+    if (u.chunk && u.chunk.use_count() == 1) return *u.chunk;
+    std::swap(u.chunk, u.spare);
+    if (!u.chunk || u.chunk.use_count() > 1) {  // both held (an aborted request): a new one
+      u.chunk = std::make_shared<std::string>();
+      u.chunk->reserve(static_cast<std::size_t>(u.options.chunk_size));
     }
-    return *up->chunk;
+    return *u.chunk;
   }
 
   // Puts the bytes from `at` (at most a chunk) in the chunk buffer, then calls then(n) on an

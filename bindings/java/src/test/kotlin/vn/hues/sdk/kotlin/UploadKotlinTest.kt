@@ -121,7 +121,7 @@ class UploadKotlinTest : SandboxKotlinTest() {
   }
 
   @Test
-  fun `upload from an InputStream, non-seekable: the stored bytes are the stream's`(): Unit = runBlocking {
+  fun `upload from an InputStream, non-seekable, gives the stream bytes`(): Unit = runBlocking {
     val data = makeFile(tmp.resolve("s.mp4"), 2 * MiB + 3, 13)
     // A pipe-like stream: no FileInputStream, so it is read forward only.
     val stream = java.io.BufferedInputStream(java.io.ByteArrayInputStream(data))
