@@ -398,6 +398,38 @@ class HostProgressListener final : public UploadProgressListener {
   std::shared_ptr<HostObject> host_;
 };
 
+// ---- upload from a stream (issue 9): a host stream as an UploadSource ----
+// read crosses as base64 (the bytes type) in pieces of at most 1 MiB (Upload asks no more).
+class HostUploadSource final : public UploadSource {
+ public:
+  explicit HostUploadSource(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
+  std::size_t read(char* buf, std::size_t n) override {
+    json::object args{{"size", static_cast<std::int64_t>(n)}};
+    auto result = parse_json(host_->call(0, json::serialize(args)));
+    if (result.is_null()) return 0;
+    std::optional<std::string> bytes;
+    if (result.is_string()) bytes = try_base64_decode(result.get_string());
+    if (!bytes) invalid("source", "source: read must return bytes");
+    if (bytes->size() > n)
+      invalid("source", "source: read returned " + std::to_string(bytes->size()) + " bytes for " + std::to_string(n));
+    std::memcpy(buf, bytes->data(), bytes->size());
+    return bytes->size();
+  }
+  bool seek(std::int64_t offset) override {
+    json::object args{{"offset", offset}};
+    auto result = parse_json(host_->call(1, json::serialize(args)));
+    return result.is_bool() && result.get_bool();
+  }
+  std::int64_t size() override {
+    auto result = parse_json(host_->call(2, "{}"));
+    return result.is_int64() ? result.get_int64() : -1;
+  }
+
+ private:
+  std::shared_ptr<HostObject> host_;
+};
+// ---- end of upload from a stream ----
+
 class HostOutboxListener final : public OutboxListener {
  public:
   explicit HostOutboxListener(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
@@ -627,6 +659,14 @@ std::shared_ptr<Object> make_object(const std::string& type, const json::object&
     r.boolean("creation_with_upload", o.creation_with_upload);
     r.integer("max_retries", o.max_retries);
     r.integer("retry_backoff_ms", o.retry_backoff_ms);
+    // upload from a stream (issue 9)
+    r.integer("size", o.size);
+    r.str("fingerprint", o.fingerprint);
+    if (auto h = r.handle("source")) {
+      auto host = std::dynamic_pointer_cast<HostObject>(state().get(h));
+      if (!host || host->interface_name != "UploadSource") invalid("source", "source must be an UploadSource");
+      o.source = std::make_shared<HostUploadSource>(host);
+    }
     if (auto h = r.handle("store")) {
       auto store_obj = state().get(h);
       if (auto native = std::dynamic_pointer_cast<UploadStoreObject>(store_obj)) o.store = native->store;
@@ -1192,7 +1232,7 @@ int hues_host_object_new(const char* interface_name, hues_invoke_fn invoke, void
     if (!interface_name || !invoke || !out) invalid("interface", "interface, invoke and out are required");
     std::string name = interface_name;
     if (name != "TokenStore" && name != "Logger" && name != "UploadStore" && name != "UploadProgressListener" &&
-        name != "OutboxListener")
+        name != "OutboxListener" && name != "UploadSource")
       invalid("interface", "no callback interface " + name);
     auto obj = std::make_shared<HostObject>();
     obj->interface_name = name;

@@ -62,6 +62,10 @@ void CancellationToken::remove_callback(std::uint64_t id) {
 // Runs the blocking send on the host executor, which is where code that may block belongs;
 // the pipeline moves the completion back to an I/O thread.
 void Transport::send_async(HttpRequest request, AttemptContext context, Completion done) {
+  if (request.shared_body) {  // send() implementations read body
+    request.body = *request.shared_body;
+    request.shared_body.reset();
+  }
   auto shared_done = std::make_shared<Completion>(std::move(done));
   auto task = [this, request = std::move(request), context = std::move(context), shared_done] {
     HttpResponse response;

@@ -21,6 +21,7 @@
 #include "internal/crypto.h"
 #include "internal/jwt.h"
 #include "internal/once.h"
+#include "internal/record_store.h"
 #include "internal/runtime.h"
 
 namespace hues {
@@ -62,83 +63,8 @@ class ApiKeyCredentials final : public CredentialsProvider {
   std::string key_;
 };
 
-class MemoryTokenStore final : public TokenStore {
- public:
-  TokenSet load(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = tokens_.find(key);
-    return it == tokens_.end() ? TokenSet{} : it->second;
-  }
-  void save(const std::string& key, const TokenSet& tokens) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    tokens_[key] = tokens;
-  }
-  void remove(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    tokens_.erase(key);
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, TokenSet> tokens_;
-};
-
-// Files are named by a hash of the key, written to a temporary file and renamed, so a
-// crash never leaves half a token file; the mode is 0600 from creation.
-class FileTokenStore final : public TokenStore {
- public:
-  explicit FileTokenStore(std::string directory) : dir_(std::move(directory)) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
-    if (ec) fail("cannot create the token directory " + dir_ + ": " + ec.message());
-  }
-  TokenSet load(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::ifstream in(path(key), std::ios::binary);
-    if (!in) return {};
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-      return internal::from_json_string<TokenSet>(text.str());
-    } catch (const internal::FieldError&) {
-      return {};  // a damaged file means "signed out", never a crash
-    }
-  }
-  void save(const std::string& key, const TokenSet& tokens) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::string target = path(key), tmp = target + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) fail("cannot write a token file in " + dir_);
-    std::string data = internal::to_json_string(tokens);
-    bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), target.c_str()) != 0) {
-      ::unlink(tmp.c_str());
-      fail("cannot write a token file in " + dir_);
-    }
-  }
-  void remove(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ::unlink(path(key).c_str());
-  }
-
- private:
-  [[noreturn]] static void fail(const std::string& message) {
-    throw_error(ErrorType::kTokenStore, message, 0, "token_store_failed", {}, "directory");
-  }
-  std::string path(const std::string& key) const {
-    std::string digest = internal::sha256(key);
-    static const char* hex = "0123456789abcdef";
-    std::string name;
-    for (unsigned char c : digest.substr(0, 16)) {
-      name += hex[c >> 4];
-      name += hex[c & 15];
-    }
-    return dir_ + "/tokens-" + name + ".json";
-  }
-  std::string dir_;
-  std::mutex mu_;
-};
+using MemoryTokenStore = internal::MemoryRecordStore<TokenStore, TokenSet>;
+using FileTokenStore = internal::FileRecordStore<TokenStore, TokenSet>;
 
 }  // namespace
 
@@ -178,7 +104,8 @@ std::shared_ptr<CredentialsProvider> api_key_credentials(std::string api_key) {
 }
 std::shared_ptr<TokenStore> make_memory_token_store() { return std::make_shared<MemoryTokenStore>(); }
 std::shared_ptr<TokenStore> make_file_token_store(const std::string& directory) {
-  return std::make_shared<FileTokenStore>(directory);
+  return std::make_shared<FileTokenStore>(directory, "tokens-",
+                                          internal::RecordStoreErrors{ErrorType::kTokenStore, "token_store_failed", "token file"});
 }
 
 // ---- OidcClient ----

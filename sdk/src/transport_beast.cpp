@@ -400,7 +400,7 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
   // serializer for the small JSON requests that are nearly all of our traffic.
   std::string serialize(const Endpoint& target, const HttpRequest& request) const {
     std::string wire;
-    wire.reserve(256 + request.body.size());
+    wire.reserve(256 + request.body.size() * !request.shared_body);
     wire.append(request.method).append(" ").append(proxy_ && !target.tls() ? request.url : target.target)
         .append(" HTTP/1.1\r\n");
     bool has_host = false;
@@ -415,9 +415,11 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
     if (!has_host) wire.append("Host: ").append(target.host_header).append("\r\n");
     if (proxy_ && !target.tls() && !proxy_->userinfo.empty())
       wire.append("Proxy-Authorization: Basic ").append(internal::base64_encode(proxy_->userinfo)).append("\r\n");
-    if (!request.body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH")
-      wire.append("Content-Length: ").append(std::to_string(request.body.size())).append("\r\n");
-    wire.append("\r\n").append(request.body);
+    const std::string& body = request.body_bytes();
+    if (!body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH")
+      wire.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+    wire.append("\r\n");
+    if (!request.shared_body) wire.append(body);  // a shared body is written from where it is (Op::write)
     return wire;
   }
 
@@ -631,11 +633,15 @@ class Op : public std::enable_shared_from_this<Op> {
     arm(ctx_.deadline);
     auto self = shared_from_this();
     conn_->with_stream([&](auto& stream) {
-      asio::async_write(stream, asio::buffer(wire_), on_strand(strand_, [self](error_code ec, std::size_t) {
+      std::array<asio::const_buffer, 2> out{asio::buffer(wire_), request_.shared_body ? asio::buffer(*request_.shared_body)
+                                                                                      : asio::const_buffer()};
+      asio::async_write(stream, out, on_strand(strand_, [self](error_code ec, std::size_t) {
         if (self->finished_) return;
         if (self->abort_error_) return self->finish(self->abort_error_);
         if (ec && self->reused_) return self->stale();
         if (ec) return self->finish(classify_io_error(ec, "sending the request"));
+        // Written: the caller may reuse its buffer, unless a stale connection could make us resend it.
+        if (!internal::is_retry_safe(self->request_)) self->request_.shared_body.reset();
         self->read();
       }));
     });

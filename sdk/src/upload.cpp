@@ -27,6 +27,7 @@
 #include "internal/client_core.h"
 #include "internal/crypto.h"
 #include "internal/json_codec.h"
+#include "internal/record_store.h"
 #include "internal/runtime.h"
 #include "internal/upload.h"
 
@@ -43,9 +44,10 @@ constexpr const char* kMediaIdHeader = "Hues-Media-Id";
   throw_error(ErrorType::kValidation, message, 0, code, {}, field);
 }
 
-std::exception_ptr path_error(const std::string& message, const std::string& code, int status = 0) {
+std::exception_ptr field_error(const std::string& field, const std::string& message, const std::string& code,
+                               int status = 0) {
   try {
-    throw_error(ErrorType::kValidation, message, status, code, {}, "path");
+    throw_error(ErrorType::kValidation, message, status, code, {}, field);
   } catch (...) {
     return std::current_exception();
   }
@@ -107,75 +109,8 @@ bool valid_media_type(const std::string& t) {
   return t == "photo" || t == "audio" || t == "video" || t == "document";
 }
 
-class MemoryUploadStore final : public UploadStore {
- public:
-  UploadRecord load(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = records_.find(key);
-    return it == records_.end() ? UploadRecord{} : it->second;
-  }
-  void save(const std::string& key, const UploadRecord& record) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    records_[key] = record;
-  }
-  void remove(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    records_.erase(key);
-  }
-
- private:
-  std::mutex mu_;
-  std::map<std::string, UploadRecord> records_;
-};
-
-// Files named by a digest of the key, written to a temporary file, fsynced and renamed, so a
-// kill at any instant leaves the old record or the new one, never half of one.
-class FileUploadStore final : public UploadStore {
- public:
-  explicit FileUploadStore(std::string directory) : dir_(std::move(directory)) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir_, ec);
-    if (ec) invalid("directory", "cannot create the upload store directory " + dir_ + ": " + ec.message(),
-                    "store_failed");
-    ::chmod(dir_.c_str(), 0700);
-  }
-  UploadRecord load(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::ifstream in(path(key), std::ios::binary);
-    if (!in) return {};
-    std::stringstream text;
-    text << in.rdbuf();
-    try {
-      return internal::from_json_string<UploadRecord>(text.str());
-    } catch (const internal::FieldError&) {
-      return {};  // a damaged record means "start afresh", never a crash
-    }
-  }
-  void save(const std::string& key, const UploadRecord& record) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::string target = path(key), tmp = target + ".tmp";
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throw_error(ErrorType::kApi, "cannot write an upload record in " + dir_, 0, "store_failed");
-    std::string data = internal::to_json_string(record);
-    bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), target.c_str()) != 0) {
-      ::unlink(tmp.c_str());
-      throw_error(ErrorType::kApi, "cannot write an upload record in " + dir_, 0, "store_failed");
-    }
-  }
-  void remove(const std::string& key) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ::unlink(path(key).c_str());
-  }
-
- private:
-  std::string path(const std::string& key) const {
-    return dir_ + "/" + internal::to_hex(internal::sha256(key)).substr(0, 32) + ".json";
-  }
-  std::string dir_;
-  std::mutex mu_;
-};
+using MemoryUploadStore = internal::MemoryRecordStore<UploadStore, UploadRecord>;
+using FileUploadStore = internal::FileRecordStore<UploadStore, UploadRecord>;
 
 class FunctionListener final : public UploadProgressListener {
  public:
@@ -254,8 +189,15 @@ FileInfo inspect(const std::string& path, int* fd_out) {
   return info;
 }
 
+// A source's store key: the app's fingerprint (stable across restarts) or one per Upload.
+std::string source_fingerprint(const std::string& app_fingerprint) {
+  std::string id = app_fingerprint.empty() ? "random\n" + internal::random_bytes(16) : "app\n" + app_fingerprint;
+  return "tus1-s-" + internal::to_hex(internal::sha256(id)).substr(0, 40);
+}
+
 struct Discovery {
   bool known = false;
+  bool defer_length = false;
   bool checksum_sha256 = false;
   bool creation_with_upload = false;
   bool termination = false;
@@ -274,6 +216,18 @@ struct Upload::Impl : std::enable_shared_from_this<Upload::Impl> {
   std::shared_ptr<CancellationToken> cancel;  // the running start's, under mu
   Discovery discovery;                        // under mu
   std::atomic<bool> pause_requested{false};
+  std::string source_key;  // a source's fingerprint (made once per Upload)
+  // The one chunk buffer of this upload, reused for every chunk (glibc would otherwise keep
+  // each freed 4 MiB buffer in some thread's arena). Shared with the request that sends it;
+  // a new one is made only while an aborted request still holds it. Used by one run at a time.
+  std::shared_ptr<std::string> chunk;
+  std::shared_ptr<std::string> spare;  // the other of two: the last request may not have let go yet
+  // A source's position (bytes read since the upload started) and the chunk it still holds,
+  // [held_at, held_at + held): what a non-seekable source can resend. Across runs (pause).
+  std::int64_t source_pos = 0;
+  std::int64_t held_at = 0;
+  std::int64_t held = 0;
+  bool source_eof = false;
 };
 
 namespace {
@@ -287,7 +241,8 @@ struct Run : std::enable_shared_from_this<Run> {
   CallOptions call;  // cancel set; deadline_ms: the whole upload's
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   int fd = -1;
-  FileInfo file;
+  FileInfo file;             // a source: no path; size -1 while its length is unknown
+  bool length_sent = false;  // the server knows the length (Upload-Length sent and taken)
   std::string url;
   std::int64_t offset = 0;
   bool resumed = false;
@@ -302,6 +257,9 @@ struct Run : std::enable_shared_from_this<Run> {
   }
 
   internal::Runtime& rt() { return *up->core->runtime(); }
+  bool streaming() const { return up->options.source != nullptr; }
+  const char* field() const { return streaming() ? "source" : "path"; }
+  std::string what() const { return streaming() ? "the source's" : "the file's"; }
 
   CallOptions request_options() const {
     CallOptions o;
@@ -358,6 +316,17 @@ struct Run : std::enable_shared_from_this<Run> {
   }
 
   void begin() {
+    if (streaming()) {
+      // The source's size may be a host call: asked on the host chain, like its reads.
+      auto self = shared_from_this();
+      file.fingerprint = up->source_key;
+      file.size = up->options.size;
+      return on_host(
+          [self] {
+            if (self->file.size < 0) self->file.size = std::max<std::int64_t>(-1, self->up->options.source->size());
+          },
+          [self] { self->discover(); });
+    }
     try {
       file = inspect(up->options.path, &fd);
     } catch (...) {
@@ -366,8 +335,9 @@ struct Run : std::enable_shared_from_this<Run> {
     discover();
   }
 
-  // OPTIONS once per Upload: which extensions (checksum, creation-with-upload, termination)
-  // and what maximum size the server advertises. A server without OPTIONS gets the core only.
+  // OPTIONS once per Upload: which extensions (checksum, creation-with-upload,
+  // creation-defer-length, termination) and what maximum size the server advertises. A server
+  // without OPTIONS gets the core only.
   void discover() {
     if (disc().known) return check_size();
     auto self = shared_from_this();
@@ -387,6 +357,7 @@ struct Run : std::enable_shared_from_this<Run> {
         auto algos = split_list(res.header("Tus-Checksum-Algorithm"));
         d.checksum_sha256 = has("checksum") && std::find(algos.begin(), algos.end(), "sha256") != algos.end();
         d.creation_with_upload = has("creation-with-upload");
+        d.defer_length = has("creation-defer-length");
         d.termination = has("termination");
         parse_offset(res.header("Tus-Max-Size"), d.max_size);
       }
@@ -407,9 +378,15 @@ struct Run : std::enable_shared_from_this<Run> {
   void check_size() {
     auto d = disc();
     if (d.max_size > 0 && file.size > d.max_size)
-      return fail(path_error("path: the file's " + std::to_string(file.size) + " bytes exceed the server's Tus-Max-Size " +
-                                 std::to_string(d.max_size),
-                             "payload_too_large", 413));
+      return fail(field_error(field(),
+                              std::string(field()) + ": " + what() + " " + std::to_string(file.size) +
+                                  " bytes exceed the server's Tus-Max-Size " + std::to_string(d.max_size),
+                              "payload_too_large", 413));
+    if (file.size < 0 && !d.defer_length)
+      return fail(field_error("source",
+                              "source: its length is unknown (set size) and the server does not support "
+                              "creation-defer-length",
+                              "length_required"));
     lookup();
   }
 
@@ -434,6 +411,7 @@ struct Run : std::enable_shared_from_this<Run> {
     resumed = false;
     url.clear();
     offset = 0;
+    length_sent = false;
     auto self = shared_from_this();
     on_host([self] { self->up->options.store->remove(self->file.fingerprint); }, [self] { self->create(); });
   }
@@ -447,8 +425,12 @@ struct Run : std::enable_shared_from_this<Run> {
         return self->start_over();
       }
       if (res.status < 200 || res.status > 299) return self->retry_status(res, [self] { self->head(); });
-      std::int64_t off = 0;
-      if (!parse_offset(res.header("Upload-Offset"), off) || off > self->file.size)
+      std::int64_t off = 0, length = 0;
+      if (parse_offset(res.header("Upload-Length"), length)) {
+        if (self->file.size < 0) self->file.size = length;  // a deferred length the server was told
+        self->length_sent = true;
+      }
+      if (!parse_offset(res.header("Upload-Offset"), off) || (self->file.size >= 0 && off > self->file.size))
         return self->fail(make_error(ErrorType::kProtocol, "the server's HEAD has no usable Upload-Offset",
                                      "malformed_response", false, res.status));
       std::string id = res.header(kMediaIdHeader);
@@ -461,37 +443,46 @@ struct Run : std::enable_shared_from_this<Run> {
     auto d = disc();
     const auto& o = up->options;
     HttpRequest r = request("POST", up->endpoint);
-    r.set_header("Upload-Length", std::to_string(file.size));
-    std::string filename = o.filename.empty() ? std::filesystem::path(file.path).filename().string() : o.filename;
-    std::string meta = "filename " + internal::base64_encode(filename) + ",type " + internal::base64_encode(o.media_type);
+    if (file.size >= 0) r.set_header("Upload-Length", std::to_string(file.size));
+    else r.set_header("Upload-Defer-Length", "1");
+    std::string filename = o.filename;
+    if (filename.empty() && !streaming()) filename = std::filesystem::path(file.path).filename().string();
+    std::string meta = "type " + internal::base64_encode(o.media_type);
+    if (!filename.empty()) meta = "filename " + internal::base64_encode(filename) + "," + meta;
     if (!o.filetype.empty()) meta += ",filetype " + internal::base64_encode(o.filetype);
     r.set_header("Upload-Metadata", meta);
-    std::int64_t sent = 0;
     if (o.creation_with_upload && d.creation_with_upload && file.size > 0) {
-      try {
-        r.body = read_chunk(0);
-      } catch (...) {
-        return fail(std::current_exception());
-      }
-      sent = static_cast<std::int64_t>(r.body.size());
+      // The first chunk rides on the POST (read the same way as a PATCH's).
+      auto self = shared_from_this();
+      return read_chunk(0, [self, r = std::move(r)](std::int64_t n) mutable {
+        self->send_create(std::move(r), n);
+      });
+    }
+    r.set_header("Content-Length", "0");
+    send_create(std::move(r), 0);
+  }
+
+  void send_create(HttpRequest r, std::int64_t sent) {
+    auto d = disc();
+    if (sent > 0) {
+      r.shared_body = up->chunk;
       r.set_header("Content-Type", "application/offset+octet-stream");
-      if (o.checksum && d.checksum_sha256)
-        r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(internal::sha256(r.body)));
-    } else {
-      r.set_header("Content-Length", "0");
+      if (up->options.checksum && d.checksum_sha256)
+        r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(internal::sha256(*up->chunk)));
     }
     auto self = shared_from_this();
     send(std::move(r), [self, sent](std::exception_ptr e, HttpResponse res) {
       if (e) return self->retry(e, [self] { self->create(); });
       if (res.status == 413) {
-        std::string message = "path: the file's " + std::to_string(self->file.size) + " bytes are over the server's limit";
+        std::string message = std::string(self->field()) + ": " + self->what() + " " + std::to_string(self->file.size) +
+                              " bytes are over the server's limit";
         try {
           internal::raise_for_status(res, {});
         } catch (const Error& server) {
           message += " (" + server.message() + ")";
         } catch (...) {
         }
-        return self->fail(path_error(message, "payload_too_large", 413));
+        return self->fail(field_error(self->field(), message, "payload_too_large", 413));
       }
       if (res.status != 201 && (res.status < 200 || res.status > 299))
         return self->retry_status(res, [self] { self->create(); });
@@ -500,6 +491,7 @@ struct Run : std::enable_shared_from_this<Run> {
         return self->fail(make_error(ErrorType::kProtocol, "the server created an upload without a Location",
                                      "malformed_response", false, res.status));
       self->url = resolve(self->up->endpoint, location);
+      self->length_sent = self->file.size >= 0;
       std::int64_t off = 0;
       if (sent > 0 && parse_offset(res.header("Upload-Offset"), off) && off <= self->file.size) self->offset = off;
       std::string id = res.header(kMediaIdHeader);
@@ -514,9 +506,40 @@ struct Run : std::enable_shared_from_this<Run> {
     });
   }
 
-  std::string read_chunk(std::int64_t at) {
+  // The upload's chunk buffer, ours to write: reused unless a request still holds it.
+  // Two buffers at most, each kept for the upload's life: the next chunk is read while the
+  // last request may still be letting go of its buffer on another thread.
+  std::string& writable_chunk() {
+    auto& u = *up;
+    if (u.chunk && u.chunk.use_count() == 1) return *u.chunk;
+    std::swap(u.chunk, u.spare);
+    if (!u.chunk || u.chunk.use_count() > 1) {  // both held (an aborted request): a new one
+      u.chunk = std::make_shared<std::string>();
+      u.chunk->reserve(static_cast<std::size_t>(u.options.chunk_size));
+    }
+    return *u.chunk;
+  }
+
+  // Puts the bytes from `at` (at most a chunk) in the chunk buffer, then calls then(n) on an
+  // I/O thread; a file is read here with pread, a source on the host chain.
+  void read_chunk(std::int64_t at, std::function<void(std::int64_t)> then) {
+    if (!streaming()) {
+      try {
+        then(read_file(at));
+      } catch (...) {
+        fail(std::current_exception());
+      }
+      return;
+    }
+    auto self = shared_from_this();
+    auto n = std::make_shared<std::int64_t>(0);
+    on_host([self, at, n] { *n = self->read_source(at); }, [self, n, then] { then(*n); });
+  }
+
+  std::int64_t read_file(std::int64_t at) {
     std::int64_t n = std::min<std::int64_t>(up->options.chunk_size, file.size - at);
-    std::string buf(static_cast<std::size_t>(std::max<std::int64_t>(0, n)), '\0');
+    std::string& buf = writable_chunk();
+    buf.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, n)));
     std::size_t got = 0;
     while (got < buf.size()) {
       ssize_t r = ::pread(fd, &buf[got], buf.size() - got, static_cast<off_t>(at + static_cast<std::int64_t>(got)));
@@ -526,12 +549,87 @@ struct Run : std::enable_shared_from_this<Run> {
                     "file_unreadable", {}, "path");
       got += static_cast<std::size_t>(r);
     }
-    return buf;
+    return n;
   }
 
+  // On the host chain. The bytes from `at`: the rest of the chunk still held (a resend), or
+  // fresh ones read from the source's position, after a seek (or, forward, a skip) to `at`.
+  std::int64_t read_source(std::int64_t at) {
+    auto& u = *up;
+    UploadSource& src = *u.options.source;
+    if (u.held > 0 && at >= u.held_at && at < u.held_at + u.held) {
+      if (at > u.held_at) {  // the server kept part of the chunk: resend the rest only
+        auto rest = std::make_shared<std::string>(u.chunk->substr(static_cast<std::size_t>(at - u.held_at)));
+        u.chunk = std::move(rest);
+        u.held -= at - u.held_at;
+        u.held_at = at;
+      }
+      return u.held;
+    }
+    if (at != u.source_pos) {
+      if (src.seek(at)) {
+        u.source_pos = at;
+        u.source_eof = false;
+      } else if (at < u.source_pos) {
+        throw_error(ErrorType::kValidation,
+                    "source: the server has " + std::to_string(at) + " bytes, but the stream cannot seek back there" +
+                        (u.held > 0 ? " (it holds bytes " + std::to_string(u.held_at) + " to " +
+                                          std::to_string(u.held_at + u.held) + " only)"
+                                    : std::string()),
+                    0, "source_not_seekable", {}, "source");
+      }
+    }
+    std::string& buf = writable_chunk();
+    u.held = 0;
+    // Forward to `at` (a resumed upload of a non-seekable stream): read and drop.
+    while (u.source_pos < at && !u.source_eof) {
+      buf.resize(static_cast<std::size_t>(std::min<std::int64_t>(u.options.chunk_size, at - u.source_pos)));
+      auto got = fill(src, buf);
+      u.source_pos += got;
+      if (got < buf.size()) u.source_eof = true;
+    }
+    if (u.source_pos < at)
+      throw_error(ErrorType::kValidation,
+                  "source: it ended after " + std::to_string(u.source_pos) + " bytes; the server has " +
+                      std::to_string(at),
+                  0, "source_too_short", {}, "source");
+    std::int64_t want = u.options.chunk_size;
+    if (file.size >= 0) want = std::min<std::int64_t>(want, file.size - at);
+    buf.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, u.source_eof ? 0 : want)));
+    std::size_t got = buf.empty() ? 0 : fill(src, buf);
+    buf.resize(got);
+    u.source_pos += static_cast<std::int64_t>(got);
+    if (static_cast<std::int64_t>(got) < want) u.source_eof = true;
+    if (file.size >= 0 && static_cast<std::int64_t>(got) < want)
+      throw_error(ErrorType::kValidation,
+                  "source: it ended after " + std::to_string(u.source_pos) + " bytes, before its size " +
+                      std::to_string(file.size),
+                  0, "source_too_short", {}, "source");
+    if (file.size < 0 && u.source_eof) file.size = u.source_pos;  // now the length is known
+    u.held_at = at;
+    u.held = static_cast<std::int64_t>(got);
+    return u.held;
+  }
+
+  // Fills buf from the source in pieces of at most kPiece bytes (what crosses the boundary to
+  // a host stream in one call); fewer bytes only at its end.
+  static std::size_t fill(UploadSource& src, std::string& buf) {
+    constexpr std::size_t kPiece = 1 << 20;
+    std::size_t got = 0;
+    while (got < buf.size()) {
+      std::size_t n = src.read(&buf[got], std::min(kPiece, buf.size() - got));
+      if (n == 0) break;
+      got += std::min(n, buf.size() - got);
+    }
+    return got;
+  }
+
+  bool finished_upload() const { return file.size >= 0 && length_sent && offset >= file.size; }
+
   // The server confirmed `off` bytes: tell the listener, then send the next chunk or finish.
-  void advance(std::int64_t off, bool created = false) {
-    bool progressed = off > offset || created;
+  // news: report it even when the offset did not move (created; a length now known).
+  void advance(std::int64_t off, bool news = false) {
+    bool progressed = off > offset || news;
     offset = off;
     if (progressed) retries = 0;
     if (up->options.progress && (progressed || resumed)) {
@@ -547,7 +645,7 @@ struct Run : std::enable_shared_from_this<Run> {
         }
       });
     }
-    if (offset >= file.size) return complete();
+    if (finished_upload()) return complete();
     if (up->pause_requested.exchange(false)) {
       UploadResult r;
       r.url = url;
@@ -557,45 +655,53 @@ struct Run : std::enable_shared_from_this<Run> {
       r.resumed = resumed;
       return finish(nullptr, r);
     }
-    // Posted, not called: the previous PATCH's request and wire buffer are freed when its
-    // completion returns, so no more than one chunk is held while the next is read.
+    // Posted, not called: the previous PATCH's request is released when its completion
+    // returns, so its buffer is free to take the next chunk.
     auto self = shared_from_this();
     if (!rt().post([self] { self->patch(); }))
       fail(make_error(ErrorType::kCancelled, "the SDK was shut down", "shutdown"));
   }
 
   void patch() {
+    auto self = shared_from_this();
+    read_chunk(offset, [self](std::int64_t n) { self->send_patch(n); });
+  }
+
+  void send_patch(std::int64_t n) {
     auto d = disc();
     HttpRequest r = request("PATCH", url);
     r.set_header("Upload-Offset", std::to_string(offset));
     r.set_header("Content-Type", "application/offset+octet-stream");
-    try {
-      r.body = read_chunk(offset);
-    } catch (...) {
-      return fail(std::current_exception());
+    // A deferred length goes with the first PATCH that knows it (the last one, maybe empty).
+    const bool declares = !length_sent && file.size >= 0;
+    if (declares) r.set_header("Upload-Length", std::to_string(file.size));
+    if (n > 0) {
+      r.shared_body = up->chunk;
+      if (up->options.checksum && d.checksum_sha256)
+        r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(internal::sha256(*up->chunk)));
     }
-    if (up->options.checksum && d.checksum_sha256)
-      r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(internal::sha256(r.body)));
-    const std::int64_t expected = offset + static_cast<std::int64_t>(r.body.size());
     auto self = shared_from_this();
-    send(std::move(r), [self, expected](std::exception_ptr e, HttpResponse res) {
+    send(std::move(r), [self, declares](std::exception_ptr e, HttpResponse res) {
       if (e) return self->retry(e, [self] { self->head(); });
       if (res.status == 404 || res.status == 410) {
         self->last_error = self->status_error(res);
         return self->start_over();
       }
       if (res.status == 413) {
-        return self->fail(path_error("path: the server refused the chunk as too large (413)", "payload_too_large", 413));
+        return self->fail(field_error(self->field(),
+                                      std::string(self->field()) + ": the server refused the chunk as too large (413)",
+                                      "payload_too_large", 413));
       }
       if (res.status < 200 || res.status > 299) return self->retry_status(res, [self] { self->head(); });
       std::int64_t off = 0;
-      if (!parse_offset(res.header("Upload-Offset"), off) || off > self->file.size || off < self->offset)
+      if (!parse_offset(res.header("Upload-Offset"), off) || (self->file.size >= 0 && off > self->file.size) ||
+          off < self->offset)
         return self->fail(make_error(ErrorType::kProtocol, "the server's PATCH answer has no usable Upload-Offset",
                                      "malformed_response", false, res.status));
-      (void)expected;
+      if (declares) self->length_sent = true;
       std::string id = res.header(kMediaIdHeader);
       if (!id.empty()) self->media_id = id;
-      self->advance(off);
+      self->advance(off, declares);  // a declared length is news to the listener, even with no byte
     });
   }
 
@@ -681,7 +787,8 @@ struct Run : std::enable_shared_from_this<Run> {
 
 std::shared_ptr<UploadStore> make_memory_upload_store() { return std::make_shared<MemoryUploadStore>(); }
 std::shared_ptr<UploadStore> make_file_upload_store(const std::string& directory) {
-  return std::make_shared<FileUploadStore>(directory);
+  return std::make_shared<FileUploadStore>(directory, "",
+                                           internal::RecordStoreErrors{ErrorType::kApi, "store_failed", "upload record"});
 }
 std::shared_ptr<UploadProgressListener> progress_listener(std::function<void(const UploadProgress&)> fn) {
   return std::make_shared<FunctionListener>(std::move(fn));
@@ -691,7 +798,11 @@ namespace {
 
 std::shared_ptr<Upload::Impl> make_impl(std::shared_ptr<internal::ClientCore> core, UploadOptions options) {
   auto impl_ = std::make_shared<Upload::Impl>();
-  if (options.path.empty()) invalid("path", "path is required", "validation_error");
+  if (options.path.empty() && !options.source) invalid("path", "path (or source) is required", "validation_error");
+  if (!options.path.empty() && options.source)
+    invalid("source", "source: give a path or a source, not both", "validation_error");
+  if (options.size < -1) invalid("size", "size must be -1 (unknown) or more", "validation_error");
+  if (options.source) impl_->source_key = source_fingerprint(options.fingerprint);
   if (!valid_media_type(options.media_type))
     invalid("media_type", "media_type must be photo, audio, video or document", "validation_error");
   if (options.chunk_size < 1 || options.chunk_size > (256ll << 20))
@@ -773,7 +884,9 @@ void Upload::pause() {
   if (impl_->running) impl_->pause_requested = true;
 }
 
-std::string Upload::fingerprint() const { return inspect(impl_->options.path, nullptr).fingerprint; }
+std::string Upload::fingerprint() const {
+  return impl_->options.source ? impl_->source_key : inspect(impl_->options.path, nullptr).fingerprint;
+}
 
 void Upload::terminate_async(AsyncVoid done, const CallOptions& call) {
   std::shared_ptr<CancellationToken> running;
@@ -785,7 +898,7 @@ void Upload::terminate_async(AsyncVoid done, const CallOptions& call) {
   auto impl = impl_;
   FileInfo file;
   try {
-    file = inspect(impl->options.path, nullptr);
+    file.fingerprint = fingerprint();
   } catch (...) {
     return done(std::current_exception());
   }

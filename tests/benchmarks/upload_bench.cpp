@@ -2,14 +2,20 @@
 //   upload_bench <base_url> <api_key> <path> <chunk_bytes>
 // prints {"seconds": S, "bytes": N, "vm_hwm_kib": K, "url": U} (tests/benchmarks/upload_bench.py
 // runs it against curl on the same sandbox).
+//   upload_bench --make <path> <bytes>
+// writes the benchmark's file: an MP4 head then pseudo-random bytes (the sandbox sniffs video),
+// the upload tests' own helper (tests/sdk/media_file.h), in 64 MiB pieces.
 #include <hues/client.h>
 #include <hues/upload.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+
+#include "../sdk/media_file.h"
 
 static long vm_hwm_kib() {
   std::ifstream in("/proc/self/status");
@@ -20,6 +26,16 @@ static long vm_hwm_kib() {
 }
 
 int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--make") {
+    std::ofstream out(argv[2], std::ios::binary);
+    const long long total = std::atoll(argv[3]), piece = 64ll << 20;
+    for (long long at = 0; at < total; at += piece) {
+      // Each piece seeded by its index (each starts with an MP4 head; only the first matters).
+      std::string bytes = hues_test::mp4_bytes(std::min(piece, total - at), static_cast<unsigned>(at / piece));
+      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    }
+    return out ? 0 : 1;
+  }
   if (argc != 5) {
     std::fprintf(stderr, "usage: upload_bench base_url api_key path chunk_bytes\n");
     return 2;

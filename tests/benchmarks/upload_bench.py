@@ -3,7 +3,8 @@
     python3 tests/benchmarks/upload_bench.py --sandbox build/release/sandbox/hues-sandbox \
         --bench build/release/tests/benchmarks/upload_bench [--size-mib 256] [--rounds 3]
 
-Starts one sandbox process, writes a file of --size-mib random MiB, then alternates rounds of:
+Starts one sandbox process, writes a file of --size-mib MiB (upload_bench --make: an MP4 head,
+then pseudo-random bytes), then alternates rounds of:
 - the SDK (upload_bench, a fresh process per round: its peak RSS, VmHWM, is its own), with
   --chunk-mib chunks (default 8);
 - curl: the same tus creation (POST), then the file's PATCHes in one curl process with
@@ -11,10 +12,10 @@ Starts one sandbox process, writes a file of --size-mib random MiB, then alterna
   PATCH until streaming request bodies land (issue 9), so curl sends 8 MiB parts too (split
   before the clock starts); once it streams, --curl-chunk-mib 0 sends the whole file in one
   `curl -X PATCH -T`.
-Each upload is checked (the server's offset equals the size). Peak RSS: on a loaded machine
-with a 64 MiB file the SDK peaked at about 47 MiB with 4 MiB chunks and 67 MiB with 8 MiB, and
-at 23 MiB with MALLOC_MMAP_THRESHOLD_=131072: glibc's dynamic mmap threshold keeps freed chunk
-buffers in its per-thread arenas (not a leak; the live chunks are at most two at a time). Prints a Markdown table with
+Each upload is checked (the server's offset equals the size). Peak RSS: the SDK peaked at about
+47 MiB with 4 MiB chunks while each chunk was a new buffer copied twice on its way out (glibc's
+dynamic mmap threshold kept the freed ones in its per-thread arenas); with one reused chunk
+buffer per upload, sent without a copy, a 1 GiB upload peaks at about 31 MiB (docs/benchmarks.md). Prints a Markdown table with
 medians, the throughput ratio SDK/curl and the SDK's peak RSS; asserts nothing (figures belong
 in docs/benchmarks.md, measured on a quiet machine).
 """
@@ -94,9 +95,8 @@ def main() -> None:
     size = a.size_mib * MiB
     with tempfile.TemporaryDirectory(prefix="hues-upload-bench-") as tmp:
         path = os.path.join(tmp, "bench.mp4")
-        with open(path, "wb") as f:
-            for _ in range(a.size_mib):
-                f.write(os.urandom(MiB))
+        # An MP4 head then pseudo-random bytes (the sandbox sniffs video): the tests' helper.
+        subprocess.run([a.bench, "--make", path, str(size)], check=True)
         parts: list[tuple[int, str]] = []
         step = a.curl_chunk_mib * MiB or size
         with open(path, "rb") as f:

@@ -23,6 +23,8 @@
 #include <thread>
 
 #include "fault_server.h"
+#include "media_file.h"
+#include "tus_server.h"
 #include "internal/client_core.h"
 #include "internal/crypto.h"
 #include "test_support.h"
@@ -43,17 +45,7 @@ std::string temp_dir(const std::string& name) {
   return dir.string();
 }
 
-// A file of n pseudo-random bytes (seeded) after an MP4 ftyp box, so that a server that sniffs
-// the content (ours does) takes it for the video it is declared as; returned with its content.
-std::string make_file(const std::string& path, std::int64_t n, unsigned seed) {
-  std::mt19937_64 rng(seed);
-  std::string data(static_cast<std::size_t>(n), '\0');
-  for (auto& c : data) c = static_cast<char>(rng());
-  static constexpr char kFtyp[] = "\0\0\0\x18" "ftypisom" "\0\0\x02\0" "isomiso2";
-  data.replace(0, std::min<std::size_t>(data.size(), sizeof kFtyp - 1), kFtyp, std::min<std::size_t>(data.size(), sizeof kFtyp - 1));
-  std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
-  return data;
-}
+using hues_test::make_file;
 
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -571,4 +563,275 @@ TEST_CASE("upload: an endpoint on another origin than the client's gets no API k
     CHECK(h.find("x-api-key") == std::string::npos);
     CHECK(h.find("authorization") == std::string::npos);
   }
+}
+
+// ---- upload from a stream, and the recovery paths against a scripted tus endpoint ----
+namespace {
+
+// An UploadSource over bytes, seekable or not, of known length or not; it counts what it reads.
+struct BytesSource : hues::UploadSource {
+  std::string data;
+  bool seekable = true;
+  bool known_size = true;
+  std::int64_t pos = 0;
+  std::int64_t bytes_read = 0;
+  int seeks_back = 0;
+  BytesSource(std::string d, bool can_seek, bool sized = true) : data(std::move(d)), seekable(can_seek), known_size(sized) {}
+  std::size_t read(char* buf, std::size_t n) override {
+    CHECK(n <= std::size_t{1} << 20);  // bounded pieces, whatever the chunk size
+    n = std::min<std::size_t>(n, data.size() - static_cast<std::size_t>(pos));
+    std::memcpy(buf, data.data() + pos, n);
+    pos += static_cast<std::int64_t>(n);
+    bytes_read += static_cast<std::int64_t>(n);
+    return n;
+  }
+  bool seek(std::int64_t offset) override {
+    if (!seekable) return false;
+    if (offset < pos) ++seeks_back;
+    pos = offset;
+    return true;
+  }
+  std::int64_t size() override { return known_size ? static_cast<std::int64_t>(data.size()) : -1; }
+};
+
+std::string hex_sha256(const std::string& s) { return hues::internal::to_hex(hues::internal::sha256(s)); }
+
+hues::UploadOptions stream_options(std::shared_ptr<hues::UploadSource> source, const std::string& endpoint = {}) {
+  hues::UploadOptions o;
+  o.source = std::move(source);
+  o.media_type = "video";
+  o.chunk_size = 1 * MiB;
+  o.retry_backoff_ms = 10;
+  o.endpoint = endpoint;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("upload: from a stream, seekable or not, the media object's sha256 is the source's") {
+  for (bool seekable : {true, false}) {
+    CAPTURE(seekable);
+    auto data = hues_test::mp4_bytes(3 * MiB + 777, seekable ? 21 : 22);
+    auto src = std::make_shared<BytesSource>(data, seekable);
+    hues::Upload upload(client(), stream_options(src));
+    auto r = upload.start();
+    REQUIRE(r.complete);
+    CHECK(r.size == static_cast<std::int64_t>(data.size()));
+    CHECK(src->bytes_read == r.size);  // each byte read once
+    REQUIRE(!r.media_id.empty());
+    CHECK(client().media().get(r.media_id).sha256 == hex_sha256(data));
+  }
+}
+
+TEST_CASE("upload: a non-seekable stream and a relay that drops mid-chunk: the held chunk is resent") {
+  for (bool checksum : {true, false}) {  // with a checksum the server keeps nothing of the cut chunk
+    CAPTURE(checksum);
+    auto data = hues_test::mp4_bytes(5 * MiB + 99, checksum ? 31 : 32);
+    DroppingRelay relay(2 * MiB + 300000);
+    hues::Client c(options_for(relay.server.url()));
+    auto src = std::make_shared<BytesSource>(data, false);
+    auto o = stream_options(src, relay.server.url() + "/v1/uploads");
+    o.checksum = checksum;
+    hues::Upload upload(c, o);
+    auto r = upload.start();
+    CHECK(relay.dropped);
+    REQUIRE(r.complete);
+    CHECK(src->bytes_read == static_cast<std::int64_t>(data.size()));  // never re-read: resent from memory
+    CHECK(stored(r.url) == data);
+  }
+}
+
+TEST_CASE("upload: a stream's fingerprint resumes it in a new Upload (a restart): a non-seekable one skips ahead") {
+  auto data = hues_test::mp4_bytes(4 * MiB, 41);
+  auto store = hues::make_memory_upload_store();
+  std::string url;
+  {
+    auto src = std::make_shared<BytesSource>(data, false);
+    auto o = stream_options(src);
+    o.fingerprint = "camera-roll/IMG_0001";
+    o.store = store;
+    o.chunk_size = 512 * 1024;
+    hues::Upload* self = nullptr;
+    o.progress = hues::progress_listener([&](const hues::UploadProgress& p) {
+      if (p.uploaded >= 1 * MiB && p.uploaded < p.total) self->pause();
+    });
+    hues::Upload pausing(client(), o);
+    self = &pausing;
+    auto r = pausing.start();
+    REQUIRE_FALSE(r.complete);
+    url = r.url;
+    CHECK(pausing.fingerprint() == hues::Upload(client(), o).fingerprint());  // the app's, not per object
+    CHECK(src->bytes_read < static_cast<std::int64_t>(data.size()));
+  }
+  auto src = std::make_shared<BytesSource>(data, false);  // a new stream from the start
+  auto o = stream_options(src);
+  o.fingerprint = "camera-roll/IMG_0001";
+  o.store = store;
+  auto r = hues::Upload(client(), o).start();
+  CHECK(r.resumed);
+  CHECK(r.url == url);
+  REQUIRE(r.complete);
+  CHECK(stored(r.url) == data);
+}
+
+TEST_CASE("upload: a server that lost bytes: a seekable stream seeks back, a non-seekable one fails naming source") {
+  auto data = hues_test::mp4_bytes(4 * MiB, 51);
+  for (bool seekable : {true, false}) {
+    CAPTURE(seekable);
+    bool lost = false;
+    hues_test::TusServer tus(true, [&](const hues_test::TusServer::Request& r, hues_test::TusServer& s) {
+      if (!lost && r.method == "PATCH" && s.data_.size() == static_cast<std::size_t>(2 * MiB)) {
+        lost = true;
+        s.data_.resize(512 * 1024);  // the server was restored from an older copy: 409
+        return 409;
+      }
+      return 0;
+    });
+    auto src = std::make_shared<BytesSource>(data, seekable);
+    hues::Client c(options_for(tus.endpoint()));
+    auto o = stream_options(src, tus.endpoint());
+    if (seekable) {
+      auto r = hues::Upload(c, o).start();
+      REQUIRE(r.complete);
+      CHECK(tus.data() == data);
+      CHECK(src->seeks_back == 1);
+    } else {
+      auto e = catch_error([&] { hues::Upload(c, o).start(); });
+      CHECK(e.type() == hues::ErrorType::kValidation);
+      CHECK(e.field() == "source");
+      CHECK(e.code() == "source_not_seekable");
+      CHECK(std::string(e.what()).find("524288") != std::string::npos);
+    }
+    auto log = tus.log();
+    auto at = std::find(log.begin(), log.end(), "PATCH 2097152 409");
+    REQUIRE(at != log.end());
+    REQUIRE(at + 1 != log.end());
+    CHECK(*(at + 1) == "HEAD 524288 200");
+  }
+}
+
+TEST_CASE("upload: a stream of unknown length: Upload-Defer-Length where supported, else a ValidationError") {
+  for (std::int64_t n : {2 * MiB + 5, 2 * MiB}) {  // the second ends on a chunk: a last, empty PATCH says the length
+    CAPTURE(n);
+    hues_test::TusServer tus(true);
+    auto data = hues_test::mp4_bytes(n, 61);
+    auto src = std::make_shared<BytesSource>(data, false, false);
+    hues::Client c(options_for(tus.endpoint()));
+    std::vector<std::int64_t> totals;
+    std::mutex mu;
+    auto o = stream_options(src, tus.endpoint());
+    o.progress = hues::progress_listener([&](const hues::UploadProgress& p) {
+      std::lock_guard<std::mutex> lock(mu);
+      totals.push_back(p.total);
+    });
+    auto r = hues::Upload(c, o).start();
+    REQUIRE(r.complete);
+    CHECK(r.size == n);
+    CHECK(tus.data() == data);
+    CHECK(tus.length_ == n);
+    std::lock_guard<std::mutex> lock(mu);
+    REQUIRE(!totals.empty());
+    CHECK(totals.front() == -1);  // unknown at first
+    CHECK(totals.back() == n);
+  }
+  hues_test::TusServer plain(false);
+  auto src = std::make_shared<BytesSource>(hues_test::mp4_bytes(1000, 62), false, false);
+  hues::Client c(options_for(plain.endpoint()));
+  auto e = catch_error([&] { hues::Upload(c, stream_options(src, plain.endpoint())).start(); });
+  CHECK(e.type() == hues::ErrorType::kValidation);
+  CHECK(e.field() == "source");
+  CHECK(e.code() == "length_required");
+  // The sandbox does not support creation-defer-length either.
+  auto e2 = catch_error([&] { hues::Upload(client(), stream_options(src)).start(); });
+  CHECK(e2.code() == "length_required");
+  // size given by the app: no need for the source to know.
+  auto o = stream_options(std::make_shared<BytesSource>(hues_test::mp4_bytes(1000, 63), false, false));
+  o.size = 1000;
+  CHECK(hues::Upload(client(), o).start().complete);
+}
+
+TEST_CASE("upload: a 409 (offset mismatch) re-reads HEAD at once and continues from the server's offset") {
+  auto dir = temp_dir("conflict");
+  auto data = make_file(dir + "/c.bin", 3 * MiB + 10, 71);
+  bool conflicted = false;
+  hues_test::TusServer tus(false, [&](const hues_test::TusServer::Request& r, hues_test::TusServer& s) {
+    if (!conflicted && r.method == "PATCH" && s.data_.size() == static_cast<std::size_t>(1 * MiB)) {
+      conflicted = true;  // another device of the user's sent this chunk first
+      s.data_ += data.substr(s.data_.size(), 1 * MiB);
+      return 409;
+    }
+    return 0;
+  });
+  hues::Client c(options_for(tus.endpoint()));
+  hues::UploadOptions o;
+  o.path = dir + "/c.bin";
+  o.media_type = "video";
+  o.chunk_size = 1 * MiB;
+  o.endpoint = tus.endpoint();
+  o.retry_backoff_ms = 60000;  // a backoff would outlast the deadline below: a 409 takes none
+  hues::CallOptions call;
+  call.deadline_ms = 30000;
+  auto r = hues::Upload(c, o).start(call);
+  REQUIRE(r.complete);
+  CHECK(tus.data() == data);
+  auto log = tus.log();
+  auto at = std::find(log.begin(), log.end(), "PATCH 1048576 409");
+  REQUIRE(at != log.end());
+  REQUIRE(log.end() - at >= 3);
+  CHECK(*(at + 1) == "HEAD 2097152 200");
+  CHECK(*(at + 2) == "PATCH 2097152 204");
+}
+
+TEST_CASE("upload: a 5xx backs off, then HEADs and continues from the server's offset") {
+  auto dir = temp_dir("5xx");
+  auto data = make_file(dir + "/f.bin", 3 * MiB, 81);
+  for (std::int64_t backoff : {10, 60000}) {
+    CAPTURE(backoff);
+    int failures = 0;
+    hues_test::TusServer tus(false, [&](const hues_test::TusServer::Request& r, hues_test::TusServer& s) {
+      if (failures < 2 && r.method == "PATCH" && s.data_.size() == static_cast<std::size_t>(1 * MiB)) {
+        ++failures;
+        return failures == 1 ? 503 : 500;
+      }
+      return 0;
+    });
+    hues::Client c(options_for(tus.endpoint()));
+    hues::UploadOptions o;
+    o.path = dir + "/f.bin";
+    o.media_type = "video";
+    o.chunk_size = 1 * MiB;
+    o.endpoint = tus.endpoint();
+    o.retry_backoff_ms = backoff;
+    hues::CallOptions call;
+    call.deadline_ms = 30000;
+    hues::Upload upload(c, o);
+    if (backoff == 60000) {  // it does wait: a minute's backoff cannot fit in the deadline
+      auto e = catch_error([&] { upload.start(call); });
+      CHECK(e.type() == hues::ErrorType::kTimeout);
+      CHECK(tus.log().back() == "PATCH 1048576 503");  // nothing sent after the 503
+      continue;
+    }
+    auto r = upload.start(call);
+    REQUIRE(r.complete);
+    CHECK(tus.data() == data);
+    auto log = tus.log();
+    auto at = std::find(log.begin(), log.end(), "PATCH 1048576 503");
+    REQUIRE(at != log.end());
+    REQUIRE(log.end() - at >= 5);
+    CHECK(*(at + 1) == "HEAD 1048576 200");
+    CHECK(*(at + 2) == "PATCH 1048576 500");
+    CHECK(*(at + 3) == "HEAD 1048576 200");
+    CHECK(*(at + 4) == "PATCH 1048576 204");
+  }
+}
+
+TEST_CASE("upload: a source and a path, or neither, are ValidationErrors naming the field") {
+  hues::UploadOptions o;
+  o.media_type = "video";
+  auto none = catch_error([&] { hues::Upload(client(), o); });
+  CHECK(none.field() == "path");
+  o.path = "/tmp/x";
+  o.source = std::make_shared<BytesSource>("x", true);
+  auto both = catch_error([&] { hues::Upload(client(), o); });
+  CHECK(both.field() == "source");
 }

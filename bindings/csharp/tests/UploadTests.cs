@@ -74,7 +74,7 @@ public class UploadTests {
     var progress = new ProgressRecorder();
     var store = new DictionaryUploadStore();
     using (var client = NewClient())
-    using (var up = new Upload(client, path, UploadMediaType.Video, chunkSize: MiB, store: store, progress: progress)) {
+    using (var up = new Upload(client, UploadMediaType.Video, path: path, chunkSize: MiB, store: store, progress: progress)) {
       var r = up.Start();
       Assert.IsTrue(r.Complete);
       Assert.AreEqual(data.Length, r.Size);
@@ -96,7 +96,7 @@ public class UploadTests {
     using (var client = NewClient()) {
       Upload first = null;
       var progress = new ProgressRecorder { Also = p => { if (p.Uploaded >= MiB && p.Uploaded < p.Total) first.Pause(); } };
-      first = new Upload(client, path, UploadMediaType.Video, chunkSize: 512 * 1024, store: store, progress: progress);
+      first = new Upload(client, UploadMediaType.Video, path: path, chunkSize: 512 * 1024, store: store, progress: progress);
       var paused = first.StartAsync().GetAwaiter().GetResult();
       first.Dispose();
       Assert.IsFalse(paused.Complete);
@@ -104,14 +104,14 @@ public class UploadTests {
 
       var cts = new CancellationTokenSource();
       var cancelling = new ProgressRecorder { Also = p => cts.Cancel() };
-      using (var second = new Upload(client, path, UploadMediaType.Video, chunkSize: 256 * 1024, store: store, progress: cancelling)) {
+      using (var second = new Upload(client, UploadMediaType.Video, path: path, chunkSize: 256 * 1024, store: store, progress: cancelling)) {
         var task = second.StartAsync(cts.Token);
         var e = Assert.Catch<OperationCanceledException>(() => task.GetAwaiter().GetResult());
         Assert.That(e.InnerException, Is.InstanceOf<CancelledException>());
       }
       Assert.AreEqual(1, store.Records.Count);  // a cancelled start keeps the URL
 
-      using (var third = new Upload(client, path, UploadMediaType.Video, store: store, progress: new Progress<UploadProgress>())) {
+      using (var third = new Upload(client, UploadMediaType.Video, path: path, store: store, progress: new Progress<UploadProgress>())) {
         var r = third.StartAsync().GetAwaiter().GetResult();
         Assert.IsTrue(r.Complete);
         Assert.IsTrue(r.Resumed);
@@ -184,7 +184,7 @@ public class UploadTests {
     var data = MakeFile(path, 6 * MiB, 5);
     using (var relay = new ResettingRelay(2L * MiB + 50000))
     using (var client = NewClient(relay.Url))
-    using (var up = new Upload(client, path, UploadMediaType.Video, chunkSize: MiB, retryBackoffMs: 10)) {
+    using (var up = new Upload(client, UploadMediaType.Video, path: path, chunkSize: MiB, retryBackoffMs: 10)) {
       var r = up.Start();
       Assert.IsTrue(relay.Dropped);
       Assert.IsTrue(r.Complete);
@@ -197,20 +197,99 @@ public class UploadTests {
     var store = new DictionaryUploadStore();
     using (var client = NewClient()) {
       var missing = Assert.Throws<ValidationException>(() => {
-        using (var up = new Upload(client, Path.Combine(dir, "missing.jpg"), UploadMediaType.Photo, store: store)) up.Start();
+        using (var up = new Upload(client, UploadMediaType.Photo, path: Path.Combine(dir, "missing.jpg"), store: store)) up.Start();
       });
       Assert.AreEqual("path", missing.Field);
       Assert.AreEqual("file_not_found", missing.Code);
       var huge = Path.Combine(dir, "huge.jpg");
       using (var f = File.Create(huge)) f.SetLength(26L * MiB);  // over the photo limit: the server's 413
       var big = Assert.Throws<ValidationException>(() => {
-        using (var up = new Upload(client, huge, UploadMediaType.Photo, store: store)) up.Start();
+        using (var up = new Upload(client, UploadMediaType.Photo, path: huge, store: store)) up.Start();
       });
       Assert.AreEqual("path", big.Field);
       Assert.AreEqual("payload_too_large", big.Code);
       Assert.AreEqual(413, big.Status);
       Assert.AreEqual(0, store.Saves);
       Assert.IsEmpty(store.Records);
+    }
+  }
+
+  // ---- upload from a stream (System.IO.Stream) ----
+
+  // A non-seekable stream (a pipe, a network stream) that counts what it hands out.
+  sealed class ForwardOnlyStream : Stream {
+    readonly byte[] data;
+    int pos;
+    public long BytesRead;
+    public ForwardOnlyStream(byte[] data) { this.data = data; }
+    public override bool CanRead { get { return true; } }
+    public override bool CanSeek { get { return false; } }
+    public override bool CanWrite { get { return false; } }
+    public override long Length { get { throw new NotSupportedException(); } }
+    public override long Position { get { throw new NotSupportedException(); } set { throw new NotSupportedException(); } }
+    public override void Flush() {}
+    public override int Read(byte[] buffer, int offset, int count) {
+      int n = Math.Min(count, data.Length - pos);
+      Array.Copy(data, pos, buffer, offset, n);
+      pos += n;
+      BytesRead += n;
+      return n;
+    }
+    public override long Seek(long offset, SeekOrigin origin) { throw new NotSupportedException(); }
+    public override void SetLength(long value) { throw new NotSupportedException(); }
+    public override void Write(byte[] buffer, int offset, int count) { throw new NotSupportedException(); }
+  }
+
+  static string Sha256Hex(byte[] data) {
+    using (var sha = System.Security.Cryptography.SHA256.Create())
+      return string.Concat(sha.ComputeHash(data).Select(b => b.ToString("x2")));
+  }
+
+  [Test]
+  public void UploadsFromAStreamSeekableOrNotAndTheMediaSha256IsTheSources() {
+    var path = Path.Combine(dir, "s.mp4");
+    var data = MakeFile(path, 3 * MiB + 777, 21);
+    using (var client = NewClient()) {
+      using (var file = File.OpenRead(path))
+      using (var up = new Upload(client, UploadMediaType.Video, source: file, chunkSize: MiB)) {
+        var r = up.Start();
+        Assert.IsTrue(r.Complete);
+        Assert.That(r.Size, Is.EqualTo(data.Length));
+        Assert.That(client.Media.Get(r.MediaId).Sha256, Is.EqualTo(Sha256Hex(data)));
+      }
+      var stream = new ForwardOnlyStream(data);
+      using (var up = new Upload(client, UploadMediaType.Video, source: stream, size: data.Length, chunkSize: MiB)) {
+        var r = up.Start();
+        Assert.IsTrue(r.Complete);
+        Assert.That(client.Media.Get(r.MediaId).Sha256, Is.EqualTo(Sha256Hex(data)));
+        Assert.That(stream.BytesRead, Is.EqualTo(data.Length));
+      }
+    }
+  }
+
+  [Test]
+  public void ANonSeekableStreamResendsTheChunkItHoldsAfterADrop() {
+    var data = MakeFile(Path.Combine(dir, "n.mp4"), 5 * MiB + 99, 31);
+    var stream = new ForwardOnlyStream(data);
+    using (var relay = new ResettingRelay(2L * MiB + 300000))
+    using (var client = NewClient(relay.Url))
+    using (var up = new Upload(client, UploadMediaType.Video, source: stream, size: data.Length, chunkSize: MiB,
+                               retryBackoffMs: 10)) {
+      var r = up.Start();
+      Assert.IsTrue(relay.Dropped);
+      Assert.IsTrue(r.Complete);
+      CollectionAssert.AreEqual(data, Stored(r.Url));
+      Assert.That(stream.BytesRead, Is.EqualTo(data.Length));  // never re-read: resent from the held chunk
+    }
+  }
+
+  [Test]
+  public void AStreamOfUnknownLengthNeedsDeferLengthOrASize() {
+    using (var client = NewClient())
+    using (var up = new Upload(client, UploadMediaType.Video, source: new ForwardOnlyStream(new byte[1000]))) {
+      var e = Assert.Throws<ValidationException>(() => up.Start());
+      Assert.That(e.Field, Is.EqualTo("source"));
+      Assert.That(e.Code, Is.EqualTo("length_required"));
     }
   }
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
 import os
 import signal
@@ -69,7 +70,7 @@ def test_upload_in_chunks_with_progress_and_python_store(sandbox, client, tmp_pa
         seen.append(p)
 
     store = DictStore()
-    up = hues.Upload(client, str(path), hues.UploadMediaType.VIDEO, chunk_size=1 * MiB, progress=progress, store=store)
+    up = hues.Upload(client, hues.UploadMediaType.VIDEO, path=str(path), chunk_size=1 * MiB, progress=progress, store=store)
     r = up.start()
     assert r.complete and not r.resumed
     assert r.size == len(data) == r.offset
@@ -92,11 +93,11 @@ def test_pause_then_resume(sandbox, client, tmp_path):
         if MiB <= p.uploaded < p.total:
             holder[0].pause()
 
-    up = hues.Upload(client, str(path), "video", chunk_size=512 * 1024, progress=progress, store=store)
+    up = hues.Upload(client, "video", path=str(path), chunk_size=512 * 1024, progress=progress, store=store)
     holder.append(up)
     first = up.start()
     assert not first.complete and MiB <= first.offset < first.size
-    holder[0] = hues.Upload(client, str(path), "video", store=store)  # a new object, the same store
+    holder[0] = hues.Upload(client, "video", path=str(path), store=store)  # a new object, the same store
     second = holder[0].start()
     assert second.complete and second.resumed and second.url == first.url
     assert stored(sandbox, second.url) == data
@@ -112,7 +113,7 @@ def test_cancel_keeps_the_url_then_terminate_forgets_it(sandbox, client, tmp_pat
         if p.uploaded > 0:
             token.cancel()
 
-    up = hues.Upload(client, str(path), "video", chunk_size=512 * 1024, progress=progress, store=store)
+    up = hues.Upload(client, "video", path=str(path), chunk_size=512 * 1024, progress=progress, store=store)
     with pytest.raises(hues.CancelledError):
         up.start(cancel=token)
     assert len(store.records) == 1
@@ -137,7 +138,7 @@ def test_async_start_and_async_iterator_of_progress(sandbox, client, tmp_path):
 
     async def main():
         progress = hues.ProgressStream()
-        up = hues.Upload(client, str(path), "video", chunk_size=1 * MiB, progress=progress)
+        up = hues.Upload(client, "video", path=str(path), chunk_size=1 * MiB, progress=progress)
         task = asyncio.ensure_future(up.start_async())
         seen = [p.uploaded async for p in progress.until(task)]
         return await task, seen
@@ -204,7 +205,7 @@ def test_retry_after_a_dropped_connection_resumes_from_the_server_offset(sandbox
     relay = ResettingRelay(sandbox, 2 * MiB + 50000)
     try:
         with hues.Client(base_url=relay.url, api_key=sandbox.api_key, timeout=30) as c:
-            up = hues.Upload(c, str(path), "video", chunk_size=1 * MiB, retry_backoff=0.01)
+            up = hues.Upload(c, "video", path=str(path), chunk_size=1 * MiB, retry_backoff=0.01)
             r = up.start()
         assert relay.dropped
         assert r.complete and stored(sandbox, r.url) == data
@@ -216,7 +217,7 @@ CHILD = r"""
 import sys, hues
 base, key, path, store = sys.argv[1:5]
 with hues.Client(base_url=base, api_key=key, timeout=30) as c:
-    up = hues.Upload(c, path, "video", chunk_size=256 * 1024, store=hues.FileUploadStore(store),
+    up = hues.Upload(c, "video", path=path, chunk_size=256 * 1024, store=hues.FileUploadStore(store),
                      progress=lambda p: print("progress", p.uploaded, p.total, flush=True))
     r = up.start()
     print("done", r.url, r.size, int(r.resumed), flush=True)
@@ -252,25 +253,103 @@ def test_sigkill_mid_upload_then_another_process_resumes_from_the_file_store(san
 def test_bad_input_is_typed_and_stores_nothing(sandbox, client, tmp_path):
     store = DictStore()
     with pytest.raises(hues.ValidationError) as e:
-        hues.Upload(client, str(tmp_path / "missing.jpg"), "photo", store=store).start()
+        hues.Upload(client, "photo", path=str(tmp_path / "missing.jpg"), store=store).start()
     assert e.value.field == "path" and e.value.code == "file_not_found"
     with pytest.raises(hues.ValidationError) as e:
-        hues.Upload(client, str(tmp_path), "photo", store=store).start()
+        hues.Upload(client, "photo", path=str(tmp_path), store=store).start()
     assert e.value.field == "path" and e.value.code == "not_a_file"
     if os.geteuid() != 0:  # root reads a mode-000 file anyway
         secret = tmp_path / "secret.jpg"
         secret.write_bytes(b"x")
         secret.chmod(0)
         with pytest.raises(hues.ValidationError) as e:
-            hues.Upload(client, str(secret), "photo", store=store).start()
+            hues.Upload(client, "photo", path=str(secret), store=store).start()
         assert e.value.field == "path" and e.value.code == "file_unreadable"
     huge = tmp_path / "huge.jpg"
     with open(huge, "wb") as f:
         f.truncate(26 * MiB)  # over the photo limit (25 MiB): the server's 413
     with pytest.raises(hues.ValidationError) as e:
-        hues.Upload(client, str(huge), "photo", store=store).start()
+        hues.Upload(client, "photo", path=str(huge), store=store).start()
     assert e.value.field == "path" and e.value.code == "payload_too_large" and e.value.status == 413
     with pytest.raises(hues.ValidationError) as e:
-        hues.Upload(client, str(huge), "picture")
+        hues.Upload(client, "picture", path=str(huge))
     assert e.value.field == "media_type"
     assert store.saves == 0 and store.records == {}
+
+
+# ---- upload from a stream (a binary file object) ----
+
+
+class ForwardOnly(io.RawIOBase):
+    """A non-seekable binary stream (a pipe, a socket, a camera's encoder), counting its reads."""
+
+    def __init__(self, data: bytes):
+        self._data, self._pos, self.bytes_read, self.largest = data, 0, 0, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = min(len(b), len(self._data) - self._pos)
+        b[:n] = self._data[self._pos:self._pos + n]
+        self._pos += n
+        self.bytes_read += n
+        self.largest = max(self.largest, len(b))
+        return n
+
+
+def test_upload_from_a_binary_file_object_seekable_or_not(sandbox, client, tmp_path):
+    data = make_file(tmp_path / "s.mp4", 3 * MiB + 777, 21)
+    with open(tmp_path / "s.mp4", "rb") as f:  # a seekable io.BufferedReader
+        r = hues.Upload(client, "video", source=f, chunk_size=1 * MiB).start()
+    assert r.complete and r.size == len(data)
+    assert client.media.get(r.media_id).sha256 == hashlib.sha256(data).hexdigest()
+    stream = ForwardOnly(data)
+    r = hues.Upload(client, "video", source=io.BufferedReader(stream), size=len(data), chunk_size=1 * MiB).start()
+    assert r.complete and r.size == len(data)
+    assert client.media.get(r.media_id).sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_a_non_seekable_stream_resends_the_held_chunk_after_a_drop(sandbox, tmp_path):
+    data = make_file(tmp_path / "n.mp4", 5 * MiB + 99, 31)
+    relay = ResettingRelay(sandbox, 2 * MiB + 300000)
+    try:
+        stream = ForwardOnly(data)
+        with hues.Client(base_url=relay.url, api_key=sandbox.api_key, timeout=30) as c:
+            up = hues.Upload(c, "video", source=stream, size=len(data), chunk_size=1 * MiB, retry_backoff=0.01)
+            r = up.start()
+        assert relay.dropped
+        assert r.complete and stored(sandbox, r.url) == data
+        assert stream.bytes_read == len(data)  # never read twice: the chunk in flight was resent from memory
+        assert stream.largest <= 1 * MiB  # bounded pieces across the boundary
+    finally:
+        relay.close()
+
+
+def test_a_stream_of_unknown_length_needs_defer_length_or_size(sandbox, client):
+    stream = ForwardOnly(FTYP + bytes(1000))
+    with pytest.raises(hues.ValidationError) as e:
+        hues.Upload(client, "video", source=stream).start()  # the sandbox has no creation-defer-length
+    assert e.value.field == "source" and e.value.code == "length_required"
+    with pytest.raises(hues.ValidationError) as e:
+        hues.Upload(client, "video")
+    assert e.value.field == "path"
+
+
+def test_a_streams_fingerprint_resumes_it_in_a_new_upload(sandbox, client, tmp_path):
+    data = make_file(tmp_path / "f.mp4", 2 * MiB, 41)
+    store = hues.FileUploadStore(str(tmp_path / "store"))
+    holder = []
+
+    def pause_at_1mib(p):
+        if 1 * MiB <= p.uploaded < p.total:
+            holder[0].pause()
+
+    holder.append(hues.Upload(client, "video", source=ForwardOnly(data), size=len(data), fingerprint="roll/IMG_1",
+                              chunk_size=512 * 1024, store=store, progress=pause_at_1mib))
+    first = holder[0].start()
+    assert not first.complete
+    again = hues.Upload(client, "video", source=ForwardOnly(data), size=len(data), fingerprint="roll/IMG_1",
+                        store=store).start()
+    assert again.complete and again.resumed and again.url == first.url
+    assert stored(sandbox, again.url) == data

@@ -422,7 +422,8 @@ class Ctx(render.IrIndex):
                           "check": None}
             methods.append({"index": m["index"], "name": ident(m["name"]), "doc": m["doc"],
                             "args": args, "result": result})
-        return {"name": cb["name"], "doc": cb["doc"], "methods": methods, "progress": cb.get("progress")}
+        return {"name": cb["name"], "doc": cb["doc"], "methods": methods, "progress": cb.get("progress"),
+                "stream": cb.get("stream", False)}
 
     def error_view(self) -> list[dict]:
         out = []
@@ -463,6 +464,9 @@ def generate(ir: dict, out: Any) -> None:
         progress = next((cb.get("progress") for cb in ir["callbacks"] if cb["name"] == iface), None)
         if progress:
             classes.append(f"Callable[[{progress}], object]")
+        # x-hues-stream: a binary file object (io.BufferedIOBase, io.RawIOBase, a socket's makefile("rb")).
+        if any(cb["name"] == iface and cb.get("stream") for cb in ir["callbacks"]):
+            classes.append("BinaryIO")
         if classes:
             handles[iface] = classes
     services = []

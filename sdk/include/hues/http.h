@@ -26,6 +26,11 @@ struct HUES_API HttpRequest {
   std::string url;     // absolute: https://host:port/path?query
   Headers headers;
   std::string body;
+  // A body shared instead of copied (an upload's chunk buffer): when set, it is the body and
+  // `body` is ignored; the pipeline's attempts and the built-in transport only share it. A
+  // transport that overrides send() alone gets it copied into `body`.
+  std::shared_ptr<const std::string> shared_body;
+  const std::string& body_bytes() const { return shared_body ? *shared_body : body; }
   // Case-insensitive header lookup; empty when absent.
   std::string header(const std::string& name) const;
   void set_header(const std::string& name, std::string value);

@@ -13,8 +13,15 @@
 // when it is sent. A dropped connection, a 5xx, a 460 (checksum mismatch) or a 409 (offset
 // mismatch) resumes from the server's offset (HEAD) after a backoff, instead of starting over;
 // a 404/410 for a stored URL starts a fresh upload. Progress and store calls run on the SDK's
-// host executor, in order, never on an I/O thread and never under an SDK lock. Uploading from
-// a stream (no path) is not here yet.
+// host executor, in order, never on an I/O thread and never under an SDK lock.
+//
+// From a stream instead of a file: set source (an UploadSource) and leave path empty. Chunks
+// are read from it as they are sent, into one chunk buffer per upload. A retry resends from the
+// server's offset: a seekable source seeks back, a non-seekable one resends from the chunk it
+// still holds (and fails with a ValidationError naming source when the server is behind that).
+// A source of unknown length is sent with Upload-Defer-Length where the server supports
+// creation-defer-length (a ValidationError naming source otherwise). fingerprint, set by the
+// app, is what lets a stream's upload resume after a restart.
 #pragma once
 
 #include "hues/export.h"
@@ -50,6 +57,23 @@ HUES_API std::shared_ptr<UploadStore> make_memory_upload_store();
 // One JSON file per upload in directory (created 0700), each written 0600 through a rename.
 HUES_API std::shared_ptr<UploadStore> make_file_upload_store(const std::string& directory);
 
+// A stream to upload from, read in order (each language passes its own: a Python binary file
+// object, a Java or Kotlin InputStream, a C# Stream). Called on the host executor, one call at
+// a time. Offsets count from where the upload starts (the stream's position when start runs).
+class HUES_API UploadSource {
+ public:
+  virtual ~UploadSource() = default;
+  // Up to n bytes into buf; 0 only at the end. May return fewer than n before the end.
+  virtual std::size_t read(char* buf, std::size_t n) = 0;
+  // Moves to offset; false when the stream cannot seek (then it is only ever read forward).
+  virtual bool seek(std::int64_t offset) {
+    (void)offset;
+    return false;
+  }
+  // Its length in bytes, or -1 when unknown.
+  virtual std::int64_t size() { return -1; }
+};
+
 // Told the confirmed offset after each chunk, in order, on the host executor.
 class HUES_API UploadProgressListener {
  public:
@@ -59,9 +83,12 @@ class HUES_API UploadProgressListener {
 HUES_API std::shared_ptr<UploadProgressListener> progress_listener(std::function<void(const UploadProgress&)> fn);
 
 struct UploadOptions {
-  std::string path;                  // the file; read when start() runs
+  std::string path;                  // the file; read when start() runs (or, instead, source)
+  std::shared_ptr<UploadSource> source;  // a stream instead of a file
+  std::int64_t size = -1;            // a source's length when the app knows it; -1: source->size()
+  std::string fingerprint;           // a source's store key (resumes after a restart); empty: one per Upload
   std::string media_type;            // photo, audio, video or document (Upload-Metadata type)
-  std::string filename;              // empty: the path's last component
+  std::string filename;              // empty: the path's last component (a source: none sent)
   std::string filetype;              // a MIME type; empty: not sent
   std::string endpoint;              // the creation URL; empty: the client's base_url + /v1/uploads
   std::int64_t chunk_size = 4 << 20;  // bytes per PATCH
@@ -95,7 +122,8 @@ class HUES_API Upload {
   // supports termination, and removes it from the store.
   void terminate(const CallOptions& call = {});
   void terminate_async(AsyncVoid done, const CallOptions& call = {});
-  // The store key of the file (a digest of its absolute path, size and mtime).
+  // The store key of the file (a digest of its absolute path, size and mtime), or of the
+  // source (its fingerprint option, else one made for this Upload).
   std::string fingerprint() const;
 
   struct Impl;

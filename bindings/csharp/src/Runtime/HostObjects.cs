@@ -17,12 +17,15 @@ sealed class HostInterface {
   internal readonly Type Type;
   internal readonly string ErrorType;  // the error type a failing method is reported as
   internal readonly HostDispatch Dispatch;
+  internal readonly Func<object, object> Wrap;  // the idiom's adapter (a Stream's StreamSource), or null
 
-  internal HostInterface(string name, Type type, string errorType, HostDispatch dispatch) {
+  internal HostInterface(string name, Type type, string errorType, HostDispatch dispatch,
+                         Func<object, object> wrap = null) {
     Name = name;
     Type = type;
     ErrorType = errorType;
     Dispatch = dispatch;
+    Wrap = wrap;
   }
 }
 
@@ -44,7 +47,7 @@ static class HostObjects {
     if (!hi.Type.IsInstanceOfType(target))
       throw new ArgumentException(target.GetType().Name + " does not implement " + hi.Type.Name);
     ulong id = (ulong)Interlocked.Increment(ref lastId);
-    Live[id] = new Entry { Target = target, Interface = hi };
+    Live[id] = new Entry { Target = hi.Wrap != null ? hi.Wrap(target) : target, Interface = hi };
     ulong handle;
     var error = new HuesBytes();
     int status = Native.hues_host_object_new(Native.CString(iface), OnInvokeFn, IntPtr.Zero, id, out handle, ref error);

@@ -2,7 +2,7 @@
 ProgressStream where a progress function goes (it is one), then iterate it while the call runs::
 
     progress = hues.ProgressStream()
-    upload = hues.Upload(client, path, "photo", progress=progress)
+    upload = hues.Upload(client, "photo", path=path, progress=progress)
     async for p in progress.until(upload.start_async()):
         bar.update(p.uploaded, p.total)
 

@@ -367,6 +367,43 @@ def register_callback(cls: type, interface: str, dispatch: Callable[[Any, int, D
     _CALLBACKS[interface] = (cls, dispatch)
 
 
+class FileSource:
+    """The one stream adapter (x-hues-stream callbacks): a binary file object read from its
+    position when given. Offsets count from that position; a ``seekable()`` stream seeks, any
+    other is read forward only. ``read`` returns bytes (fewer than asked only at the end of a
+    buffered stream; a raw stream may return fewer at any time, and is asked again)."""
+
+    __slots__ = ("_f", "_base", "_seekable")
+
+    def __init__(self, f: Any) -> None:
+        self._f = f
+        seekable = getattr(f, "seekable", None)
+        self._seekable = bool(seekable()) if callable(seekable) else False
+        self._base = f.tell() if self._seekable else 0
+
+    def read(self, size: int) -> bytes:
+        b = self._f.read(size)
+        if b is None:  # a non-blocking raw stream with nothing ready
+            raise BlockingIOError("the upload's source is non-blocking and had no bytes ready")
+        if not isinstance(b, (bytes, bytearray, memoryview)):
+            raise TypeError(f"the upload's source must be a binary stream, read gave {type(b).__name__}")
+        return bytes(b)
+
+    def seek(self, offset: int) -> bool:
+        if not self._seekable:
+            return False
+        self._f.seek(self._base + offset)
+        return True
+
+    def size(self) -> int:
+        if not self._seekable:
+            return -1
+        here = self._f.tell()
+        end = self._f.seek(0, 2)
+        self._f.seek(here)
+        return int(end) - self._base
+
+
 def register_adapter(interface: str, adapt: Callable[[Any], Any]) -> None:
     """``adapt(value)`` turns another Python value (a logging.Logger, a function) into an
     implementation of ``interface``, or returns None."""

@@ -252,4 +252,75 @@ class UploadTest extends SandboxTest {
     assertEquals(0, store.saves.get());
     assertTrue(store.records.isEmpty());
   }
+
+  // ---- upload from a stream (an InputStream) ----
+
+  /** A non-seekable stream (a pipe, a socket) that counts what it hands out. */
+  static final class ForwardOnly extends InputStream {
+    final byte[] data;
+    int pos;
+    final AtomicLong bytesRead = new AtomicLong();
+    ForwardOnly(byte[] data) { this.data = data; }
+    @Override public int read() { return pos < data.length ? (data[pos++] & 0xFF) : -1; }
+    @Override public int read(byte[] b, int off, int len) {
+      if (pos >= data.length) return -1;
+      int n = Math.min(len, data.length - pos);
+      System.arraycopy(data, pos, b, off, n);
+      pos += n;
+      bytesRead.addAndGet(n);
+      return n;
+    }
+  }
+
+  static String sha256(byte[] data) throws Exception {
+    return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+  }
+
+  @Test
+  void uploadsFromAnInputStreamSeekableOrNotAndTheMediaSha256IsTheSources() throws Exception {
+    Path p = tmp.resolve("s.mp4");
+    byte[] data = makeFile(p, 3 * MiB + 777, 21);
+    try (java.io.FileInputStream in = new java.io.FileInputStream(p.toFile());  // seekable: its channel
+         Upload up = new Upload(UploadConfig.builder().client(client).mediaType(UploadMediaType.VIDEO).source(in)
+             .chunkSize(MiB).build())) {
+      UploadResult r = up.start();
+      assertTrue(r.getComplete());
+      assertEquals(data.length, r.getSize());
+      assertEquals(sha256(data), client.media().get(r.getMediaId()).getSha256());
+    }
+    ForwardOnly stream = new ForwardOnly(data);
+    try (Upload up = new Upload(UploadConfig.builder().client(client).mediaType(UploadMediaType.VIDEO)
+        .source(stream).size((long) data.length).chunkSize(MiB).build())) {
+      UploadResult r = up.start();
+      assertTrue(r.getComplete());
+      assertEquals(sha256(data), client.media().get(r.getMediaId()).getSha256());
+      assertEquals(data.length, stream.bytesRead.get());
+    }
+  }
+
+  @Test
+  void aNonSeekableStreamResendsTheChunkItHoldsAfterADrop() throws Exception {
+    byte[] data = makeFile(tmp.resolve("n.mp4"), 5 * MiB + 99, 31);
+    ForwardOnly stream = new ForwardOnly(data);
+    try (ResettingRelay relay = new ResettingRelay(2L * MiB + 300000);
+         HuesClient c = HuesClient.builder().baseUrl(relay.url()).apiKey(sandbox.apiKey()).build();
+         Upload up = new Upload(UploadConfig.builder().client(c).mediaType(UploadMediaType.VIDEO).source(stream)
+             .size((long) data.length).chunkSize(MiB).retryBackoffMs(10L).build())) {
+      UploadResult r = up.start();
+      assertTrue(relay.dropped);
+      assertTrue(r.getComplete());
+      assertArrayEquals(data, stored(r.getUrl()));
+      assertEquals(data.length, stream.bytesRead.get());  // never re-read: resent from the held chunk
+    }
+  }
+
+  @Test
+  void aStreamOfUnknownLengthNeedsDeferLengthOrASize() throws Exception {
+    try (Upload up = new Upload(UploadConfig.builder().client(client).mediaType(UploadMediaType.VIDEO)
+        .source(new ForwardOnly(new byte[1000])).build())) {
+      ValidationException e = assertThrows(ValidationException.class, up::start);
+      assertEquals("source", e.getField());
+      assertEquals("length_required", e.getCode());
+    }
+  }
 }

@@ -119,4 +119,21 @@ class UploadKotlinTest : SandboxKotlinTest() {
   private companion object {
     const val MiB = 1 shl 20
   }
+
+  @Test
+  fun `upload from an InputStream, non-seekable, gives the stream bytes`(): Unit = runBlocking {
+    val data = makeFile(tmp.resolve("s.mp4"), 2 * MiB + 3, 13)
+    // A pipe-like stream: no FileInputStream, so it is read forward only.
+    val stream = java.io.BufferedInputStream(java.io.ByteArrayInputStream(data))
+    val c = client
+    val r = upload { client = c; mediaType = UploadMediaType.VIDEO; source(stream); size = data.size.toLong(); chunkSize = MiB.toLong() }
+      .use { it.start() }
+    assertTrue(r.complete)
+    assertArrayEquals(data, stored(r.url))
+    val e = assertThrows<ValidationException> {
+      upload { client = c; mediaType = UploadMediaType.VIDEO; source(java.io.ByteArrayInputStream(data)) }.use { it.start() }
+    }
+    assertEquals("source", e.field)
+    assertEquals("length_required", e.code)
+  }
 }
