@@ -300,18 +300,18 @@ class Builder:
                                 "doc": (m.get("doc") or "").strip()})
             # x-hues-progress: the model this one-method listener reports; each language also
             # accepts its progress idiom for it (a Python callable, a C# IProgress<T>, ...).
-            # x-hues-stream: a byte stream (read(size) -> bytes, seek(offset) -> bool, size() -> int64);
+            # x-hues-byte-source: a byte stream (read(size) -> bytes, seek(offset) -> bool, size() -> int64);
             # each language also accepts its own stream type for it (a binary file object, an
             # InputStream, a System.IO.Stream), wrapped by its runtime's one stream adapter.
-            stream = bool(cb.get("x-hues-stream"))
-            if stream:
+            byte_source = bool(cb.get("x-hues-byte-source"))
+            if byte_source:
                 shape = {m["name"]: ([a["type"]["kind"] for a in m["args"]], (m["result"] or {}).get("kind"))
                          for m in methods}
                 want = {"read": (["int64"], "bytes"), "seek": (["int64"], "bool"), "size": ([], "int64")}
                 if shape != want:
-                    raise SpecError(f"x-hues-sdk.callbacks.{name}: x-hues-stream needs exactly {want}, got {shape}")
+                    raise SpecError(f"x-hues-sdk.callbacks.{name}: x-hues-byte-source needs exactly {want}, got {shape}")
             out.append({"name": name, "doc": (cb.get("doc") or "").strip(), "methods": methods,
-                        "progress": cb.get("x-hues-progress"), "stream": stream})
+                        "progress": cb.get("x-hues-progress"), "byte_source": byte_source})
         return out
 
     def errors(self) -> list[dict]:

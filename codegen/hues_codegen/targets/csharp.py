@@ -70,8 +70,8 @@ class Ctx(render.IrIndex):
         if iface in self.callbacks:
             progress = self.callbacks[iface].get("progress")
             # x-hues-progress: the handle is .NET's own IProgress<T> (Progress<T>, any IProgress<T>).
-            if self.callbacks[iface].get("stream"):
-                # x-hues-stream: the handle is a System.IO.Stream, wrapped by the runtime's StreamSource.
+            if self.callbacks[iface].get("byte_source"):
+                # x-hues-byte-source: the handle is a System.IO.Stream, wrapped by the runtime's StreamSource.
                 return "System.IO.Stream"
             return f"IProgress<{progress}>" if progress else "I" + iface
         return iface  # an abstract base class of the objects implementing it
@@ -373,10 +373,10 @@ class Ctx(render.IrIndex):
                             "arg_types": [self.cs(a["type"]) for a in m["args"]],
                             "arg_names": [self.ident(a["name"]) for a in m["args"]]})
         etype = snake(cb["name"])
-        stream = cb.get("stream", False)
+        byte_source = cb.get("byte_source", False)
         return {"name": cb["name"], "iface": self.handle_type(cb["name"]), "doc": xml(cb["doc"]), "methods": methods,
                 "error_type": etype if etype in self.error_types else "error", "progress": cb.get("progress"),
-                "stream": stream, "target": "StreamSource" if stream else self.handle_type(cb["name"]),
+                "byte_source": byte_source, "target": "StreamSource" if byte_source else self.handle_type(cb["name"]),
                 # Every method returns nothing: the interface also gets a class of C# events.
                 "void_only": all(m["result"] is None for m in cb["methods"])}
 

@@ -230,7 +230,7 @@ def generate(ir: dict, out: render.Output) -> None:
                              tojson=lambda v: json.dumps(v, ensure_ascii=False))
     env.globals.update(ctx=ctx, ir=ir, always_present=ctx.always_present, is_primitive=ctx.is_primitive,
                        pascal=render.pascal,
-                       stream_interfaces={cb["name"] for cb in ir["callbacks"] if cb.get("stream")})
+                       byte_source_interfaces={cb["name"] for cb in ir["callbacks"] if cb.get("byte_source")})
 
     def emit(template: str, path: str, **kw: Any) -> None:
         out.write(path, env.get_template(template).render(**kw))

@@ -75,7 +75,7 @@ def generate(ir: dict, out: render.Output) -> None:
     env.globals.update(ir=ir, objects={o["name"]: o for o in ir["objects"]}, pascal=render.pascal,
                        callbacks={c["name"] for c in ir["callbacks"]},
                        progress_callbacks=[c for c in ir["callbacks"] if c.get("progress")],
-                       stream_interfaces={c["name"] for c in ir["callbacks"] if c.get("stream")})
+                       byte_source_interfaces={c["name"] for c in ir["callbacks"] if c.get("byte_source")})
     out.write("vn/hues/sdk/kotlin/Models.kt", env.get_template("models.kt.j2").render(models=models))
     out.write("vn/hues/sdk/kotlin/Services.kt", env.get_template("services.kt.j2").render(
         services=services, objects=ir["objects"], client_calls=client_calls,

@@ -423,7 +423,7 @@ class Ctx(render.IrIndex):
             methods.append({"index": m["index"], "name": ident(m["name"]), "doc": m["doc"],
                             "args": args, "result": result})
         return {"name": cb["name"], "doc": cb["doc"], "methods": methods, "progress": cb.get("progress"),
-                "stream": cb.get("stream", False)}
+                "byte_source": cb.get("byte_source", False)}
 
     def error_view(self) -> list[dict]:
         out = []
@@ -464,8 +464,8 @@ def generate(ir: dict, out: Any) -> None:
         progress = next((cb.get("progress") for cb in ir["callbacks"] if cb["name"] == iface), None)
         if progress:
             classes.append(f"Callable[[{progress}], object]")
-        # x-hues-stream: a binary file object (io.BufferedIOBase, io.RawIOBase, a socket's makefile("rb")).
-        if any(cb["name"] == iface and cb.get("stream") for cb in ir["callbacks"]):
+        # x-hues-byte-source: a binary file object (io.BufferedIOBase, io.RawIOBase, a socket's makefile("rb")).
+        if any(cb["name"] == iface and cb.get("byte_source") for cb in ir["callbacks"]):
             classes.append("BinaryIO")
         if classes:
             handles[iface] = classes

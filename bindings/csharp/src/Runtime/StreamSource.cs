@@ -1,4 +1,4 @@
-// The one stream adapter behind x-hues-stream callbacks (an UploadConfig's Source): a
+// The one stream adapter behind x-hues-byte-source callbacks (an UploadConfig's Source): a
 // System.IO.Stream read from its position when the SDK was given it. Offsets count from that
 // position; a stream with CanSeek seeks back for a retry, any other is read forward only (the
 // SDK then resends a retried chunk from the copy it holds).

@@ -368,7 +368,7 @@ def register_callback(cls: type, interface: str, dispatch: Callable[[Any, int, D
 
 
 class FileSource:
-    """The one stream adapter (x-hues-stream callbacks): a binary file object read from its
+    """The one stream adapter (x-hues-byte-source callbacks): a binary file object read from its
     position when given. Offsets count from that position; a ``seekable()`` stream seeks, any
     other is read forward only. ``read`` returns bytes (fewer than asked only at the end of a
     buffered stream; a raw stream may return fewer at any time, and is asked again)."""

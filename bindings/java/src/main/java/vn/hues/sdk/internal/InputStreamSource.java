@@ -7,7 +7,7 @@ import java.nio.channels.FileChannel;
 import java.util.Arrays;
 
 /**
- * The one stream adapter behind x-hues-stream callbacks ({@code UploadSource.of(InputStream)}):
+ * The one stream adapter behind x-hues-byte-source callbacks ({@code UploadSource.of(InputStream)}):
  * reads the stream from its position when given. Offsets count from that position. A
  * {@link FileInputStream} seeks through its channel; any other stream is read forward only
  * (the SDK then resends a retried chunk from the copy it holds).
