@@ -389,6 +389,7 @@ def xml(text: str) -> str:
 
 
 def generate(ir: dict, out) -> None:
+    ir = render.without_streams(ir)  # x-hues-stream: not generated for csharp yet
     ctx = Ctx(ir)
     env = environment("csharp")
     models = [ctx.model(m) for m in ctx.models.values()]
