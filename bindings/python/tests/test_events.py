@@ -37,8 +37,8 @@ def until(stream, pred):
 
 
 class CuttingRelay:
-    """A TCP relay to the sandbox that resets both sides after a random few kilobytes of the
-    answer, `drops` times, then relays whole."""
+    """A TCP relay to the sandbox that cuts both sides (mid-event) after a random few kilobytes
+    of the answer, `drops` times, then relays whole."""
 
     def __init__(self, port, drops):
         self.port, self.left, self.cut = port, drops, 0
@@ -74,16 +74,18 @@ class CuttingRelay:
                 if budget is not None and len(data) >= budget:
                     down.sendall(data[:budget])  # cut mid-event
                     self.cut += 1
-                    for s in (down, up):
-                        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     break
                 if budget is not None:
                     budget -= len(data)
                 down.sendall(data)
         except OSError:
             pass
-        down.close()
-        up.close()
+        for s in (down, up):  # shutdown wakes the other thread's recv (a close alone would not)
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
 
     def close(self):
         self.listener.close()
@@ -123,22 +125,23 @@ def test_async_for_with_drops_sees_every_event_once_in_order(sandbox, client, ca
                     writes.append(new_report(client, category, f"Sự cố số {i}").id)
 
             seen = []
-            stream = cut.events.stream(since="0", **FAST)
+            stream = cut.events.stream(since="0", **FAST)  # open (and cut) while the writer runs
             thread = threading.Thread(target=writer)
             thread.start()
+            await asyncio.get_running_loop().run_in_executor(None, thread.join)
+            last = new_report(client, category, "Mốc kết thúc")
             async for e in stream:
                 seen.append(e.id)
-                if writes and len(writes) == 40 and e.report_id == writes[-1]:
+                if e.report_id == last.id:
                     break
-            thread.join()
             await stream.aclose()
             whole = []
             async with direct.events.stream(since="0", **FAST) as unbroken:
                 async for e in unbroken:
                     whole.append(e.id)
-                    if e.report_id == writes[-1]:
+                    if e.report_id == last.id:
                         break
-            assert marker.id
+            assert marker.id and len(writes) == 40
             return seen, whole
 
     try:
