@@ -9,6 +9,7 @@
 #include <hues/testing/sandbox.h>
 
 #include <atomic>
+#include <cstdio>
 #include <condition_variable>
 #include <mutex>
 #include <random>
@@ -107,6 +108,13 @@ struct Received {
     return out;
   }
 };
+
+// Waits for the peer to close fd (recv returns 0 or fails); true then.
+bool server_stopping_or_closed(int fd, char* buf, std::size_t size) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 100) <= 0) return false;
+  return ::recv(fd, buf, size, 0) <= 0;
+}
 
 }  // namespace
 
@@ -380,4 +388,48 @@ TEST_CASE("events.stream: beyond 8 streams the 429 is retried after its Retry-Af
   for (auto& s : subs) s.close();
   extra.close();
   extra.wait();
+}
+
+TEST_CASE("events.stream: a silent connection (no heartbeat) is dead: it reconnects with Last-Event-ID; 204 ends it") {
+  std::mutex mu;
+  std::vector<std::string> requests;
+  const std::string event =
+      R"({"id":"5","type":"report.status_changed","report_id":"rpt_1","category":"street_light","status":"received",)"
+      R"("at":"2026-11-28T09:16:16Z","actor_role":"ioc","actor":"","note":"Đã tiếp nhận","attachments":[],"version":2})";
+  hues_test::FaultServer server([&](int fd, int index) {
+    std::string req = hues_test::read_message(fd);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      requests.push_back(req);
+    }
+    if (index > 0) {  // the reconnect: 204, "nothing more" (WHATWG), which ends the subscription
+      hues_test::send_all(fd, "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
+      ::close(fd);
+      return;
+    }
+    std::string body = "retry: 10\nid: 5\ndata: " + event + "\n\n";
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", body.size());
+    hues_test::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                std::string(size) + "\r\n" + body + "\r\n");
+    char buf[256];
+    while (!server_stopping_or_closed(fd, buf, sizeof buf)) {
+    }  // then silence: no heartbeat, until the client gives up on it
+    ::close(fd);
+  });
+  auto c = hues::Client(options_for(server.url(), "hk_test_any"));
+  Received got;
+  hues::StreamOptions o = fast();
+  o.idle_timeout_ms = 300;
+  auto sub = c.events().stream(got.listener(), {}, {}, o, got.on_end());
+  sub.wait();  // 204: ended without an error
+  CHECK(sub.connections() == 2);
+  REQUIRE(got.events.size() == 1);
+  CHECK(got.events[0].note == "Đã tiếp nhận");
+  CHECK(sub.last_event_id() == "5");
+  std::lock_guard<std::mutex> lock(mu);
+  REQUIRE(requests.size() == 2);
+  CHECK(requests[0].find("Last-Event-ID") == std::string::npos);
+  CHECK(requests[1].find("Last-Event-ID: 5\r\n") != std::string::npos);
+  CHECK(requests[1].find("Accept: text/event-stream\r\n") != std::string::npos);
 }
