@@ -21,7 +21,10 @@ enum    {"name", "doc", "values", "local"}   (open: decoders keep unknown values
 call    one entry point of the native boundary, numbered by "id":
         HTTP operation: {"id", "kind": "http", "service", "method", "operation_id",
           "http_method", "path", "path_params": [field], "header_params": [field],
-          "params": [field] (path then header parameters: the positional arguments of a call),
+          "params": [field] (path then required header parameters: the positional arguments of a call),
+          "optional_headers": [field] (optional header parameters, keywords: x-hues-stream calls only),
+          "stream": "sse"|None (x-hues-stream: a subscription; no result, events of "event_model"),
+          "event_model": model-name|None (x-hues-event-data: what each event's data decodes to),
           "query_params": [field],
           "query_model", "body": model-name|None, "result": model-name|None,
           "result_field", "result_type", "pagination", "idempotency_key", "retry_safe", "doc"}
@@ -193,17 +196,24 @@ class Builder:
                     f["doc"] = (self.parameter_doc(params, f["name"]) or f["doc"])
                 # Header parameters the SDK sends itself (X-Request-Id, Idempotency-Key) are not
                 # arguments; any other `in: header` parameter is (If-Match -> if_match).
-                header_params = []
+                # x-hues-stream (sse): the operation is a subscription (see `stream` below).
+                stream = op.get("x-hues-stream")
+                if stream is not None and stream != "sse":
+                    raise SpecError(f"{where}: x-hues-stream must be sse")
+                header_params, optional_headers = [], []
                 for p in params:
                     if p["in"] != "header" or p["name"] in SDK_HEADERS:
                         continue
-                    if not p.get("required"):
+                    required = bool(p.get("required"))
+                    if not required and not stream:
                         raise SpecError(f"{where}: header parameter {p['name']} must be required (optional ones "
-                                        "are not generated yet)")
-                    f = self.field(p["name"].lower().replace("-", "_"), p["schema"], bool(p.get("required")),
+                                        "are generated for x-hues-stream operations only)")
+                    f = self.field(p["name"].lower().replace("-", "_"), p["schema"], required,
                                    where, json_name=p["name"])
                     f["doc"] = (p.get("description") or f["doc"]).strip()
                     header_params.append(f)
+                    if not required:
+                        optional_headers.append(f)
                 query_params = [self.field(p["name"], p["schema"], False, where, force_optional=True)
                                 for p in params if p["in"] == "query"]
                 for f in query_params:
@@ -227,7 +237,14 @@ class Builder:
                     body = self.ref_name(schema)
                     self.use_model(body)
                 result = None
-                for status, resp in op["responses"].items():
+                event_model = None
+                if stream:
+                    event_model = self.ref_name(op.get("x-hues-event-data") or {})
+                    if not event_model:
+                        raise SpecError(f"{where}: x-hues-stream needs x-hues-event-data (a $ref to the event model)")
+                    self.use_model(event_model)
+                    self.use_model("StreamOptions")
+                for status, resp in ({} if stream else op["responses"]).items():
                     if "$ref" in resp:  # a shared response (components/responses)
                         resp = self.doc["components"]["responses"][resp["$ref"].split("/")[-1]]
                     if status.startswith("2"):
@@ -250,7 +267,9 @@ class Builder:
                     "kind": "http", "service": op["x-hues-service"], "method": op["x-hues-method"],
                     "operation_id": op["operationId"], "http_method": http_method.upper(), "path": path,
                     "path_params": path_params, "header_params": header_params,
-                    "params": path_params + header_params, "query_params": query_params, "query_model": query_model,
+                    "params": path_params + [f for f in header_params if f["required"]],
+                    "optional_headers": optional_headers, "stream": stream, "event_model": event_model,
+                    "query_params": query_params, "query_model": query_model,
                     "body": body, "result": result, "result_field": result_field, "result_type": result_type,
                     "pagination": pagination,
                     "idempotency_key": bool(op.get("x-hues-idempotency-key", False)),

@@ -849,6 +849,8 @@ void Api::route(const Request& req, Response& res, const std::string& issuer, co
       if (!webhooks_) break;
       return webhooks(req, res, authenticate("reports:read"), static_cast<int>(match.route->handler),
                       match.route->call_id, path_param("endpoint_id"), std::string(req.target()));
+    case RouteHandler::kStreamEvents:  // answered before the routes (a stream: open_events)
+      break;
   }
   throw HttpError{http::status::not_found, "not_found", "no such endpoint", ""};
 }

@@ -37,6 +37,7 @@
 #include "internal/client_core.h"
 #include "internal/json_codec.h"
 #include "internal/service_support.h"
+#include "internal/stream.h"
 #include "internal/upload.h"
 
 #ifndef HUES_VERSION
@@ -939,6 +940,7 @@ void refuse_unknown_args(const CallDesc& d, const json::object& args) {
     for (std::size_t i = 0; i < d.query_param_count; ++i) known = known || key == d.query_params[i].name;
     for (std::size_t i = 0; i < d.header_param_count; ++i) known = known || key == d.header_params[i].name;
     for (std::size_t i = 0; i < d.arg_count; ++i) known = known || key == d.args[i].name;
+    known = known || (d.stream && key == "stream");
     if (!known) invalid(std::string(key), "unknown argument " + std::string(key));
   }
 }
@@ -1019,6 +1021,7 @@ struct WaitSink final : hues_sink, internal::SyncWaiter {
   int status = HUES_ERROR;
   std::string data;
   void deliver(std::uint64_t, int s, std::string d) override {
+    if (s == HUES_EVENT) return;  // a stream waited for synchronously: only its end answers
     status = s;  // published by sync_notify's lock
     data = std::move(d);
     internal::sync_notify(*this);
@@ -1063,6 +1066,10 @@ class Completion {
     sink_->deliver(tag_, status, std::move(data));
   }
   void fail(const std::exception_ptr& e) { (*this)(HUES_ERROR, error_json(e)); }
+  // One event of a stream call: same sink and tag, before the completion (see start_stream_call).
+  void event(std::string data) {
+    if (!done_) sink_->deliver(tag_, HUES_EVENT, std::move(data));
+  }
 
  private:
   std::uint64_t call_;
@@ -1070,6 +1077,57 @@ class Completion {
   std::uint64_t tag_;
   std::atomic<bool> done_{false};
 };
+
+// ---- stream calls (x-hues-stream) ----
+// A subscription crosses the boundary as one call with many answers: each event reaches the
+// call's sink as HUES_EVENT with the call's tag ({"id", "type", "data": the event's data JSON,
+// checked by the x-hues-event-data model's generated validator}), in order; then exactly one
+// completion: HUES_OK (null) once it was cancelled (the host's close) or the server said it is
+// over, HUES_ERROR with the error that ended it. args: the call's own, plus "stream" (StreamOptions).
+StreamOptions stream_options(const json::object& a) {
+  StreamOptions o;
+  if (const auto* v = a.if_contains("stream"); v && !v->is_null()) {
+    Reader r(as_object(*v, "stream"), "stream");
+    r.integer("initial_backoff_ms", o.initial_backoff_ms);
+    r.integer("max_backoff_ms", o.max_backoff_ms);
+    r.integer("idle_timeout_ms", o.idle_timeout_ms);
+    r.finish();
+  }
+  if (o.initial_backoff_ms < 1) invalid("stream.initial_backoff_ms", "stream.initial_backoff_ms must be at least 1");
+  if (o.max_backoff_ms < 1) invalid("stream.max_backoff_ms", "stream.max_backoff_ms must be at least 1");
+  if (o.idle_timeout_ms < 1) invalid("stream.idle_timeout_ms", "stream.idle_timeout_ms must be at least 1");
+  return o;
+}
+
+void start_stream_call(const std::shared_ptr<ClientCore>& core, const CallDesc& d, const json::object& a,
+                       const std::shared_ptr<CancellationToken>& cancel, const std::shared_ptr<Completion>& done) {
+  StreamOptions options = stream_options(a);
+  json::object args = a;
+  args.erase("stream");
+  HttpRequest req = prepare_request(d.id, args);
+  std::string last = req.header("Last-Event-ID");
+  StreamHandlers h;
+  const CallDesc* desc = &d;
+  h.on_event = [done, desc](ServerEvent&& e) {
+    json::value data;
+    try {
+      data = parse_json(e.data);
+    } catch (const FieldError& error) {
+      bad_event(e, error);
+    }
+    if (desc->check_event)
+      if (auto problem = desc->check_event(data, "")) bad_event(e, FieldError(problem->field, problem->message));
+    json::object envelope{{"id", e.id}, {"type", e.type}, {"data", std::move(data)}};
+    done->event(json::serialize(envelope));
+  };
+  h.on_end = [done](std::exception_ptr error, std::function<void()> settle) {
+    if (error) done->fail(error);
+    else (*done)(HUES_OK, "null");
+    settle();
+  };
+  auto impl = start_stream(core, std::move(req), std::move(last), options, std::move(h));
+  cancel->add_callback([impl] { close_stream(*impl); });
+}
 
 hues_call start(hues_handle target, std::uint32_t call_id, const std::uint8_t* args, std::size_t args_len,
                 const std::uint8_t* options, std::size_t options_len, std::shared_ptr<hues_sink> sink,
@@ -1094,7 +1152,11 @@ hues_call start(hues_handle target, std::uint32_t call_id, const std::uint8_t* a
     CallOptions opts = call_options(options, options_len);
     opts.cancel = cancel;
     refuse_unknown_args(d, a);
-    if (d.kind == CallKind::kHttp) {
+    if (d.kind == CallKind::kHttp && d.stream) {
+      auto client = std::dynamic_pointer_cast<ClientObject>(obj);
+      if (!client) invalid("target", std::string("call ") + d.method + " needs a Client");
+      start_stream_call(client->core, d, a, cancel, done);
+    } else if (d.kind == CallKind::kHttp) {
       auto client = std::dynamic_pointer_cast<ClientObject>(obj);
       if (!client) invalid("target", std::string("call ") + d.method + " needs a Client");
       HttpRequest req = prepare_request(d.id, a);

@@ -166,6 +166,11 @@ struct CallCompletion {
 }  // namespace
 
 void ClientCore::send_async(HttpRequest request, const CallOptions& call, ResponseHandler done) const {
+  send_async(std::move(request), call, nullptr, std::chrono::milliseconds(0), std::move(done));
+}
+
+void ClientCore::send_async(HttpRequest request, const CallOptions& call, std::shared_ptr<ResponseStream> stream,
+                            std::chrono::milliseconds idle, ResponseHandler done) const {
   using std::chrono::milliseconds;
   auto completion = std::make_shared<CallCompletion>();
   completion->done = std::move(done);
@@ -189,6 +194,8 @@ void ClientCore::send_async(HttpRequest request, const CallOptions& call, Respon
     state->cancel = completion->own_cancel;
     state->runtime = runtime_;
     state->keep_alive = pipeline_;
+    state->stream = std::move(stream);
+    state->stream_idle_timeout = idle;
 
     // These hold the completion strongly (a cycle that complete() breaks), so a cancel or the
     // watchdog still ends the call if some stage dropped its continuation.

@@ -493,6 +493,8 @@ class TransportStage final : public Policy {
     ctx.deadline = std::min(state->deadline, Clock::now() + state->attempt_timeout);
     ctx.connect_timeout = state->connect_timeout;
     ctx.cancel = state->cancel;
+    ctx.stream = state->stream;
+    ctx.stream_idle_timeout = state->stream_idle_timeout;
     auto rt = state->runtime;
     // User transports may complete on any thread; the call goes on from an I/O thread.
     transport_->send_async(req, ctx, [rt, done](std::exception_ptr error, HttpResponse res) {

@@ -27,6 +27,7 @@
 #include <cctype>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -655,11 +656,84 @@ class Op : public std::enable_shared_from_this<Op> {
     parser_->header_limit(64 * 1024);
     if (request_.method == "HEAD") parser_->skip(true);
     auto self = shared_from_this();
+    if (ctx_.stream) {  // the head first: a 2xx body goes to the stream as it arrives
+      parser_->body_limit(boost::none);
+      conn_->with_stream([&](auto& stream) {
+        http::async_read_header(stream, conn_->buffer, *parser_, on_strand(strand_, [self](error_code ec, std::size_t) {
+          self->on_stream_head(ec);
+        }));
+      });
+      return;
+    }
+    read_rest();
+  }
+
+  void read_rest() {
+    auto self = shared_from_this();
     conn_->with_stream([&](auto& stream) {
       http::async_read(stream, conn_->buffer, *parser_, on_strand(strand_, [self](error_code ec, std::size_t) {
         self->on_read(ec);
       }));
     });
+  }
+
+  HttpResponse head_of(const http::response<BoundedStringBody>& res) const {
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    out.headers.reserve(std::distance(res.begin(), res.end()));
+    for (const auto& field : res) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    return out;
+  }
+
+  // --- a streamed body (AttemptContext::stream): each piece to the stream, each read under the
+  // idle timeout instead of the attempt's deadline ---
+
+  void on_stream_head(error_code ec) {
+    if (finished_) return;
+    if (abort_error_) return finish(abort_error_);
+    if (ec && reused_ && !parser_->got_some() && conn_->buffer.size() == 0) return stale();
+    if (ec) return finish(classify_io_error(ec, parser_->got_some() ? "reading the response" : "waiting for the response"));
+    int status = static_cast<int>(parser_->get().result_int());
+    if (status < 200 || status > 299 || parser_->is_done()) {  // an error's body is read whole, as ever
+      parser_->body_limit(transport_->max_response_bytes());
+      return read_rest();
+    }
+    parser_->get().body().limit = std::numeric_limits<std::uint64_t>::max();
+    reusable_ = false;  // a stream ends with its connection
+    streamed_ = true;
+    try {
+      ctx_.stream->on_head(head_of(parser_->get()));
+    } catch (...) {
+      return finish(std::current_exception());
+    }
+    read_stream();
+  }
+
+  void read_stream() {
+    if (ctx_.stream_idle_timeout.count() > 0) arm(Clock::now() + ctx_.stream_idle_timeout);
+    auto self = shared_from_this();
+    conn_->with_stream([&](auto& stream) {
+      http::async_read_some(stream, conn_->buffer, *parser_, on_strand(strand_, [self](error_code ec, std::size_t) {
+        self->on_stream_data(ec);
+      }));
+    });
+  }
+
+  void on_stream_data(error_code ec) {
+    if (finished_) return;
+    auto& body = parser_->get().body();
+    if (!body.data.empty() && !abort_error_) {
+      try {
+        ctx_.stream->on_data(body.data.data(), body.data.size());
+      } catch (...) {
+        return finish(std::current_exception());
+      }
+      body.data.clear();
+    }
+    if (abort_error_) return finish(abort_error_);
+    if (ec) return finish(classify_io_error(ec, "reading the stream"));
+    if (parser_->is_done()) return finish(nullptr, head_of(parser_->get()));
+    read_stream();
   }
 
   void on_read(error_code ec) {
@@ -669,10 +743,7 @@ class Op : public std::enable_shared_from_this<Op> {
     if (ec) return finish(classify_io_error(ec, parser_->got_some() ? "reading the response" : "waiting for the response"));
     auto res = parser_->release();
     reusable_ = res.keep_alive();
-    HttpResponse out;
-    out.status = static_cast<int>(res.result_int());
-    out.headers.reserve(std::distance(res.begin(), res.end()));
-    for (const auto& field : res) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    HttpResponse out = head_of(res);
     out.body = std::move(res.body().data);
     finish(nullptr, std::move(out));
   }
@@ -736,6 +807,10 @@ class Op : public std::enable_shared_from_this<Op> {
       case Phase::kWrite:
         return transport_error(ErrorType::kTimeout, "timeout", "timed out sending the request", true);
       default:
+        if (streamed_)
+          return transport_error(ErrorType::kTimeout, "stream_idle",
+                                 "no byte on the stream for " + std::to_string(ctx_.stream_idle_timeout.count()) + " ms",
+                                 true);
         return transport_error(ErrorType::kTimeout, "timeout",
                                parser_ && parser_->got_some() ? "timed out reading the response"
                                                               : "timed out waiting for the response", true);
@@ -803,6 +878,7 @@ class Op : public std::enable_shared_from_this<Op> {
   bool has_slot_ = false;
   bool reused_ = false;
   bool reusable_ = false;
+  bool streamed_ = false;
 };
 
 Deadlines::Key Deadlines::add(Clock::time_point at, std::weak_ptr<Op> op) {

@@ -26,6 +26,7 @@
 
 #include "internal/client_core.h"
 #include "internal/crypto.h"
+#include "internal/host_chain.h"
 #include "internal/json_codec.h"
 #include "internal/record_store.h"
 #include "internal/runtime.h"
@@ -123,43 +124,6 @@ class FunctionListener final : public UploadProgressListener {
   std::function<void(const UploadProgress&)> fn_;
 };
 
-// Host tasks of one upload, run one after another on the host executor, in order.
-class HostChain : public std::enable_shared_from_this<HostChain> {
- public:
-  explicit HostChain(std::shared_ptr<internal::Runtime> rt) : rt_(std::move(rt)) {}
-  void post(std::function<void()> task) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      tasks_.push_back(std::move(task));
-      if (running_) return;
-      running_ = true;
-    }
-    auto self = shared_from_this();
-    if (!rt_->host().post([self] { self->drain(); })) drain();  // stopped: run here, never lose a step
-  }
-
- private:
-  void drain() {
-    for (;;) {
-      std::function<void()> task;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (tasks_.empty()) {
-          running_ = false;
-          return;
-        }
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-  std::shared_ptr<internal::Runtime> rt_;
-  std::mutex mu_;
-  std::deque<std::function<void()>> tasks_;
-  bool running_ = false;
-};
-
 struct FileInfo {
   std::string path;  // absolute
   std::int64_t size = 0;
@@ -210,7 +174,7 @@ struct Upload::Impl : std::enable_shared_from_this<Upload::Impl> {
   std::shared_ptr<internal::ClientCore> core;
   UploadOptions options;
   std::string endpoint;
-  std::shared_ptr<HostChain> host;
+  std::shared_ptr<internal::HostChain> host;
   std::mutex mu;
   bool running = false;                       // under mu
   std::shared_ptr<CancellationToken> cancel;  // the running start's, under mu
@@ -825,7 +789,7 @@ std::shared_ptr<Upload::Impl> make_impl(std::shared_ptr<internal::ClientCore> co
     o.credentials.reset();
     core = std::make_shared<internal::ClientCore>(std::move(o), core->runtime());
   }
-  impl_->host = std::make_shared<HostChain>(core->runtime());
+  impl_->host = std::make_shared<internal::HostChain>(core->runtime());
   impl_->core = std::move(core);
   impl_->options = std::move(options);
   return impl_;

@@ -51,7 +51,8 @@ def test_descriptors_carry_method_path_and_flags(ir, generated):
     for c in ir["calls"]:
         if c["kind"] != "http":
             continue
-        m = re.search(r"\{" + str(c["id"]) + r", CallKind::kHttp, (.*?)validate_call_" + str(c["id"]) + r"\}", table, re.S)
+        m = re.search(r"\{" + str(c["id"]) + r", CallKind::kHttp, (.*?)validate_call_" + str(c["id"]) + r",(.*?)\}",
+                      table, re.S)
         assert m, c["operation_id"]
         row = m.group(1)
         assert f'"{c["http_method"]}", "{c["path"]}"' in row
@@ -59,6 +60,30 @@ def test_descriptors_carry_method_path_and_flags(ir, generated):
         assert flags == [str(c["idempotency_key"]).lower(), str(c["retry_safe"]).lower()], c["operation_id"]
         assert (f'"{c["body"]}"' in row) if c["body"] else row.count("nullptr") >= 1
         assert ("&kPaging" in row) == bool(c["pagination"])
+        stream = m.group(2)  # x-hues-stream: its kind, its event model and that model's validator
+        if c["stream"]:
+            assert f'"{c["stream"]}", "{c["event_model"]}", check_{c["event_model"]}' in " ".join(stream.split())
+        else:
+            assert stream.split() == ["nullptr,", "nullptr,", "nullptr"]
+
+
+def test_a_stream_operation_takes_optional_headers_as_keywords_and_others_refuse_them(ir, tmp_path):
+    """x-hues-stream (GET /v1/events): Last-Event-ID is an optional header parameter, kept out of
+    the positional params; outside a stream call an optional header is refused."""
+    stream = next(c for c in ir["calls"] if c.get("stream"))
+    assert (stream["operation_id"], stream["stream"], stream["event_model"]) == ("streamEvents", "sse", "ReportEvent")
+    assert stream["params"] == [] and [h["json"] for h in stream["optional_headers"]] == ["Last-Event-ID"]
+    assert stream["result"] is None and stream["pagination"] is None
+    import yaml
+    spec = yaml.safe_load((REPO / "docs/openapi.yaml").read_text(encoding="utf-8"))
+    del spec["paths"]["/v1/events"]["get"]["x-hues-stream"]
+    bad = tmp_path / "openapi.yaml"
+    bad.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "codegen"))
+    res = subprocess.run([sys.executable, "-m", "hues_codegen", "--spec", str(bad), "--target", "ir"],
+                         env=env, capture_output=True, text=True)
+    assert res.returncode == 2
+    assert "Last-Event-ID must be required" in res.stderr
 
 
 def test_routes_are_the_service_operations(ir, generated):

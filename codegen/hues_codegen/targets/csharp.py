@@ -233,8 +233,33 @@ class Ctx(render.IrIndex):
         return ", ".join(f"{f['param']}: {override.get(f['param'], f['prop'])}" for f in model["fields"])
 
     # ---- calls ----
+    def stream_call(self, c: dict, target: str) -> dict:
+        """A subscription (x-hues-stream): an IObservable of its events (Runtime/Subscriptions.cs)."""
+        params, args = [], []
+        for p in c["params"]:
+            params.append(f"{self.cs(p['type'])} {self.ident(p['name'])}")
+            args.append(f'w.Name("{p["json"]}"); {self.enc(p["type"], self.ident(p["name"]))}')
+        if c["query_model"]:
+            params.append(f"{c['query_model']} query = null")
+            args.append("if (query != null) query.EncodeFields(w);")
+        for h in c["optional_headers"]:
+            n = self.ident(h["name"])
+            params.append(f"string {n} = null")
+            args.append(f'if ({n} != null) {{ w.Name("{h["json"]}"); w.String({n}); }}')
+        params.append("StreamOptions stream = null")
+        args.append('if (stream != null) { w.Name("stream"); stream.Encode(w); }')
+        params.append("CancellationToken cancellationToken = default(CancellationToken)")
+        resume = " ?? ".join([self.ident(h["name"]) for h in c["optional_headers"]] + ["null"])
+        ev = c["event_model"]
+        return {"kind": "stream", "name": pascal(c["method"]), "doc": xml(c["doc"]), "event": ev,
+                "params": ", ".join(params),
+                "body": f"return new EventStream<{ev}>({target}, {c['id']}, w => {{ w.BeginObject(); " + " ".join(args) +
+                        f" w.EndObject(); }}, n => global::Hues.Sdk.{ev}.Decode(n, \"{ev}\"), {resume}, cancellationToken);"}
+
     def http_call(self, c: dict, target: str) -> list[dict]:
         """The methods of one HTTP operation: [sync, async] (+ paged forms)."""
+        if c["stream"]:
+            return [self.stream_call(c, target)]
         params, args = [], []
         for p in c["params"]:
             params.append(f"{self.cs(p['type'])} {self.ident(p['name'])}")

@@ -311,7 +311,22 @@ class Ctx(render.IrIndex):
                 raise TargetError(f"{where}: pagination needs the cursor in the query model")
             page = {"item": pg["item_model"], "page": pg["page_model"], "cursor": pg["cursor"],
                     "items_attr": ident(pg["items"]), "next": ident(pg["next"])}
+        stream = None
+        if c["stream"]:
+            # A subscription: query and optional header parameters as keywords, then the
+            # StreamOptions fields (durations in seconds); it returns an event iterator.
+            headers = [{"name": ident(h["name"]), "json": h["json"], "ann": f"Optional[{self.param_ann(h['type'])}]",
+                        "doc": h["doc"]} for h in c["optional_headers"]]
+            opts = []
+            for f in self.models["StreamOptions"]["fields"]:
+                secs = self.seconds_name(f["name"])
+                opts.append({"name": ident(secs or f["name"]), "json": f["json"], "doc": f["doc"],
+                             "default": repr(f["default"] / 1000) if secs else pylit(f["default"]),
+                             "enc": f"_rt.ms({ident(secs)}, {ident(secs)!r})" if secs else ident(f["name"])})
+            self.check_names(names + [h["name"] for h in headers] + [o["name"] for o in opts], where)
+            stream = {"event": c["event_model"], "headers": headers, "options": opts}
         return {"id": c["id"], "name": ident(c["method"]), "doc": c["doc"] or c.get("summary", ""),
+                "stream": stream,
                 "path": path, "query": query, "query_model": qmodel, "body": body, "result": result,
                 "page": page, "idempotency_key": c["idempotency_key"],
                 "http": f"{c['http_method']} {c['path']}"}

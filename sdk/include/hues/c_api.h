@@ -37,7 +37,11 @@ extern "C" {
 #define HUES_C_EXPORT __attribute__((visibility("default")))
 #endif
 
-enum { HUES_OK = 0, HUES_ERROR = 1 };
+/* HUES_EVENT: one event of a stream call (x-hues-stream), delivered to the call's sink with its
+ * tag before the call's one completion; data = {"id", "type", "data": the event's JSON}. A stream
+ * call's completion is HUES_OK (null) once cancelled (the host's close) or over, HUES_ERROR with
+ * the error that ended it. Its args may carry "stream": the StreamOptions model. */
+enum { HUES_OK = 0, HUES_ERROR = 1, HUES_EVENT = 2 };
 
 typedef uint64_t hues_handle; /* an SDK object or a host object; 0 is none */
 typedef uint64_t hues_call;   /* a started call; never reused; 0 is none */
@@ -64,7 +68,7 @@ HUES_C_EXPORT void hues_object_release(hues_handle handle);
 
 /* ---- completions ---- */
 /* data is valid only during the call. status is HUES_OK (data = result) or HUES_ERROR
- * (data = error JSON). */
+ * (data = error JSON), or HUES_EVENT for a stream call's events. */
 typedef void (*hues_completion_fn)(void* context, uint64_t tag, int status, const uint8_t* data,
                                    size_t len);
 typedef struct hues_sink hues_sink;

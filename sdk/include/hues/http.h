@@ -61,11 +61,26 @@ class HUES_API CancellationToken {
   std::vector<std::pair<std::uint64_t, std::function<void()>>> callbacks_;
 };
 
+// Takes a 2xx response's body as it arrives instead of in HttpResponse::body (a Server-Sent
+// Events stream, hues/stream.h). A transport that streams calls on_head once with the status
+// and headers, then on_data for each piece, on its I/O thread (keep them short), then completes
+// with the head and an empty body when the body ends (or with the error that cut it). A
+// transport that does not stream just completes with the whole body, which works too for a
+// body that ends.
+class HUES_API ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  virtual void on_head(const HttpResponse& head) = 0;
+  virtual void on_data(const char* data, std::size_t size) = 0;
+};
+
 // Limits that apply to one attempt.
 struct AttemptContext {
-  std::chrono::steady_clock::time_point deadline;  // the attempt must end by then
+  std::chrono::steady_clock::time_point deadline;  // the attempt must end by then (a stream: its head)
   std::chrono::milliseconds connect_timeout{10000};
   std::shared_ptr<CancellationToken> cancel;       // may be null
+  std::shared_ptr<ResponseStream> stream;          // null: read the body whole
+  std::chrono::milliseconds stream_idle_timeout{0};  // a stream with no byte for this long times out
 };
 
 // Sends one HTTP request and returns the response, whatever its status. Throws

@@ -35,6 +35,10 @@ class ClientCore {
   // Cancel through call.cancel. Never throws; never blocks. (Once the runtime has shut down
   // there is no I/O thread: done then runs at once with CancelledError.)
   void send_async(HttpRequest request, const CallOptions& call, ResponseHandler done) const;
+  // The same with the 2xx body streamed to stream (AttemptContext::stream), each read waiting
+  // at most idle for a byte. done then runs when the body ended, with an empty body.
+  void send_async(HttpRequest request, const CallOptions& call, std::shared_ptr<ResponseStream> stream,
+                  std::chrono::milliseconds idle, ResponseHandler done) const;
   // The runtime the client runs on (for timers and the host executor).
   std::shared_ptr<Runtime> runtime() const { return runtime_; }
 

@@ -34,6 +34,8 @@ struct CallState {
   std::shared_ptr<const void> keep_alive;     // the pipeline, while the call is in flight
   int attempt = 0;  // 1-based once the retry policy starts
   bool reauthorized = false;  // the credentials were renewed once after a 401
+  std::shared_ptr<ResponseStream> stream;  // a streamed body (AttemptContext::stream)
+  std::chrono::milliseconds stream_idle_timeout{0};
 };
 using CallStatePtr = std::shared_ptr<CallState>;
 

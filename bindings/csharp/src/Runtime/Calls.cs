@@ -12,6 +12,8 @@ namespace Hues.Sdk.Runtime {
 abstract class Pending {
   internal ulong CallId;  // set once hues_call_start returned
   internal abstract void Complete(int status, byte[] data);
+  // A stream call's events (HUES_EVENT), each before the one completion.
+  internal virtual void OnEvent(byte[] data) {}
 }
 
 sealed class Pending<T> : Pending {
@@ -75,6 +77,10 @@ static class Calls {
     try {
       Library.MarkSdkThread();
       Pending p;
+      if (status == Native.Event) {
+        if (InFlight.TryGetValue(tag, out p)) p.OnEvent(Native.Copy(data, len));
+        return;
+      }
       if (!InFlight.TryRemove(tag, out p)) return;
       p.Complete(status, Native.Copy(data, len));
     } catch (Exception) {
@@ -145,8 +151,12 @@ static class Calls {
 
   static Pending<T> Start<T>(HuesObject target, uint callId, Action<JsonWriter> args, CallOptions options,
                              Func<JsonNode, T> decode) {
+    return Start(target, callId, args, options, new Pending<T>(decode));
+  }
+
+  internal static P Start<P>(HuesObject target, uint callId, Action<JsonWriter> args, CallOptions options, P p)
+      where P : Pending {
     var opts = Options(options);
-    var p = new Pending<T>(decode);
     ulong tag = (ulong)Interlocked.Increment(ref lastTag);
     using (var scope = new HandleScope()) {
       var a = Encode(args, scope);

@@ -25,6 +25,7 @@ static class Native {
   const string Lib = "hues_csharp";
   internal const int Ok = 0;
   internal const int Error = 1;
+  internal const int Event = 2;  // one event of a stream call (x-hues-stream), before its completion
   internal const int Release = -1;
 
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

@@ -32,7 +32,7 @@ from ._generated.errors import Error as HuesError
 from ._generated.errors import TimeoutError as HuesTimeoutError
 from ._idioms import Event, EventStream, events
 from ._progress import ProgressStream
-from ._runtime import AsyncPager, CallOptions, CancellationToken, Pager
+from ._runtime import AsyncPager, AsyncSubscription, CallOptions, CancellationToken, Pager, Subscription
 
 __version__ = "0.1.0"
 
@@ -41,7 +41,8 @@ __version__ = "0.1.0"
 __all__ = sorted(
     {n for n in _m.__all__ + _e.__all__ + _c.__all__ + _o.__all__ if n not in ("TimeoutError", "ConnectionError")}
     | {"AsyncPager", "CallOptions", "CancellationToken", "Pager", "HuesError", "HuesTimeoutError",
-       "HuesConnectionError", "SPEC_HASH", "SPEC_VERSION", "ProgressStream", "Event", "EventStream", "events"})
+       "HuesConnectionError", "SPEC_HASH", "SPEC_VERSION", "ProgressStream", "Event", "EventStream", "events",
+       "Subscription", "AsyncSubscription"})
 del _c, _e, _m, _o
 
 

@@ -529,12 +529,20 @@ class _LoopDriver:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.sink = _native.Sink()
         self.pending: Dict[int, asyncio.Future[Tuple[int, bytes]]] = {}
+        self.streams: Dict[int, _StreamState[Any]] = {}  # stream calls: many answers per tag
         self.tags = itertools.count(1)
         loop.add_reader(self.sink.fd, self._drain)
 
     def _drain(self) -> None:
         pending = self.pending
+        streams = self.streams
         for tag, status, data in self.sink.drain(4096):
+            stream = streams.get(tag)
+            if stream is not None:
+                if status != _EVENT:
+                    del streams[tag]
+                stream._push(status, data)
+                continue
             fut = pending.pop(tag, None)
             if fut is not None and not fut.done():
                 fut.set_result((status, data))
@@ -644,6 +652,204 @@ class AsyncPager(_Pages[T], AsyncIterator[T]):
         item = self._items[self._index]
         self._index += 1
         return item
+
+
+# ---- subscriptions (x-hues-stream) ----
+
+_EVENT = 2  # HUES_EVENT: one event of a stream call, before its one completion
+
+
+class _StreamState(Generic[T]):
+    """What both iterators share: the events received and not yet taken, the end, the id."""
+
+    def __init__(self, owner: SdkObject, call_id: int, a: Dict[str, Any], decode: Callable[[Dict[str, Any]], T],
+                 cancel: Optional[CancellationToken]) -> None:
+        import collections
+        self._owner, self._call_id, self._payload, self._decode = owner, call_id, dumps(a), decode
+        self._cancel = cancel
+        self._items: Any = collections.deque()
+        self._end: Optional[Tuple[int, bytes]] = None
+        self._call = 0
+        self._closed = False
+        self._last_event_id: str = a.get("Last-Event-ID") or a.get("since") or ""
+
+    @property
+    def last_event_id(self) -> str:
+        """The id of the last event this iterator gave ("" before the first, or the id it
+        resumed from): keep it to resume after a restart (``last_event_id=``)."""
+        return self._last_event_id
+
+    def _started(self, call: int) -> None:
+        self._call = call
+        if self._cancel is not None:
+            self._cancel._scope.add(call)
+            if self._cancel.cancelled:
+                _native.cancel(call)
+
+    def _push(self, status: int, data: bytes) -> None:
+        if status == _EVENT:
+            if not self._closed:
+                self._items.append(data)
+        else:
+            self._end = (status, data)
+            if self._cancel is not None and self._call:
+                self._cancel._scope.discard(self._call)
+
+    def _take(self) -> T:
+        envelope = _loads(self._items.popleft())
+        self._last_event_id = envelope["id"]
+        return _decode(lambda _: self._decode(envelope["data"]), b"")
+
+    def _stop(self) -> None:
+        """At the end: nothing (closed, or over) or the error that ended it."""
+        assert self._end is not None
+        status, data = self._end
+        if status and not self._closed:
+            raise error(data)
+
+    def _close_call(self) -> None:
+        self._closed = True
+        self._items.clear()
+        if self._call:
+            _native.cancel(self._call)
+
+
+class Subscription(_StreamState[T], Iterator[T]):
+    """A subscription's events as a blocking iterator (``for event in client.<service>.stream()``),
+    over a completion queue of its own: the thread waits in ``select`` with the GIL released.
+    It reconnects by itself; close it (``close()``, ``with``) from any thread to stop."""
+
+    def __init__(self, owner: SdkObject, call_id: int, a: Dict[str, Any], decode: Callable[[Dict[str, Any]], T],
+                 cancel: Optional[CancellationToken]) -> None:
+        _StreamState.__init__(self, owner, call_id, a, decode, cancel)
+        self._sink = _native.Sink()
+        self._lock = threading.Lock()  # one drainer at a time
+        self._started(_native.call_start(owner._handle, call_id, self._payload, b"", self._sink, 1))
+
+    def _pump(self, timeout: Optional[float]) -> None:
+        import select
+        with self._lock:
+            if self._end is not None:
+                return
+            select.select([self._sink.fd], [], [], timeout)
+            for _tag, status, data in self._sink.drain(4096):
+                self._push(status, data)
+
+    def __iter__(self) -> Subscription[T]:
+        return self
+
+    def __next__(self) -> T:
+        while True:
+            if self._items:
+                return self._take()
+            if self._end is not None:
+                self._stop()
+                raise StopIteration
+            self._pump(None)
+
+    def next(self, timeout: Optional[float] = None) -> Optional[T]:
+        """The next event, or None when none came within timeout seconds (None: wait)."""
+        if not self._items and self._end is None:
+            self._pump(timeout)
+        if self._items:
+            return self._take()
+        if self._end is not None:
+            self._stop()
+            raise StopIteration
+        return None
+
+    def close(self) -> None:
+        """Stops the subscription at once; no event is given after it. Idempotent."""
+        self._close_call()
+        if self._lock.acquire(blocking=False):  # else another thread is iterating: it sees the end
+            self._lock.release()
+            for _ in range(100):
+                if self._end is not None:
+                    break
+                self._pump(0.1)
+
+    def __enter__(self) -> Subscription[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if self.__dict__.get("_call") and self.__dict__.get("_end") is None and _native is not None:
+            try:
+                _native.cancel(self._call)
+            except Exception:  # interpreter shutting down
+                pass
+
+    def __repr__(self) -> str:
+        return f"hues.Subscription(last_event_id={self._last_event_id!r}, ended={self._end is not None})"
+
+
+class AsyncSubscription(_StreamState[T], AsyncIterator[T]):
+    """A subscription's events as an async iterator (``async for event in aclient.<service>.stream()``),
+    completed on the running loop's own completion queue, no thread of its own. It starts at once
+    when made inside a running loop (else at the first ``__anext__``) and reconnects by itself;
+    ``await aclose()`` (or ``async with``), or cancelling the iterating task, stops it."""
+
+    def __init__(self, owner: SdkObject, call_id: int, a: Dict[str, Any], decode: Callable[[Dict[str, Any]], T],
+                 cancel: Optional[CancellationToken]) -> None:
+        _StreamState.__init__(self, owner, call_id, a, decode, cancel)
+        self._wake: Any = None
+        try:
+            self._start()
+        except RuntimeError:  # no running loop yet
+            pass
+
+    def _start(self) -> None:
+        loop, d = _driver()
+        self._loop = loop
+        tag = next(d.tags)
+        d.streams[tag] = self
+        self._started(_native.call_start(self._owner._handle, self._call_id, self._payload, b"", d.sink, tag))
+
+    def _push(self, status: int, data: bytes) -> None:
+        _StreamState._push(self, status, data)
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    def __aiter__(self) -> AsyncSubscription[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if not self._call and self._end is None:
+            self._start()
+        while True:
+            if self._items:
+                return self._take()
+            if self._end is not None:
+                self._stop()
+                raise StopAsyncIteration
+            self._wake = self._loop.create_future()
+            try:
+                await self._wake
+            except BaseException:  # the iterating task was cancelled: so is the subscription
+                self._close_call()
+                raise
+
+    async def aclose(self) -> None:
+        """Stops the subscription at once; no event is given after it. Idempotent."""
+        self._close_call()
+        if self._call and self._end is None:
+            import asyncio
+            self._wake = self._loop.create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._wake), 10)
+            except asyncio.TimeoutError:
+                pass
+
+    async def __aenter__(self) -> AsyncSubscription[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"hues.AsyncSubscription(last_event_id={self._last_event_id!r}, ended={self._end is not None})"
 
 
 # ---- process ----
