@@ -69,14 +69,3 @@ class IrIndex:
         self.enums = {e["name"]: e for e in ir["enums"]}
         self.objects = {o["name"]: o for o in ir["objects"]}
         self.callbacks = {c["name"]: c for c in ir["callbacks"]}
-
-
-def without_streams(ir: dict) -> dict:
-    """The IR without its x-hues-stream calls' services entries, for targets that do not
-    generate subscriptions yet (Java, Kotlin, C#): better no call than a call that is not one."""
-    services = []
-    for s in ir["services"]:
-        calls = [c for c in s["calls"] if not c.get("stream")]
-        if calls:
-            services.append(dict(s, calls=calls))
-    return dict(ir, services=services)

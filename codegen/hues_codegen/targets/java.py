@@ -220,7 +220,6 @@ class Ctx(render.IrIndex):
 
 
 def generate(ir: dict, out: render.Output) -> None:
-    ir = render.without_streams(ir)  # x-hues-stream: not generated for java yet
     ctx = Ctx(ir)
     env = render.environment("java", jtype=ctx.jtype, ident=ident, error_class=error_class,
                              field_type=ctx.field_type, javadoc=ctx.javadoc, literal=ctx.literal,

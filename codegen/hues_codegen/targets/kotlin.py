@@ -65,7 +65,6 @@ class KCtx:
 
 
 def generate(ir: dict, out: render.Output) -> None:
-    ir = render.without_streams(ir)  # x-hues-stream: not generated for kotlin yet
     k = KCtx(ir)
     env = render.environment("kotlin", ktype=k.ktype, kident=kident, jident=java_ident, kdefault=k.kdefault,
                              kresult=k.result, kdoc=k.kdoc, object_class=k.j.object_class,

@@ -11,10 +11,16 @@ import java.util.concurrent.atomic.AtomicLong;
  * threads, which the native side attaches to the JVM as daemons once per thread.
  */
 public final class Native {
-  /** A call's completion, delivered once on an SDK host thread; must not block. */
+  /**
+   * A call's completion, delivered once on an SDK host thread; must not block. A stream call
+   * (x-hues-stream) is first told each of its events in order, as status {@link #EVENT}.
+   */
   interface Completion {
     void done(int status, byte[] data);
   }
+
+  /** HUES_EVENT (hues/c_api.h): one event of a stream call, before its one completion. */
+  static final int EVENT = 2;
 
   private static final AtomicLong TAGS = new AtomicLong(1);
   private static final Map<Long, Completion> PENDING = new ConcurrentHashMap<>();
@@ -81,7 +87,8 @@ public final class Native {
 
   @SuppressWarnings("unused")
   private static void complete(long tag, int status, byte[] data) {
-    Completion c = PENDING.remove(tag);
+    // A stream call's events keep it registered; its final completion removes it.
+    Completion c = status == EVENT ? PENDING.get(tag) : PENDING.remove(tag);
     if (c != null) {
       try {
         c.done(status, data);

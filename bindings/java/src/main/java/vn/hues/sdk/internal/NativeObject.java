@@ -162,6 +162,27 @@ public final class NativeObject {
     return future;
   }
 
+  /** What a stream call (x-hues-stream) is told on an SDK host thread; must not block. */
+  public interface StreamSink {
+    /** One event: {"id", "type", "data"}. */
+    void event(byte[] data);
+
+    /** The one completion after the events: status 0 (closed or over) or an error's JSON. */
+    void end(int status, byte[] data);
+  }
+
+  /**
+   * Starts a stream call (for {@link vn.hues.sdk.EventSubscription}); its events and its end
+   * reach sink. Returns what cancels (closes) it.
+   */
+  public Runnable startStream(int callId, Function<Handles, Map<String, Object>> args, StreamSink sink) {
+    long call = start(callId, args, null, (status, data) -> {
+      if (status == Native.EVENT) sink.event(data);
+      else sink.end(status, data);
+    });
+    return () -> Native.callCancel(call);
+  }
+
   private long start(int callId, Function<Handles, Map<String, Object>> args, CallOptions options,
       Native.Completion completion) {
     CancellationToken token = options == null ? null : options.cancel();
