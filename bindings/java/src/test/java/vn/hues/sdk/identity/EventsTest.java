@@ -206,6 +206,23 @@ class EventsTest {
   }
 
   @Test
+  void aListenerThatThrowsEndsItsSubscriptionWithThatException() throws Exception {
+    try (HuesClient client = IdentityTest.sandbox.client()) {
+      client.reports().create(report("Ổ gà lớn giữa đường Hùng Vương"));
+      client.reports().create(report("Ổ gà thứ hai, đường Hùng Vương"));
+      java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+      IllegalStateException boom = new IllegalStateException("the app's own failure");
+      EventSubscription sub = client.events().stream(FROM_START, null, FAST, e -> {
+        calls.incrementAndGet();
+        throw boom;
+      });
+      ExecutionException e = assertThrows(ExecutionException.class, () -> sub.done().get(30, TimeUnit.SECONDS));
+      assertEquals(boom, e.getCause());
+      assertEquals(1, calls.get());  // closed at once: no later event reached it
+    }
+  }
+
+  @Test
   void aWrongKeyEndsWithAuthenticationExceptionAndABadIdIsRefused() throws Exception {
     try (HuesClient bad = HuesClient.builder().baseUrl(IdentityTest.sandbox.url()).apiKey("hk_test_wrong").build()) {
       Recorder got = new Recorder();
