@@ -7,7 +7,8 @@
 // bar; the ward's violation record is uploaded too. A partner, the Huế taxi company, has
 // registered a webhook and hears every change, verified; one of its drivers reports a rockfall
 // on a pass with no signal, and the phone's outbox delivers it once the signal is back.
-// Then the report's timeline, the webhooks the partner received, and the IOC's figures.
+// Then the report's timeline, the webhooks the partner received, the events the citizen's
+// app saw on its live stream (Server-Sent Events), and the IOC's figures.
 #include <hues/hues.h>
 #include <hues/testing/sandbox.h>
 #include <hues/upload.h>
@@ -225,6 +226,34 @@ int main() try {
               << (p->me.agency_code.empty() || p->me.agency_code == "IOC" ? std::string() : " " + p->me.agency_code)
               << "\n";
 
+  // The citizen's app follows the reports it may see, live: Server-Sent Events (GET /v1/events)
+  // through the SDK's subscription, which reconnects by itself and resumes with Last-Event-ID.
+  // since=0 replays the history first, so nothing the story does can race the connection.
+  struct Live {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<hues::ReportEvent> events;
+    // The events about one report, waiting (at most 10 s) until count of them have arrived.
+    std::vector<hues::ReportEvent> about(const std::string& report_id, std::size_t count) {
+      std::unique_lock<std::mutex> lk(mu);
+      std::vector<hues::ReportEvent> mine;
+      cv.wait_for(lk, std::chrono::seconds(10), [&] {
+        mine.clear();
+        for (const auto& e : events)
+          if (e.report_id == report_id) mine.push_back(e);
+        return mine.size() >= count;
+      });
+      return mine;
+    }
+  } live;
+  hues::EventSubscription subscription = citizen.client.events().stream([&](const hues::ReportEvent& e) {
+    {
+      std::lock_guard<std::mutex> lk(live.mu);
+      live.events.push_back(e);
+    }
+    live.cv.notify_all();
+  }, hues::EventStreamQuery{"0"});
+
   // 2. A partner backend registers a webhook endpoint: its own small HTTP server, which
   // verifies every delivery (Standard Webhooks signature, timestamp, replay) before trusting it.
   Inbox inbox;
@@ -342,7 +371,13 @@ int main() try {
     std::cout << "   Một bản bị sửa một byte trên đường đi: bị từ chối (" << inbox.tampered_refusal << ")\n";
   }
   partner.webhooks().delete_endpoint(endpoint.id);
-  // >>> SSE: the stream events of the story (GET /v1/events through the SDK's subscription) print here. <<<
+  // The same story as the citizen's app saw it on its live stream, each event as it committed.
+  const auto streamed = live.about(r.id, timeline.size());
+  std::cout << "\n   Ứng dụng của anh An nhận trực tiếp (Server-Sent Events, " << streamed.size() << " sự kiện):\n";
+  for (const auto& e : streamed)
+    std::cout << "   #" << e.id << "  " << hue_time(e.at) << "  " << pad(e.type.str(), 22)
+              << pad(state_vi(e.status.str()), 18) << "(" << role_vi(e.actor_role.str()) << ")\n";
+  subscription.close();
 
   // 7. The IOC's figures for the last 24 hours, the seed's reports included.
   auto utc = [](std::time_t t) {
@@ -377,7 +412,10 @@ int main() try {
   if (s.satisfaction_rate)
     std::cout << "   Hài lòng: " << s.satisfied << "/" << s.ratings << " (" << std::fixed << std::setprecision(0)
               << *s.satisfaction_rate * 100 << "%)\n";
-  return r.status == hues::ReportStatus::kRated && heard.size() == timeline.size() + 1 ? 0 : 1;
+  return r.status == hues::ReportStatus::kRated && heard.size() == timeline.size() + 1 &&
+                 streamed.size() == timeline.size()
+             ? 0
+             : 1;
 } catch (const hues::Error& e) {
   std::cerr << "hues error: " << hues::to_string(e.type()) << " " << e.code() << " (HTTP " << e.http_status()
             << ", request " << e.request_id() << "): " << e.message() << "\n";
