@@ -4,9 +4,11 @@
 //   outbox_child <db> <base_url> <api_key> <word> <count> [<photo_dir>]
 // With photo_dir, each report carries a photo of its own (photo-<i>.jpg, written there once,
 // a few tus chunks long), so kills land before, between and within uploads.
+// Each delivery is told on stdout (one byte), so the parent can kill it mid-work.
 #include <hues/hues.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +42,12 @@ bool ensure_photo(const std::string& path, int n) {
   return ok && std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
+// Writes one byte to stdout per delivered item (the parent times kills by them).
+struct Progress : hues::OutboxListener {
+  void delivered(const hues::OutboxItem&) override { (void)!::write(1, "d", 1); }
+  void failed(const hues::OutboxItem&) override { (void)!::write(1, "f", 1); }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -59,6 +67,7 @@ int main(int argc, char** argv) {
     oo.initial_backoff_ms = 20;
     oo.max_backoff_ms = 200;
     oo.media_chunk_size = 6000;  // 4 PATCHes a photo
+    oo.listener = std::make_shared<Progress>();
     hues::Outbox outbox(client, oo);
     // What an earlier (killed) run queued already is in the file; queue only the rest.
     std::set<std::string> held;
