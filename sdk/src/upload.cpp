@@ -1,8 +1,8 @@
 // The tus 1.0.0 client (hues/upload.h): one Run per start(), a chain of continuations on the
 // runtime. Network steps run through ClientCore::send_async (so credentials, request ids,
-// logging and per-request deadlines apply); chunks are read with pread on the I/O thread
-// that sends them (a page-cache read of one chunk), so at most one chunk is in memory per
-// upload. The app's store and progress listener run on the host executor through one
+// logging and per-request deadlines apply); a file's chunk is read with pread by the
+// transport as it writes it, 256 KiB at a time (set_body), so no chunk is in memory; a
+// source's is read into one chunk buffer per upload. The app's store and progress listener run on the host executor through one
 // ordered chain per upload, never on an I/O thread and never under a lock of ours.
 #include "hues/upload.h"
 

@@ -6,7 +6,8 @@
 Starts one sandbox process, writes a file of --size-mib MiB (upload_bench --make: an MP4 head,
 then pseudo-random bytes), then alternates rounds of:
 - the SDK (upload_bench, a fresh process per round: its peak RSS, VmHWM, is its own), with
-  --chunk-mib chunks (default 8);
+  --chunk-mib chunks (default 8), each PATCH body read from the file as it is sent, with
+  Upload-Checksum: sha256 (--no-checksum: none, as curl sends none);
 - curl: the same tus creation (POST), then the file's PATCHes in one curl process with
   keep-alive (`curl -X PATCH -T <part> ... --next ...`). The sandbox takes at most 8 MiB per
   PATCH until streaming request bodies land (issue 9), so curl sends 8 MiB parts too (split
