@@ -105,6 +105,30 @@ std::string sha256(std::string_view bytes) {
   return out;
 }
 
+Sha256Stream::Sha256Stream() : ctx_(EVP_MD_CTX_new()) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  if (!ctx_ || !md || !EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), md, nullptr)) {
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+    hues::throw_error(hues::ErrorType::kTls, "OpenSSL SHA-256 failed", 0, "crypto_failure");
+  }
+}
+
+Sha256Stream::~Sha256Stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void Sha256Stream::update(std::string_view piece) {
+  if (!EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), piece.data(), piece.size()))
+    hues::throw_error(hues::ErrorType::kTls, "OpenSSL SHA-256 failed", 0, "crypto_failure");
+}
+
+std::string Sha256Stream::finish() {
+  std::string out(32, '\0');
+  unsigned int len = 0;
+  if (!EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), reinterpret_cast<unsigned char*>(out.data()), &len) ||
+      len != out.size())
+    hues::throw_error(hues::ErrorType::kTls, "OpenSSL SHA-256 failed", 0, "crypto_failure");
+  return out;
+}
+
 std::string to_hex(std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(bytes.size() * 2, '\0');

@@ -66,6 +66,17 @@ void Transport::send_async(HttpRequest request, AttemptContext context, Completi
     request.body = *request.shared_body;
     request.shared_body.reset();
   }
+  if (request.body_reader) {
+    try {
+      request.body.resize(static_cast<std::size_t>(request.body_length));
+      for (std::size_t got = 0, n = 0; got < request.body.size(); got += n)
+        if ((n = request.body_reader(static_cast<std::int64_t>(got), &request.body[got], request.body.size() - got)) == 0)
+          throw_error(ErrorType::kValidation, "the request body ended before its length", 0, "body_too_short");
+    } catch (...) {
+      return done(std::current_exception(), {});
+    }
+    request.body_reader = nullptr;
+  }
   auto shared_done = std::make_shared<Completion>(std::move(done));
   auto task = [this, request = std::move(request), context = std::move(context), shared_done] {
     HttpResponse response;

@@ -417,8 +417,9 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
     if (proxy_ && !target.tls() && !proxy_->userinfo.empty())
       wire.append("Proxy-Authorization: Basic ").append(internal::base64_encode(proxy_->userinfo)).append("\r\n");
     const std::string& body = request.body_bytes();
-    if (!body.empty() || request.method == "POST" || request.method == "PUT" || request.method == "PATCH")
-      wire.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
+    const auto length = request.body_reader ? static_cast<std::uint64_t>(request.body_length) : body.size();
+    if (length > 0 || request.method == "POST" || request.method == "PUT" || request.method == "PATCH")
+      wire.append("Content-Length: ").append(std::to_string(length)).append("\r\n");
     wire.append("\r\n");
     if (!request.shared_body) wire.append(body);  // a shared body is written from where it is (Op::write)
     return wire;
@@ -641,9 +642,44 @@ class Op : public std::enable_shared_from_this<Op> {
         if (self->abort_error_) return self->finish(self->abort_error_);
         if (ec && self->reused_) return self->stale();
         if (ec) return self->finish(classify_io_error(ec, "sending the request"));
-        // Written: the caller may reuse its buffer, unless a stale connection could make us resend it.
-        if (!internal::is_retry_safe(self->request_)) self->request_.shared_body.reset();
-        self->read();
+        if (self->request_.body_reader) return self->write_produced(0);
+        self->written();
+      }));
+    });
+  }
+
+  // Written: the caller may reuse its buffer, unless a stale connection could make us resend it.
+  void written() {
+    if (!internal::is_retry_safe(request_)) {
+      request_.shared_body.reset();
+      request_.body_reader = nullptr;
+    }
+    read();
+  }
+
+  // A produced body (HttpRequest::body_reader) from `at`, one piece of at most kPiece bytes at
+  // a time through one buffer, so a large span of a file never sits in memory.
+  void write_produced(std::int64_t at) {
+    static constexpr std::size_t kPiece = 256 << 10;
+    if (at >= request_.body_length) {
+      std::unique_ptr<char[]>().swap(piece_);
+      return written();
+    }
+    if (!piece_) piece_ = std::make_unique<char[]>(kPiece);
+    std::size_t n = 0;
+    try {
+      n = request_.body_reader(at, piece_.get(), std::min<std::uint64_t>(kPiece, request_.body_length - at));
+      if (n == 0) throw_error(ErrorType::kValidation, "the request body ended before its length", 0, "body_too_short");
+    } catch (...) {
+      return finish(std::current_exception());
+    }
+    auto self = shared_from_this();
+    conn_->with_stream([&](auto& stream) {
+      asio::async_write(stream, asio::buffer(piece_.get(), n), on_strand(strand_, [self, at, n](error_code ec, std::size_t) {
+        if (self->finished_) return;
+        if (self->abort_error_) return self->finish(self->abort_error_);
+        if (ec) return self->finish(classify_io_error(ec, "sending the request"));
+        self->write_produced(at + static_cast<std::int64_t>(n));
       }));
     });
   }
@@ -867,6 +903,7 @@ class Op : public std::enable_shared_from_this<Op> {
   Endpoint target_;
   std::string key_;
   std::string wire_;
+  std::unique_ptr<char[]> piece_;  // write_produced's buffer, while it writes
   std::unique_ptr<Connection> conn_;
   std::optional<http::response_parser<BoundedStringBody>> parser_;
   std::optional<http::request<http::empty_body>> connect_req_;

@@ -1,8 +1,8 @@
 // The tus 1.0.0 client (hues/upload.h): one Run per start(), a chain of continuations on the
 // runtime. Network steps run through ClientCore::send_async (so credentials, request ids,
-// logging and per-request deadlines apply); chunks are read with pread on the I/O thread
-// that sends them (a page-cache read of one chunk), so at most one chunk is in memory per
-// upload. The app's store and progress listener run on the host executor through one
+// logging and per-request deadlines apply); a file's chunk is read with pread by the
+// transport as it writes it, 256 KiB at a time (set_body), so no chunk is in memory; a
+// source's is read into one chunk buffer per upload. The app's store and progress listener run on the host executor through one
 // ordered chain per upload, never on an I/O thread and never under a lock of ours.
 #include "hues/upload.h"
 
@@ -159,6 +159,26 @@ std::string source_fingerprint(const std::string& app_fingerprint) {
   return "tus1-s-" + internal::to_hex(internal::sha256(id)).substr(0, 40);
 }
 
+// An open file, closed when the last request reading it lets go.
+struct FileDescriptor {
+  int fd;
+  explicit FileDescriptor(int f) : fd(f) {}
+  ~FileDescriptor() { ::close(fd); }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  // Up to n bytes at off (at least 1): a short file is a ValidationError naming path.
+  std::size_t read(char* buf, std::size_t n, std::int64_t off, const std::string& path) const {
+    for (;;) {
+      ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(off));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0)
+        throw_error(ErrorType::kValidation, "path: cannot read " + path + " (changed while uploading?)", 0,
+                    "file_unreadable", {}, "path");
+      return static_cast<std::size_t>(r);
+    }
+  }
+};
+
 struct Discovery {
   bool known = false;
   bool defer_length = false;
@@ -204,7 +224,7 @@ struct Run : std::enable_shared_from_this<Run> {
   Async<UploadResult> done;
   CallOptions call;  // cancel set; deadline_ms: the whole upload's
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
-  int fd = -1;
+  std::shared_ptr<const FileDescriptor> fd;  // the file's; shared with the request reading it
   FileInfo file;             // a source: no path; size -1 while its length is unknown
   bool length_sent = false;  // the server knows the length (Upload-Length sent and taken)
   std::string url;
@@ -215,10 +235,6 @@ struct Run : std::enable_shared_from_this<Run> {
   std::exception_ptr last_error;
   std::string media_id;
   std::atomic<bool> finished{false};
-
-  ~Run() {
-    if (fd >= 0) ::close(fd);
-  }
 
   internal::Runtime& rt() { return *up->core->runtime(); }
   bool streaming() const { return up->options.source != nullptr; }
@@ -292,7 +308,9 @@ struct Run : std::enable_shared_from_this<Run> {
           [self] { self->discover(); });
     }
     try {
-      file = inspect(up->options.path, &fd);
+      int raw = -1;
+      file = inspect(up->options.path, &raw);
+      fd = std::make_shared<const FileDescriptor>(raw);
     } catch (...) {
       return fail(std::current_exception());
     }
@@ -427,12 +445,13 @@ struct Run : std::enable_shared_from_this<Run> {
   }
 
   void send_create(HttpRequest r, std::int64_t sent) {
-    auto d = disc();
     if (sent > 0) {
-      r.shared_body = up->chunk;
       r.set_header("Content-Type", "application/offset+octet-stream");
-      if (up->options.checksum && d.checksum_sha256)
-        r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(internal::sha256(*up->chunk)));
+      try {
+        set_body(r, 0, sent);
+      } catch (...) {
+        return fail(std::current_exception());
+      }
     }
     auto self = shared_from_this();
     send(std::move(r), [self, sent](std::exception_ptr e, HttpResponse res) {
@@ -484,36 +503,40 @@ struct Run : std::enable_shared_from_this<Run> {
     return *u.chunk;
   }
 
-  // Puts the bytes from `at` (at most a chunk) in the chunk buffer, then calls then(n) on an
-  // I/O thread; a file is read here with pread, a source on the host chain.
+  // The chunk from `at` (at most chunk_size bytes): calls then(n) on an I/O thread. A source's
+  // is read into the chunk buffer on the host chain; a file's is read as it is sent (set_body).
   void read_chunk(std::int64_t at, std::function<void(std::int64_t)> then) {
-    if (!streaming()) {
-      try {
-        then(read_file(at));
-      } catch (...) {
-        fail(std::current_exception());
-      }
-      return;
-    }
+    if (!streaming()) return then(std::min<std::int64_t>(up->options.chunk_size, file.size - at));
     auto self = shared_from_this();
     auto n = std::make_shared<std::int64_t>(0);
     on_host([self, at, n] { *n = self->read_source(at); }, [self, n, then] { then(*n); });
   }
 
-  std::int64_t read_file(std::int64_t at) {
-    std::int64_t n = std::min<std::int64_t>(up->options.chunk_size, file.size - at);
-    std::string& buf = writable_chunk();
-    buf.resize(static_cast<std::size_t>(std::max<std::int64_t>(0, n)));
-    std::size_t got = 0;
-    while (got < buf.size()) {
-      ssize_t r = ::pread(fd, &buf[got], buf.size() - got, static_cast<off_t>(at + static_cast<std::int64_t>(got)));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0)
-        throw_error(ErrorType::kValidation, "path: cannot read " + file.path + " (changed while uploading?)", 0,
-                    "file_unreadable", {}, "path");
-      got += static_cast<std::size_t>(r);
+  // The request's body, the n bytes from `at`, with its Upload-Checksum where the server
+  // takes one. A source's are the chunk buffer's; a file's are read piece by piece as the
+  // transport sends them (HttpRequest::body_reader), so a chunk of any size costs no memory;
+  // its checksum is a pass over the same pieces first (the page cache has them then).
+  void set_body(HttpRequest& r, std::int64_t at, std::int64_t n) {
+    const bool sum = up->options.checksum && disc().checksum_sha256;
+    if (streaming()) {
+      r.shared_body = up->chunk;
+      if (sum) r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(internal::sha256(*up->chunk)));
+      return;
     }
-    return n;
+    if (sum) {
+      internal::Sha256Stream hash;
+      std::string piece(std::min<std::int64_t>(n, 256 << 10), '\0');
+      for (std::int64_t done = 0; done < n;) {
+        std::size_t got = fd->read(piece.data(), std::min<std::int64_t>(piece.size(), n - done), at + done, file.path);
+        hash.update(std::string_view(piece.data(), got));
+        done += static_cast<std::int64_t>(got);
+      }
+      r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(hash.finish()));
+    }
+    r.body_length = n;
+    r.body_reader = [fd = fd, path = file.path, at](std::int64_t from, char* buf, std::size_t len) {
+      return fd->read(buf, len, at + from, path);
+    };
   }
 
   // On the host chain. The bytes from `at`: the rest of the chunk still held (a resend), or
@@ -632,7 +655,6 @@ struct Run : std::enable_shared_from_this<Run> {
   }
 
   void send_patch(std::int64_t n) {
-    auto d = disc();
     HttpRequest r = request("PATCH", url);
     r.set_header("Upload-Offset", std::to_string(offset));
     r.set_header("Content-Type", "application/offset+octet-stream");
@@ -640,9 +662,11 @@ struct Run : std::enable_shared_from_this<Run> {
     const bool declares = !length_sent && file.size >= 0;
     if (declares) r.set_header("Upload-Length", std::to_string(file.size));
     if (n > 0) {
-      r.shared_body = up->chunk;
-      if (up->options.checksum && d.checksum_sha256)
-        r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(internal::sha256(*up->chunk)));
+      try {
+        set_body(r, offset, n);
+      } catch (...) {
+        return fail(std::current_exception());
+      }
     }
     auto self = shared_from_this();
     send(std::move(r), [self, declares](std::exception_ptr e, HttpResponse res) {

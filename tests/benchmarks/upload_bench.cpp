@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
     }
     return out ? 0 : 1;
   }
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: upload_bench base_url api_key path chunk_bytes\n");
+  if (argc != 5 && !(argc == 6 && std::string(argv[5]) == "--no-checksum")) {
+    std::fprintf(stderr, "usage: upload_bench base_url api_key path chunk_bytes [--no-checksum]\n");
     return 2;
   }
   try {
@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
     o.path = argv[3];
     o.media_type = "video";
     o.chunk_size = std::atoll(argv[4]);
+    o.checksum = argc != 6;  // --no-checksum: no Upload-Checksum (as curl -T sends none)
     hues::Upload upload(client, o);
     auto t0 = std::chrono::steady_clock::now();
     auto r = upload.start();

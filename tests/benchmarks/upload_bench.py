@@ -6,7 +6,8 @@
 Starts one sandbox process, writes a file of --size-mib MiB (upload_bench --make: an MP4 head,
 then pseudo-random bytes), then alternates rounds of:
 - the SDK (upload_bench, a fresh process per round: its peak RSS, VmHWM, is its own), with
-  --chunk-mib chunks (default 8);
+  --chunk-mib chunks (default 8), each PATCH body read from the file as it is sent, with
+  Upload-Checksum: sha256 (--no-checksum: none, as curl sends none);
 - curl: the same tus creation (POST), then the file's PATCHes in one curl process with
   keep-alive (`curl -X PATCH -T <part> ... --next ...`). The sandbox takes at most 8 MiB per
   PATCH until streaming request bodies land (issue 9), so curl sends 8 MiB parts too (split
@@ -64,8 +65,9 @@ def create(base: str, key: str, size: int) -> str:
         return r.headers["Location"]
 
 
-def run_sdk(bench: str, base: str, key: str, path: str, chunk: int) -> dict:
-    out = subprocess.run([bench, base, key, path, str(chunk)], check=True, stdout=subprocess.PIPE, text=True)
+def run_sdk(bench: str, base: str, key: str, path: str, chunk: int, checksum: bool) -> dict:
+    args = [bench, base, key, path, str(chunk)] + ([] if checksum else ["--no-checksum"])
+    out = subprocess.run(args, check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(out.stdout)
 
 
@@ -91,6 +93,7 @@ def main() -> None:
     ap.add_argument("--chunk-mib", type=int, default=8)
     ap.add_argument("--curl-chunk-mib", type=int, default=8, help="0: one PATCH of the whole file")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-checksum", action="store_true", help="the SDK sends no Upload-Checksum (curl sends none)")
     a = ap.parse_args()
     size = a.size_mib * MiB
     with tempfile.TemporaryDirectory(prefix="hues-upload-bench-") as tmp:
@@ -109,7 +112,7 @@ def main() -> None:
         try:
             sdk_s, curl_s, hwm = [], [], []
             for _ in range(a.rounds):
-                r = run_sdk(a.bench, base, key, path, a.chunk_mib * MiB)
+                r = run_sdk(a.bench, base, key, path, a.chunk_mib * MiB, not a.no_checksum)
                 assert head_offset(r["url"], key) == size
                 sdk_s.append(r["seconds"])
                 hwm.append(r["vm_hwm_kib"])

@@ -189,6 +189,39 @@ TEST_CASE("upload: a few MiB in chunks, progress increasing to the size, the sto
   CHECK(store->load(upload.fingerprint()).url.empty());  // finished: forgotten
 }
 
+// A transport that implements only the blocking send (over the default one): it is given each
+// chunk read whole into body, with the Content-Length and checksum of the file's own bytes.
+TEST_CASE("upload: a transport that overrides send alone gets each file chunk as body") {
+  struct SendOnly final : hues::Transport {
+    std::shared_ptr<hues::Transport> inner;
+    std::atomic<std::int64_t> patched{0};
+    hues::HttpResponse send(const hues::HttpRequest& r, const hues::AttemptContext& c) override {
+      if (r.method == "PATCH") {
+        CHECK_FALSE(r.body_reader);
+        CHECK_FALSE(r.shared_body);
+        patched += static_cast<std::int64_t>(r.body.size());
+      }
+      return inner->send(r, c);
+    }
+  };
+  auto dir = temp_dir("sendonly");
+  auto data = make_file(dir + "/tệp.bin", 2 * MiB + 777, 5);
+  auto opts = options_for(sandbox().url());
+  auto t = std::make_shared<SendOnly>();
+  t->inner = hues::make_default_transport(opts);
+  opts.transport = t;
+  hues::Client c(opts);
+  hues::UploadOptions o;
+  o.path = dir + "/tệp.bin";
+  o.media_type = "video";
+  o.chunk_size = 1 * MiB;
+  hues::Upload upload(c, o);
+  auto r = upload.start();
+  CHECK(r.complete);
+  CHECK(t->patched.load() == static_cast<std::int64_t>(data.size()));
+  CHECK(stored(r.url) == data);  // and the sandbox checked each chunk's sha256
+}
+
 TEST_CASE("upload: creation-with-upload and a file smaller than one chunk") {
   auto dir = temp_dir("cwu");
   auto data = make_file(dir + "/small.bin", 300000, 2);

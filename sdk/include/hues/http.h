@@ -31,6 +31,14 @@ struct HUES_API HttpRequest {
   // transport that overrides send() alone gets it copied into `body`.
   std::shared_ptr<const std::string> shared_body;
   const std::string& body_bytes() const { return shared_body ? *shared_body : body; }
+  // A body produced in pieces instead (an upload's span of a file, sent without holding it):
+  // when body_reader is set, the body is body_length bytes, and body_reader(at, buf, n) puts
+  // the bytes from `at` in buf (at most n, at least 1 while at < body_length) and returns how
+  // many, or throws. The built-in transport calls it on its I/O thread, piece by piece into a
+  // buffer of its own, from 0 again if it resends; a transport that overrides send() alone
+  // gets the whole body read into `body`.
+  std::int64_t body_length = 0;
+  std::function<std::size_t(std::int64_t at, char* buf, std::size_t n)> body_reader;
   // Case-insensitive header lookup; empty when absent.
   std::string header(const std::string& name) const;
   void set_header(const std::string& name, std::string value);

@@ -9,8 +9,9 @@
 //   hues::Upload upload(client, o);
 //   hues::UploadResult r = upload.start();   // r.url, r.size, r.media_id
 //
-// Memory stays bounded by chunk_size whatever the file's size: each chunk is read from disk
-// when it is sent. A dropped connection, a 5xx, a 460 (checksum mismatch) or a 409 (offset
+// Memory stays bounded whatever the file's size: each chunk is read from disk in small pieces
+// as it is sent (chunk_size costs no memory for a path; it sets the bytes per PATCH, i.e. how
+// often the server commits and progress is told, and how much a failed PATCH may resend). A dropped connection, a 5xx, a 460 (checksum mismatch) or a 409 (offset
 // mismatch) resumes from the server's offset (HEAD) after a backoff, instead of starting over;
 // a 404/410 for a stored URL starts a fresh upload. Progress and store calls run on the SDK's
 // host executor, in order, never on an I/O thread and never under an SDK lock.

@@ -25,6 +25,19 @@ std::optional<std::string> try_base64url_decode(std::string_view text);
 std::string base64url_decode(std::string_view text);
 // Raw 32-byte digest.
 std::string sha256(std::string_view bytes);
+// The same, over bytes given in pieces (a file span hashed without holding it).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void update(std::string_view piece);
+  std::string finish();  // raw 32 bytes; once
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
 // HMAC-SHA256(key, data) (RFC 2104), raw 32 bytes: signed sign-in forms, webhook signatures.
 std::string hmac_sha256(std::string_view key, std::string_view data);
 // Lowercase hex of bytes.
