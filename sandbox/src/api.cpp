@@ -1171,6 +1171,9 @@ std::unique_ptr<EventStream> Api::open_events(const Request& req, Response& res,
   std::unique_ptr<EventStream> stream;
   answer(req, res, [&] {
     if (!events_) throw HttpError{http::status::not_found, "not_found", "no event stream on this server", ""};
+    if (events_->closing())  // the server is stopping: not the caller over its limit
+      throw HttpError{http::status::service_unavailable, "unavailable",
+                      "the server is shutting down; reconnect in a moment", ""};
     auto parsed = boost::urls::parse_origin_form(req.target());
     if (!parsed) throw invalid("", "malformed request target");
     Caller caller = authenticate(req, "reports:read", issuer);
@@ -1198,7 +1201,8 @@ std::unique_ptr<EventStream> Api::open_events(const Request& req, Response& res,
     res.set(http::field::content_type, "text/event-stream; charset=utf-8");
     res.set(http::field::cache_control, "no-store");
   });
-  if (res.result() == http::status::too_many_requests) res.set(http::field::retry_after, "2");
+  if (res.result() == http::status::too_many_requests || res.result() == http::status::service_unavailable)
+    res.set(http::field::retry_after, "2");
   if (stream) res.erase(http::field::content_length);  // the server frames the stream itself
   return stream;
 }

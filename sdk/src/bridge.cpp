@@ -954,7 +954,9 @@ using namespace hues::internal::bridge;
 
 struct hues_sink {
   virtual ~hues_sink() = default;
-  virtual void deliver(std::uint64_t tag, int status, std::string data) = 0;
+  // taken (events only, may be null) runs once the host has the answer: the backpressure
+  // of a stream call counts the events not taken yet.
+  virtual void deliver(std::uint64_t tag, int status, std::string data, std::function<void()> taken = nullptr) = 0;
 };
 
 namespace {
@@ -963,12 +965,13 @@ struct CallbackSink final : hues_sink {
   hues_completion_fn fn;
   void* context;
   CallbackSink(hues_completion_fn f, void* c) : fn(f), context(c) {}
-  void deliver(std::uint64_t tag, int status, std::string data) override {
+  void deliver(std::uint64_t tag, int status, std::string data, std::function<void()> taken) override {
     // Off the I/O thread and outside every lock of ours: the delivery thread runs it.
     auto fn_ = fn;
     auto ctx = context;
-    state().delivery.post([fn_, ctx, tag, status, data = std::move(data)] {
+    state().delivery.post([fn_, ctx, tag, status, data = std::move(data), taken = std::move(taken)] {
       fn_(ctx, tag, status, reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+      if (taken) taken();
     });
   }
 };
@@ -978,6 +981,7 @@ struct QueueSink final : hues_sink {
     std::uint64_t tag;
     int status;
     std::string data;
+    std::function<void()> taken;
   };
   std::mutex mu;
   std::deque<Item> items;
@@ -986,10 +990,10 @@ struct QueueSink final : hues_sink {
   ~QueueSink() override {
     if (fd >= 0) ::close(fd);
   }
-  void deliver(std::uint64_t tag, int status, std::string data) override {
+  void deliver(std::uint64_t tag, int status, std::string data, std::function<void()> taken) override {
     {
       std::lock_guard<std::mutex> lock(mu);
-      items.push_back({tag, status, std::move(data)});
+      items.push_back({tag, status, std::move(data), std::move(taken)});
     }
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(fd, &one, sizeof one);
@@ -1009,8 +1013,10 @@ struct QueueSink final : hues_sink {
         [[maybe_unused]] auto w = ::write(fd, &one, sizeof one);
       }
     }
-    for (auto& it : batch)
+    for (auto& it : batch) {
       fn(ctx, it.tag, it.status, reinterpret_cast<const std::uint8_t*>(it.data.data()), it.data.size());
+      if (it.taken) it.taken();
+    }
     return batch.size();
   }
 };
@@ -1020,8 +1026,11 @@ struct QueueSink final : hues_sink {
 struct WaitSink final : hues_sink, internal::SyncWaiter {
   int status = HUES_ERROR;
   std::string data;
-  void deliver(std::uint64_t, int s, std::string d) override {
-    if (s == HUES_EVENT) return;  // a stream waited for synchronously: only its end answers
+  void deliver(std::uint64_t, int s, std::string d, std::function<void()> taken) override {
+    if (s == HUES_EVENT) {  // a stream waited for synchronously: only its end answers
+      if (taken) taken();
+      return;
+    }
     status = s;  // published by sync_notify's lock
     data = std::move(d);
     internal::sync_notify(*this);
@@ -1067,8 +1076,9 @@ class Completion {
   }
   void fail(const std::exception_ptr& e) { (*this)(HUES_ERROR, error_json(e)); }
   // One event of a stream call: same sink and tag, before the completion (see start_stream_call).
-  void event(std::string data) {
-    if (!done_) sink_->deliver(tag_, HUES_EVENT, std::move(data));
+  void event(std::string data, std::function<void()> taken) {
+    if (!done_) sink_->deliver(tag_, HUES_EVENT, std::move(data), std::move(taken));
+    else if (taken) taken();
   }
 
  private:
@@ -1091,11 +1101,13 @@ StreamOptions stream_options(const json::object& a) {
     r.integer("initial_backoff_ms", o.initial_backoff_ms);
     r.integer("max_backoff_ms", o.max_backoff_ms);
     r.integer("idle_timeout_ms", o.idle_timeout_ms);
+    r.integer("max_buffered_events", o.max_buffered_events);
     r.finish();
   }
   if (o.initial_backoff_ms < 1) invalid("stream.initial_backoff_ms", "stream.initial_backoff_ms must be at least 1");
   if (o.max_backoff_ms < 1) invalid("stream.max_backoff_ms", "stream.max_backoff_ms must be at least 1");
   if (o.idle_timeout_ms < 1) invalid("stream.idle_timeout_ms", "stream.idle_timeout_ms must be at least 1");
+  if (o.max_buffered_events < 1) invalid("stream.max_buffered_events", "stream.max_buffered_events must be at least 1");
   return o;
 }
 
@@ -1108,7 +1120,8 @@ void start_stream_call(const std::shared_ptr<ClientCore>& core, const CallDesc& 
   std::string last = req.header("Last-Event-ID");
   StreamHandlers h;
   const CallDesc* desc = &d;
-  h.on_event = [done, desc](ServerEvent&& e) {
+  auto self = std::make_shared<std::weak_ptr<EventSubscription::Impl>>();  // set once started
+  h.on_event = [done, desc, self](ServerEvent&& e) {
     json::value data;
     try {
       data = parse_json(e.data);
@@ -1118,7 +1131,10 @@ void start_stream_call(const std::shared_ptr<ClientCore>& core, const CallDesc& 
     if (desc->check_event)
       if (auto problem = desc->check_event(data, "")) bad_event(e, FieldError(problem->field, problem->message));
     json::object envelope{{"id", e.id}, {"type", e.type}, {"data", std::move(data)}};
-    done->event(json::serialize(envelope));
+    // Counted until the host has it (popped from its queue, or its callback returned).
+    done->event(json::serialize(envelope), [self] {
+      if (auto impl = self->lock()) stream_consumed(*impl);
+    });
   };
   h.on_end = [done](std::exception_ptr error, std::function<void()> settle) {
     if (error) done->fail(error);
@@ -1126,6 +1142,7 @@ void start_stream_call(const std::shared_ptr<ClientCore>& core, const CallDesc& 
     settle();
   };
   auto impl = start_stream(core, std::move(req), std::move(last), options, std::move(h));
+  *self = impl;
   cancel->add_callback([impl] { close_stream(*impl); });
 }
 

@@ -232,6 +232,21 @@ class CredentialsPolicy final : public Policy {
     CallStatePtr state;
     Next next{nullptr, 0};
     Done done;
+    // The 401 that made the provider renew its credential. When the renewal is refused by the
+    // authorization server (a revoked refresh token: invalid_grant), the call ends with that 401
+    // (AuthenticationError: sign in again), not with the token endpoint's OAuthError; a renewal
+    // that failed in transit keeps its own (retryable) error.
+    std::shared_ptr<HttpResponse> refused;
+
+    static bool is_oauth_refusal(const std::exception_ptr& e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const Error& err) {
+        return err.type() == ErrorType::kOAuth;
+      } catch (...) {
+        return false;
+      }
+    }
 
     void authorize(bool again) {
       auto self = shared_from_this();
@@ -247,6 +262,8 @@ class CredentialsPolicy final : public Policy {
     }
 
     void authorized(std::exception_ptr error, bool again) {
+      if (error && again && refused && is_oauth_refusal(error))
+        return done(nullptr, std::move(*refused));  // the refresh was refused too: the 401 stands
       if (error) return done(error, {});
       if (again) return next(*req, state, done);
       auto self = shared_from_this();
@@ -262,6 +279,7 @@ class CredentialsPolicy final : public Policy {
           self->state->runtime->dispatch([self, kept, retry] {
             if (!retry) return self->done(nullptr, std::move(*kept));
             self->state->reauthorized = true;
+            self->refused = kept;
             self->authorize(true);
           });
         });

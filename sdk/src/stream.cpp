@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 
 #include "internal/client_core.h"
@@ -153,6 +154,17 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
   std::shared_ptr<CancellationToken> current;  // under mu: the connection's
   std::shared_ptr<internal::Timer> timer;      // under mu: the backoff's
   int connections = 0;                         // under mu
+  // Backpressure (StreamOptions::max_buffered_events): events parsed but not yet handed on
+  // wait in `overflow`; handing on stops at the bound, and so does reading (Sink::ready).
+  // Under deliver_mu, which also keeps the hand-on order across the I/O and host threads.
+  std::mutex deliver_mu;
+  std::deque<ServerEvent> overflow;
+  int buffered = 0;                            // handed on, not consumed yet
+  int buffered_peak = 0;
+  bool reading_paused = false;
+  bool draining = false;                       // a thread is in drain()
+  std::function<void()> resume_reading;        // the paused connection's
+  std::exception_ptr poisoned;                 // a malformed event handed on from the host side
   int failures = 0;                            // connects in a row that got no event stream
   std::int64_t retry_ms = 0;                   // the reconnection time (`retry:`), 0: not sent
   std::atomic<bool> finished{false};
@@ -169,7 +181,80 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
     void on_data(const char* data, std::size_t size) override {
       if (auto s = impl.lock()) s->received(std::string_view(data, size));
     }
+    bool ready() override {
+      auto s = impl.lock();
+      return !s || s->ready(resume);
+    }
   };
+
+  std::size_t bound() const { return static_cast<std::size_t>(std::max<std::int64_t>(1, options.max_buffered_events)); }
+
+  // Hands waiting events on while the listener is below the bound; lock holds deliver_mu.
+  // One thread at a time does it (the others' events wait in `overflow` for it), and never
+  // under deliver_mu, so a listener that runs inline and reports back does not deadlock.
+  void drain(std::unique_lock<std::mutex>& lock) {
+    if (draining) return;
+    draining = true;
+    while (!overflow.empty() && static_cast<std::size_t>(buffered) < bound()) {
+      ServerEvent e = std::move(overflow.front());
+      overflow.pop_front();
+      ++buffered;
+      buffered_peak = std::max(buffered_peak, buffered);
+      lock.unlock();
+      bool stop = false;
+      {
+        std::lock_guard<std::mutex> guard(mu);
+        stop = closing;
+        if (!stop) last_id = e.id;
+      }
+      try {
+        if (!stop) handlers.on_event(std::move(e));  // may throw (a malformed event)
+      } catch (...) {
+        lock.lock();
+        draining = false;
+        throw;
+      }
+      lock.lock();
+      if (stop) {
+        overflow.clear();
+        break;
+      }
+    }
+    draining = false;
+  }
+
+  bool ready(const std::function<void()>& resume) {
+    std::lock_guard<std::mutex> lock(deliver_mu);
+    if (overflow.empty() && static_cast<std::size_t>(buffered) < bound()) return true;
+    reading_paused = true;
+    resume_reading = resume;
+    return false;
+  }
+
+  // The host consumed one event: hand on more; resume reading once half the bound is free.
+  void consumed() {
+    std::function<void()> resume;
+    std::shared_ptr<CancellationToken> cut;
+    {
+      std::unique_lock<std::mutex> lock(deliver_mu);
+      if (buffered > 0) --buffered;
+      try {
+        drain(lock);
+      } catch (...) {
+        overflow.clear();
+        if (!poisoned) poisoned = std::current_exception();
+        std::lock_guard<std::mutex> lock2(mu);
+        cut = current;  // ends the connection; disconnected() ends the subscription with it
+      }
+      if (reading_paused && overflow.empty() && static_cast<std::size_t>(buffered) <= bound() / 2) {
+        reading_paused = false;
+        resume = std::move(resume_reading);
+        resume_reading = nullptr;
+      }
+    }
+    if (cut) cut->cancel();
+    if (resume) resume();
+  }
 
   void connect() {
     auto sink = std::make_shared<Sink>();
@@ -185,8 +270,9 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
       current = cancel;
       timer.reset();
       ++connections;
-      if (!last_id.empty()) req.set_header("Last-Event-ID", last_id);
     }
+    // The last event parsed (those still waiting in `overflow` are handed on all the same).
+    if (!parser.last_event_id().empty()) req.set_header("Last-Event-ID", parser.last_event_id());
     req.set_header("Accept", "text/event-stream");
     req.set_header("Cache-Control", "no-store");
     CallOptions call;
@@ -208,17 +294,12 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
       std::lock_guard<std::mutex> lock(mu);
       if (closing) return;
     }
-    parser.feed(bytes, [this](ServerEvent&& e) {
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (closing) return;
-        last_id = e.id;
-      }
-      handlers.on_event(std::move(e));  // may throw (a malformed event): ends the attempt, then this
-    });
-    // An id may also be set by an empty event (no data): it is resumed from all the same.
+    std::unique_lock<std::mutex> deliver(deliver_mu);
+    parser.feed(bytes, [this](ServerEvent&& e) { overflow.push_back(std::move(e)); });
+    drain(deliver);  // may throw (a malformed event): ends the attempt, then this
     std::lock_guard<std::mutex> lock(mu);
-    if (!closing) last_id = parser.last_event_id();
+    // An id may also be set by an empty event (no data): it is resumed from all the same.
+    if (!closing && overflow.empty()) last_id = parser.last_event_id();
     if (auto r = parser.take_retry()) retry_ms = *r;
   }
 
@@ -230,6 +311,12 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
       stop = closing;
     }
     if (stop) return end(nullptr);
+    {
+      std::lock_guard<std::mutex> lock(deliver_mu);
+      reading_paused = false;
+      resume_reading = nullptr;
+      if (poisoned) e = poisoned;
+    }
     long long retry_after = -1;
     if (e) {
       try {
@@ -335,6 +422,8 @@ namespace internal {
 
 void close_stream(EventSubscription::Impl& impl) { impl.close(); }
 
+void stream_consumed(EventSubscription::Impl& impl) { impl.consumed(); }
+
 bool stream_closing(const EventSubscription::Impl& impl) {
   std::lock_guard<std::mutex> lock(impl.mu);
   return impl.closing;
@@ -393,6 +482,18 @@ int EventSubscription::connections() const {
   if (!impl_) return 0;
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->connections;
+}
+
+int EventSubscription::buffered_events() const {
+  if (!impl_) return 0;
+  std::lock_guard<std::mutex> lock(impl_->deliver_mu);
+  return impl_->buffered;
+}
+
+int EventSubscription::max_buffered_seen() const {
+  if (!impl_) return 0;
+  std::lock_guard<std::mutex> lock(impl_->deliver_mu);
+  return impl_->buffered_peak;
 }
 
 bool EventSubscription::wait_for(std::chrono::milliseconds timeout) const {

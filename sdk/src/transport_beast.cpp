@@ -737,6 +737,9 @@ class Op : public std::enable_shared_from_this<Op> {
     parser_->get().body().limit = std::numeric_limits<std::uint64_t>::max();
     reusable_ = false;  // a stream ends with its connection
     streamed_ = true;
+    ctx_.stream->resume = [weak = weak_from_this()] {
+      if (auto self = weak.lock()) asio::post(self->strand_, [self] { self->resume_stream(); });
+    };
     try {
       ctx_.stream->on_head(head_of(parser_->get()));
     } catch (...) {
@@ -769,6 +772,21 @@ class Op : public std::enable_shared_from_this<Op> {
     if (abort_error_) return finish(abort_error_);
     if (ec) return finish(classify_io_error(ec, "reading the stream"));
     if (parser_->is_done()) return finish(nullptr, head_of(parser_->get()));
+    if (!ctx_.stream->ready()) {  // the consumer is behind: leave the socket unread until resume
+      paused_ = true;
+      paused_self_ = shared_from_this();  // no pending read holds it meanwhile
+      if (deadline_key_) transport_->deadlines().remove(*deadline_key_);
+      deadline_key_.reset();
+      return;
+    }
+    read_stream();
+  }
+
+  void resume_stream() {
+    auto keep = std::move(paused_self_);
+    if (finished_ || !paused_) return;
+    paused_ = false;
+    if (abort_error_) return finish(abort_error_);
     read_stream();
   }
 
@@ -871,6 +889,7 @@ class Op : public std::enable_shared_from_this<Op> {
           error_code ignored;
           conn_->lowest().close(ignored);
         }
+        if (paused_) finish(abort_error_);  // a paused stream has no pending read to report it
         return;
     }
   }
@@ -879,6 +898,7 @@ class Op : public std::enable_shared_from_this<Op> {
     if (finished_) return;
     finished_ = true;
     phase_ = Phase::kDone;
+    auto keep = std::move(paused_self_);
     if (deadline_key_) transport_->deadlines().remove(*deadline_key_);
     deadline_key_.reset();
     if (resolver_) resolver_->cancel();
@@ -916,6 +936,8 @@ class Op : public std::enable_shared_from_this<Op> {
   bool reused_ = false;
   bool reusable_ = false;
   bool streamed_ = false;
+  bool paused_ = false;  // a stream whose consumer is behind (ResponseStream::ready)
+  std::shared_ptr<void> paused_self_;  // this, while paused
 };
 
 Deadlines::Key Deadlines::add(Clock::time_point at, std::weak_ptr<Op> op) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -207,4 +208,37 @@ TEST_CASE("events: at stop streams over TLS and plain HTTP end with their last c
   sb->stop();
   CHECK(s.ends_with_last_chunk());
   CHECK(plain.ends_with_last_chunk());
+}
+
+TEST_CASE("events: while the sandbox stops, a new stream is 503 unavailable with Retry-After, not a 429") {
+  // The server is stopping, not the caller over its limit. Requests on a kept-alive connection
+  // race the stop; each round one stream is open (so the stop waits for it) and every refused
+  // GET /v1/events must be the 503. Rounds go on until one was seen.
+  int seen = 0;
+  for (int round = 0; round < 40 && seen == 0; ++round) {
+    TempDir dir;
+    auto sb = std::make_unique<Sandbox>(options_with(-1, dir.path, 2));
+    RawStream open(sb->port(), sb->api_key(), "?since=0");
+    open.next();
+    Client c(sb->port());
+    auto first = c.request(http::verb::get, "/v1/events?since=x", {}, {{"X-Api-Key", sb->api_key()}});
+    REQUIRE(first.result_int() == 400);  // connected, and the key works
+    std::thread stopper([&] { sb->stop(); });
+    try {
+      for (int i = 0; i < 100000 && c.connected(); ++i) {
+        // A stream that opens would hold the connection: ask with a bad Last-Event-ID first
+        // (400 while running; the stop's refusal comes before it is read).
+        auto r = c.request(http::verb::get, "/v1/events", {}, {{"X-Api-Key", sb->api_key()}, {"Last-Event-ID", "x"}});
+        if (r.result_int() == 400) continue;
+        CHECK(r.result_int() == 503);
+        CHECK(error_code_of(r) == "unavailable");
+        CHECK(r[http::field::retry_after] == "2");
+        ++seen;
+      }
+    } catch (const std::exception&) {
+      // the connection closed with the stop
+    }
+    stopper.join();
+  }
+  CHECK(seen > 0);
 }

@@ -1049,3 +1049,89 @@ TEST_CASE("the IOC declines a transfer, and its statistics for a fresh period co
   CHECK(reversed.http_status() == 400);
   CHECK(reversed.field() == "from");
 }
+
+// A subscription with a user's bearer token (issue 9): the token is revoked while the stream
+// is open; the server ends the stream before any later event, the reconnect gets 401, and the
+// pipeline's refresh cannot help (the refresh token is revoked with it: RFC 7009 revokes the
+// family), so the subscription ends with AuthenticationError and nothing after the revocation
+// reaches the listener. Both ways: the revocation endpoint directly (the credentials still
+// think they are signed in and try to refresh), and sign_out().
+TEST_CASE("events.stream with a user's token: revoked mid-stream, it ends with AuthenticationError, nothing after") {
+  for (bool by_sign_out : {false, true}) {
+    CAPTURE(by_sign_out);
+    auto oidc_client = oidc("hues-demo-app");
+    auto tokens = sign_in_with_pkce(*oidc_client, "nguyen.van.an");
+    auto user = std::make_shared<hues::UserCredentials>(oidc_client, hues::make_memory_token_store(), "an", tokens);
+    auto c = client_with(user);
+    hues::ClientOptions k;
+    k.base_url = sandbox().tls_url();
+    k.ca_file = sandbox().ca_file();
+    k.api_key = sandbox().api_key();
+    hues::Client reporter(k);
+    auto report = [&](const std::string& text) {
+      hues::NewReport r;
+      r.category = "street_light";
+      r.description = text;
+      r.location.lat = 16.4726;
+      r.location.lon = 107.5885;
+      r.location.address = "Chợ Đông Ba";
+      r.location.ward = "Đông Ba";
+      return reporter.reports().create(r).id;
+    };
+
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<std::string> seen;  // report ids, in order
+    std::exception_ptr end;
+    bool ended = false;
+    hues::StreamOptions so;
+    so.initial_backoff_ms = 10;
+    so.max_backoff_ms = 40;
+    auto sub = c.events().stream(
+        [&](const hues::ReportEvent& e) {
+          std::lock_guard<std::mutex> lock(mu);
+          seen.push_back(e.report_id);
+          cv.notify_all();
+        },
+        {}, {}, so,
+        [&](std::exception_ptr e) {
+          std::lock_guard<std::mutex> lock(mu);
+          end = e;
+          ended = true;
+          cv.notify_all();
+        });
+    // Events reach the user's stream (created until one arrives: the stream starts "from now").
+    std::string before;
+    for (int i = 0; i < 50; ++i) {
+      before = report("trước khi thu hồi " + std::to_string(i));
+      std::unique_lock<std::mutex> lock(mu);
+      if (cv.wait_for(lock, std::chrono::seconds(2), [&] { return std::find(seen.begin(), seen.end(), before) != seen.end(); }))
+        break;
+      before.clear();
+    }
+    REQUIRE_FALSE(before.empty());
+
+    if (by_sign_out) user->sign_out();
+    else oidc_client->revoke(tokens.refresh_token, "refresh_token");
+    std::size_t at_revocation;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      at_revocation = seen.size();
+    }
+    const std::string after = report("sau khi thu hồi");
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      REQUIRE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return ended; }));  // a hang guard
+      REQUIRE(end);
+      CHECK(std::find(seen.begin(), seen.end(), after) == seen.end());
+      CHECK(seen.size() == at_revocation);  // nothing after the revocation
+    }
+    auto err = catch_error([&] { std::rethrow_exception(end); });
+    CHECK(err.type() == hues::ErrorType::kAuthentication);
+    if (by_sign_out) CHECK(err.http_status() == 0);  // signed out: the SDK sends no request without tokens
+    else CHECK(err.http_status() == 401);            // the refresh was refused (invalid_grant): the 401 stands
+    CHECK(sub.ended());
+    CHECK(sub.connections() >= 2);  // the server ended the first stream; the reconnect got the 401
+    if (!by_sign_out) CHECK(catch_error([&] { oidc_client->refresh(tokens.refresh_token); }).code() == "invalid_grant");
+  }
+}

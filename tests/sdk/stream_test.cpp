@@ -433,3 +433,102 @@ TEST_CASE("events.stream: a silent connection (no heartbeat) is dead: it reconne
   CHECK(requests[1].find("Last-Event-ID: 5\r\n") != std::string::npos);
   CHECK(requests[1].find("Accept: text/event-stream\r\n") != std::string::npos);
 }
+
+// Backpressure (StreamOptions::max_buffered_events): a listener that blocks while a server
+// sends 3,000 events. The subscription hands at most the bound on and stops reading, so the
+// server's socket fills (its non-blocking send would block: TCP holds it back); once the
+// listener goes on, every event arrives exactly once, in order. A server that drops the slow
+// reader instead (impatient) is reconnected to with Last-Event-ID and loses nothing either.
+TEST_CASE("events.stream: a blocked listener holds at most max_buffered_events; the server is held back; nothing lost") {
+  constexpr int kEvents = 3000;
+  constexpr int kBound = 100;
+  for (bool impatient : {false, true}) {
+    CAPTURE(impatient);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool held_back = false;  // a send of the server would have blocked
+    std::vector<std::string> last_ids;  // each request's Last-Event-ID ("" without)
+    hues_test::FaultServer server([&](int fd, int index) {
+      std::string req = hues_test::read_message(fd);
+      int after = 0;
+      if (auto at = req.find("Last-Event-ID: "); at != std::string::npos) after = std::stoi(req.substr(at + 15));
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        last_ids.push_back(req.find("Last-Event-ID: ") == std::string::npos ? "" : std::to_string(after));
+      }
+      int small = 4096;
+      ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+      hues_test::send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\nretry: 10\n\n");
+      for (int id = after + 1; id <= kEvents; ++id) {
+        const std::string e = "id: " + std::to_string(id) + "\ndata: " +
+                              R"({"id":")" + std::to_string(id) +
+                              R"(","type":"report.status_changed","report_id":"rpt_1","category":"street_light",)"
+                              R"("status":"received","at":"2026-11-28T09:16:16Z","actor_role":"ioc","actor":"",)"
+                              R"("note":"Đã tiếp nhận","attachments":[],"version":2})" + "\n\n";
+        std::size_t off = 0;
+        while (off < e.size()) {
+          ssize_t n = ::send(fd, e.data() + off, e.size() - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+          if (n > 0) {
+            off += static_cast<std::size_t>(n);
+            continue;
+          }
+          if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return (void)::close(fd);
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            held_back = true;
+          }
+          cv.notify_all();
+          if (impatient && index == 0) return (void)::close(fd);  // drops the slow reader
+          pollfd p{fd, POLLOUT, 0};
+          ::poll(&p, 1, 1000);
+        }
+      }
+      ::close(fd);  // the end: the subscription reconnects after it, and hears nothing new
+    });
+    auto c = hues::Client(options_for(server.url(), "hk_test_any"));
+    hues::StreamOptions o = fast();
+    o.max_buffered_events = kBound;
+    bool gate = false;
+    std::vector<std::string> ids;
+    auto sub_holder = std::make_shared<hues::EventSubscription>();
+    *sub_holder = c.events().stream(
+        [&](const hues::ReportEvent& e) {
+          std::unique_lock<std::mutex> lock(mu);
+          cv.wait(lock, [&] { return gate; });  // blocked until the test lets it go
+          ids.push_back(e.id);
+          cv.notify_all();
+        },
+        {}, {}, o, {});
+    auto& sub = *sub_holder;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      REQUIRE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return held_back; }));  // a hang guard
+    }
+    // The listener is blocked on its first event: what waits for it is within the bound.
+    CHECK(sub.buffered_events() <= kBound);
+    CHECK(sub.max_buffered_seen() <= kBound);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      gate = true;
+    }
+    cv.notify_all();
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      REQUIRE(cv.wait_for(lock, std::chrono::seconds(120), [&] { return ids.size() >= static_cast<std::size_t>(kEvents); }));
+      REQUIRE(ids.size() == static_cast<std::size_t>(kEvents));
+      for (int i = 0; i < kEvents; ++i) REQUIRE(ids[i] == std::to_string(i + 1));  // exactly once, in order
+    }
+    CHECK(sub.max_buffered_seen() <= kBound);
+    CHECK(sub.max_buffered_seen() >= kBound / 2);  // it did fill up while blocked
+    sub.close();
+    sub.wait();
+    std::lock_guard<std::mutex> lock(mu);
+    REQUIRE_FALSE(last_ids.empty());
+    CHECK(last_ids[0].empty());
+    if (impatient) {
+      REQUIRE(last_ids.size() >= 2);  // dropped, it reconnected
+      CHECK(std::stoi(last_ids[1]) > 0);           // resumed after what it had,
+      CHECK(std::stoi(last_ids[1]) < kEvents);     // before the end: the rest came again
+    }
+  }
+}

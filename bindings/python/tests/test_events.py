@@ -188,3 +188,21 @@ def test_a_wrong_key_ends_with_authentication_error_and_a_bad_id_is_refused(sand
         with pytest.raises(hues.ValidationError) as v:
             next(c.events.stream(last_event_id="not-a-number"))
         assert v.value.field == "Last-Event-ID"
+
+
+def test_a_small_max_buffered_events_still_delivers_every_event_once_in_order(sandbox, category):
+    """Backpressure across the C boundary (StreamOptions.max_buffered_events): with a bound of
+    2 the subscription stops reading while the host has not taken its events, and still every
+    event arrives exactly once, in order; a bound below 1 is a ValidationError naming it."""
+    with hues.Client(base_url=sandbox.url, api_key=sandbox.api_key, timeout=20) as c:
+        last = new_report(c, category, "Kiểm tra áp lực ngược").id
+        fast = c.events.stream(since="0", **FAST)
+        whole = [e.id for e in until(fast, lambda e: e.report_id == last)]
+        fast.close()
+        slow = c.events.stream(since="0", max_buffered_events=2, **FAST)
+        bounded = [e.id for e in until(slow, lambda e: e.report_id == last)]
+        slow.close()
+        assert bounded == whole and len(set(bounded)) == len(bounded)
+        with pytest.raises(hues.ValidationError) as v:
+            next(c.events.stream(max_buffered_events=0))
+        assert v.value.field == "stream.max_buffered_events"

@@ -426,3 +426,41 @@ def test_debug_lines_show_headers_but_no_token_key_or_client_secret(sandbox):
         assert sandbox.api_key not in text and secret not in text
         assert base64.b64encode(f"hues-taxi-backend:{secret}".encode()).decode() not in text
         assert "Bearer" not in text and "Basic" not in text
+
+
+@pytest.mark.parametrize("by_sign_out", [False, True])
+def test_a_users_event_subscription_revoked_mid_stream_ends_with_authentication_error(sandbox, browser, category,
+                                                                                      by_sign_out):
+    """Issue 9: a subscription with a user's bearer token receives events; the token is revoked
+    (RFC 7009, or sign-out); the server ends the stream before any later event, the reconnect's
+    401 cannot be mended by a refresh (the refresh token is revoked with it), so the
+    subscription ends with AuthenticationError and no later event reaches the iterator."""
+    oidc = oidc_for(sandbox, "hues-demo-app")
+    tokens = sign_in_with_pkce(sandbox, browser, oidc, "nguyen.van.an")
+    user = hues.UserCredentials(oidc, DictStore(), key="an", tokens=tokens)
+    location = hues.Location(lat=16.4726, lon=107.5885, address="Chợ Đông Ba", ward="Đông Ba")
+    with user_client(sandbox, user) as client, sandbox.client(timeout=20) as reporter:
+        before = reporter.reports.create(category=category, description="trước khi thu hồi", location=location).id
+        stream = client.events.stream(since="0", initial_backoff=0.01, max_backoff=0.04)
+        seen = []
+        for e in stream:  # every event so far, up to the report just created
+            seen.append(e.report_id)
+            if e.report_id == before:
+                break
+        assert before in seen
+        if by_sign_out:
+            user.sign_out()
+        else:
+            oidc.revoke(tokens.refresh_token, "refresh_token")
+        after = reporter.reports.create(category=category, description="sau khi thu hồi", location=location).id
+        with pytest.raises(hues.AuthenticationError) as e:
+            for event in stream:
+                seen.append(event.report_id)
+        assert after not in seen
+        if not by_sign_out:
+            assert e.value.status == 401  # the refresh was refused (invalid_grant): the 401 stands
+    if not by_sign_out:
+        with pytest.raises(hues.OAuthError) as o:
+            oidc.refresh(tokens.refresh_token)
+        assert o.value.code == "invalid_grant"
+    oidc.close()

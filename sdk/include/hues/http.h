@@ -80,6 +80,12 @@ class HUES_API ResponseStream {
   virtual ~ResponseStream() = default;
   virtual void on_head(const HttpResponse& head) = 0;
   virtual void on_data(const char* data, std::size_t size) = 0;
+  // Backpressure (optional): after each on_data the transport asks ready(); false stops
+  // reading (the socket stays unread, so TCP slows the sender; the idle timeout does not run)
+  // until the consumer calls resume, which the transport sets before on_head (from any
+  // thread; a no-op once the attempt ended). Always ready by default.
+  virtual bool ready() { return true; }
+  std::function<void()> resume;
 };
 
 // Limits that apply to one attempt.

@@ -50,6 +50,10 @@ struct StreamOptions {
   std::int64_t initial_backoff_ms = 1000;
   std::int64_t max_backoff_ms = 30000;
   std::int64_t idle_timeout_ms = 45000;
+  // Backpressure: at most this many events wait for the listener; beyond, the stream is not
+  // read (TCP holds the server back) until the listener has caught up with half of them. The
+  // events of one read past the bound wait inside the subscription, not for the listener.
+  std::int64_t max_buffered_events = 1024;
 };
 
 class HUES_API EventSubscription {
@@ -80,6 +84,10 @@ class HUES_API EventSubscription {
   bool wait_for(std::chrono::milliseconds timeout) const;
   // Connections opened so far (1 + reconnects), for tests and diagnostics.
   int connections() const;
+  // Events handed on that the listener has not finished yet, and the most there ever were
+  // (at most StreamOptions::max_buffered_events), for tests and diagnostics.
+  int buffered_events() const;
+  int max_buffered_seen() const;
 
  private:
   std::shared_ptr<Impl> impl_;

@@ -77,6 +77,9 @@ struct StreamHandlers {
 bool stream_closing(const EventSubscription::Impl& impl);
 // EventSubscription::close() for holders of the Impl (the C boundary).
 void close_stream(EventSubscription::Impl& impl);
+// Every event handed to on_event must be reported once it was consumed (the listener ran or
+// skipped it; the host took it from its sink): the backpressure bound counts the others.
+void stream_consumed(EventSubscription::Impl& impl);
 
 // Starts a subscription: request (method, URL relative to the base URL or absolute, headers
 // such as the call's query) is sent through the client's pipeline, again on each reconnect
@@ -117,12 +120,14 @@ EventSubscription start_typed_stream(const std::shared_ptr<ClientCore>& core, in
     T value = decode_event<T>(e);
     chain->post([self, on_event, value = std::move(value)] {
       auto impl = self->lock();
-      if (impl && stream_closing(*impl)) return;  // closed meanwhile: nothing after close()
-      try {
-        if (on_event) on_event(value);
-      } catch (...) {
-        // A failing listener must not end the subscription it listens to.
+      if (!impl || !stream_closing(*impl)) {  // closed meanwhile: nothing after close()
+        try {
+          if (on_event) on_event(value);
+        } catch (...) {
+          // A failing listener must not end the subscription it listens to.
+        }
       }
+      if (impl) stream_consumed(*impl);
     });
   };
   h.on_end = [chain, on_end = std::move(on_end)](std::exception_ptr error, std::function<void()> settle) {
