@@ -1130,6 +1130,11 @@ TEST_CASE("events.stream with a user's token: revoked mid-stream, it ends with A
     CHECK(err.type() == hues::ErrorType::kAuthentication);
     if (by_sign_out) CHECK(err.http_status() == 0);  // signed out: the SDK sends no request without tokens
     else CHECK(err.http_status() == 401);            // the refresh was refused (invalid_grant): the 401 stands
+    // ended() turns true once on_end has returned (on the host executor): wait for that.
+    try {
+      sub.wait_for(std::chrono::seconds(10));
+    } catch (const hues::Error&) {  // it rethrows the error that ended it
+    }
     CHECK(sub.ended());
     CHECK(sub.connections() >= 2);  // the server ended the first stream; the reconnect got the 401
     if (!by_sign_out) CHECK(catch_error([&] { oidc_client->refresh(tokens.refresh_token); }).code() == "invalid_grant");
