@@ -1068,16 +1068,7 @@ TEST_CASE("events.stream with a user's token: revoked mid-stream, it ends with A
     k.ca_file = sandbox().ca_file();
     k.api_key = sandbox().api_key();
     hues::Client reporter(k);
-    auto report = [&](const std::string& text) {
-      hues::NewReport r;
-      r.category = "street_light";
-      r.description = text;
-      r.location.lat = 16.4726;
-      r.location.lon = 107.5885;
-      r.location.address = "Chợ Đông Ba";
-      r.location.ward = "Đông Ba";
-      return reporter.reports().create(r).id;
-    };
+    auto report = [&](const std::string& text) { return reporter.reports().create(hues_test::new_report(text)).id; };
 
     std::mutex mu;
     std::condition_variable cv;

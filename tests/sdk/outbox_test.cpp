@@ -111,16 +111,7 @@ hues::OutboxOptions fast(const std::string& path, std::shared_ptr<hues::OutboxLi
   return o;
 }
 
-hues::NewReport report(const std::string& text, const std::string& category = "street_light") {
-  hues::NewReport r;
-  r.category = category;
-  r.description = text;
-  r.location.lat = 16.4726;
-  r.location.lon = 107.5885;
-  r.location.address = "Chợ Đông Ba, đường Trần Hưng Đạo";
-  r.location.ward = "Đông Ba";
-  return r;
-}
+using hues_test::new_report;
 
 std::string tag() {
   std::random_device rd;
@@ -157,7 +148,7 @@ TEST_CASE("outbox: enqueued offline, delivered once and in order when the sandbo
   {
     hues::Client offline(offline_options(port, "hk_test_hue_s_sandbox_0001"));
     hues::Outbox outbox(offline, fast(dir.file("outbox.db"), events));
-    for (int i = 0; i < 5; ++i) ids.push_back(outbox.enqueue(report(vi + " #" + std::to_string(i))).local_id);
+    for (int i = 0; i < 5; ++i) ids.push_back(outbox.enqueue(new_report(vi + " #" + std::to_string(i))).local_id);
     CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 5);
     CHECK_FALSE(outbox.wait_idle(300));  // nothing listens: still pending
     auto list = outbox.items();
@@ -227,8 +218,8 @@ TEST_CASE("outbox: a report the server refuses fails once, is not retried, and t
   hues::Client client(options_for(sandbox().url()));
   hues::Outbox outbox(client, fast(dir.file("outbox.db"), events));
   // Valid for the SDK's validator, refused by the server: it knows no such category.
-  auto bad = outbox.enqueue(report("Danh mục không tồn tại " + word, "no_such_category"));
-  auto good = outbox.enqueue(report("Đèn đường hỏng " + word));
+  auto bad = outbox.enqueue(new_report("Danh mục không tồn tại " + word, "no_such_category"));
+  auto good = outbox.enqueue(new_report("Đèn đường hỏng " + word));
   REQUIRE(outbox.wait_idle(30000));
   REQUIRE(events->wait_for(1, 1));
   auto list = outbox.items();
@@ -259,17 +250,17 @@ TEST_CASE("outbox: enqueue validates and queues nothing on bad input; cancel; on
   hues::Client offline(offline_options(port, "hk_test_hue_s_sandbox_0001"));
   auto path = dir.file("outbox.db");
   hues::Outbox outbox(offline, fast(path));
-  auto e = hues_test::catch_error([&] { outbox.enqueue(report("")); });
+  auto e = hues_test::catch_error([&] { outbox.enqueue(new_report("")); });
   CHECK(e.type() == hues::ErrorType::kValidation);
   CHECK(e.field() == "report.description");
-  auto r = report("Cây đổ chắn đường Lê Lợi");
+  auto r = new_report("Cây đổ chắn đường Lê Lợi");
   r.location.lat = 123;
   e = hues_test::catch_error([&] { outbox.enqueue(r); });
   CHECK(e.field() == "report.location.lat");
   CHECK(outbox.items().items.empty());
 
-  auto a = outbox.enqueue(report("Rác chưa thu gom ở Vĩ Dạ"));
-  auto b = outbox.enqueue(report("Đèn đường hỏng ở Kim Long"));
+  auto a = outbox.enqueue(new_report("Rác chưa thu gom ở Vĩ Dạ"));
+  auto b = outbox.enqueue(new_report("Đèn đường hỏng ở Kim Long"));
   CHECK(outbox.cancel(b.local_id));
   e = hues_test::catch_error([&] { outbox.cancel(b.local_id); });
   CHECK(e.type() == hues::ErrorType::kNotFound);
@@ -299,7 +290,7 @@ TEST_CASE("outbox: enqueue validates and queues nothing on bad input; cancel; on
   CHECK(list.items[0].local_id == a.local_id);
   CHECK(list.items[0].report.description == "Rác chưa thu gom ở Vĩ Dạ");
   CHECK((list.items[0].state == "pending" || list.items[0].state == "sending"));  // its sender may have it
-  auto c = reopened.enqueue(report("Ngập nước ở Đập Đá"));
+  auto c = reopened.enqueue(new_report("Ngập nước ở Đập Đá"));
   CHECK(c.local_id != a.local_id);
   CHECK(c.local_id != b.local_id);  // ids are never reused, even of a cancelled item
 }
@@ -330,7 +321,7 @@ TEST_CASE("outbox: credentials that cannot refresh pause delivery instead of dro
   auto events = std::make_shared<Events>();
   hues::Outbox outbox(client, fast(dir.file("outbox.db"), events));
   const std::string word = tag();
-  auto item = outbox.enqueue(report("Biển báo bị đổ ở cầu Trường Tiền " + word));
+  auto item = outbox.enqueue(new_report("Biển báo bị đổ ở cầu Trường Tiền " + word));
   CHECK_FALSE(outbox.wait_idle(400));
   auto list = outbox.items();
   CHECK(list.items[0].state != "failed");
@@ -506,7 +497,7 @@ TEST_CASE("outbox: a report with a photo queued offline is delivered with its ph
   auto o = fast(dir.file("outbox.db"), events);
   o.media_chunk_size = 16384;  // several PATCHes
   hues::Outbox outbox(offline, o);
-  auto item = outbox.enqueue(report("Đèn đường hỏng, có ảnh " + word), {photo_at(photo_path)});
+  auto item = outbox.enqueue(new_report("Đèn đường hỏng, có ảnh " + word), {photo_at(photo_path)});
   REQUIRE(item.media.size() == 1);
   CHECK(item.media[0].path == photo_path);
   CHECK(item.media[0].size == static_cast<std::int64_t>(photo.size()));
@@ -553,21 +544,21 @@ TEST_CASE("outbox: media is checked at enqueue: a missing, unreadable or non-reg
   hues::Outbox outbox(offline, fast(dir.file("outbox.db")));
   const std::string ok = dir.file("ok.jpg");
   write_file(ok, hues_test::jpeg_head(10, 10));
-  auto e = hues_test::catch_error([&] { outbox.enqueue(report("Ảnh mất"), {photo_at(ok), photo_at(dir.file("none.jpg"))}); });
+  auto e = hues_test::catch_error([&] { outbox.enqueue(new_report("Ảnh mất"), {photo_at(ok), photo_at(dir.file("none.jpg"))}); });
   CHECK(e.type() == hues::ErrorType::kValidation);
   CHECK(e.field() == "media[1].path");
   CHECK(e.code() == "file_not_found");
-  e = hues_test::catch_error([&] { outbox.enqueue(report("Thư mục"), {photo_at(dir.path.string())}); });
+  e = hues_test::catch_error([&] { outbox.enqueue(new_report("Thư mục"), {photo_at(dir.path.string())}); });
   CHECK(e.field() == "media[0].path");
   if (::geteuid() != 0) {  // root reads anything
     const std::string locked = dir.file("locked.jpg");
     write_file(locked, "x");
     ::chmod(locked.c_str(), 0);
-    e = hues_test::catch_error([&] { outbox.enqueue(report("Không đọc được"), {photo_at(locked)}); });
+    e = hues_test::catch_error([&] { outbox.enqueue(new_report("Không đọc được"), {photo_at(locked)}); });
     CHECK(e.field() == "media[0].path");
     CHECK(e.code() == "file_unreadable");
   }
-  e = hues_test::catch_error([&] { outbox.enqueue(report("Đường dẫn rỗng"), {photo_at("")}); });
+  e = hues_test::catch_error([&] { outbox.enqueue(new_report("Đường dẫn rỗng"), {photo_at("")}); });
   CHECK(e.field() == "media[0].path");
   CHECK(outbox.items().items.empty());
 }
@@ -586,14 +577,14 @@ TEST_CASE("outbox: a file deleted or changed after enqueue fails its item for go
   std::string deleted_id, changed_id, copied_id;
   {
     hues::Outbox outbox(offline, fast(dir.file("plain.db"), events));
-    deleted_id = outbox.enqueue(report("Tệp bị xoá " + word), {photo_at(a)}).local_id;
-    changed_id = outbox.enqueue(report("Tệp bị sửa " + word), {photo_at(b)}).local_id;
+    deleted_id = outbox.enqueue(new_report("Tệp bị xoá " + word), {photo_at(a)}).local_id;
+    changed_id = outbox.enqueue(new_report("Tệp bị sửa " + word), {photo_at(b)}).local_id;
   }
   {
     auto o = fast(dir.file("copies.db"), events);
     o.copy_media = true;
     hues::Outbox outbox(offline, o);
-    auto item = outbox.enqueue(report("Tệp được sao " + word), {photo_at(c)});
+    auto item = outbox.enqueue(new_report("Tệp được sao " + word), {photo_at(c)});
     copied_id = item.local_id;
     REQUIRE(item.media.size() == 1);
     CHECK(item.media[0].copied);
@@ -654,8 +645,8 @@ TEST_CASE("outbox: media the server refuses for good (415 media_type_mismatch) f
   write_file(jpeg, hues_test::jpeg_head(40, 30));
   hues::OutboxMedia as_video = photo_at(jpeg);
   as_video.media_type = hues::MediaType::kVideo;  // a photo declared a video: the sandbox sniffs it
-  auto bad = outbox.enqueue(report("Video giả " + word), {as_video});
-  auto good = outbox.enqueue(report("Không có tệp " + word));
+  auto bad = outbox.enqueue(new_report("Video giả " + word), {as_video});
+  auto good = outbox.enqueue(new_report("Không có tệp " + word));
   REQUIRE(outbox.wait_idle(30000));
   REQUIRE(events->wait_for(1, 1));
   auto list = outbox.items();
@@ -684,7 +675,7 @@ TEST_CASE("outbox: cancelling a pending item whose photo is half uploaded aborts
   hues::Outbox outbox(client, o);
   const std::string path = dir.file("photo.jpg");
   write_file(path, hues_test::jpeg_head(200, 100, 40000));
-  auto item = outbox.enqueue(report("Hủy giữa chừng " + tag()), {photo_at(path)});
+  auto item = outbox.enqueue(new_report("Hủy giữa chừng " + tag()), {photo_at(path)});
   auto list = outbox.items();
   for (int i = 0; i < 1500 && list.items[0].media_sent == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -734,7 +725,7 @@ TEST_CASE("outbox: 5xx and 429 (Retry-After honoured) back off and deliver exact
   hues::Client client(co);
   auto events = std::make_shared<Events>();
   hues::Outbox outbox(client, fast(dir.file("outbox.db"), events));
-  auto item = outbox.enqueue(report("Thử lại khi máy chủ bận " + word));
+  auto item = outbox.enqueue(new_report("Thử lại khi máy chủ bận " + word));
   REQUIRE(outbox.wait_idle(30000));
   REQUIRE(events->wait_for(1, 0));
   auto list = outbox.items();

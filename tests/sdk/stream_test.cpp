@@ -52,16 +52,7 @@ hues::ClientOptions options_for(const std::string& url, const std::string& key) 
 
 hues::Client client() { return hues::Client(options_for(sandbox().url(), sandbox().api_key())); }
 
-hues::NewReport report(const std::string& text) {
-  hues::NewReport r;
-  r.category = "street_light";
-  r.description = text;
-  r.location.lat = 16.4726;
-  r.location.lon = 107.5885;
-  r.location.address = "Chợ Đông Ba";
-  r.location.ward = "Đông Ba";
-  return r;
-}
+using hues_test::new_report;
 
 hues::StreamOptions fast() {
   hues::StreamOptions o;
@@ -200,13 +191,13 @@ TEST_CASE("sse parser: an overlong line is a ProtocolError, not unbounded memory
 TEST_CASE("events.stream: report changes arrive decoded, Vietnamese exactly, and resume after a saved id") {
   auto c = client();
   const std::string text = "Đèn đường hỏng trước chợ Đông Ba — tối om, nguy hiểm 🌙";
-  auto first = c.reports().create(report(text));
+  auto first = c.reports().create(new_report(text));
   Received got;
   hues::EventStreamQuery from_start;
   from_start.since = "0";
   auto sub = c.events().stream(got.listener(), from_start, {}, fast(), got.on_end());
   REQUIRE(got.wait_for_report(first.id));
-  auto second = c.reports().create(report("Thứ hai: ổ gà đường Trần Hưng Đạo"));
+  auto second = c.reports().create(new_report("Thứ hai: ổ gà đường Trần Hưng Đạo"));
   REQUIRE(got.wait_for_report(second.id));
   std::string saved;
   {
@@ -285,7 +276,7 @@ TEST_CASE("events.stream: twenty dropped connections while reports are created, 
     ::close(fd);
     ::close(up);
   });
-  auto start = c.reports().create(report("Mốc bắt đầu"));
+  auto start = c.reports().create(new_report("Mốc bắt đầu"));
   auto via_relay = hues::Client(options_for(relay.url(), sandbox().api_key()));
   Received cut, whole;
   hues::EventStreamQuery from_start;
@@ -293,7 +284,7 @@ TEST_CASE("events.stream: twenty dropped connections while reports are created, 
   auto sub = via_relay.events().stream(cut.listener(), from_start, {}, fast(), cut.on_end());
   std::vector<std::string> created;
   std::thread writer([&] {
-    for (int i = 0; i < 300; ++i) created.push_back(c.reports().create(report("Sự cố số " + std::to_string(i))).id);
+    for (int i = 0; i < 300; ++i) created.push_back(c.reports().create(new_report("Sự cố số " + std::to_string(i))).id);
   });
   writer.join();
   REQUIRE(cut.wait_for_report(created.back()));
@@ -329,14 +320,14 @@ TEST_CASE("events.stream: close mid-stream ends it at once; nothing reaches the 
         got.listener()(e);
       },
       from_start, {}, fast(), got.on_end());
-  auto r = c.reports().create(report("Đóng giữa chừng"));
+  auto r = c.reports().create(new_report("Đóng giữa chừng"));
   REQUIRE(got.wait_for_report(r.id));
   sub.close();
   closed = true;
   REQUIRE(sub.wait_for(std::chrono::seconds(30)));  // a hang guard
   CHECK(sub.ended());
   CHECK_FALSE(got.end);  // closed: no error
-  c.reports().create(report("Sau khi đóng"));
+  c.reports().create(new_report("Sau khi đóng"));
   CHECK(after_close.load() == 0);
   sub.close();  // idempotent
 }
@@ -367,7 +358,7 @@ TEST_CASE("events.stream: beyond 8 streams the 429 is retried after its Retry-Af
   std::vector<hues::EventSubscription> subs;
   hues::EventStreamQuery from_start;
   from_start.since = "0";
-  auto marker = c.reports().create(report("Giới hạn luồng"));
+  auto marker = c.reports().create(new_report("Giới hạn luồng"));
   for (int i = 0; i < 8; ++i) {
     receivers.push_back(std::make_unique<Received>());
     subs.push_back(c.events().stream(receivers.back()->listener(), from_start, {}, fast(), receivers.back()->on_end()));

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <hues/error.h>
+#include <hues/models.h>
 #include <hues/options.h>
 #include <hues/testing/sandbox.h>
 
@@ -56,6 +57,19 @@ hues::Error catch_error(F f) {
   }
   FAIL("expected a hues::Error");
   return hues::Error(hues::ErrorType::kApi, "unreachable");
+}
+
+// A street-light report at Đông Ba market with the given (Vietnamese) text: the one the
+// outbox, stream and identity tests send.
+inline hues::NewReport new_report(const std::string& text, const std::string& category = "street_light") {
+  hues::NewReport r;
+  r.category = category;
+  r.description = text;
+  r.location.lat = 16.4726;
+  r.location.lon = 107.5885;
+  r.location.address = "Chợ Đông Ba, đường Trần Hưng Đạo";
+  r.location.ward = "Đông Ba";
+  return r;
 }
 
 }  // namespace hues_test
