@@ -247,12 +247,46 @@ struct Reply {
   std::string data;
 };
 
+// A stream call's subscription as its events' consumers see it: events may be taken (or
+// acknowledged) before start_stream has returned it; those count once it is known.
+struct StreamRef {
+  std::mutex mu;
+  std::weak_ptr<EventSubscription::Impl> impl;  // under mu
+  bool known = false;                           // under mu
+  std::uint32_t early = 0;                      // under mu: consumed before it was known
+  void consumed(std::uint32_t n) {
+    std::shared_ptr<EventSubscription::Impl> s;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!known) {
+        early += n;
+        return;
+      }
+      s = impl.lock();
+    }
+    if (s) stream_consumed(*s, n);
+  }
+  void set(const std::shared_ptr<EventSubscription::Impl>& s) {
+    std::uint32_t n;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      impl = s;
+      known = true;
+      n = early;
+      early = 0;
+    }
+    if (n) stream_consumed(*s, n);
+  }
+};
+
 class State {
  public:
   std::mutex mu;
   std::unordered_map<std::uint64_t, std::shared_ptr<Object>> objects;
   std::unordered_map<std::uint64_t, std::shared_ptr<CancellationToken>> calls;
   std::unordered_map<std::uint64_t, std::shared_ptr<Reply>> replies;
+  // Stream calls started with "ack": their subscription, until it ends (hues_call_ack).
+  std::unordered_map<std::uint64_t, std::shared_ptr<StreamRef>> acked_streams;
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<bool> shut_down{false};
   Worker delivery{1};
@@ -940,7 +974,7 @@ void refuse_unknown_args(const CallDesc& d, const json::object& args) {
     for (std::size_t i = 0; i < d.query_param_count; ++i) known = known || key == d.query_params[i].name;
     for (std::size_t i = 0; i < d.header_param_count; ++i) known = known || key == d.header_params[i].name;
     for (std::size_t i = 0; i < d.arg_count; ++i) known = known || key == d.args[i].name;
-    known = known || (d.stream && key == "stream");
+    known = known || (d.stream && (key == "stream" || key == "ack"));
     if (!known) invalid(std::string(key), "unknown argument " + std::string(key));
   }
 }
@@ -1093,7 +1127,8 @@ class Completion {
 // call's sink as HUES_EVENT with the call's tag ({"id", "type", "data": the event's data JSON,
 // checked by the x-hues-event-data model's generated validator}), in order; then exactly one
 // completion: HUES_OK (null) once it was cancelled (the host's close) or the server said it is
-// over, HUES_ERROR with the error that ended it. args: the call's own, plus "stream" (StreamOptions).
+// over, HUES_ERROR with the error that ended it. args: the call's own, plus "stream" (StreamOptions)
+// and "ack" (true: the host acknowledges each event with hues_call_ack).
 StreamOptions stream_options(const json::object& a) {
   StreamOptions o;
   if (const auto* v = a.if_contains("stream"); v && !v->is_null()) {
@@ -1111,17 +1146,28 @@ StreamOptions stream_options(const json::object& a) {
   return o;
 }
 
-void start_stream_call(const std::shared_ptr<ClientCore>& core, const CallDesc& d, const json::object& a,
-                       const std::shared_ptr<CancellationToken>& cancel, const std::shared_ptr<Completion>& done) {
+void start_stream_call(const std::shared_ptr<ClientCore>& core, std::uint64_t call, const CallDesc& d,
+                       const json::object& a, const std::shared_ptr<CancellationToken>& cancel,
+                       const std::shared_ptr<Completion>& done) {
   StreamOptions options = stream_options(a);
+  bool host_acks = false;
+  if (const auto* v = a.if_contains("ack"); v && !v->is_null()) {
+    if (!v->is_bool()) invalid("ack", "ack must be a boolean");
+    host_acks = v->get_bool();
+  }
   json::object args = a;
   args.erase("stream");
+  args.erase("ack");
   HttpRequest req = prepare_request(d.id, args);
   std::string last = req.header("Last-Event-ID");
   StreamHandlers h;
   const CallDesc* desc = &d;
-  auto self = std::make_shared<std::weak_ptr<EventSubscription::Impl>>();  // set once started
-  h.on_event = [done, desc, self](ServerEvent&& e) {
+  auto self = std::make_shared<StreamRef>();
+  if (host_acks) {
+    std::lock_guard<std::mutex> lock(state().mu);
+    state().acked_streams.emplace(call, self);  // until on_end
+  }
+  h.on_event = [done, desc, self, host_acks](ServerEvent&& e) {
     json::value data;
     try {
       data = parse_json(e.data);
@@ -1131,18 +1177,23 @@ void start_stream_call(const std::shared_ptr<ClientCore>& core, const CallDesc& 
     if (desc->check_event)
       if (auto problem = desc->check_event(data, "")) bad_event(e, FieldError(problem->field, problem->message));
     json::object envelope{{"id", e.id}, {"type", e.type}, {"data", std::move(data)}};
-    // Counted until the host has it (popped from its queue, or its callback returned).
-    done->event(json::serialize(envelope), [self] {
-      if (auto impl = self->lock()) stream_consumed(*impl);
-    });
+    // Counted until the host has it (popped from its queue, or its callback returned), or
+    // with "ack" until hues_call_ack says its app took it.
+    std::function<void()> taken;
+    if (!host_acks) taken = [self] { self->consumed(1); };
+    done->event(json::serialize(envelope), std::move(taken));
   };
-  h.on_end = [done](std::exception_ptr error, std::function<void()> settle) {
+  h.on_end = [done, call, host_acks](std::exception_ptr error, std::function<void()> settle) {
+    if (host_acks) {
+      std::lock_guard<std::mutex> lock(state().mu);
+      state().acked_streams.erase(call);
+    }
     if (error) done->fail(error);
     else (*done)(HUES_OK, "null");
     settle();
   };
   auto impl = start_stream(core, std::move(req), std::move(last), options, std::move(h));
-  *self = impl;
+  self->set(impl);
   cancel->add_callback([impl] { close_stream(*impl); });
 }
 
@@ -1172,7 +1223,7 @@ hues_call start(hues_handle target, std::uint32_t call_id, const std::uint8_t* a
     if (d.kind == CallKind::kHttp && d.stream) {
       auto client = std::dynamic_pointer_cast<ClientObject>(obj);
       if (!client) invalid("target", std::string("call ") + d.method + " needs a Client");
-      start_stream_call(client->core, d, a, cancel, done);
+      start_stream_call(client->core, call, d, a, cancel, done);
     } else if (d.kind == CallKind::kHttp) {
       auto client = std::dynamic_pointer_cast<ClientObject>(obj);
       if (!client) invalid("target", std::string("call ") + d.method + " needs a Client");
@@ -1290,6 +1341,16 @@ void hues_call_cancel(hues_call call) {
     if (it != state().calls.end()) token = it->second;
   }
   if (token) token->cancel();
+}
+
+void hues_call_ack(hues_call call, std::uint32_t n) {
+  std::shared_ptr<StreamRef> ref;
+  {
+    std::lock_guard<std::mutex> lock(state().mu);
+    auto it = state().acked_streams.find(call);
+    if (it != state().acked_streams.end()) ref = it->second;
+  }
+  if (ref) ref->consumed(n);
 }
 
 int hues_call_sync(hues_handle target, std::uint32_t call_id, const std::uint8_t* args, std::size_t args_len,

@@ -165,6 +165,10 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
   bool draining = false;                       // a thread is in drain()
   std::function<void()> resume_reading;        // the paused connection's
   std::exception_ptr poisoned;                 // a malformed event handed on from the host side
+  // The server ended it (204, a refusal) while events still wait in `overflow`: they are handed
+  // on first, then it ends with this.
+  bool end_pending = false;
+  std::exception_ptr pending_error;
   int failures = 0;                            // connects in a row that got no event stream
   std::int64_t retry_ms = 0;                   // the reconnection time (`retry:`), 0: not sent
   std::atomic<bool> finished{false};
@@ -232,17 +236,20 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
   }
 
   // The host consumed one event: hand on more; resume reading once half the bound is free.
-  void consumed() {
+  void consumed(std::uint32_t n = 1) {
     std::function<void()> resume;
     std::shared_ptr<CancellationToken> cut;
+    bool finish_now = false;
+    std::exception_ptr finish_error;
     {
       std::unique_lock<std::mutex> lock(deliver_mu);
-      if (buffered > 0) --buffered;
+      buffered -= static_cast<int>(std::min<std::uint32_t>(n, static_cast<std::uint32_t>(std::max(buffered, 0))));
       try {
         drain(lock);
       } catch (...) {
         overflow.clear();
         if (!poisoned) poisoned = std::current_exception();
+        if (end_pending) pending_error = poisoned;  // no connection left to cut: it ends below
         std::lock_guard<std::mutex> lock2(mu);
         cut = current;  // ends the connection; disconnected() ends the subscription with it
       }
@@ -251,9 +258,34 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
         resume = std::move(resume_reading);
         resume_reading = nullptr;
       }
+      if (end_pending && overflow.empty()) {
+        end_pending = false;
+        finish_now = true;
+        finish_error = pending_error;
+      }
     }
     if (cut) cut->cancel();
     if (resume) resume();
+    if (finish_now) end(finish_error);
+  }
+
+  // The server ended the subscription (or refused to go on): the events parsed before are still
+  // handed on, in order, then it ends. A close meanwhile ends it at once (see close()).
+  void finish(std::exception_ptr e) {
+    {
+      std::lock_guard<std::mutex> deliver(deliver_mu);
+      bool closed;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        closed = closing;
+      }
+      if (!closed && !overflow.empty()) {
+        end_pending = true;
+        pending_error = e;
+        return;
+      }
+    }
+    end(e);
   }
 
   void connect() {
@@ -310,7 +342,7 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
       current.reset();
       stop = closing;
     }
-    if (stop) return end(nullptr);
+    if (stop) return end(nullptr);  // closed: what still waits is dropped
     {
       std::lock_guard<std::mutex> lock(deliver_mu);
       reading_paused = false;
@@ -325,18 +357,18 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
         bool transient = err.type() == ErrorType::kConnection || err.type() == ErrorType::kTimeout ||
                          err.type() == ErrorType::kResourceExhausted ||
                          (err.type() == ErrorType::kProtocol && err.retryable());
-        if (!transient) return end(e);
+        if (!transient) return finish(e);
       } catch (...) {
-        return end(e);
+        return finish(e);
       }
     } else if (res.status >= 200 && res.status <= 299) {
-      if (res.status == 204) return end(nullptr);  // WHATWG: 204 No Content stops reconnecting
+      if (res.status == 204) return finish(nullptr);  // WHATWG: 204 No Content stops reconnecting
       if (!sink.head && !res.body.empty()) {         // a transport that does not stream: the whole body
         try {
           opened(res);
           received(res.body);
         } catch (...) {
-          return end(std::current_exception());
+          return finish(std::current_exception());
         }
       }
     } else if (res.status == 429 || res.status >= 500) {
@@ -346,7 +378,7 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
       try {
         internal::raise_for_status(res, res.header("X-Request-Id"));
       } catch (...) {
-        return end(std::current_exception());
+        return finish(std::current_exception());
       }
     }
     if (e) ++failures;
@@ -391,7 +423,14 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
     if (c) c->cancel();
     if (t) t->cancel();
     // Neither (between a connection's end and its timer, or before the first): whoever is
-    // about to connect sees `closing` and ends it.
+    // about to connect sees `closing` and ends it. Or the server's end waits for the events
+    // still queued: they are dropped, it ends now.
+    bool pending;
+    {
+      std::lock_guard<std::mutex> deliver(deliver_mu);
+      pending = end_pending;
+    }
+    if (pending) end(nullptr);
   }
 
   void end(std::exception_ptr e) {
@@ -422,7 +461,7 @@ namespace internal {
 
 void close_stream(EventSubscription::Impl& impl) { impl.close(); }
 
-void stream_consumed(EventSubscription::Impl& impl) { impl.consumed(); }
+void stream_consumed(EventSubscription::Impl& impl, std::uint32_t n) { impl.consumed(n); }
 
 bool stream_closing(const EventSubscription::Impl& impl) {
   std::lock_guard<std::mutex> lock(impl.mu);

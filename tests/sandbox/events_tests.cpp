@@ -88,7 +88,7 @@ class RawStream {
     try {
       for (;;) fill();
     } catch (const beast::system_error& e) {
-      return e.code() == net::error::eof && (text_.empty() || text_.size() >= 2 && text_.substr(text_.size() - 2) == "\n\n");
+      return e.code() == net::error::eof && (text_.empty() || (text_.size() >= 2 && text_.substr(text_.size() - 2) == "\n\n"));
     }
   }
 

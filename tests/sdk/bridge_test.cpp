@@ -5,9 +5,11 @@
 #include <hues/c_api.h>
 #include <hues/testing/sandbox.h>
 
+#include "fault_server.h"
 #include "test_support.h"
 #include "internal/bridge.h"
 #include "internal/calls.h"
+#include "internal/json_codec.h"
 #include <poll.h>
 
 #include <atomic>
@@ -367,4 +369,86 @@ TEST_CASE("bridge: a cancelled loopback wait completes cancelled long before its
   CHECK(c->done[2].first == HUES_OK);
   CHECK(c->done[2].second == "\"" + uri + "?code=c2&state=s2\"");
   hues_object_release(receiver);
+}
+
+// A stream call with "ack": the SDK counts each event as waiting until the host acknowledges it
+// (hues_call_ack), not once the sink handed it on, so a binding whose own queue feeds a slow
+// consumer holds at most max_buffered_events. Without "ack" the same sink gets them all at once.
+TEST_CASE("bridge: a stream call with ack holds back events beyond the bound until the host acknowledges them") {
+  constexpr int kEvents = 60;
+  constexpr int kBound = 4;
+  for (bool ack : {true, false}) {
+    CAPTURE(ack);
+    hues_test::FaultServer server([&](int fd, int index) {
+      hues_test::read_message(fd);
+      if (index > 0) return hues_test::send_all(fd, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"), (void)::close(fd);
+      std::string body = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n";
+      for (int id = 1; id <= kEvents; ++id)
+        body += "id: " + std::to_string(id) + "\ndata: " + R"({"id":")" + std::to_string(id) +
+                R"(","type":"report.status_changed","report_id":"rpt_1","category":"street_light",)"
+                R"("status":"received","at":"2026-11-28T09:16:16Z","actor_role":"ioc","actor":"",)"
+                R"("note":"Đã tiếp nhận","attachments":[],"version":2})" + "\n\n";
+      hues_test::send_all(fd, body);  // all of it at once: only the SDK holds them back
+      ::close(fd);
+    });
+    std::string cfg = "{\"base_url\":\"" + server.url() + "\",\"api_key\":\"hk_test_any\"}";
+    hues_handle client = 0;
+    hues_bytes err{};
+    REQUIRE(hues_object_new("Client", reinterpret_cast<const std::uint8_t*>(cfg.data()), cfg.size(), &client, &err) ==
+            HUES_OK);
+    struct Events {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::vector<std::string> ids;
+      bool ended = false;
+    } got;
+    auto on = [](void* ctx, std::uint64_t, int status, const std::uint8_t* data, std::size_t len) {
+      auto* g = static_cast<Events*>(ctx);
+      std::lock_guard<std::mutex> lock(g->mu);
+      if (status == HUES_EVENT) {
+        auto v = hues::internal::parse_json(std::string(reinterpret_cast<const char*>(data), len));
+        g->ids.emplace_back(v.as_object().at("id").as_string());
+      } else {
+        g->ended = true;
+      }
+      g->cv.notify_all();
+    };
+    hues_sink* sink = hues_sink_callback(on, &got);
+    std::string args = std::string("{\"stream\":{\"max_buffered_events\":") + std::to_string(kBound) +
+                       ",\"initial_backoff_ms\":10,\"max_backoff_ms\":20}" + (ack ? ",\"ack\":true}" : "}");
+    hues_call call = hues_call_start(client, ids::kEventsStream, reinterpret_cast<const std::uint8_t*>(args.data()),
+                                     args.size(), nullptr, 0, sink, 7);
+    if (ack) {
+      {
+        std::unique_lock<std::mutex> lock(got.mu);
+        REQUIRE(got.cv.wait_for(lock, std::chrono::seconds(10), [&] { return got.ids.size() >= static_cast<std::size_t>(kBound); }));
+      }
+      // Nothing acknowledged: more than the bound never reaches the host, however long it waits.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      {
+        std::lock_guard<std::mutex> lock(got.mu);
+        CHECK(got.ids.size() == static_cast<std::size_t>(kBound));
+      }
+      // The app takes them one at a time: each acknowledgement lets the next one through.
+      for (int taken = 0; taken < kEvents; ++taken) {
+        std::unique_lock<std::mutex> lock(got.mu);
+        REQUIRE(got.cv.wait_for(lock, std::chrono::seconds(10), [&] { return got.ids.size() > static_cast<std::size_t>(taken); }));
+        CHECK(got.ids.size() <= static_cast<std::size_t>(taken + kBound));
+        lock.unlock();
+        hues_call_ack(call, 1);
+      }
+    }
+    {
+      std::unique_lock<std::mutex> lock(got.mu);
+      bool all = got.cv.wait_for(lock, std::chrono::seconds(10), [&] { return got.ids.size() >= static_cast<std::size_t>(kEvents); });
+      INFO("received " << got.ids.size() << ", ended " << got.ended << ", connections " << server.connections());
+      REQUIRE(all);
+      REQUIRE(got.ids.size() == static_cast<std::size_t>(kEvents));
+      for (int i = 0; i < kEvents; ++i) REQUIRE(got.ids[i] == std::to_string(i + 1));  // exactly once, in order
+      REQUIRE(got.cv.wait_for(lock, std::chrono::seconds(10), [&] { return got.ended; }));  // the 204 ends it
+    }
+    hues_call_ack(call, 5);  // after its end: harmless
+    hues_sink_free(sink);
+    hues_object_release(client);
+  }
 }

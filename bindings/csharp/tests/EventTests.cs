@@ -146,6 +146,62 @@ public class EventTests {
     }
   }
 
+  // A blocked observer holds the stream back instead of piling events up: each event counts
+  // against MaxBufferedEvents until OnNext returned (hues_call_ack), so while OnNext blocks at
+  // most the bound waits; then every event arrives once, in order. The observer runs off the
+  // SDK's delivery thread, so other calls complete meanwhile.
+  [Test]
+  public void ABlockedObserverHoldsAtMostMaxBufferedEvents() {
+    const int bound = 3;
+    using (var client = SandboxFixture.Sandbox.CreateClient()) {
+      var category = client.Reports.Categories()[0].Code;
+      string last = null;
+      for (int i = 0; i < 4 * bound; i++) last = client.Reports.Create(Samples.Report(category, "Hàng đợi có giới hạn số " + i)).Id;
+      var whole = new Recorder();
+      using (client.Events.Stream(new EventStreamQuery(since: "0"), stream: Fast).Subscribe(whole))
+        Assert.IsTrue(whole.WaitForReport(last));
+      var gate = new ManualResetEventSlim(false);
+      var first = new ManualResetEventSlim(false);
+      var got = new Recorder();
+      var blocking = new Blocking(got, first, gate);
+      var small = new StreamOptions(initialBackoffMs: 10, maxBackoffMs: 40, maxBufferedEvents: bound);
+      using (var sub = client.Events.Stream(new EventStreamQuery(since: "0"), stream: small).Subscribe(blocking)) {
+        Assert.IsTrue(first.Wait(TimeSpan.FromSeconds(30)));
+        // OnNext is blocked: another call still completes (it is not the delivery thread).
+        Assert.AreEqual(category, client.Reports.Get(last).Category);
+        int peak = 0;
+        for (int i = 0; i < 20; i++) {
+          Thread.Sleep(20);
+          peak = Math.Max(peak, sub.BufferedEvents);
+        }
+        Assert.That(peak, Is.InRange(1, bound));
+        gate.Set();
+        Assert.IsTrue(got.WaitForReport(last));
+        var ids = got.Ids();
+        var all = whole.Ids();
+        var end = got.Events.First(e => e.ReportId == last).Id;
+        CollectionAssert.AreEqual(all.Take(all.IndexOf(end) + 1).ToList(), ids.Take(ids.IndexOf(end) + 1).ToList());
+      }
+    }
+  }
+
+  sealed class Blocking : IObserver<ReportEvent> {
+    readonly Recorder inner;
+    readonly ManualResetEventSlim first, gate;
+    public Blocking(Recorder inner, ManualResetEventSlim first, ManualResetEventSlim gate) {
+      this.inner = inner;
+      this.first = first;
+      this.gate = gate;
+    }
+    public void OnNext(ReportEvent e) {
+      first.Set();
+      gate.Wait(TimeSpan.FromSeconds(60));
+      inner.OnNext(e);
+    }
+    public void OnError(Exception e) { inner.OnError(e); }
+    public void OnCompleted() { inner.OnCompleted(); }
+  }
+
   [Test]
   public void AWrongKeyEndsWithAuthenticationException() {
     using (var bad = new HuesClient(baseUrl: SandboxFixture.Sandbox.Url, apiKey: "hk_test_wrong")) {

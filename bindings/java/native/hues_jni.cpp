@@ -212,6 +212,10 @@ JNIEXPORT void JNICALL Java_vn_hues_sdk_internal_Native_callCancel(JNIEnv*, jcla
   hues_call_cancel(static_cast<hues_call>(call));
 }
 
+JNIEXPORT void JNICALL Java_vn_hues_sdk_internal_Native_callAck(JNIEnv*, jclass, jlong call, jint n) {
+  if (n > 0) hues_call_ack(static_cast<hues_call>(call), static_cast<uint32_t>(n));
+}
+
 JNIEXPORT jlong JNICALL Java_vn_hues_sdk_internal_Native_hostObjectNew(JNIEnv* env, jclass, jstring iface,
                                                                         jlong host_id, jobjectArray error) {
   std::string name = utf(env, iface);

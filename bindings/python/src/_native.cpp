@@ -284,6 +284,7 @@ PYBIND11_MODULE(_native, m) {
     return without_gil([&] { return hues_call_start(target, call_id, u8(a), a.size(), u8(o), o.size(), sink.sink, tag); });
   });
   m.def("cancel", [](hues_call c) { hues_call_cancel(c); }, py::call_guard<py::gil_scoped_release>());
+  m.def("ack", [](hues_call c, std::uint32_t n) { hues_call_ack(c, n); }, py::call_guard<py::gil_scoped_release>());
 
   m.def("host_object_new", [](const std::string& interface_name, py::object invoke_fn) -> py::tuple {
     std::uint64_t id = g_next_host++;

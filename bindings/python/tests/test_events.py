@@ -206,3 +206,45 @@ def test_a_small_max_buffered_events_still_delivers_every_event_once_in_order(sa
         with pytest.raises(hues.ValidationError) as v:
             next(c.events.stream(max_buffered_events=0))
         assert v.value.field == "stream.max_buffered_events"
+
+
+def test_a_slow_app_holds_at_most_max_buffered_events_in_either_iterator(sandbox, category):
+    """The iterators' own queues are bounded too: each event counts against max_buffered_events
+    until the iterator gives it to the app (hues_call_ack), so an app that stops taking events
+    while many more are due holds at most the bound here, and once it goes on it still gets
+    every event once, in order."""
+    bound = 3
+    with hues.Client(base_url=sandbox.url, api_key=sandbox.api_key, timeout=20) as c:
+        last = new_report(c, category, "Kiểm tra hàng đợi có giới hạn").id
+        with c.events.stream(since="0", **FAST) as fast:
+            whole = [e.id for e in until(fast, lambda e: e.report_id == last)]
+        assert len(whole) > 4 * bound  # the seed's story and this test's reports: plenty due
+
+        with c.events.stream(since="0", max_buffered_events=bound, **FAST) as slow:
+            ids, peak = [], 0
+            for e in slow:
+                ids.append(e.id)
+                peak = max(peak, slow.buffered)
+                if e.report_id == last:
+                    break
+        assert ids == whole
+        assert peak <= bound
+
+    async def main():
+        async with hues.AsyncClient(base_url=sandbox.url, api_key=sandbox.api_key) as ac:
+            async with ac.events.stream(since="0", max_buffered_events=bound, **FAST) as stream:
+                ids = [(await stream.__anext__()).id]
+                peak = 0
+                for _ in range(20):  # the loop drains the SDK's queue while the app does not take
+                    await asyncio.sleep(0.025)
+                    peak = max(peak, stream.buffered)
+                async for e in stream:
+                    ids.append(e.id)
+                    peak = max(peak, stream.buffered)
+                    if e.report_id == last:
+                        break
+                return ids, peak
+
+    ids, peak = asyncio.run(asyncio.wait_for(main(), 60))
+    assert ids == whole
+    assert 1 <= peak <= bound

@@ -248,6 +248,7 @@ class Ctx(render.IrIndex):
             args.append(f'if ({n} != null) {{ w.Name("{h["json"]}"); w.String({n}); }}')
         params.append("StreamOptions stream = null")
         args.append('if (stream != null) { w.Name("stream"); stream.Encode(w); }')
+        args.append('w.Name("ack"); w.Bool(true);')  # EventStream acknowledges each event (hues_call_ack)
         params.append("CancellationToken cancellationToken = default(CancellationToken)")
         resume = " ?? ".join([self.ident(h["name"]) for h in c["optional_headers"]] + ["null"])
         ev = c["event_model"]

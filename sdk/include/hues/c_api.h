@@ -92,6 +92,13 @@ HUES_C_EXPORT hues_call hues_call_start(hues_handle target, uint32_t call_id, co
 /* Aborts the call's I/O; its completion then carries a "cancelled" error (or its result, if it
  * had already finished). Harmless after completion and when repeated. */
 HUES_C_EXPORT void hues_call_cancel(hues_call call);
+/* A stream call whose args carry "ack": true counts each of its events as waiting until the host
+ * acknowledges it here (n events at once), instead of once its sink handed the event on: at most
+ * StreamOptions.max_buffered_events wait unacknowledged, then the SDK stops reading the stream
+ * until acknowledgements free half of them. A host whose own queue feeds a slower consumer (an
+ * iterator, a coroutine, an executor) acknowledges as its app takes each event, so that queue
+ * stays bounded too. Harmless for other calls, after completion and beyond what was delivered. */
+HUES_C_EXPORT void hues_call_ack(hues_call call, uint32_t n);
 /* Start-then-wait on the same machinery. *started (may be null) receives the call's id before
  * waiting, so another thread can cancel it. Returns HUES_OK with the result in *out, or
  * HUES_ERROR with the error JSON in *out. */

@@ -79,7 +79,7 @@ bool stream_closing(const EventSubscription::Impl& impl);
 void close_stream(EventSubscription::Impl& impl);
 // Every event handed to on_event must be reported once it was consumed (the listener ran or
 // skipped it; the host took it from its sink): the backpressure bound counts the others.
-void stream_consumed(EventSubscription::Impl& impl);
+void stream_consumed(EventSubscription::Impl& impl, std::uint32_t n = 1);
 
 // Starts a subscription: request (method, URL relative to the base URL or absolute, headers
 // such as the call's query) is sent through the client's pipeline, again on each reconnect

@@ -53,6 +53,8 @@ static class Native {
 
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
   internal static extern void hues_call_cancel(ulong call);
+  [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+  internal static extern void hues_call_ack(ulong call, uint n);
 
   [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
   internal static extern int hues_call_sync(ulong target, uint callId, byte[] args, UIntPtr argsLen,

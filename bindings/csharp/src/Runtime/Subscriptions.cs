@@ -1,8 +1,12 @@
 // Subscriptions (x-hues-stream, GET /v1/events) as IObservable<T>: each Subscribe starts one
-// stream call; its events (HUES_EVENT answers on the process's sink, in order, on the SDK's
-// delivery thread) become OnNext, its one completion OnCompleted or OnError. Disposing the
-// subscription (or cancelling the token given to the service call) closes the stream at once.
+// stream call with "ack"; its events (HUES_EVENT answers on the process's sink, in order) wait
+// in the subscription's own queue and become OnNext one at a time, in order, on the thread
+// pool, and its one completion OnCompleted or OnError after them. Each event is acknowledged
+// (hues_call_ack) once OnNext returned, so a slow observer holds at most max_buffered_events
+// here and the SDK stops reading the stream beyond it. Disposing the subscription (or
+// cancelling the token given to the service call) closes the stream at once.
 using System;
+using System.Collections.Generic;
 using System.Threading;
 
 namespace Hues.Sdk.Runtime {
@@ -13,12 +17,17 @@ public sealed class EventSubscription : IDisposable {
   internal Pending Pending;
   internal volatile string lastEventId;
   internal volatile bool closed;
+  internal int buffered;
   CancellationTokenRegistration registration;
 
   internal EventSubscription(string initial) { lastEventId = initial ?? ""; }
 
   /// <summary>The id of the last event given to the observer ("" before the first, or the id it resumed from).</summary>
   public string LastEventId { get { return lastEventId; } }
+
+  /// <summary>Events received and not yet handled by the observer (the one in OnNext included):
+  /// at most the stream's MaxBufferedEvents, however slow the observer.</summary>
+  public int BufferedEvents { get { return Volatile.Read(ref buffered); } }
 
   internal void Watch(CancellationToken ct) {
     if (ct.CanBeCanceled) registration = ct.Register(Dispose);
@@ -45,7 +54,69 @@ sealed class StreamPending<T> : Pending {
     this.subscription = subscription;
   }
 
+  // The observer's calls, in order, one at a time, off the SDK's delivery thread.
+  readonly Queue<Action> chain = new Queue<Action>();
+  bool running;
+  int unsentAcks;  // under chain: acknowledged before hues_call_start returned the call id
+
+  void Enqueue(Action task) {
+    lock (chain) {
+      chain.Enqueue(task);
+      if (running) return;
+      running = true;
+    }
+    ThreadPool.QueueUserWorkItem(_ => Drain());
+  }
+
+  void Drain() {
+    for (;;) {
+      Action task;
+      lock (chain) {
+        if (chain.Count == 0) {
+          running = false;
+          return;
+        }
+        task = chain.Dequeue();
+      }
+      try { task(); } catch (Exception) { }
+    }
+  }
+
+  void Ack() {
+    ulong call;
+    lock (chain) {
+      call = CallId;
+      if (call == 0) {
+        unsentAcks++;
+        return;
+      }
+    }
+    Native.hues_call_ack(call, 1);
+  }
+
+  // Once hues_call_start returned: the acknowledgements that waited for the call id.
+  internal void Started() {
+    int early;
+    lock (chain) {
+      early = unsentAcks;
+      unsentAcks = 0;
+    }
+    if (early > 0 && CallId != 0) Native.hues_call_ack(CallId, (uint)early);
+  }
+
   internal override void OnEvent(byte[] data) {
+    Interlocked.Increment(ref subscription.buffered);
+    Enqueue(() => {
+      try {
+        Deliver(data);
+      } finally {
+        Interlocked.Decrement(ref subscription.buffered);
+        Ack();
+      }
+    });
+  }
+
+  void Deliver(byte[] data) {
     if (subscription.closed) return;
     T value;
     string id;
@@ -63,9 +134,11 @@ sealed class StreamPending<T> : Pending {
   }
 
   internal override void Complete(int status, byte[] data) {
-    subscription.Unwatch();
-    if (status == Native.Ok) observer.OnCompleted();
-    else observer.OnError(Errors.FromJson(data));
+    Enqueue(() => {
+      subscription.Unwatch();
+      if (status == Native.Ok) observer.OnCompleted();
+      else observer.OnError(Errors.FromJson(data));
+    });
   }
 }
 
@@ -91,14 +164,16 @@ public sealed class EventStream<T> : IObservable<T> {
 
   IDisposable IObservable<T>.Subscribe(IObserver<T> observer) { return Subscribe(observer); }
 
-  /// <summary>Starts the subscription: OnNext per event, in order, on the SDK's delivery thread
-  /// (keep it short); OnCompleted once closed; OnError with the typed error that ended it.</summary>
+  /// <summary>Starts the subscription: OnNext per event, in order and one at a time, on the
+  /// thread pool (a slow observer holds the stream back: at most MaxBufferedEvents wait for
+  /// it); OnCompleted once closed; OnError with the typed error that ended it.</summary>
   public EventSubscription Subscribe(IObserver<T> observer) {
     if (observer == null) throw new ArgumentNullException("observer");
     var sub = new EventSubscription(initial);
     var p = new StreamPending<T>(observer, decode, sub);
     sub.Pending = p;
     Calls.Start(target, callId, args, null, p);
+    p.Started();
     sub.Watch(ct);
     if (sub.closed) sub.Dispose();
     return sub;

@@ -665,7 +665,9 @@ class _StreamState(Generic[T]):
     def __init__(self, owner: SdkObject, call_id: int, a: Dict[str, Any], decode: Callable[[Dict[str, Any]], T],
                  cancel: Optional[CancellationToken]) -> None:
         import collections
-        self._owner, self._call_id, self._payload, self._decode = owner, call_id, dumps(a), decode
+        # "ack": each event counts against the stream's max_buffered_events until _take gives it
+        # to the app, so the events waiting here stay within that bound however slow the app is.
+        self._owner, self._call_id, self._payload, self._decode = owner, call_id, dumps({**a, "ack": True}), decode
         self._cancel = cancel
         self._items: Any = collections.deque()
         self._end: Optional[Tuple[int, bytes]] = None
@@ -678,6 +680,12 @@ class _StreamState(Generic[T]):
         """The id of the last event this iterator gave ("" before the first, or the id it
         resumed from): keep it to resume after a restart (``last_event_id=``)."""
         return self._last_event_id
+
+    @property
+    def buffered(self) -> int:
+        """Events received and not yet given by this iterator: at most the stream's
+        max_buffered_events (the SDK stops reading the connection beyond it)."""
+        return len(self._items)
 
     def _started(self, call: int) -> None:
         self._call = call
@@ -697,6 +705,7 @@ class _StreamState(Generic[T]):
 
     def _take(self) -> T:
         envelope = _loads(self._items.popleft())
+        _native.ack(self._call, 1)
         self._last_event_id = envelope["id"]
         return _decode(lambda _: self._decode(envelope["data"]), b"")
 

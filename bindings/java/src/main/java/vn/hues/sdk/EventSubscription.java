@@ -9,6 +9,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import vn.hues.sdk.internal.DeferredAck;
 import vn.hues.sdk.internal.ErrorMapper;
 import vn.hues.sdk.internal.Handles;
 import vn.hues.sdk.internal.Json;
@@ -20,15 +21,21 @@ import vn.hues.sdk.internal.NativeObject;
  * called once per event, in order, one call at a time, on the client's executor (never an SDK
  * thread). {@link #close} stops it at once; {@link #done} completes normally once it is closed
  * (or the server ended it), or exceptionally with the typed {@link HuesException} that ended it.
+ * A slow listener holds the stream back instead of piling events up: each event counts against
+ * the stream's {@code maxBufferedEvents} until the listener has returned from it, and beyond
+ * that bound the SDK stops reading the connection ({@link #bufferedEvents}).
  */
 public final class EventSubscription implements AutoCloseable {
   private final Executor executor;
   private final ConcurrentLinkedQueue<Runnable> chain = new ConcurrentLinkedQueue<>();
   private final AtomicInteger queued = new AtomicInteger();
+  private final AtomicInteger buffered = new AtomicInteger();
   private final CompletableFuture<Void> done = new CompletableFuture<>();
   private volatile String lastEventId;
   private volatile boolean closed;
-  private volatile Runnable cancel;
+  private volatile NativeObject.StreamCall call;
+  private final Object ackLock = new Object();
+  private int unsentAcks;  // under ackLock
 
   private EventSubscription(Executor executor, String lastEventId) {
     this.executor = executor;
@@ -44,10 +51,20 @@ public final class EventSubscription implements AutoCloseable {
       Consumer<? super T> listener) {
     java.util.Objects.requireNonNull(listener, "listener");
     EventSubscription sub = new EventSubscription(target.executor(), lastEventId);
-    Runnable cancel = target.startStream(callId, args, new NativeObject.StreamSink() {
+    boolean deferred = listener instanceof DeferredAck;
+    if (deferred) ((DeferredAck) listener).attach(sub::ack);
+    NativeObject.StreamCall call = target.startStream(callId, args, new NativeObject.StreamSink() {
       @Override
       public void event(byte[] data) {
-        sub.enqueue(() -> sub.deliver(data, decoder, listener));
+        sub.buffered.incrementAndGet();
+        sub.enqueue(() -> {
+          try {
+            sub.deliver(data, decoder, listener);
+          } finally {
+            sub.buffered.decrementAndGet();
+            if (!deferred) sub.ack(1);  // else the listener's consumer acknowledges
+          }
+        });
       }
 
       @Override
@@ -58,9 +75,36 @@ public final class EventSubscription implements AutoCloseable {
         });
       }
     });
-    sub.cancel = cancel;
-    if (sub.closed) cancel.run();
+    int early;
+    synchronized (sub.ackLock) {
+      sub.call = call;
+      early = sub.unsentAcks;
+      sub.unsentAcks = 0;
+    }
+    if (early > 0) call.ack(early);
+    if (sub.closed) call.cancel();
     return sub;
+  }
+
+  // Events may be handled before startStream has returned the call: their acknowledgements wait.
+  private void ack(int n) {
+    NativeObject.StreamCall c;
+    synchronized (ackLock) {
+      c = call;
+      if (c == null) {
+        unsentAcks += n;
+        return;
+      }
+    }
+    c.ack(n);
+  }
+
+  /**
+   * Events received and not yet handled by the listener (the one it is handling included): at
+   * most the stream's maxBufferedEvents, however slow the listener.
+   */
+  public int bufferedEvents() {
+    return buffered.get();
   }
 
   /** The id of the last event given to the listener ("" before the first, or the id it resumed after). */
@@ -77,8 +121,8 @@ public final class EventSubscription implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
-    Runnable c = cancel;
-    if (c != null) c.run();
+    NativeObject.StreamCall c = call;
+    if (c != null) c.cancel();
   }
 
   private <T> void deliver(byte[] data, Function<Object, T> decoder, Consumer<? super T> listener) {

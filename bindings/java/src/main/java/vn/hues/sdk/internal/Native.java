@@ -57,6 +57,9 @@ public final class Native {
 
   static native void callCancel(long call);
 
+  /** A stream call started with "ack": its app took n more events (hues_call_ack). */
+  static native void callAck(long call, int n);
+
   /** Returns the handle, or 0 with error[0] = error JSON. */
   static native long hostObjectNew(String iface, long hostId, byte[][] error);
 

@@ -171,16 +171,42 @@ public final class NativeObject {
     void end(int status, byte[] data);
   }
 
+  /** A running stream call: close it, or acknowledge events its app took. */
+  public interface StreamCall {
+    /** Closes the stream (cancels the call). */
+    void cancel();
+
+    /**
+     * The app took n more events: each event counts against the stream's max_buffered_events
+     * from its delivery until this, so what waits on the Java side stays bounded too.
+     */
+    void ack(int n);
+  }
+
   /**
-   * Starts a stream call (for {@link vn.hues.sdk.EventSubscription}); its events and its end
-   * reach sink. Returns what cancels (closes) it.
+   * Starts a stream call (for {@link vn.hues.sdk.EventSubscription}) with "ack": its events and
+   * its end reach sink, and each event must be acknowledged once taken.
    */
-  public Runnable startStream(int callId, Function<Handles, Map<String, Object>> args, StreamSink sink) {
-    long call = start(callId, args, null, (status, data) -> {
+  public StreamCall startStream(int callId, Function<Handles, Map<String, Object>> args, StreamSink sink) {
+    long call = start(callId, handles -> {
+      Map<String, Object> a = new java.util.LinkedHashMap<>(args.apply(handles));
+      a.put("ack", Boolean.TRUE);
+      return a;
+    }, null, (status, data) -> {
       if (status == Native.EVENT) sink.event(data);
       else sink.end(status, data);
     });
-    return () -> Native.callCancel(call);
+    return new StreamCall() {
+      @Override
+      public void cancel() {
+        Native.callCancel(call);
+      }
+
+      @Override
+      public void ack(int n) {
+        Native.callAck(call, n);
+      }
+    };
   }
 
   private long start(int callId, Function<Handles, Map<String, Object>> args, CallOptions options,

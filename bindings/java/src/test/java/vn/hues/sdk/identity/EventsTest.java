@@ -238,4 +238,50 @@ class EventsTest {
       assertEquals("Last-Event-ID", assertInstanceOf(ValidationException.class, e.getCause()).getField());
     }
   }
+
+  /**
+   * A listener that blocks holds the stream back instead of piling events up on the Java side:
+   * each event counts against maxBufferedEvents until the listener returned from it (the
+   * bridge's "ack"), so while it is blocked at most the bound waits; once it goes on, every
+   * event arrives once, in order.
+   */
+  @Test
+  void aBlockedListenerHoldsAtMostMaxBufferedEvents() throws Exception {
+    final int bound = 3;
+    try (HuesClient client = IdentityTest.sandbox.client()) {
+      String last = null;
+      for (int i = 0; i < 4 * bound; i++) last = client.reports().create(report("Hàng đợi có giới hạn số " + i)).getId();
+      Recorder whole = new Recorder();
+      try (EventSubscription unbounded = client.events().stream(FROM_START, null, FAST, whole)) {
+        assertTrue(whole.waitForReport(last, 1));
+      }
+      java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
+      Recorder got = new Recorder();
+      StreamOptions small = StreamOptions.builder().initialBackoffMs(10).maxBackoffMs(40).maxBufferedEvents((long) bound).build();
+      try (EventSubscription sub = client.events().stream(FROM_START, null, small, e -> {
+        first.countDown();
+        try {
+          gate.await();
+        } catch (InterruptedException x) {
+          Thread.currentThread().interrupt();
+        }
+        got.accept(e);
+      })) {
+        assertTrue(first.await(30, TimeUnit.SECONDS));
+        int peak = 0;
+        for (int i = 0; i < 20; i++) {  // the listener is blocked; what the SDK reads meanwhile waits
+          Thread.sleep(20);
+          peak = Math.max(peak, sub.bufferedEvents());
+        }
+        assertTrue(peak >= 1 && peak <= bound, "buffered " + peak);
+        gate.countDown();
+        String end = last;
+        assertTrue(got.waitForReport(end, 1));
+        List<String> ids = got.ids();
+        List<String> all = whole.ids();
+        assertEquals(all.subList(0, all.indexOf(got.last(end).getId()) + 1), ids.subList(0, ids.indexOf(got.last(end).getId()) + 1));
+      }
+    }
+  }
 }

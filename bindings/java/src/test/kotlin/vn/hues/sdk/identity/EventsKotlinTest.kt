@@ -4,6 +4,7 @@ import java.util.concurrent.TimeUnit
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.flow.take
@@ -23,8 +24,10 @@ import org.junit.jupiter.api.Timeout
 import org.junit.jupiter.api.assertThrows
 import vn.hues.sdk.AuthenticationException
 import vn.hues.sdk.internal.Native
+import vn.hues.sdk.kotlin.FlowListener
 import vn.hues.sdk.kotlin.HuesClient
 import vn.hues.sdk.kotlin.huesClient
+import vn.hues.sdk.kotlin.subscriptionFlow
 import vn.hues.sdk.model.EventStreamQuery
 import vn.hues.sdk.model.ReportEvent
 import vn.hues.sdk.model.ReportEventType
@@ -130,6 +133,38 @@ class EventsKotlinTest {
         runBlocking { withTimeout(30_000) { bad.events.stream(options = fast).collect { } } }
       }
       assertEquals(401, e.status)
+    }
+  }
+
+  /**
+   * The flow's own queue is bounded: each event counts against maxBufferedEvents until the
+   * collector has taken it, so a collector busy with its first event lets at most the bound
+   * wait; then it gets every event once, in order.
+   */
+  @Test
+  fun `a slow collector holds at most maxBufferedEvents`(): Unit = runBlocking {
+    client().use { c ->
+      val bound = 3
+      var last = ""
+      repeat(4 * bound) { last = create(c, "Hàng đợi có giới hạn số $it").id }
+      val whole = c.events.stream(fromStart, options = fast).transformWhile { emit(it.id); it.reportId != last }.toList()
+      val small = StreamOptions.builder().initialBackoffMs(10).maxBackoffMs(40).maxBufferedEvents(bound.toLong()).build()
+      var listener: FlowListener<ReportEvent>? = null
+      var emitted = 0L
+      var peak = 0L
+      val ids = subscriptionFlow<ReportEvent> { l ->
+        @Suppress("UNCHECKED_CAST")
+        listener = l as FlowListener<ReportEvent>
+        c.java.events().stream(fromStart, null, small, l)
+      }.transformWhile { e ->
+        if (emitted == 0L) delay(400)  // a busy collector: the SDK reads on meanwhile
+        emitted++
+        peak = maxOf(peak, listener!!.received - emitted)  // queued, not taken yet
+        emit(e.id)
+        e.reportId != last
+      }.toList()
+      assertEquals(whole, ids)
+      assertTrue(peak in 1..bound.toLong(), "queued $peak")
     }
   }
 }
