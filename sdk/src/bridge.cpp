@@ -247,38 +247,6 @@ struct Reply {
   std::string data;
 };
 
-// A stream call's subscription as its events' consumers see it: events may be taken (or
-// acknowledged) before start_stream has returned it; those count once it is known.
-struct StreamRef {
-  std::mutex mu;
-  std::weak_ptr<EventSubscription::Impl> impl;  // under mu
-  bool known = false;                           // under mu
-  std::uint32_t early = 0;                      // under mu: consumed before it was known
-  void consumed(std::uint32_t n) {
-    std::shared_ptr<EventSubscription::Impl> s;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!known) {
-        early += n;
-        return;
-      }
-      s = impl.lock();
-    }
-    if (s) stream_consumed(*s, n);
-  }
-  void set(const std::shared_ptr<EventSubscription::Impl>& s) {
-    std::uint32_t n;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      impl = s;
-      known = true;
-      n = early;
-      early = 0;
-    }
-    if (n) stream_consumed(*s, n);
-  }
-};
-
 class State {
  public:
   std::mutex mu;

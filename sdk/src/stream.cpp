@@ -165,8 +165,8 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
   bool draining = false;                       // a thread is in drain()
   std::function<void()> resume_reading;        // the paused connection's
   std::exception_ptr poisoned;                 // a malformed event handed on from the host side
-  // The server ended it (204, a refusal) while events still wait in `overflow`: they are handed
-  // on first, then it ends with this.
+  // The server ended it (204, a refusal) while events still wait (in `overflow`, or handed on and
+  // not consumed yet): they are all consumed first, then it ends with this.
   bool end_pending = false;
   std::exception_ptr pending_error;
   int failures = 0;                            // connects in a row that got no event stream
@@ -258,7 +258,7 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
         resume = std::move(resume_reading);
         resume_reading = nullptr;
       }
-      if (end_pending && overflow.empty()) {
+      if (end_pending && overflow.empty() && buffered == 0) {
         end_pending = false;
         finish_now = true;
         finish_error = pending_error;
@@ -279,7 +279,7 @@ struct EventSubscription::Impl : std::enable_shared_from_this<EventSubscription:
         std::lock_guard<std::mutex> lock(mu);
         closed = closing;
       }
-      if (!closed && !overflow.empty()) {
+      if (!closed && (!overflow.empty() || buffered > 0)) {
         end_pending = true;
         pending_error = e;
         return;
@@ -462,6 +462,36 @@ namespace internal {
 void close_stream(EventSubscription::Impl& impl) { impl.close(); }
 
 void stream_consumed(EventSubscription::Impl& impl, std::uint32_t n) { impl.consumed(n); }
+
+void StreamRef::consumed(std::uint32_t n) {
+  std::shared_ptr<EventSubscription::Impl> s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!known_) {
+      early_ += n;
+      return;
+    }
+    s = impl_.lock();
+  }
+  if (s) s->consumed(n);
+}
+
+void StreamRef::set(const std::shared_ptr<EventSubscription::Impl>& impl) {
+  std::uint32_t n;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    impl_ = impl;
+    known_ = true;
+    n = early_;
+    early_ = 0;
+  }
+  if (n && impl) impl->consumed(n);
+}
+
+std::shared_ptr<EventSubscription::Impl> StreamRef::lock() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return impl_.lock();
+}
 
 bool stream_closing(const EventSubscription::Impl& impl) {
   std::lock_guard<std::mutex> lock(impl.mu);

@@ -523,3 +523,88 @@ TEST_CASE("events.stream: a blocked listener holds at most max_buffered_events; 
     }
   }
 }
+
+// The server ends the subscription (204 on the reconnect) while a slow listener still has
+// events queued for it: they are all handed on, in order, and only then does it end; a close
+// in that state drops them and ends at once. (With the SDK's own transport the socket is not
+// read while events wait, so the end is seen only once they are taken; a transport that does
+// not stream hands over the whole body at once, which is how this test queues 40 of them.)
+TEST_CASE("events.stream: a server's end waits for the events still queued for a slow listener; close does not") {
+  constexpr int kEvents = 40;
+  struct WholeBody final : hues::Transport {
+    std::mutex mu;
+    std::condition_variable cv;
+    int sent = 0;
+    hues::HttpResponse send(const hues::HttpRequest&, const hues::AttemptContext&) override {
+      hues::HttpResponse res;
+      std::lock_guard<std::mutex> lock(mu);
+      if (sent++ > 0) {
+        res.status = 204;  // "nothing more" (WHATWG): ends the subscription
+        cv.notify_all();
+        return res;
+      }
+      res.status = 200;
+      res.headers.push_back({"Content-Type", "text/event-stream"});
+      res.body = "retry: 10\n\n";
+      for (int id = 1; id <= kEvents; ++id)
+        res.body += "id: " + std::to_string(id) + "\ndata: " + R"({"id":")" + std::to_string(id) +
+                    R"(","type":"report.status_changed","report_id":"rpt_1","category":"street_light",)"
+                    R"("status":"received","at":"2026-11-28T09:16:16Z","actor_role":"ioc","actor":"",)"
+                    R"("note":"Đã tiếp nhận","attachments":[],"version":2})" + "\n\n";
+      return res;
+    }
+  };
+  for (bool close_early : {false, true}) {
+    CAPTURE(close_early);
+    auto transport = std::make_shared<WholeBody>();
+    auto opts = options_for("http://127.0.0.1:9", "hk_test_any");
+    opts.transport = transport;
+    auto c = hues::Client(opts);
+    hues::StreamOptions o = fast();
+    o.max_buffered_events = 2;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool gate = false, ended = false;
+    std::vector<std::string> ids;
+    std::size_t ids_at_end = 0;
+    auto sub = c.events().stream(
+        [&](const hues::ReportEvent& e) {
+          std::unique_lock<std::mutex> lock(mu);
+          cv.wait(lock, [&] { return gate; });  // slow until the server has ended it
+          ids.push_back(e.id);
+        },
+        {}, {}, o,
+        [&](std::exception_ptr e) {
+          std::lock_guard<std::mutex> lock(mu);
+          CHECK_FALSE(e);
+          ended = true;
+          ids_at_end = ids.size();
+          cv.notify_all();
+        });
+    {
+      std::unique_lock<std::mutex> lock(transport->mu);
+      REQUIRE(transport->cv.wait_for(lock, std::chrono::seconds(30), [&] { return transport->sent >= 2; }));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the 204 reaches the subscription
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      CHECK_FALSE(ended);  // events still wait for the listener: not over yet
+    }
+    if (close_early) sub.close();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      gate = true;
+    }
+    cv.notify_all();
+    sub.wait();
+    std::lock_guard<std::mutex> lock(mu);
+    CHECK(ended);
+    if (close_early) {
+      CHECK(ids.size() < static_cast<std::size_t>(kEvents));  // dropped by the close
+    } else {
+      REQUIRE(ids.size() == static_cast<std::size_t>(kEvents));
+      CHECK(ids_at_end == static_cast<std::size_t>(kEvents));  // the end came after every event
+      for (int i = 0; i < kEvents; ++i) CHECK(ids[i] == std::to_string(i + 1));
+    }
+  }
+}

@@ -6,6 +6,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,6 +82,22 @@ void close_stream(EventSubscription::Impl& impl);
 // skipped it; the host took it from its sink): the backpressure bound counts the others.
 void stream_consumed(EventSubscription::Impl& impl, std::uint32_t n = 1);
 
+// A subscription as its events' consumers see it: an event may be consumed (or, across the C
+// boundary, acknowledged) before start_stream has returned the subscription; those count once
+// it is known, so none is lost to the backpressure bound.
+class StreamRef {
+ public:
+  void consumed(std::uint32_t n = 1);
+  void set(const std::shared_ptr<EventSubscription::Impl>& impl);
+  std::shared_ptr<EventSubscription::Impl> lock() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::weak_ptr<EventSubscription::Impl> impl_;  // under mu_
+  bool known_ = false;                           // under mu_
+  std::uint32_t early_ = 0;                      // under mu_: consumed before it was known
+};
+
 // Starts a subscription: request (method, URL relative to the base URL or absolute, headers
 // such as the call's query) is sent through the client's pipeline, again on each reconnect
 // with Last-Event-ID set to the last event's id (last_event_id to begin with, when not empty).
@@ -114,7 +131,7 @@ EventSubscription start_typed_stream(const std::shared_ptr<ClientCore>& core, in
   HttpRequest request = prepare_request(call_id, args);
   std::string last = request.header("Last-Event-ID");
   auto chain = std::make_shared<HostChain>(core->runtime());
-  auto self = std::make_shared<std::weak_ptr<EventSubscription::Impl>>();  // set once started
+  auto self = std::make_shared<StreamRef>();  // set once started
   StreamHandlers h;
   h.on_event = [chain, self, on_event = std::move(on_event)](ServerEvent&& e) {
     T value = decode_event<T>(e);
@@ -127,7 +144,7 @@ EventSubscription start_typed_stream(const std::shared_ptr<ClientCore>& core, in
           // A failing listener must not end the subscription it listens to.
         }
       }
-      if (impl) stream_consumed(*impl);
+      self->consumed(1);
     });
   };
   h.on_end = [chain, on_end = std::move(on_end)](std::exception_ptr error, std::function<void()> settle) {
@@ -140,7 +157,7 @@ EventSubscription start_typed_stream(const std::shared_ptr<ClientCore>& core, in
     });
   };
   auto impl = start_stream(core, std::move(request), std::move(last), options, std::move(h));
-  *self = impl;
+  self->set(impl);
   return EventSubscription(std::move(impl));
 }
 
