@@ -160,10 +160,12 @@ def test_every_callback_has_a_generated_cpp_adapter_calling_the_irs_method_index
 
 
 def test_the_hosts_dispatch_the_same_indexes_as_the_cpp_adapters(ir, generated, tmp_path):
-    """The other end of each index: Python's and C#'s generated dispatchers run the method the
-    C++ adapter meant by it."""
+    """The other end of each index: Python's, Java's and C#'s generated dispatchers run the
+    method the C++ adapter meant by it."""
     run("--target", "python", "--out", str(tmp_path / "py"))
     run("--target", "csharp", "--out", str(tmp_path / "cs"))
+    run("--target", "java", "--out", str(tmp_path / "java"))
+    java = next((tmp_path / "java").rglob("CallbackDispatch.java")).read_text(encoding="utf-8")
     cpp = callback_indexes_in_cpp((generated / "cpp/src/internal/host_adapters.h").read_text(encoding="utf-8"))
     py = (tmp_path / "py/hues/_generated/callbacks.py").read_text(encoding="utf-8")
     cs = next((tmp_path / "cs").rglob("Callbacks.cs")).read_text(encoding="utf-8")
@@ -176,6 +178,11 @@ def test_the_hosts_dispatch_the_same_indexes_as_the_cpp_adapters(ir, generated, 
         sw = sw[:sw.index("\n  }\n")]
         csharp = {name: int(i) for i, name in re.findall(rf'case (\d+): \{{.*?"{cb["name"]}\.(\w+)"', sw)}
         assert csharp and all(cpp[cb["name"]][n] == i for n, i in csharp.items()), cb["name"]
+        block = java[java.index(f'case "{cb["name"]}": {{'):]
+        block = block[:block.index(f'"{cb["name"]} has no method "')]
+        by_java = {name: int(i) for i, name in re.findall(r"case (\d+): \{.*?target\.(\w+)\(", block, re.S)}
+        camel = {re.sub(r"_(\w)", lambda g: g.group(1).upper(), n): i for n, i in cpp[cb["name"]].items()}
+        assert by_java == camel, cb["name"]
 
 
 def test_callback_error_policies_and_cpp_shapes_are_declared(ir, generated):
