@@ -31,7 +31,8 @@ endfunction()
 
 hues_codegen(cpp
   include/hues/models.h include/hues/services.h include/hues/errors.h src/internal/model_codec.h
-  src/internal/calls.h src/models_json.cpp src/calls.cpp src/services.cpp src/errors.cpp)
+  src/internal/calls.h src/internal/host_adapters.h src/models_json.cpp src/calls.cpp src/services.cpp
+  src/errors.cpp)
 set(HUES_GENERATED_CPP_INCLUDE ${HUES_GENERATED_DIR}/cpp/include)
 set(HUES_GENERATED_CPP_SRC ${HUES_GENERATED_DIR}/cpp/src)
 

@@ -31,7 +31,15 @@ call    one entry point of the native boundary, numbered by "id":
         object method: {"id", "kind": "method", "object", "method", "args": [field],
           "result": type|None, "doc"}
 object  {"name", "doc", "config", "implements", "methods": [call]}
-callback{"name", "doc", "methods": [{"index", "name", "args": [field], "result", "doc"}]}
+callback{"name", "doc", "methods": [{"index", "name", "args": [field], "result", "result_default",
+          "doc", "cpp": {"name", "buffer"}}], "on_error", "cpp": {"header"}, "progress", "byte_source"}
+        index: the method's number at the boundary (its order in the spec), what every host's
+        dispatcher and the C++ adapter agree on. on_error (x-hues-on-error): "raise", "ignore",
+        or an error `type`: what a failing, silent or ill-answering host becomes on the C++
+        side. result_default: the result schema's `default` (a null answer), else None.
+        cpp: x-hues-cpp-header (where hues::<name> is declared), x-hues-cpp-name (the C++
+        method name), x-hues-cpp-buffer (a bytes result read into a caller's buffer whose
+        capacity is that argument).
 error   {"class", "base", "type", "status": [int], "codes": [str], "retryable", "doc",
          "body": schema-name|None, "fields": [field]}
         body: the schema of the error's response body; fields: its properties other than
@@ -313,10 +321,26 @@ class Builder:
         for name, cb in self.sdk.get("callbacks", {}).items():
             methods = []
             for i, (mname, m) in enumerate((cb.get("methods") or {}).items()):
-                methods.append({"index": i, "name": mname,
-                                "args": self.method_fields(m.get("args"), f"{name}.{mname}"),
-                                "result": self.type_of(m["result"], f"{name}.{mname}") if m.get("result") else None,
-                                "doc": (m.get("doc") or "").strip()})
+                where = f"x-hues-sdk.callbacks.{name}.{mname}"
+                args = self.method_fields(m.get("args"), f"{name}.{mname}")
+                result = self.type_of(m["result"], f"{name}.{mname}") if m.get("result") else None
+                buffer = m.get("x-hues-cpp-buffer")
+                if buffer is not None:
+                    arg = next((a for a in args if a["name"] == buffer), None)
+                    if (result or {}).get("kind") != "bytes" or arg is None or arg["type"]["kind"] != "int64":
+                        raise SpecError(f"{where}: x-hues-cpp-buffer needs a bytes result and an int64 argument "
+                                        f"named {buffer}")
+                methods.append({"index": i, "name": mname, "args": args, "result": result,
+                                "result_default": (m.get("result") or {}).get("default"),
+                                "doc": (m.get("doc") or "").strip(),
+                                "cpp": {"name": m.get("x-hues-cpp-name", mname), "buffer": buffer}})
+            on_error = cb.get("x-hues-on-error", "raise")
+            if on_error not in ("raise", "ignore") and on_error not in {e["type"] for e in self.sdk.get("errors", [])}:
+                raise SpecError(f"x-hues-sdk.callbacks.{name}: x-hues-on-error must be raise, ignore or an "
+                                f"x-hues-sdk.errors type, not {on_error}")
+            if not cb.get("x-hues-cpp-header"):
+                raise SpecError(f"x-hues-sdk.callbacks.{name}: x-hues-cpp-header must name the header declaring "
+                                f"hues::{name} (the C++ interface the generated adapter implements)")
             # x-hues-progress: the model this one-method listener reports; each language also
             # accepts its progress idiom for it (a Python callable, a C# IProgress<T>, ...).
             # x-hues-byte-source: a byte stream (read(size) -> bytes, seek(offset) -> bool, size() -> int64);
@@ -330,7 +354,8 @@ class Builder:
                 if shape != want:
                     raise SpecError(f"x-hues-sdk.callbacks.{name}: x-hues-byte-source needs exactly {want}, got {shape}")
             out.append({"name": name, "doc": (cb.get("doc") or "").strip(), "methods": methods,
-                        "progress": cb.get("x-hues-progress"), "byte_source": byte_source})
+                        "progress": cb.get("x-hues-progress"), "byte_source": byte_source,
+                        "on_error": on_error, "cpp": {"header": cb["x-hues-cpp-header"]}})
         return out
 
     def errors(self) -> list[dict]:

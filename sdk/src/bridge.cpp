@@ -35,6 +35,7 @@
 #include "internal/bridge.h"
 #include "internal/calls.h"
 #include "internal/client_core.h"
+#include "internal/host_adapters.h"  // generated: x-hues-sdk.callbacks' adapters
 #include "internal/json_codec.h"
 #include "internal/service_support.h"
 #include "internal/stream.h"
@@ -176,7 +177,9 @@ struct Object {
 };
 
 
-struct HostObject final : Object {
+// An object the app implements in its language (hues_host_object_new); the generated
+// adapters (internal/host_adapters.h) call it as the C++ interface it implements.
+struct HostObject final : Object, HostCaller {
   std::string interface_name;
   hues_invoke_fn invoke = nullptr;
   void* context = nullptr;
@@ -186,7 +189,7 @@ struct HostObject final : Object {
   // flight): the host hears of it on the delivery thread instead, like every completion.
   ~HostObject() override;
   // Calls the host and waits for its reply (the host may reply from another thread).
-  std::string call(int method, const std::string& args) const;
+  HostReply call(int method, const std::string& args) const override;
 };
 
 struct ClientObject final : Object {
@@ -285,7 +288,7 @@ HostObject::~HostObject() {
   state().delivery.post([fn, ctx, id] { fn(ctx, id, HUES_RELEASE, nullptr, 0, 0); });
 }
 
-std::string HostObject::call(int method, const std::string& args) const {
+HostReply HostObject::call(int method, const std::string& args) const {
   auto reply = std::make_shared<Reply>();
   std::uint64_t token = state().next_id++;
   {
@@ -302,22 +305,17 @@ std::string HostObject::call(int method, const std::string& args) const {
       std::lock_guard<std::mutex> registry(state().mu);
       state().replies.erase(token);
     }
-    throw_error(interface_name == "TokenStore" ? ErrorType::kTokenStore : ErrorType::kTimeout,
-                interface_name + " did not answer within " + std::to_string(timeout.count()) + " ms", 0,
-                "host_callback_timeout");
+    return {HostReply::kNoAnswer, interface_name + " did not answer within " + std::to_string(timeout.count()) + " ms"};
   }
-  if (reply->status != HUES_OK) {
-    std::string message = "host callback failed";
-    try {
-      auto v = parse_json(reply->data);
-      if (auto* o = v.if_object())
-        if (auto* m = o->if_contains("message"); m && m->is_string()) message = std::string(m->get_string());
-    } catch (...) {
-    }
-    if (interface_name == "TokenStore") throw_error(ErrorType::kTokenStore, message, 0, "token_store_failed");
-    throw_error(ErrorType::kApi, message, 0, "host_callback_failed");
+  if (reply->status == HUES_OK) return {HostReply::kOk, std::move(reply->data)};
+  std::string message = "host callback failed";
+  try {
+    auto v = parse_json(reply->data);
+    if (auto* o = v.if_object())
+      if (auto* m = o->if_contains("message"); m && m->is_string()) message = std::string(m->get_string());
+  } catch (...) {
   }
-  return reply->data;
+  return {HostReply::kFailed, std::move(message)};
 }
 
 template <typename T>
@@ -327,129 +325,25 @@ std::shared_ptr<T> get_as(std::uint64_t id, const char* field) {
   return obj;
 }
 
-// ---- host adapters ----
-class HostTokenStore final : public TokenStore {
- public:
-  explicit HostTokenStore(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
-  TokenSet load(const std::string& key) override {
-    json::object args{{"key", key}};
-    auto result = parse_json(host_->call(0, json::serialize(args)));
-    if (result.is_null()) return {};
-    return from_json<TokenSet>(result);
-  }
-  void save(const std::string& key, const TokenSet& tokens) override {
-    json::object args{{"key", key}, {"tokens", to_json(tokens)}};
-    host_->call(1, json::serialize(args));
-  }
-  void remove(const std::string& key) override {
-    json::object args{{"key", key}};
-    host_->call(2, json::serialize(args));
-  }
+// A config field taking interface I: the app's host object of that interface, through its
+// generated adapter; null when absent.
+template <typename I>
+std::shared_ptr<I> host_adapter(std::uint64_t handle, const char* field) {
+  using Adapter = typename HostAdapter<I>::type;
+  if (!handle) return nullptr;
+  auto host = std::dynamic_pointer_cast<HostObject>(state().get(handle));
+  if (!host || host->interface_name != Adapter::kInterface)
+    invalid(field, std::string(field) + " must be " + std::string(Adapter::kArticle) + " " +
+                       std::string(Adapter::kInterface));
+  return std::make_shared<Adapter>(std::move(host));
+}
 
- private:
-  std::shared_ptr<HostObject> host_;
-};
-
-class HostLogger final : public Logger {
- public:
-  explicit HostLogger(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
-  void log(LogLevel level, const std::string& message) override {
-    static const char* names[] = {"debug", "info", "warning", "error"};
-    json::object args{{"level", names[static_cast<int>(level)]}, {"message", message}};
-    try {
-      host_->call(0, json::serialize(args));
-    } catch (...) {
-      // A failing logger must not fail the call it logs.
-    }
-  }
-
- private:
-  std::shared_ptr<HostObject> host_;
-};
-
-class HostUploadStore final : public UploadStore {
- public:
-  explicit HostUploadStore(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
-  UploadRecord load(const std::string& key) override {
-    json::object args{{"key", key}};
-    auto result = parse_json(host_->call(0, json::serialize(args)));
-    if (result.is_null()) return {};
-    return from_json<UploadRecord>(result);
-  }
-  void save(const std::string& key, const UploadRecord& record) override {
-    json::object args{{"key", key}, {"record", to_json(record)}};
-    host_->call(1, json::serialize(args));
-  }
-  void remove(const std::string& key) override {
-    json::object args{{"key", key}};
-    host_->call(2, json::serialize(args));
-  }
-
- private:
-  std::shared_ptr<HostObject> host_;
-};
-
-class HostProgressListener final : public UploadProgressListener {
- public:
-  explicit HostProgressListener(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
-  void on_progress(const UploadProgress& progress) override {
-    json::object args{{"progress", to_json(progress)}};
-    host_->call(0, json::serialize(args));
-  }
-
- private:
-  std::shared_ptr<HostObject> host_;
-};
-
-// ---- upload from a stream (issue 9): a host stream as an UploadSource ----
-// read crosses as base64 (the bytes type) in pieces of at most 1 MiB (Upload asks no more).
-class HostUploadSource final : public UploadSource {
- public:
-  explicit HostUploadSource(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
-  std::size_t read(char* buf, std::size_t n) override {
-    json::object args{{"size", static_cast<std::int64_t>(n)}};
-    auto result = parse_json(host_->call(0, json::serialize(args)));
-    if (result.is_null()) return 0;
-    std::optional<std::string> bytes;
-    if (result.is_string()) bytes = try_base64_decode(result.get_string());
-    if (!bytes) invalid("source", "source: read must return bytes");
-    if (bytes->size() > n)
-      invalid("source", "source: read returned " + std::to_string(bytes->size()) + " bytes for " + std::to_string(n));
-    std::memcpy(buf, bytes->data(), bytes->size());
-    return bytes->size();
-  }
-  bool seek(std::int64_t offset) override {
-    json::object args{{"offset", offset}};
-    auto result = parse_json(host_->call(1, json::serialize(args)));
-    return result.is_bool() && result.get_bool();
-  }
-  std::int64_t size() override {
-    auto result = parse_json(host_->call(2, "{}"));
-    return result.is_int64() ? result.get_int64() : -1;
-  }
-
- private:
-  std::shared_ptr<HostObject> host_;
-};
-// ---- end of upload from a stream ----
-
-class HostOutboxListener final : public OutboxListener {
- public:
-  explicit HostOutboxListener(std::shared_ptr<HostObject> host) : host_(std::move(host)) {}
-  void delivered(const OutboxItem& item) override { notify(0, item); }
-  void failed(const OutboxItem& item) override { notify(1, item); }
-
- private:
-  void notify(int method, const OutboxItem& item) {
-    json::object args{{"item", to_json(item)}};
-    try {
-      host_->call(method, json::serialize(args));
-    } catch (...) {
-      // The item's state is stored already; a failing listener changes nothing.
-    }
-  }
-  std::shared_ptr<HostObject> host_;
-};
+// The same for a store, which may also be one of the SDK's own (Native: its object).
+template <typename I, typename Native>
+std::shared_ptr<I> store_from(std::uint64_t handle, const char* field) {
+  if (auto native = std::dynamic_pointer_cast<Native>(state().get(handle))) return native->store;
+  return host_adapter<I>(handle, field);
+}
 
 // ---- config decoding ----
 class Reader {
@@ -511,11 +405,6 @@ json::value parse_config(const std::uint8_t* data, std::size_t len) {
   return parse_json(std::string_view(reinterpret_cast<const char*>(data), len));
 }
 
-std::shared_ptr<Logger> logger_from(std::uint64_t handle, const char* field) {
-  if (!handle) return nullptr;
-  return std::make_shared<HostLogger>(get_as<HostObject>(handle, field));
-}
-
 LogLevel log_level(const std::string& s) {
   if (s == "debug") return LogLevel::kDebug;
   if (s == "info" || s.empty()) return LogLevel::kInfo;
@@ -531,7 +420,7 @@ void read_transport(Reader& r, ClientOptions& o) {
   r.integer("attempt_timeout_ms", o.attempt_timeout_ms);
   r.integer("deadline_ms", o.deadline_ms);
   r.str("user_agent", o.user_agent);
-  o.logger = logger_from(r.handle("logger"), "logger");
+  o.logger = host_adapter<Logger>(r.handle("logger"), "logger");
   std::string level;
   r.str("log_level", level);
   o.log_level = log_level(level);
@@ -618,12 +507,8 @@ std::shared_ptr<Object> make_object(const std::string& type, const json::object&
   if (type == "UserCredentials") {
     Reader r(cfg, "");
     auto oidc = get_as<OidcObject>(r.handle("oidc"), "oidc");
-    std::shared_ptr<TokenStore> store;
-    auto store_obj = state().get(r.handle("store"));
-    if (auto native = std::dynamic_pointer_cast<TokenStoreObject>(store_obj)) store = native->store;
-    else if (auto host = std::dynamic_pointer_cast<HostObject>(store_obj); host && host->interface_name == "TokenStore")
-      store = std::make_shared<HostTokenStore>(host);
-    else invalid("store", "store must be a TokenStore");
+    auto store = store_from<TokenStore, TokenStoreObject>(r.handle("store"), "store");
+    if (!store) invalid("store", "store must be a TokenStore");
     std::string key = "default";
     r.str("key", key);
     TokenSet tokens;
@@ -665,24 +550,9 @@ std::shared_ptr<Object> make_object(const std::string& type, const json::object&
     // upload from a stream (issue 9)
     r.integer("size", o.size);
     r.str("fingerprint", o.fingerprint);
-    if (auto h = r.handle("source")) {
-      auto host = std::dynamic_pointer_cast<HostObject>(state().get(h));
-      if (!host || host->interface_name != "UploadSource") invalid("source", "source must be an UploadSource");
-      o.source = std::make_shared<HostUploadSource>(host);
-    }
-    if (auto h = r.handle("store")) {
-      auto store_obj = state().get(h);
-      if (auto native = std::dynamic_pointer_cast<UploadStoreObject>(store_obj)) o.store = native->store;
-      else if (auto host = std::dynamic_pointer_cast<HostObject>(store_obj); host && host->interface_name == "UploadStore")
-        o.store = std::make_shared<HostUploadStore>(host);
-      else invalid("store", "store must be an UploadStore");
-    }
-    if (auto h = r.handle("progress")) {
-      auto host = std::dynamic_pointer_cast<HostObject>(state().get(h));
-      if (!host || host->interface_name != "UploadProgressListener")
-        invalid("progress", "progress must be an UploadProgressListener");
-      o.progress = std::make_shared<HostProgressListener>(host);
-    }
+    o.source = host_adapter<UploadSource>(r.handle("source"), "source");
+    o.store = store_from<UploadStore, UploadStoreObject>(r.handle("store"), "store");
+    o.progress = host_adapter<UploadProgressListener>(r.handle("progress"), "progress");
     r.finish();
     auto obj = std::make_shared<UploadObject>();
     obj->upload = UploadFactory::make(client->core, std::move(o));
@@ -709,11 +579,7 @@ std::shared_ptr<Object> make_object(const std::string& type, const json::object&
     OutboxOptions o;
     r.str("path", o.path);
     if (o.path.empty()) invalid("path", "path is required");
-    if (auto h = r.handle("listener")) {
-      auto host = get_as<HostObject>(h, "listener");
-      if (host->interface_name != "OutboxListener") invalid("listener", "listener must be an OutboxListener");
-      o.listener = std::make_shared<HostOutboxListener>(host);
-    }
+    o.listener = host_adapter<OutboxListener>(r.handle("listener"), "listener");
     r.integer("initial_backoff_ms", o.initial_backoff_ms);
     r.integer("max_backoff_ms", o.max_backoff_ms);
     r.integer("send_deadline_ms", o.send_deadline_ms);
@@ -1339,9 +1205,7 @@ int hues_host_object_new(const char* interface_name, hues_invoke_fn invoke, void
   try {
     if (!interface_name || !invoke || !out) invalid("interface", "interface, invoke and out are required");
     std::string name = interface_name;
-    if (name != "TokenStore" && name != "Logger" && name != "UploadStore" && name != "UploadProgressListener" &&
-        name != "OutboxListener" && name != "UploadSource")
-      invalid("interface", "no callback interface " + name);
+    if (!is_host_interface(name)) invalid("interface", "no callback interface " + name);
     auto obj = std::make_shared<HostObject>();
     obj->interface_name = name;
     obj->invoke = invoke;

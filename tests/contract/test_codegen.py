@@ -126,3 +126,98 @@ def test_an_error_response_with_members_no_error_class_declares_is_refused(tmp_p
                          env=env, capture_output=True, text=True)
     assert res.returncode == 2
     assert "StaleReportError carries more than `error`" in res.stderr and "412" in res.stderr
+
+
+def callback_indexes_in_cpp(host_adapters: str) -> dict:
+    """{interface: {method: index}} as the generated C++ adapters call the host: each call site
+    names its interface and method (the `where` of its errors) beside the index it sends."""
+    out: dict = {}
+    for iface, method, index in re.findall(r'host_detail::result\(kPolicy, "(\w+)\.(\w+)", host_->call\((\d+), ',
+                                           host_adapters):
+        out.setdefault(iface, {})[method] = int(index)
+    return out
+
+
+def test_every_callback_has_a_generated_cpp_adapter_calling_the_irs_method_indexes(ir, generated):
+    """x-hues-sdk.callbacks -> internal/host_adapters.h: one adapter per interface, implementing
+    hues::<Interface> with one override per method (by its x-hues-cpp-name), each sending the
+    method's IR index; the host-object registry is the same list. A callback declared without an
+    adapter, or an index that moved in C++ but not in the IR (or the reverse), fails here."""
+    text = (generated / "cpp/src/internal/host_adapters.h").read_text(encoding="utf-8")
+    classes = dict(re.findall(r"class Host(\w+) final : public hues::(\w+) \{", text))
+    assert classes == {cb["name"]: cb["name"] for cb in ir["callbacks"]}
+    assert callback_indexes_in_cpp(text) == {
+        cb["name"]: {m["name"]: m["index"] for m in cb["methods"]} for cb in ir["callbacks"]}
+    for cb in ir["callbacks"]:
+        body = text[text.index(f"class Host{cb['name']} final"):]
+        body = body[:body.index("\n};\n")]
+        assert re.findall(r"(\w+)\([^)]*\) override \{", body) == [m["cpp"]["name"] for m in cb["methods"]], cb["name"]
+    registry = text[text.index("kHostInterfaces[] = {"):]
+    assert re.findall(r'"(\w+)",', registry[:registry.index("};")]) == [cb["name"] for cb in ir["callbacks"]]
+    # The indexes are the spec's order, 0.., in every interface.
+    for cb in ir["callbacks"]:
+        assert [m["index"] for m in cb["methods"]] == list(range(len(cb["methods"])))
+
+
+def test_the_hosts_dispatch_the_same_indexes_as_the_cpp_adapters(ir, generated, tmp_path):
+    """The other end of each index: Python's, Java's and C#'s generated dispatchers run the
+    method the C++ adapter meant by it."""
+    run("--target", "python", "--out", str(tmp_path / "py"))
+    run("--target", "csharp", "--out", str(tmp_path / "cs"))
+    run("--target", "java", "--out", str(tmp_path / "java"))
+    java = next((tmp_path / "java").rglob("CallbackDispatch.java")).read_text(encoding="utf-8")
+    cpp = callback_indexes_in_cpp((generated / "cpp/src/internal/host_adapters.h").read_text(encoding="utf-8"))
+    py = (tmp_path / "py/hues/_generated/callbacks.py").read_text(encoding="utf-8")
+    cs = next((tmp_path / "cs").rglob("Callbacks.cs")).read_text(encoding="utf-8")
+    for cb in ir["callbacks"]:
+        fn = py[py.index(f"def _{cb['name']}_dispatch("):]
+        fn = fn[:fn.index("\n\n")]
+        python = {name: int(i) for i, name in re.findall(r"if method == (\d+):\n\s+(?:r = )?o\.(\w+)\(", fn)}
+        assert python == cpp[cb["name"]], cb["name"]
+        sw = cs[cs.index(f"static void Dispatch{cb['name']}("):]
+        sw = sw[:sw.index("\n  }\n")]
+        csharp = {name: int(i) for i, name in re.findall(rf'case (\d+): \{{.*?"{cb["name"]}\.(\w+)"', sw)}
+        assert csharp and all(cpp[cb["name"]][n] == i for n, i in csharp.items()), cb["name"]
+        block = java[java.index(f'case "{cb["name"]}": {{'):]
+        block = block[:block.index(f'"{cb["name"]} has no method "')]
+        by_java = {name: int(i) for i, name in re.findall(r"case (\d+): \{.*?target\.(\w+)\(", block, re.S)}
+        camel = {re.sub(r"_(\w)", lambda g: g.group(1).upper(), n): i for n, i in cpp[cb["name"]].items()}
+        assert by_java == camel, cb["name"]
+
+
+def test_callback_error_policies_and_cpp_shapes_are_declared(ir, generated):
+    """x-hues-on-error, x-hues-cpp-buffer and result defaults: what bridge.cpp once hand-coded
+    per interface (a failing logger ignored, a token store's every failure a TokenStoreError,
+    a source's read into the caller's buffer, size() -1 when the host answers null)."""
+    by_name = {cb["name"]: cb for cb in ir["callbacks"]}
+    assert {n: cb["on_error"] for n, cb in by_name.items()} == {
+        "TokenStore": "token_store", "Logger": "ignore", "UploadStore": "raise", "UploadSource": "raise",
+        "UploadProgressListener": "raise", "OutboxListener": "ignore"}
+    text = (generated / "cpp/src/internal/host_adapters.h").read_text(encoding="utf-8")
+    store = text[text.index("class HostTokenStore final"):]
+    policy = " ".join(store[store.index("kPolicy{"):store.index("};")].split())
+    assert policy == ('kPolicy{ false, ErrorType::kTokenStore, "token_store_failed", ErrorType::kTokenStore, '
+                      '"host_callback_timeout", ErrorType::kTokenStore, "token_store_failed"')
+    source = {m["name"]: m for m in by_name["UploadSource"]["methods"]}
+    assert source["read"]["cpp"]["buffer"] == "size" and "std::size_t read(char* buf, std::size_t size) override" in text
+    assert (source["seek"]["result_default"], source["size"]["result_default"]) == (False, -1)
+    assert '"UploadSource.size", v, -1);' in text
+    assert "void on_progress(const UploadProgress& progress) override" in text
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda cbs: cbs["Logger"].update({"x-hues-on-error": "swallow"}), "x-hues-on-error must be raise, ignore or"),
+    (lambda cbs: cbs["TokenStore"].pop("x-hues-cpp-header"), "x-hues-cpp-header must name the header"),
+    (lambda cbs: cbs["UploadSource"]["methods"]["seek"].update({"x-hues-cpp-buffer": "offset"}),
+     "x-hues-cpp-buffer needs a bytes result"),
+])
+def test_an_undeclarable_callback_is_refused(tmp_path, edit, message):
+    import yaml
+    spec = yaml.safe_load((REPO / "docs/openapi.yaml").read_text(encoding="utf-8"))
+    edit(spec["x-hues-sdk"]["callbacks"])
+    bad = tmp_path / "openapi.yaml"
+    bad.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(REPO / "codegen"))
+    res = subprocess.run([sys.executable, "-m", "hues_codegen", "--spec", str(bad), "--target", "ir"],
+                         env=env, capture_output=True, text=True)
+    assert res.returncode == 2 and message in res.stderr, res.stderr

@@ -452,3 +452,111 @@ TEST_CASE("bridge: a stream call with ack holds back events beyond the bound unt
     hues_object_release(client);
   }
 }
+
+// ---- the generated host adapters (internal/host_adapters.h, from x-hues-sdk.callbacks) ----
+#include "internal/host_adapters.h"
+
+namespace {
+
+namespace br = hues::internal::bridge;
+
+// A host that answers each call with the next canned reply, recording what it was sent.
+struct CannedHost final : br::HostCaller {
+  mutable std::vector<std::pair<int, std::string>> sent;
+  mutable std::vector<br::HostReply> replies;
+  br::HostReply call(int method, const std::string& args) const override {
+    sent.emplace_back(method, args);
+    REQUIRE(!replies.empty());
+    auto r = replies.front();
+    replies.erase(replies.begin());
+    return r;
+  }
+};
+
+std::shared_ptr<CannedHost> canned(std::vector<br::HostReply> replies) {
+  auto h = std::make_shared<CannedHost>();
+  h->replies = std::move(replies);
+  return h;
+}
+
+// What a call throws, as type and code ("" when it returns).
+template <typename F>
+std::pair<std::string, std::string> outcome(F&& f) {
+  try {
+    f();
+  } catch (const hues::Error& e) {
+    return {hues::to_string(e.type()), e.code()};
+  }
+  return {"", ""};
+}
+
+}  // namespace
+
+TEST_CASE("host adapters: arguments cross as the spec's JSON, to the spec's method index") {
+  auto host = canned({{br::HostReply::kOk, "null"}, {br::HostReply::kOk, "null"}, {br::HostReply::kOk, "null"}});
+  br::HostTokenStore store(host);
+  hues::TokenSet tokens;
+  tokens.access_token = "at-Đà Nẵng";
+  store.save("k", tokens);
+  br::HostLogger logger(host);
+  logger.log(hues::LogLevel::kWarning, "xin chào");
+  CHECK(store.load("k").access_token.empty());  // null: an empty TokenSet
+  REQUIRE(host->sent.size() == 3);
+  CHECK(host->sent[0].first == 1);  // TokenStore.save
+  auto saved = hues::internal::parse_json(host->sent[0].second).as_object();
+  CHECK(saved.at("key") == "k");
+  CHECK(saved.at("tokens").as_object().at("access_token") == "at-Đà Nẵng");
+  CHECK(host->sent[1] == std::pair<int, std::string>{0, R"({"level":"warning","message":"xin chào"})"});
+  CHECK(host->sent[2] == std::pair<int, std::string>{0, R"({"key":"k"})"});  // TokenStore.load
+}
+
+TEST_CASE("host adapters: x-hues-on-error decides what a failing, silent or wrong host becomes") {
+  using R = br::HostReply;
+  // token_store: every failure is a TokenStoreError.
+  {
+    br::HostTokenStore store(canned({{R::kFailed, "disk full"}, {R::kNoAnswer, "late"}, {R::kOk, "[1]"}}));
+    CHECK(outcome([&] { store.remove("k"); }) == std::pair<std::string, std::string>{"token_store", "token_store_failed"});
+    CHECK(outcome([&] { store.load("k"); }) == std::pair<std::string, std::string>{"token_store", "host_callback_timeout"});
+    CHECK(outcome([&] { store.load("k"); }) == std::pair<std::string, std::string>{"token_store", "token_store_failed"});
+  }
+  // raise: ApiError, TimeoutError, ValidationError.
+  {
+    br::HostUploadStore store(canned({{R::kFailed, "no"}, {R::kNoAnswer, "late"}, {R::kOk, "\"a record?\""}}));
+    CHECK(outcome([&] { store.remove("k"); }) == std::pair<std::string, std::string>{"api", "host_callback_failed"});
+    CHECK(outcome([&] { store.remove("k"); }) == std::pair<std::string, std::string>{"timeout", "host_callback_timeout"});
+    CHECK(outcome([&] { store.load("k"); }) == std::pair<std::string, std::string>{"validation", "validation_error"});
+  }
+  // ignore: nothing reaches the SDK's caller.
+  {
+    br::HostLogger logger(canned({{R::kFailed, "no"}, {R::kNoAnswer, "late"}}));
+    CHECK(outcome([&] { logger.log(hues::LogLevel::kInfo, "a"); }).first.empty());
+    CHECK(outcome([&] { logger.log(hues::LogLevel::kInfo, "b"); }).first.empty());
+    br::HostOutboxListener listener(canned({{R::kFailed, "no"}}));
+    CHECK(outcome([&] { listener.delivered(hues::OutboxItem{}); }).first.empty());
+  }
+}
+
+TEST_CASE("host adapters: a source's bytes are checked and read into the caller's buffer") {
+  using R = br::HostReply;
+  auto host = canned({{R::kOk, "\"AAEC\""}, {R::kOk, "\"AAECAw==\""}, {R::kOk, "\"not base64!\""}, {R::kOk, "null"},
+                      {R::kOk, "null"}, {R::kOk, "null"}, {R::kOk, "12"}, {R::kOk, "\"12\""}});
+  br::HostUploadSource source(host);
+  char buf[3] = {9, 9, 9};
+  CHECK(source.read(buf, 3) == 3);
+  CHECK((buf[0] == 0 && buf[1] == 1 && buf[2] == 2));
+  CHECK(outcome([&] { source.read(buf, 3); }).first == "validation");  // 4 bytes for 3
+  try {
+    source.read(buf, 3);
+    FAIL("bytes that are not base64 were accepted");
+  } catch (const hues::Error& e) {
+    CHECK(e.field() == "UploadSource.read");
+  }
+  CHECK(source.read(buf, 3) == 0);  // null: the end
+  CHECK(source.seek(5) == false);   // null: the result's default
+  CHECK(source.size() == -1);
+  CHECK(source.size() == 12);
+  CHECK(outcome([&] { source.size(); }).first == "validation");
+  CHECK(host->sent[0] == std::pair<int, std::string>{0, R"({"size":3})"});
+  CHECK(host->sent[4] == std::pair<int, std::string>{1, R"({"offset":5})"});
+  CHECK(host->sent[5] == std::pair<int, std::string>{2, "{}"});
+}

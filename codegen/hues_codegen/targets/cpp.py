@@ -18,7 +18,11 @@ SCALARS = {"string": "std::string", "int32": "std::int32_t", "int64": "std::int6
            "bool": "bool", "datetime": "std::string", "bytes": "std::string"}
 
 FILES = ["include/hues/models.h", "include/hues/services.h", "include/hues/errors.h", "src/internal/model_codec.h",
-         "src/internal/calls.h", "src/models_json.cpp", "src/calls.cpp", "src/services.cpp", "src/errors.cpp"]
+         "src/internal/calls.h", "src/internal/host_adapters.h", "src/models_json.cpp", "src/calls.cpp",
+         "src/services.cpp", "src/errors.cpp"]
+
+# Passed by value in a C++ signature (everything else by const reference).
+BY_VALUE = {"int32", "int64", "double", "bool"}
 
 
 def cpp_type(t: dict) -> str:
@@ -154,6 +158,71 @@ def param_type(t: dict) -> str:
     return t["kind"]
 
 
+class TargetError(Exception):
+    pass
+
+
+def host_error_policy(on_error: str) -> dict:
+    """x-hues-on-error as the ErrorType (and code) of each way a host call can fail: it raised
+    (failed), it did not answer within the reply timeout (timeout), it answered a value that is
+    not the method's result type (invalid). ignore: the adapter swallows all three."""
+    if on_error in ("raise", "ignore"):
+        return {"ignore": on_error == "ignore",
+                "failed": ("kApi", "host_callback_failed"), "timeout": ("kTimeout", "host_callback_timeout"),
+                "invalid": ("kValidation", "validation_error")}
+    t = const_name(on_error)  # an x-hues-sdk.errors type: hues::ErrorType::k<Type>
+    return {"ignore": False, "failed": (t, f"{on_error}_failed"), "timeout": (t, "host_callback_timeout"),
+            "invalid": (t, f"{on_error}_failed")}
+
+
+def callback_view(cb: dict, enums: dict, local_enums: set) -> dict:
+    """One x-hues-sdk.callbacks interface as its C++ adapter: each method's override signature
+    and how its arguments and result cross (templates/cpp/host_adapters.h.j2)."""
+    where = f"x-hues-sdk.callbacks.{cb['name']}"
+
+    def param(t: dict, name: str) -> str:
+        # A local enum (LogLevel) is the hand-written enum class of its header: by value too.
+        by_value = t["kind"] in BY_VALUE or (t["kind"] == "enum" and t["name"] in local_enums)
+        return f"{cpp_type(t)} {name}" if by_value else f"const {cpp_type(t)}& {name}"
+
+    methods = []
+    for m in cb["methods"]:
+        buffer = m["cpp"]["buffer"]
+        params, args = [], []
+        for a in m["args"]:
+            t = a["type"]
+            if a["name"] == buffer:
+                params.append(f"std::size_t {a['name']}")
+                args.append({"json": a["json"], "expr": f"static_cast<std::int64_t>({a['name']})", "bytes": False,
+                             "enum": None})
+                continue
+            if t["kind"] in ("array", "map") and t.get("items", t.get("values", {})).get("kind") == "bytes":
+                raise TargetError(f"{where}.{m['name']}: arrays of bytes are not supported in a callback")
+            local = t["kind"] == "enum" and t["name"] in local_enums
+            params.append(param(t, a["name"]))
+            args.append({"json": a["json"], "expr": a["name"], "bytes": t["kind"] == "bytes",
+                         "enum": enums[t["name"]] if local else None})
+        if buffer:
+            params.insert(0, "char* buf")
+        r = m["result"]
+        if r is not None and r["kind"] == "enum" and r["name"] in local_enums:
+            raise TargetError(f"{where}.{m['name']}: a result of a local enum is not supported")
+        if r is None:
+            ret, fallback = "void", None
+        elif buffer:
+            ret, fallback = "std::size_t", '""'
+        else:
+            ret = cpp_type(r)
+            d = m["result_default"]
+            fallback = cpp_default({"type": r, "default": d}) if d is not None else f"{ret}{{}}"
+        methods.append({"index": m["index"], "name": m["name"], "cpp_name": m["cpp"]["name"], "buffer": buffer,
+                        "params": ", ".join(params), "ret": ret, "args": args, "result": r, "fallback": fallback,
+                        "where": f"{cb['name']}.{m['name']}"})
+    return {"name": cb["name"], "adapter": "Host" + cb["name"], "header": cb["cpp"]["header"],
+            "on_error": cb["on_error"], "policy": host_error_policy(cb["on_error"]), "methods": methods,
+            "article": "an" if cb["name"][:1] in "AEIOU" else "a"}
+
+
 def generate(model: dict, out) -> None:
     enums = {e["name"]: e for e in model["enums"]}
     wire_enums = [e for e in model["enums"] if not e["local"]]
@@ -180,8 +249,13 @@ def generate(model: dict, out) -> None:
             methods.append(dict(c, ret=cpp_type(rt) if rt else "void"))
         services.append({"name": s["name"], "class": pascal(s["name"]) + "Client", "calls": methods})
 
+    local_enums = {e["name"] for e in model["enums"] if e["local"]}
+    callbacks = [callback_view(cb, enums, local_enums) for cb in model["callbacks"]]
     ctx = dict(spec_version=model["spec_version"], spec_hash=model["spec_hash"], enums=wire_enums,
                models=wire_models, wire_names=wire_names, calls=model["calls"], http_calls=http_calls,
-               services=services, all_models={m["name"]: m for m in model["models"]}, errors=model["errors"])
+               services=services, all_models={m["name"]: m for m in model["models"]}, errors=model["errors"],
+               callbacks=callbacks, callback_headers=sorted({c["header"] for c in callbacks}),
+               callback_enums=list({a["enum"]["name"]: a["enum"] for c in callbacks for m in c["methods"]
+                                    for a in m["args"] if a["enum"]}.values()))
     for f in FILES:
         out.write(f, env.get_template(f.split("/")[-1] + ".j2").render(**ctx))
