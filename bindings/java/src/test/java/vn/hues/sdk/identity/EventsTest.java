@@ -18,8 +18,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import vn.hues.sdk.AuthenticationException;
@@ -45,21 +43,11 @@ import vn.hues.sdk.model.TransitionNote;
  * AuthenticationException.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class EventsTest {
+class EventsTest extends SignedInSandbox {
   static final String NOTE = "Đã tiếp nhận — chuyển UBND phường Đông Ba xử lý trong ngày";
   // Below the sandbox's retry: 2000, so reconnecting after a cut is quick.
   static final StreamOptions FAST = StreamOptions.builder().initialBackoffMs(10).maxBackoffMs(40).build();
   static final EventStreamQuery FROM_START = EventStreamQuery.builder().since("0").build();
-
-  @BeforeAll
-  static void start() throws Exception {
-    IdentityTest.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    IdentityTest.stop();
-  }
 
   static NewReport report(String text) {
     return NewReport.builder().category("street_light").description(text)

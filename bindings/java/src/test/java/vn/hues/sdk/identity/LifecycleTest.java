@@ -13,8 +13,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import vn.hues.sdk.ConflictException;
@@ -44,21 +42,11 @@ import vn.hues.sdk.testing.Sandbox;
  * approved, published and rated.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class LifecycleTest {
+class LifecycleTest extends SignedInSandbox {
   static final String TEXT = "Quán nhậu lấn chiếm vỉa hè, mở nhạc lớn sau 22 giờ — đường Trần Hưng Đạo, phường Đông Ba";
   static final String FIRST = "Công an phường đã lập biên bản vi phạm hành chính đối với chủ quán.";
   static final String REASON = "Đề nghị bổ sung biên bản vi phạm hành chính đã lập.";
   static final String SECOND = "Gửi kèm biên bản vi phạm hành chính số 12/BB-VPHC.";
-
-  @BeforeAll
-  static void start() throws Exception {
-    IdentityTest.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    IdentityTest.stop();
-  }
 
   static String etag(Report r) {
     return "\"" + r.getVersion() + "\"";

@@ -10,8 +10,6 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import vn.hues.sdk.HuesClient;
@@ -36,17 +34,7 @@ import vn.hues.sdk.model.TransitionNote;
  * holds only what this test did (issue 8), each role signed in through the sandbox.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class StatisticsTest {
-  @BeforeAll
-  static void start() throws Exception {
-    IdentityTest.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    IdentityTest.stop();
-  }
-
+class StatisticsTest extends SignedInSandbox {
   @Test
   void theIocDeclinesATransferAndCountsAFreshPeriod() throws Exception {
     try (OidcClient oidc = IdentityTest.oidc("hues-demo-app", "")) {

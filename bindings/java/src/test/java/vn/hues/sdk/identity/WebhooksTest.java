@@ -13,8 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import vn.hues.sdk.HuesClient;
@@ -53,18 +51,8 @@ import vn.hues.sdk.model.WebhookSecretRotation;
  * timestamp and a replay refused, and both signatures during a secret rotation.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class WebhooksTest {
+class WebhooksTest extends SignedInSandbox {
   static final String TEXT = "Cây đổ chắn ngang đường Lê Lợi sau bão, gần cầu Trường Tiền";
-
-  @BeforeAll
-  static void start() throws Exception {
-    IdentityTest.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    IdentityTest.stop();
-  }
 
   static NewReport report() {
     return NewReport.builder().category("urban_order").description(TEXT)
