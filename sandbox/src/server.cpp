@@ -668,7 +668,17 @@ class Server::Impl::Listener : public std::enable_shared_from_this<Listener> {
     if (conns.open.load() >= conns.cap) {
       paused_ = true;
       conns.paused = true;
-      if (conns.open.load() >= conns.cap) return conns.shed_one();
+      if (conns.open.load() >= conns.cap) {
+        conns.shed_one();
+        // Nothing may be sheddable yet (sessions just accepted are not listed idle before their
+        // first read starts), or the one picked went busy: look again shortly rather than wait
+        // for some connection's own timeout. A close meanwhile resumes at once (released).
+        retry_.expires_after(std::chrono::milliseconds(20));
+        retry_.async_wait([self = shared_from_this()](beast::error_code e) {
+          if (!e) self->resume();
+        });
+        return;
+      }
       // A connection closed meanwhile: go on, unless its release already posted resume().
       if (conns.paused.exchange(false)) resume();
       return;
