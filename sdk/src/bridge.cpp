@@ -758,6 +758,9 @@ void start_method(const std::shared_ptr<Object>& obj, const CallDesc& d, const j
     } else if (m == "cancel") {
       auto id = arg_str(a, "local_id");
       work = [outbox, id] { return json::value(outbox->cancel(id)); };
+    } else if (m == "retry") {
+      auto id = arg_str(a, "local_id");
+      work = [outbox, id] { return json::value(outbox->retry(id)); };
     } else if (m == "purge") {
       work = [outbox] { return json::value(outbox->purge()); };
     }

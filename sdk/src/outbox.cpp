@@ -636,6 +636,36 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
     return true;
   }
 
+  bool retry(const std::string& id) {
+    std::int64_t seq = seq_of(id);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      require_open();
+      if (seq < 0) throw_error(ErrorType::kNotFound, "no outbox item " + id, 0, "not_found", {}, "local_id");
+      Stmt s(db, "SELECT state FROM items WHERE seq=?");
+      s.bind(1, seq);
+      if (!s.step()) throw_error(ErrorType::kNotFound, "no outbox item " + id, 0, "not_found", {}, "local_id");
+      if (s.text(0) != "failed") return false;
+      // One transaction: the item is pending again with a fresh key and its unfinished media
+      // start over (their tus uploads were terminated when it failed), or nothing changed.
+      exec(db, "BEGIN IMMEDIATE");
+      try {
+        Stmt u(db,
+               "UPDATE items SET state='pending', attempts=0, last_error='', error_field='', idempotency_key=?, "
+               "updated_at=? WHERE seq=? AND state='failed'");
+        u.bind(1, internal::new_uuid4()).bind(2, utc_now()).bind(3, seq).run();
+        Stmt m(db, "UPDATE item_media SET tus_url='', uploaded=0 WHERE item_seq=? AND media_id=''");
+        m.bind(1, seq).run();
+        exec(db, "COMMIT");  // fsynced
+      } catch (...) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+      }
+    }
+    flush();
+    return true;
+  }
+
   std::int64_t purge() {
     std::vector<std::string> copies, urls;
     std::int64_t n;
@@ -1191,6 +1221,7 @@ OutboxItem Outbox::enqueue(const NewReport& report, const std::vector<OutboxMedi
 }
 OutboxItemList Outbox::items() const { return impl_->items(); }
 bool Outbox::cancel(const std::string& local_id) { return impl_->cancel(local_id); }
+bool Outbox::retry(const std::string& local_id) { return impl_->retry(local_id); }
 void Outbox::flush() { impl_->flush(); }
 std::int64_t Outbox::purge() { return impl_->purge(); }
 void Outbox::close() { impl_->close(); }

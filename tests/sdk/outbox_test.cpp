@@ -753,6 +753,65 @@ TEST_CASE("outbox: 5xx and 429 (Retry-After honoured) back off and deliver exact
   CHECK(posts[3].at - posts[2].at >= std::chrono::milliseconds(990));
 }
 
+// retry: a refusal the app can fix (here a 403 the first time) fails the item for good; retry
+// queues it again with a fresh Idempotency-Key and it is delivered once, with its photo, while
+// the items after it went on meanwhile. Retrying an item that is not failed is false.
+TEST_CASE("outbox: retry queues a failed item again with a new key; it is delivered once with its photo") {
+  TempDir dir;
+  const std::string word = tag();
+  std::atomic<bool> refuse{true};
+  hues_test::ScriptedRelay relay(sandbox().port(), [&](const std::string& req, int) -> std::optional<std::string> {
+    if (req.rfind("POST /v1/reports ", 0) != 0 || req.find("Bị từ chối lần đầu") == std::string::npos) return std::nullopt;
+    if (!refuse.exchange(false)) return std::nullopt;
+    return hues_test::http_response(403, R"({"error":{"code":"role_not_allowed","message":"not now"}})");
+  });
+  auto co = options_for(relay.url());
+  co.retry.max_attempts = 1;
+  hues::Client client(co);
+  auto events = std::make_shared<Events>();
+  hues::Outbox outbox(client, fast(dir.file("outbox.db"), events));
+  const std::string photo = dir.file("p.jpg");
+  const std::string bytes = hues_test::jpeg_head(40, 30, 3000);
+  write_file(photo, bytes);
+  auto refused = outbox.enqueue(new_report("Bị từ chối lần đầu " + word), {photo_at(photo)});
+  auto after = outbox.enqueue(new_report("Đi tiếp sau nó " + word));
+  REQUIRE(outbox.wait_idle(30000));
+  auto list = outbox.items();
+  REQUIRE(list.items.size() == 2);
+  REQUIRE(list.items[0].state == "failed");
+  CHECK(list.items[0].last_error.find("403") != std::string::npos);
+  CHECK(list.items[1].state == "delivered");
+  CHECK_FALSE(outbox.retry(after.local_id));  // delivered: not failed
+  CHECK_THROWS_AS(outbox.retry("obx_999999"), hues::NotFoundError);
+
+  REQUIRE(outbox.retry(refused.local_id));
+  REQUIRE(outbox.wait_idle(30000));
+  list = outbox.items();
+  REQUIRE(list.items[0].state == "delivered");
+  CHECK(list.items[0].attempts == 1);   // counted again from the retry
+  CHECK(list.items[0].last_error.empty());
+  CHECK_FALSE(outbox.retry(refused.local_id));
+  hues::Client reader(options_for(sandbox().url()));
+  auto held = reports_with(reader, word);
+  REQUIRE(held.size() == 2);  // each report once
+  CHECK(media_sha256(reader, list.items[0].report_id) == std::vector<std::string>{sha256_hex(bytes)});
+  // The retry went with another key than the refused attempt.
+  auto key_of = [](std::string h) {
+    for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    auto at = h.find("idempotency-key:");
+    return at == std::string::npos ? std::string() : h.substr(at, h.find("\r\n", at) - at);
+  };
+  std::vector<std::string> keys;
+  for (const auto& s : relay.seen())
+    if (s.head.rfind("POST /v1/reports ", 0) == 0) keys.push_back(key_of(s.head));
+  REQUIRE(keys.size() == 3);  // refused, the next item, the retry
+  CHECK_FALSE(keys[0].empty());
+  CHECK(keys[2] != keys[0]);
+  std::lock_guard<std::mutex> lock(events->mu);
+  CHECK(events->failed_items.size() == 1);
+  CHECK(events->delivered_items.size() == 2);
+}
+
 TEST_CASE("outbox: kill -9 between and within uploads: each report once, with exactly its photo, no upload twice") {
   TempDir dir;
   // A sandbox of its own: its finished media files are counted.

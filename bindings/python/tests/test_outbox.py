@@ -128,6 +128,18 @@ def test_a_refused_report_fails_once_and_the_queue_goes_on(tmp_path, sandbox):
         assert outbox.items().items[0].attempts == 1  # not retried
         assert [e.local_id for e in events.failed_items] == [bad.local_id]
         assert [e.local_id for e in events.delivered_items] == [good.local_id]
+        # retry (generated from the spec): a delivered item is not failed; the failed one is sent
+        # again (still refused here: the category stays unknown) and fails once more.
+        assert outbox.retry(good.local_id) is False
+        assert outbox.retry(bad.local_id) is True
+        assert outbox.wait_idle(30)
+        assert events.wait(1, 2)
+        again = outbox.items().items[0]
+        assert again.state == hues.OutboxItemState.FAILED and again.attempts == 1
+        assert [e.local_id for e in events.failed_items] == [bad.local_id, bad.local_id]
+        with pytest.raises(hues.NotFoundError) as e:
+            outbox.retry("obx_999999")
+        assert e.value.field == "local_id"
 
 
 def test_validation_cancel_reopen_and_file_mode(tmp_path):

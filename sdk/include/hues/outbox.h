@@ -84,6 +84,13 @@ class HUES_API Outbox {
   // true; false when it is sending, delivered or failed.
   // NotFoundError (field "local_id") when there is no such item.
   bool cancel(const std::string& local_id);
+  // Queues a failed item again (after the app fixed what refused it: a permission, the
+  // account, a file): it goes back to pending in its place in the order, with a new
+  // Idempotency-Key (the refused one may be remembered by the server with its refusal), its
+  // attempts and error cleared, and media whose upload did not finish starting over from its
+  // copy. True; false when it is not failed. NotFoundError (field "local_id") when there is
+  // no such item.
+  bool retry(const std::string& local_id);
   // Ends the current backoff wait: the sender tries the head item now.
   void flush();
   // Flushes, then waits until nothing is pending or sending (true) or timeout_ms passes
