@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "media.h"
 #include "oidc.h"  // ApiError
@@ -303,6 +305,102 @@ void media_hook(Media* media, const std::string& id, const fs::path& bin, const 
   if (offset_after >= m.known_length()) res.set("Hues-Media-Id", media->finish(id, bin.string(), m.owner, m.type, filetype));
 }
 
+// A PATCH's Upload-Checksum digest, computed on a thread of its own that trails the writes:
+// it reads back from the file what the receive path has written (the page cache has it), so
+// the connection's thread only writes, and the hash of one piece overlaps the receipt of the
+// next. advance() says how far the writes are; digest() waits for the rest.
+class TrailingDigest {
+ public:
+  TrailingDigest(const EVP_MD* md, const fs::path& bin, std::uint64_t start) : start_(start) {
+    ctx_ = EVP_MD_CTX_new();
+    fd_ = ::open(bin.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (!ctx_ || EVP_DigestInit_ex(ctx_, md, nullptr) != 1 || fd_ < 0) {
+      release();
+      throw std::runtime_error("cannot hash " + bin.string());
+    }
+    thread_ = std::thread([this] { run(); });
+  }
+  ~TrailingDigest() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      abandoned_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    release();
+  }
+  TrailingDigest(const TrailingDigest&) = delete;
+  TrailingDigest& operator=(const TrailingDigest&) = delete;
+
+  // The bytes [start, start + written) are in the file.
+  void advance(std::uint64_t written) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      written_ = written;
+    }
+    cv_.notify_one();
+  }
+  // The digest of the first `written` bytes (all there are); nullopt when they could not be
+  // read back. Once.
+  std::optional<std::string> digest(std::uint64_t written) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      written_ = written;
+      closing_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    if (failed_ || hashed_ != written) return std::nullopt;
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    EVP_DigestFinal_ex(ctx_, out, &n);
+    return std::string(reinterpret_cast<char*>(out), n);
+  }
+
+ private:
+  void run() {
+    std::string buf(256 << 10, '\0');
+    for (;;) {
+      std::uint64_t upto;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return abandoned_ || closing_ || written_ > hashed_; });
+        if (abandoned_) return;
+        upto = written_;
+        if (upto == hashed_) return;  // closing, and all of it hashed
+      }
+      while (hashed_ < upto) {
+        const ssize_t n = ::pread(fd_, buf.data(), std::min<std::uint64_t>(buf.size(), upto - hashed_),
+                                  static_cast<off_t>(start_ + hashed_));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          failed_ = true;
+          return;
+        }
+        EVP_DigestUpdate(ctx_, buf.data(), static_cast<std::size_t>(n));
+        hashed_ += static_cast<std::uint64_t>(n);
+      }
+    }
+  }
+  void release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    EVP_MD_CTX_free(ctx_);
+    ctx_ = nullptr;
+  }
+
+  const std::uint64_t start_;
+  EVP_MD_CTX* ctx_ = nullptr;
+  int fd_ = -1;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t written_ = 0;                 // under mu_
+  bool closing_ = false, abandoned_ = false;  // under mu_
+  std::uint64_t hashed_ = 0;                  // the thread's (digest() reads it after the join)
+  bool failed_ = false;                       // likewise
+};
+
 }  // namespace
 
 Uploads::Uploads(std::string dir, int ttl_seconds) : dir_(std::move(dir)), ttl_(std::max(1, ttl_seconds)) {
@@ -341,10 +439,7 @@ class PatchWrite final : public UploadPatch {
     write_private(pending_, std::to_string(start_));
     fd_ = ::open(bin_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd_ < 0) throw std::runtime_error("cannot open " + bin_.string());
-    if (checksum_) {
-      ctx_ = EVP_MD_CTX_new();
-      if (!ctx_ || EVP_DigestInit_ex(ctx_, checksum_->md, nullptr) != 1) throw std::runtime_error("EVP_DigestInit_ex");
-    }
+    if (checksum_) hash_ = std::make_unique<TrailingDigest>(checksum_->md, bin_, start_);
   }
   ~PatchWrite() override {
     try {
@@ -352,8 +447,8 @@ class PatchWrite final : public UploadPatch {
       finish(false, unused);
     } catch (...) {  // an interrupted PATCH has no one to answer
     }
+    hash_.reset();  // stops its thread
     if (fd_ >= 0) ::close(fd_);
-    EVP_MD_CTX_free(ctx_);
   }
 
   void write(std::string_view piece) override {
@@ -383,8 +478,8 @@ class PatchWrite final : public UploadPatch {
       }
       done += static_cast<std::size_t>(n);
     }
-    if (ctx_) EVP_DigestUpdate(ctx_, piece.data(), piece.size());
     written_ += piece.size();
+    if (hash_) hash_->advance(written_);
   }
 
   void finish(bool complete, Response& res) override {
@@ -407,10 +502,9 @@ class PatchWrite final : public UploadPatch {
     bool keep = complete || !checksum_;
     bool mismatch = false;
     if (complete && checksum_) {
-      unsigned char out[EVP_MAX_MD_SIZE];
-      unsigned n = 0;
-      EVP_DigestFinal_ex(ctx_, out, &n);
-      mismatch = !constant_time_equals(checksum_->expected, std::string_view(reinterpret_cast<char*>(out), n));
+      auto got = hash_->digest(written_);
+      if (!got) throw std::runtime_error("cannot read back " + bin_.string());
+      mismatch = !constant_time_equals(checksum_->expected, *got);
       keep = !mismatch;
     }
     const std::uint64_t end = keep ? start_ + written_ : start_;
@@ -464,7 +558,7 @@ class PatchWrite final : public UploadPatch {
   bool unbounded_ = false;                 // deferred and not declared: length_ is the type's limit
   std::optional<Checksum> checksum_;
   std::shared_ptr<Uploads::Active> active_;
-  EVP_MD_CTX* ctx_ = nullptr;
+  std::unique_ptr<TrailingDigest> hash_;  // with Upload-Checksum
   int fd_ = -1;
   bool done_ = false, failed_ = false;
 };
