@@ -9,13 +9,16 @@
 
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "media.h"
 #include "oidc.h"  // ApiError
@@ -43,7 +46,11 @@ namespace {
 namespace fs = std::filesystem;
 namespace http = boost::beast::http;
 
-constexpr const char* kExtensions = "creation,creation-with-upload,termination,checksum,expiration";
+constexpr const char* kExtensions =
+    "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration";
+
+// While an upload's length is deferred (creation-defer-length) it is unknown: never reached.
+constexpr std::uint64_t kUnknown = std::numeric_limits<std::uint64_t>::max();
 
 ApiError bad(std::string message) { return {400, "validation_error", std::move(message)}; }
 ApiError not_found(const std::string& id) { return {404, "not_found", "no upload with id '" + id + "'"}; }
@@ -176,9 +183,24 @@ bool valid_id(const std::string& id) {
 
 struct Meta {
   std::string owner, type, metadata;
-  std::uint64_t length = 0;
+  std::uint64_t length = 0;  // meaningless while deferred
+  bool deferred = false;     // Upload-Defer-Length: 1 and no Upload-Length yet
   std::int64_t expires = 0;
+  std::uint64_t known_length() const { return deferred ? kUnknown : length; }
 };
+
+std::uint64_t limit_of(const std::string& type) {
+  for (const auto& l : kMediaLimits)
+    if (type == l.type) return l.max_bytes;
+  return max_upload_size();
+}
+
+// 413: "<what> <n> bytes, over the <type> limit of <limit> bytes".
+ApiError over_limit(const std::string& what, std::uint64_t n, const std::string& type) {
+  return {413, "payload_too_large",
+          what + " " + std::to_string(n) + " bytes, over the " + type + " limit of " + std::to_string(limit_of(type)) +
+              " bytes"};
+}
 
 // Writes path with mode 0600 through a temporary file and a rename (never half written).
 void write_private(const fs::path& path, const std::string& data) {
@@ -195,7 +217,10 @@ void save(const fs::path& path, const Meta& m) {
   o["owner"] = m.owner;
   o["type"] = m.type;
   o["metadata"] = m.metadata;
-  o["length"] = m.length;
+  // A deferred length is "deferred": true and no "length" (files written before
+  // creation-defer-length have a length and no "deferred": they load as before).
+  if (m.deferred) o["deferred"] = true;
+  else o["length"] = m.length;
   o["expires"] = m.expires;
   write_private(path, boost::json::serialize(o));
 }
@@ -213,7 +238,9 @@ std::optional<Meta> load(const fs::path& path) {
   m.owner = std::string(o.at("owner").as_string());
   m.type = std::string(o.at("type").as_string());
   m.metadata = std::string(o.at("metadata").as_string());
-  m.length = o.at("length").to_number<std::uint64_t>();
+  const auto* deferred = o.if_contains("deferred");
+  m.deferred = deferred && deferred->is_bool() && deferred->as_bool();
+  if (!m.deferred) m.length = o.at("length").to_number<std::uint64_t>();
   m.expires = o.at("expires").to_number<std::int64_t>();
   return m;
 }
@@ -269,14 +296,110 @@ void media_hook(Media* media, const std::string& id, const fs::path& bin, const 
   const auto ft = meta.find("filetype");
   const std::string filetype = ft == meta.end() ? std::string() : ft->second;
   try {
-    media->check_head(bin.string(), offset_before, offset_after, m.length, m.type,
+    media->check_head(bin.string(), offset_before, offset_after, m.known_length(), m.type,
                       meta.count("type") ? "type" : "filetype", filetype);
   } catch (const ApiError&) {
     if (::truncate(bin.c_str(), static_cast<off_t>(offset_before)) != 0) { /* the next HEAD shows what is there */ }
     throw;
   }
-  if (offset_after >= m.length) res.set("Hues-Media-Id", media->finish(id, bin.string(), m.owner, m.type, filetype));
+  if (offset_after >= m.known_length()) res.set("Hues-Media-Id", media->finish(id, bin.string(), m.owner, m.type, filetype));
 }
+
+// A PATCH's Upload-Checksum digest, computed on a thread of its own that trails the writes:
+// it reads back from the file what the receive path has written (the page cache has it), so
+// the connection's thread only writes, and the hash of one piece overlaps the receipt of the
+// next. advance() says how far the writes are; digest() waits for the rest.
+class TrailingDigest {
+ public:
+  TrailingDigest(const EVP_MD* md, const fs::path& bin, std::uint64_t start) : start_(start) {
+    ctx_ = EVP_MD_CTX_new();
+    fd_ = ::open(bin.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (!ctx_ || EVP_DigestInit_ex(ctx_, md, nullptr) != 1 || fd_ < 0) {
+      release();
+      throw std::runtime_error("cannot hash " + bin.string());
+    }
+    thread_ = std::thread([this] { run(); });
+  }
+  ~TrailingDigest() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      abandoned_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    release();
+  }
+  TrailingDigest(const TrailingDigest&) = delete;
+  TrailingDigest& operator=(const TrailingDigest&) = delete;
+
+  // The bytes [start, start + written) are in the file.
+  void advance(std::uint64_t written) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      written_ = written;
+    }
+    cv_.notify_one();
+  }
+  // The digest of the first `written` bytes (all there are); nullopt when they could not be
+  // read back. Once.
+  std::optional<std::string> digest(std::uint64_t written) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      written_ = written;
+      closing_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    if (failed_ || hashed_ != written) return std::nullopt;
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    EVP_DigestFinal_ex(ctx_, out, &n);
+    return std::string(reinterpret_cast<char*>(out), n);
+  }
+
+ private:
+  void run() {
+    std::string buf(256 << 10, '\0');
+    for (;;) {
+      std::uint64_t upto;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return abandoned_ || closing_ || written_ > hashed_; });
+        if (abandoned_) return;
+        upto = written_;
+        if (upto == hashed_) return;  // closing, and all of it hashed
+      }
+      while (hashed_ < upto) {
+        const ssize_t n = ::pread(fd_, buf.data(), std::min<std::uint64_t>(buf.size(), upto - hashed_),
+                                  static_cast<off_t>(start_ + hashed_));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          failed_ = true;
+          return;
+        }
+        EVP_DigestUpdate(ctx_, buf.data(), static_cast<std::size_t>(n));
+        hashed_ += static_cast<std::uint64_t>(n);
+      }
+    }
+  }
+  void release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    EVP_MD_CTX_free(ctx_);
+    ctx_ = nullptr;
+  }
+
+  const std::uint64_t start_;
+  EVP_MD_CTX* ctx_ = nullptr;
+  int fd_ = -1;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t written_ = 0;                 // under mu_
+  bool closing_ = false, abandoned_ = false;  // under mu_
+  std::uint64_t hashed_ = 0;                  // the thread's (digest() reads it after the join)
+  bool failed_ = false;                       // likewise
+};
 
 }  // namespace
 
@@ -303,19 +426,20 @@ Uploads::Uploads(std::string dir, int ttl_seconds) : dir_(std::move(dir)), ttl_(
 // One PATCH's body, written piece by piece at the upload's offset as it arrives.
 class PatchWrite final : public UploadPatch {
  public:
+  // length: the upload's length, or while it is deferred the one this PATCH declares
+  // (declares) or else the media type's limit: no byte past it is kept.
   PatchWrite(Uploads& u, std::string id, std::string type, std::uint64_t start, std::uint64_t length,
-             std::optional<Checksum> checksum, std::shared_ptr<Uploads::Active> active)
+             std::optional<std::uint64_t> declares, bool deferred, std::optional<Checksum> checksum,
+             std::shared_ptr<Uploads::Active> active)
       : u_(u), id_(std::move(id)), type_(std::move(type)), start_(start), length_(length),
-        checksum_(std::move(checksum)), active_(std::move(active)) {
+        declares_(deferred ? declares : std::nullopt), checksum_(std::move(checksum)), active_(std::move(active)) {
+    unbounded_ = deferred && !declares_;
     bin_ = fs::path(u_.dir_) / (id_ + ".bin");
     pending_ = fs::path(u_.dir_) / (id_ + ".pending");
     write_private(pending_, std::to_string(start_));
     fd_ = ::open(bin_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd_ < 0) throw std::runtime_error("cannot open " + bin_.string());
-    if (checksum_) {
-      ctx_ = EVP_MD_CTX_new();
-      if (!ctx_ || EVP_DigestInit_ex(ctx_, checksum_->md, nullptr) != 1) throw std::runtime_error("EVP_DigestInit_ex");
-    }
+    if (checksum_) hash_ = std::make_unique<TrailingDigest>(checksum_->md, bin_, start_);
   }
   ~PatchWrite() override {
     try {
@@ -323,8 +447,8 @@ class PatchWrite final : public UploadPatch {
       finish(false, unused);
     } catch (...) {  // an interrupted PATCH has no one to answer
     }
+    hash_.reset();  // stops its thread
     if (fd_ >= 0) ::close(fd_);
-    EVP_MD_CTX_free(ctx_);
   }
 
   void write(std::string_view piece) override {
@@ -337,6 +461,10 @@ class PatchWrite final : public UploadPatch {
     if (written_ + piece.size() > length_ - start_) {
       failed_ = true;  // nothing of this chunk is kept
       cut(start_);
+      if (unbounded_)
+        throw ApiError{413, "payload_too_large",
+                       "the chunk would take the upload past the " + type_ + " limit of " + std::to_string(length_) +
+                           " bytes; it was discarded"};
       throw ApiError{413, "payload_too_large", "the chunk would take the upload past its Upload-Length; it was discarded"};
     }
     std::size_t done = 0;
@@ -350,8 +478,8 @@ class PatchWrite final : public UploadPatch {
       }
       done += static_cast<std::size_t>(n);
     }
-    if (ctx_) EVP_DigestUpdate(ctx_, piece.data(), piece.size());
     written_ += piece.size();
+    if (hash_) hash_->advance(written_);
   }
 
   void finish(bool complete, Response& res) override {
@@ -374,16 +502,22 @@ class PatchWrite final : public UploadPatch {
     bool keep = complete || !checksum_;
     bool mismatch = false;
     if (complete && checksum_) {
-      unsigned char out[EVP_MAX_MD_SIZE];
-      unsigned n = 0;
-      EVP_DigestFinal_ex(ctx_, out, &n);
-      mismatch = !constant_time_equals(checksum_->expected, std::string_view(reinterpret_cast<char*>(out), n));
+      auto got = hash_->digest(written_);
+      if (!got) throw std::runtime_error("cannot read back " + bin_.string());
+      mismatch = !constant_time_equals(checksum_->expected, *got);
       keep = !mismatch;
     }
     const std::uint64_t end = keep ? start_ + written_ : start_;
     const fs::path meta_path = fs::path(u_.dir_) / (id_ + ".meta");
     auto m = load(meta_path);
-    if (keep && end > start_ && m) {
+    // A deferred length this PATCH declares is set with its bytes (even none): a chunk that
+    // does not count (460, 415, cut off with a checksum) leaves the length deferred.
+    const bool declaring = keep && m && m->deferred && declares_ && end <= *declares_;
+    if (declaring) {
+      m->length = *declares_;
+      m->deferred = false;
+    }
+    if (keep && m && (end > start_ || declaring)) {
       try {
         // The chunk is written and its offset about to be committed: the one place where its
         // bytes are sniffed (media.h) and a whole upload becomes a media object.
@@ -398,14 +532,12 @@ class PatchWrite final : public UploadPatch {
     cut(end);
     fs::remove(pending_, ec);
     if (mismatch) throw checksum_mismatch();
-    if (m && end < m->length && end > start_) {  // sliding expiry: an upload in progress stays alive
-      m->expires = now() + u_.ttl_;
-      save(meta_path, *m);
-    }
+    if (m && end < m->known_length() && end > start_) m->expires = now() + u_.ttl_;  // sliding expiry
+    if (m && (declaring || (end < m->known_length() && end > start_))) save(meta_path, *m);
     if (!complete) return;
     res.result(http::status::no_content);
     res.set("Upload-Offset", std::to_string(end));
-    if (m && end < m->length) res.set("Upload-Expires", http_date(m->expires));
+    if (m && end < m->known_length()) res.set("Upload-Expires", http_date(m->expires));
   }
 
  private:
@@ -422,9 +554,11 @@ class PatchWrite final : public UploadPatch {
   std::string id_, type_;
   fs::path bin_, pending_;
   std::uint64_t start_, length_, written_ = 0;
+  std::optional<std::uint64_t> declares_;  // the Upload-Length this PATCH sets (a deferred length)
+  bool unbounded_ = false;                 // deferred and not declared: length_ is the type's limit
   std::optional<Checksum> checksum_;
   std::shared_ptr<Uploads::Active> active_;
-  EVP_MD_CTX* ctx_ = nullptr;
+  std::unique_ptr<TrailingDigest> hash_;  // with Upload-Checksum
   int fd_ = -1;
   bool done_ = false, failed_ = false;
 };
@@ -461,6 +595,11 @@ std::unique_ptr<UploadPatch> Uploads::start_patch(const Request& req, const std:
   if (off_h != req.end()) claimed = parse_u64(off_h->value());
   std::optional<std::uint64_t> declared;  // Content-Length; none for a chunked body
   if (auto cl = req.find(http::field::content_length); cl != req.end()) declared = parse_u64(cl->value());
+  std::optional<std::uint64_t> declares;  // creation-defer-length: the length, once known
+  if (auto len_h = req.find("Upload-Length"); len_h != req.end()) {
+    declares = parse_u64(len_h->value());
+    if (!declares) throw bad("Upload-Length must be a non-negative integer");
+  }
   auto checksum = checksum_of(req);
   std::lock_guard<std::mutex> lk(mu_);
   const fs::path meta_path = fs::path(dir_) / (id + ".meta"), bin = fs::path(dir_) / (id + ".bin");
@@ -468,17 +607,33 @@ std::unique_ptr<UploadPatch> Uploads::start_patch(const Request& req, const std:
   if (!m || m->owner != who) throw not_found(id);  // another caller's upload does not exist for them
   auto running = active_.find(id);
   const std::uint64_t offset = running != active_.end() ? running->second->start : size_of(bin);
-  if (offset < m->length && m->expires <= now()) throw ApiError{410, "gone", "the upload '" + id + "' expired"};
+  if (offset < m->known_length() && m->expires <= now()) throw ApiError{410, "gone", "the upload '" + id + "' expired"};
   if (off_h == req.end()) throw bad("Upload-Offset is required");
   if (!claimed) throw bad("Upload-Offset must be a non-negative integer");
   if (*claimed != offset)
     throw ApiError{409, "offset_mismatch",
                    "Upload-Offset " + std::to_string(*claimed) + " is not the upload's offset " + std::to_string(offset)};
-  if (declared && *declared > m->length - offset)
+  std::uint64_t bound = m->length;
+  if (m->deferred) {
+    bound = limit_of(m->type);
+    if (declares) {
+      if (*declares > bound) throw over_limit("Upload-Length", *declares, m->type);
+      if (*declares < offset)
+        throw bad("Upload-Length " + std::to_string(*declares) + " is less than the upload's offset " +
+                  std::to_string(offset));
+      bound = *declares;
+    }
+  } else if (declares && *declares != m->length) {
+    throw bad("the upload's Upload-Length is " + std::to_string(m->length) + "; once set it cannot change");
+  }
+  if (declared && *declared > bound - offset) {
+    if (m->deferred && !declares) throw over_limit("the upload with this chunk would be", offset + *declared, m->type);
     throw ApiError{413, "payload_too_large", "the chunk would take the upload past its Upload-Length"};
+  }
   auto active = std::make_shared<Active>();
   active->start = offset;
-  auto patch = std::make_unique<PatchWrite>(*this, id, m->type, offset, m->length, std::move(checksum), active);
+  auto patch = std::make_unique<PatchWrite>(*this, id, m->type, offset, bound, declares, m->deferred,
+                                            std::move(checksum), active);
   if (running != active_.end()) {  // the same offset: this PATCH takes over from the older one
     std::lock_guard<std::mutex> lk2(running->second->mu);
     running->second->superseded = true;
@@ -500,28 +655,33 @@ void Uploads::handle(const Request& req, Response& res, const std::vector<std::s
   const std::time_t t = now();
 
   if (segs.empty()) {  // creation (and creation-with-upload)
-    if (req.find("Upload-Defer-Length") != req.end())
-      throw bad("Upload-Defer-Length is not supported (no creation-defer-length): send Upload-Length");
+    // Upload-Length, or Upload-Defer-Length: 1 (creation-defer-length: the length comes
+    // with a later PATCH); exactly one of them.
     auto len_h = req.find("Upload-Length");
-    if (len_h == req.end()) throw bad("Upload-Length is required");
-    auto length = parse_u64(len_h->value());
-    if (!length) throw bad("Upload-Length must be a non-negative integer");
+    auto defer_h = req.find("Upload-Defer-Length");
+    const bool deferred = defer_h != req.end();
+    if (deferred && defer_h->value() != "1") throw bad("Upload-Defer-Length must be 1");
+    if (deferred && len_h != req.end()) throw bad("send Upload-Length or Upload-Defer-Length: 1, not both");
+    if (!deferred && len_h == req.end()) throw bad("Upload-Length (or Upload-Defer-Length: 1) is required");
+    std::optional<std::uint64_t> length;
+    if (!deferred) {
+      length = parse_u64(len_h->value());
+      if (!length) throw bad("Upload-Length must be a non-negative integer");
+    }
     Meta m;
     m.metadata = std::string(req["Upload-Metadata"]);
     m.type = media_type_of(parse_metadata(m.metadata));
-    for (const auto& l : kMediaLimits)
-      if (m.type == l.type && *length > l.max_bytes)
-        throw ApiError{413, "payload_too_large",
-                       "Upload-Length " + std::to_string(*length) + " exceeds the " + m.type + " limit of " +
-                           std::to_string(l.max_bytes) + " bytes"};
+    if (length && *length > limit_of(m.type)) throw over_limit("Upload-Length", *length, m.type);
     const std::string& body = req.body();
     if (!body.empty()) {
       require_octet_stream(req);
-      if (body.size() > *length) throw ApiError{413, "payload_too_large", "the body exceeds Upload-Length"};
+      if (length && body.size() > *length) throw ApiError{413, "payload_too_large", "the body exceeds Upload-Length"};
+      if (!length && body.size() > limit_of(m.type)) throw over_limit("the body is", body.size(), m.type);
       verify_checksum(req, body);
     }
     m.owner = who;
-    m.length = *length;
+    m.deferred = deferred;
+    m.length = length.value_or(0);
     m.expires = t + ttl_;
     const std::string id = random_id("upl_", 24);
     std::lock_guard<std::mutex> lk(mu_);
@@ -538,7 +698,7 @@ void Uploads::handle(const Request& req, Response& res, const std::vector<std::s
     res.result(http::status::created);
     res.set(http::field::location, base + "/v1/uploads/" + id);
     res.set("Upload-Offset", std::to_string(body.size()));
-    if (body.size() < m.length) res.set("Upload-Expires", http_date(m.expires));
+    if (body.size() < m.known_length()) res.set("Upload-Expires", http_date(m.expires));
     return;
   }
 
@@ -556,7 +716,7 @@ void Uploads::handle(const Request& req, Response& res, const std::vector<std::s
   if (!m || m->owner != who) throw not_found(id);  // another caller's upload does not exist for them
   auto running = active_.find(id);
   const std::uint64_t offset = running != active_.end() ? running->second->start : size_of(bin);
-  const bool complete = offset >= m->length;
+  const bool complete = offset >= m->known_length();
   if (!complete && m->expires <= t) throw ApiError{410, "gone", "the upload '" + id + "' expired"};
 
   if (method == http::verb::delete_) {
@@ -575,7 +735,8 @@ void Uploads::handle(const Request& req, Response& res, const std::vector<std::s
   // HEAD
   res.result(http::status::ok);
   res.set("Upload-Offset", std::to_string(offset));
-  res.set("Upload-Length", std::to_string(m->length));
+  if (m->deferred) res.set("Upload-Defer-Length", "1");  // until a PATCH declares the length
+  else res.set("Upload-Length", std::to_string(m->length));
   if (!m->metadata.empty()) res.set("Upload-Metadata", m->metadata);
   if (!complete) res.set("Upload-Expires", http_date(m->expires));
   if (complete && media_)
@@ -593,7 +754,7 @@ void Uploads::purge_expired() {
     auto m = load(e.path());
     fs::path bin = e.path();
     bin.replace_extension(".bin");
-    if (m && (size_of(bin) >= m->length || m->expires > t)) continue;
+    if (m && (size_of(bin) >= m->known_length() || m->expires > t)) continue;
     std::error_code ec2;
     fs::remove(bin, ec2);
     fs::remove(e.path(), ec2);

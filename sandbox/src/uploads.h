@@ -1,8 +1,18 @@
 // The sandbox as a tus 1.0.0 server at /v1/uploads (docs/openapi.yaml, tag Media): the core
-// protocol with the creation, creation-with-upload, termination, checksum (sha1, sha256) and
-// expiration extensions. Uploads live under DATA_DIR/uploads/ (0700): <id>.meta (JSON: owner,
-// length, metadata, media type, expiry) and <id>.bin (the bytes so far; its size is the
-// offset), both 0600. They survive a restart on the same data directory.
+// protocol with the creation, creation-with-upload, creation-defer-length, termination,
+// checksum (sha1, sha256) and expiration extensions. Uploads live under DATA_DIR/uploads/
+// (0700): <id>.meta (JSON: owner, length or "deferred": true, metadata, media type, expiry)
+// and <id>.bin (the bytes so far; its size is the offset), both 0600. They survive a restart
+// on the same data directory; a .meta written before creation-defer-length loads as before.
+//
+// creation-defer-length: a POST with Upload-Defer-Length: 1 (no other value) and no
+// Upload-Length makes an upload whose HEAD answers Upload-Defer-Length: 1 until a PATCH
+// carries Upload-Length (at least the offset; over the type's limit 413). The length is set
+// when that PATCH's bytes count, and from then on a PATCH with another Upload-Length is 400
+// (the same value is accepted). While the length is deferred the type's limit bounds the
+// bytes: a PATCH that would pass it is 413 and none of its bytes are kept. The upload is
+// complete (sniffed whole, its media object made) when its offset reaches the length, which
+// may be on an empty PATCH that only declares it.
 //
 // Upload-Metadata must name the media type: `type` (photo | audio | video | document) or a
 // `filetype` MIME type it follows from (image/* photo, audio/*, video/*, anything else

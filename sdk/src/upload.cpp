@@ -179,6 +179,19 @@ struct FileDescriptor {
   }
 };
 
+// The sha256 of a file's chunk [at, at + n), computed on the runtime's host executor (one task
+// per chunk, reading the file in 256 KiB pieces) while the previous chunk is on the wire, so
+// the PATCH that sends it need not hash first. The PATCH waits for it when it is not done yet.
+struct ChunkDigest {
+  std::int64_t at = 0, n = 0;
+  std::atomic<bool> abandoned{false};  // the run ended or went elsewhere: stop reading
+  std::mutex mu;
+  bool done = false;                // under mu
+  std::string digest;               // raw 32 bytes, once done without error
+  std::exception_ptr error;         // once done: the file could not be read, or abandoned
+  std::function<void()> waiter;     // under mu: the PATCH to resume once done
+};
+
 struct Discovery {
   bool known = false;
   bool defer_length = false;
@@ -235,6 +248,8 @@ struct Run : std::enable_shared_from_this<Run> {
   std::exception_ptr last_error;
   std::string media_id;
   std::atomic<bool> finished{false};
+  std::mutex ahead_mu;
+  std::shared_ptr<ChunkDigest> ahead;  // under ahead_mu: the next chunk's sha256, being computed
 
   internal::Runtime& rt() { return *up->core->runtime(); }
   bool streaming() const { return up->options.source != nullptr; }
@@ -269,6 +284,7 @@ struct Run : std::enable_shared_from_this<Run> {
   // Ends the run once: the store is told first (on the host chain), then the caller.
   void finish(std::exception_ptr error, UploadResult result = {}) {
     if (finished.exchange(true)) return;
+    abandon_digest();
     auto self = shared_from_this();
     up->host->post([self, error, result] {
       {
@@ -515,15 +531,18 @@ struct Run : std::enable_shared_from_this<Run> {
   // The request's body, the n bytes from `at`, with its Upload-Checksum where the server
   // takes one. A source's are the chunk buffer's; a file's are read piece by piece as the
   // transport sends them (HttpRequest::body_reader), so a chunk of any size costs no memory;
-  // its checksum is a pass over the same pieces first (the page cache has them then).
-  void set_body(HttpRequest& r, std::int64_t at, std::int64_t n) {
-    const bool sum = up->options.checksum && disc().checksum_sha256;
+  // its checksum (digest: computed ahead, ChunkDigest; else a pass over the same pieces
+  // first) is over the same bytes.
+  void set_body(HttpRequest& r, std::int64_t at, std::int64_t n, const std::string* digest = nullptr) {
+    const bool sum = sums();
     if (streaming()) {
       r.shared_body = up->chunk;
       if (sum) r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(internal::sha256(*up->chunk)));
       return;
     }
-    if (sum) {
+    if (sum && digest) {
+      r.set_header("Upload-Checksum", "sha256 " + internal::base64_encode(*digest));
+    } else if (sum) {
       internal::Sha256Stream hash;
       std::string piece(std::min<std::int64_t>(n, 256 << 10), '\0');
       for (std::int64_t done = 0; done < n;) {
@@ -654,7 +673,92 @@ struct Run : std::enable_shared_from_this<Run> {
     read_chunk(offset, [self](std::int64_t n) { self->send_patch(n); });
   }
 
+  bool sums() { return up->options.checksum && disc().checksum_sha256; }
+
+  // ---- a file chunk's sha256, ahead of its PATCH (ChunkDigest) ----
+
+  void abandon_digest() {
+    std::lock_guard<std::mutex> lock(ahead_mu);
+    if (ahead) ahead->abandoned = true;
+    ahead.reset();
+  }
+
+  // Starts hashing [at, at + n) on the host executor (unless that chunk's is already under way).
+  std::shared_ptr<ChunkDigest> digest_of(std::int64_t at, std::int64_t n) {
+    std::shared_ptr<ChunkDigest> d;
+    {
+      std::lock_guard<std::mutex> lock(ahead_mu);
+      if (ahead && ahead->at == at && ahead->n == n) return ahead;
+      if (ahead) ahead->abandoned = true;
+      d = ahead = std::make_shared<ChunkDigest>();
+      d->at = at;
+      d->n = n;
+    }
+    auto task = [d, fd = fd, path = file.path, cancel = call.cancel] {
+      internal::Sha256Stream hash;
+      std::exception_ptr error;
+      try {
+        std::string piece(static_cast<std::size_t>(std::min<std::int64_t>(d->n, 256 << 10)), '\0');
+        for (std::int64_t done = 0; done < d->n;) {
+          if (d->abandoned || (cancel && cancel->cancelled()))
+            throw_error(ErrorType::kCancelled, "the upload was cancelled", 0, "cancelled");
+          std::size_t got = fd->read(piece.data(), std::min<std::int64_t>(piece.size(), d->n - done), d->at + done, path);
+          hash.update(std::string_view(piece.data(), got));
+          done += static_cast<std::int64_t>(got);
+        }
+      } catch (...) {
+        error = std::current_exception();
+      }
+      std::function<void()> waiter;
+      {
+        std::lock_guard<std::mutex> lock(d->mu);
+        d->done = true;
+        d->error = error;
+        if (!error) d->digest = hash.finish();
+        waiter = std::move(d->waiter);
+      }
+      if (waiter) waiter();
+    };
+    if (!rt().host().post(task)) task();  // stopped: hash here (the send will fail as shut down)
+    return d;
+  }
+
+  // then(digest) on an I/O thread once d is done; fails the run if it could not be computed.
+  void when_digested(const std::shared_ptr<ChunkDigest>& d, std::function<void(const std::string&)> then) {
+    auto self = shared_from_this();
+    auto go = [self, d, then = std::move(then)] {
+      if (d->error) return self->fail(d->error);
+      then(d->digest);
+    };
+    {
+      std::lock_guard<std::mutex> lock(d->mu);
+      if (!d->done) {
+        d->waiter = [self, go] {
+          if (!self->rt().post(go)) self->fail(make_error(ErrorType::kCancelled, "the SDK was shut down", "shutdown"));
+        };
+        return;
+      }
+    }
+    go();
+  }
+
   void send_patch(std::int64_t n) {
+    if (!streaming() && n > 0 && sums()) {
+      // The chunk's sha256 (computed while the last chunk was on the wire, or now), then the
+      // PATCH; and the next chunk's is started as this one goes out.
+      auto self = shared_from_this();
+      return when_digested(digest_of(offset, n), [self, n](const std::string& digest) {
+        // Started before the send: its answer may start the next chunk's PATCH at once.
+        const std::int64_t next = self->offset + n, left = self->file.size - next;
+        if (left > 0) self->digest_of(next, std::min<std::int64_t>(self->up->options.chunk_size, left));
+        self->send_patch(n, &digest);
+      });
+    }
+    send_patch(n, nullptr);
+  }
+
+  // digest: the chunk's sha256 when already computed (a file's), else set_body makes it.
+  void send_patch(std::int64_t n, const std::string* digest) {
     HttpRequest r = request("PATCH", url);
     r.set_header("Upload-Offset", std::to_string(offset));
     r.set_header("Content-Type", "application/offset+octet-stream");
@@ -663,7 +767,7 @@ struct Run : std::enable_shared_from_this<Run> {
     if (declares) r.set_header("Upload-Length", std::to_string(file.size));
     if (n > 0) {
       try {
-        set_body(r, offset, n);
+        set_body(r, offset, n, digest);
       } catch (...) {
         return fail(std::current_exception());
       }

@@ -13,7 +13,10 @@ then pseudo-random bytes), then alternates rounds of:
   PATCH until streaming request bodies land (issue 9), so curl sends 8 MiB parts too (split
   before the clock starts); once it streams, --curl-chunk-mib 0 sends the whole file in one
   `curl -X PATCH -T`.
-Each upload is checked (the server's offset equals the size). Peak RSS: the SDK peaked at about
+Each upload is checked (the server's offset equals the size), then its files are removed from
+the sandbox's data directory. That directory is on tmpfs (/dev/shm, removed afterwards) unless
+--disk-data-dir: on disk, each 1 GiB upload is fdatasync'ed and its dirty pages are written
+back while the next upload runs, which skews the alternated pairs (docs/benchmarks.md). Peak RSS: the SDK peaked at about
 47 MiB with 4 MiB chunks while each chunk was a new buffer copied twice on its way out (glibc's
 dynamic mmap threshold kept the freed ones in its per-thread arenas); with one reused chunk
 buffer per upload, sent without a copy, a 1 GiB upload peaks at about 31 MiB (docs/benchmarks.md). Prints a Markdown table with
@@ -28,6 +31,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -65,6 +69,15 @@ def create(base: str, key: str, size: int) -> str:
         return r.headers["Location"]
 
 
+def clear_uploads(data_dir: str) -> None:
+    """Removes the finished uploads' bytes (<id>.bin and the media objects' hard links,
+    <media id>.content): on tmpfs they would otherwise hold every round's gigabyte in memory."""
+    d = os.path.join(data_dir, "uploads")
+    for name in os.listdir(d):
+        if name.endswith((".bin", ".content")):
+            os.remove(os.path.join(d, name))
+
+
 def run_sdk(bench: str, base: str, key: str, path: str, chunk: int, checksum: bool) -> dict:
     args = [bench, base, key, path, str(chunk)] + ([] if checksum else ["--no-checksum"])
     out = subprocess.run(args, check=True, stdout=subprocess.PIPE, text=True)
@@ -94,6 +107,8 @@ def main() -> None:
     ap.add_argument("--curl-chunk-mib", type=int, default=8, help="0: one PATCH of the whole file")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-checksum", action="store_true", help="the SDK sends no Upload-Checksum (curl sends none)")
+    ap.add_argument("--disk-data-dir", action="store_true",
+                    help="keep the sandbox's data directory on disk (default: tmpfs, /dev/shm)")
     a = ap.parse_args()
     size = a.size_mib * MiB
     with tempfile.TemporaryDirectory(prefix="hues-upload-bench-") as tmp:
@@ -108,7 +123,10 @@ def main() -> None:
                 with open(part, "wb") as p:
                     p.write(f.read(step))
                 parts.append((off, part))
-        sandbox, base, key = start_sandbox(a.sandbox, os.path.join(tmp, "data"))
+        on_tmpfs = not a.disk_data_dir and os.path.isdir("/dev/shm")
+        data_dir = tempfile.mkdtemp(prefix="hues-upload-bench-data-", dir="/dev/shm") if on_tmpfs \
+            else os.path.join(tmp, "data")
+        sandbox, base, key = start_sandbox(a.sandbox, data_dir)
         try:
             sdk_s, curl_s, hwm = [], [], []
             for _ in range(a.rounds):
@@ -116,19 +134,25 @@ def main() -> None:
                 assert head_offset(r["url"], key) == size
                 sdk_s.append(r["seconds"])
                 hwm.append(r["vm_hwm_kib"])
+                clear_uploads(data_dir)
                 s, url = run_curl(base, key, size, parts)
                 assert head_offset(url, key) == size
                 curl_s.append(s)
+                clear_uploads(data_dir)
         finally:
             sandbox.terminate()
             sandbox.wait(timeout=30)
+            if on_tmpfs:
+                shutil.rmtree(data_dir, ignore_errors=True)
     sdk, curl = statistics.median(sdk_s), statistics.median(curl_s)
     print(f"| upload of {a.size_mib} MiB | median s | MiB/s | peak RSS |")
     print("| --- | --- | --- | --- |")
     print(f"| SDK (C++ core, {a.chunk_mib} MiB chunks) | {sdk:.3f} | {a.size_mib / sdk:.1f} | {max(hwm) / 1024:.1f} MiB |")
     print(f"| curl -X PATCH -T ({'one PATCH' if not a.curl_chunk_mib else f'{a.curl_chunk_mib} MiB parts'}) "
           f"| {curl:.3f} | {a.size_mib / curl:.1f} | |")
-    print(f"\nthroughput SDK / curl: {curl / sdk:.2f}x  (rounds: {a.rounds})", file=sys.stdout)
+    print(f"\nthroughput SDK / curl: {curl / sdk:.2f}x  (rounds: {a.rounds}; sandbox data on "
+          f"{'tmpfs' if on_tmpfs else 'disk'}; per round SDK/curl: "
+          f"{', '.join(f'{c / s:.2f}' for s, c in zip(sdk_s, curl_s))})", file=sys.stdout)
 
 
 if __name__ == "__main__":

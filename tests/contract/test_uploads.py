@@ -1,6 +1,9 @@
 """The sandbox as a tus 1.0.0 server at /v1/uploads: core protocol, creation,
-creation-with-upload, termination, checksum and expiration, over plain HTTP (responses are
-checked against docs/openapi.yaml), and a third-party tus client (tuspy) uploading in chunks.
+creation-with-upload, creation-defer-length, termination, checksum and expiration, over plain
+HTTP (responses are checked against docs/openapi.yaml), and a third-party tus client (tuspy)
+uploading in chunks. tuspy (1.1) cannot upload a stream of unknown length (it always sends
+Upload-Length), so creation-defer-length is checked over raw HTTP the way tusd behaves: the
+length on the PATCH that knows it, 400 for a changed one.
 PATCH bodies stream to disk: one PATCH of 64 MiB in bounded memory, a dropped connection
 keeping what arrived, a newer PATCH taking over a stalled one."""
 
@@ -68,7 +71,7 @@ def test_options_advertises_the_server(api):
     r = api.call("OPTIONS", "/v1/uploads", key=None, expect=204)
     assert r.headers["Tus-Version"] == "1.0.0"
     assert set(r.headers["Tus-Extension"].split(",")) == {
-        "creation", "creation-with-upload", "termination", "checksum", "expiration"}
+        "creation", "creation-with-upload", "creation-defer-length", "termination", "checksum", "expiration"}
     assert r.headers["Tus-Checksum-Algorithm"] == "sha1,sha256"
     assert int(r.headers["Tus-Max-Size"]) == 2 * 1024 * MiB
     assert "Tus-Resumable" not in r.headers
@@ -284,10 +287,9 @@ def test_bad_requests_change_nothing(api):
     api.call("PATCH", path, raw=b"abc", content_type=OCTET, headers=TUS, expect=400).error("validation_error")
     patch(api, path, -1, b"abc", expect=400)
     assert head(api, path).headers["Upload-Offset"] == "0"
-    # Creation needs a length and a media type.
+    # Creation needs a length (or Upload-Defer-Length: 1) and a media type.
     api.call("POST", "/v1/uploads", headers={**TUS, "Upload-Metadata": meta(type="photo")}, expect=400)
-    api.call("POST", "/v1/uploads", headers={**TUS, "Upload-Defer-Length": "1", "Upload-Metadata": meta(type="photo")},
-             expect=400)
+    api.call("POST", "/v1/uploads", headers={**TUS, "Upload-Defer-Length": "1"}, expect=400)
     create(api, 10, filename="a.bin", expect=400)[1].error("validation_error")
     create(api, 10, type="executable", expect=400)
     create(api, 10, headers={"Upload-Metadata": "type !!!"}, expect=400)
@@ -427,3 +429,108 @@ def test_tuspy_uploads_in_one_large_chunk(api, sandbox, tmp_path):
     path = up.url[len(sandbox.url):]
     assert head(api, path).headers["Upload-Offset"] == str(len(data))
     assert stored(sandbox.data_dir, path) == data
+
+
+def create_deferred(api: Api, *, body: bytes | None = None, expect: int | None = 201, headers=None, **pairs):
+    h = {**TUS, "Upload-Defer-Length": "1", "Upload-Metadata": meta(**(pairs or {"type": "document"})),
+         **(headers or {})}
+    r = api.call("POST", "/v1/uploads", headers=h, raw=body, content_type=OCTET if body else None, expect=expect)
+    path = r.headers.get("Location", "")
+    return (path[path.index("/v1/uploads/"):] if path else ""), r
+
+
+def test_defer_length_creation_needs_exactly_upload_defer_length_1(api):
+    for v in ("0", "2", "true"):
+        create_deferred(api, headers={"Upload-Defer-Length": v}, expect=400)[1].error("validation_error")
+    create_deferred(api, headers={"Upload-Length": "10"}, expect=400)  # both
+    api.call("POST", "/v1/uploads", headers={**TUS, "Upload-Metadata": meta(type="document")},
+             expect=400).error("validation_error")  # neither
+
+
+def test_defer_length_upload_declares_its_length_with_the_last_chunk(api, sandbox):
+    data = padded(jpeg(), 200_000)
+    path, r = create_deferred(api, type="photo", filename="ảnh đê.jpg")
+    assert r.headers["Upload-Offset"] == "0" and "Upload-Expires" in r.headers
+    h = head(api, path)
+    assert h.headers["Upload-Defer-Length"] == "1" and "Upload-Length" not in h.headers
+    patch(api, path, 0, data[:120_000])
+    h = head(api, path)
+    assert (h.headers["Upload-Offset"], h.headers["Upload-Defer-Length"]) == ("120000", "1")
+    # Below the offset 400, over the photo limit 413: the length stays deferred.
+    patch(api, path, 120_000, data[120_000:], headers={"Upload-Length": "119999"}, expect=400)
+    patch(api, path, 120_000, data[120_000:], headers={"Upload-Length": str(25 * MiB + 1)},
+          expect=413).error("payload_too_large")
+    assert head(api, path).headers["Upload-Defer-Length"] == "1"
+    r = patch(api, path, 120_000, data[120_000:], headers={"Upload-Length": str(len(data))})
+    assert r.headers["Upload-Offset"] == str(len(data)) and "Upload-Expires" not in r.headers
+    media_id = r.headers["Hues-Media-Id"]
+    h = head(api, path)
+    assert h.headers["Upload-Length"] == str(len(data)) and "Upload-Defer-Length" not in h.headers
+    assert h.headers["Hues-Media-Id"] == media_id
+    m = api.call("GET", f"/v1/media/{media_id}").body
+    assert m["content_type"] == "image/jpeg" and m["size"] == len(data)
+    assert m["sha256"] == hashlib.sha256(data).hexdigest()
+    assert stored(sandbox.data_dir, path) == data
+    # Once set the length cannot change; the same value is no change.
+    patch(api, path, len(data), b"", headers={"Upload-Length": str(len(data) + 1)},
+          expect=400).error("validation_error")
+    patch(api, path, len(data), b"", headers={"Upload-Length": str(len(data))})
+
+
+def test_defer_length_on_an_empty_patch_after_every_byte(api, sandbox):
+    data = padded(wav(300), 50_000)
+    path, r = create_deferred(api, type="audio", body=data[:10_000])
+    assert r.headers["Upload-Offset"] == "10000"
+    r = patch(api, path, 10_000, data[10_000:], headers={"Upload-Checksum": digest("sha256", data[10_000:])})
+    assert "Hues-Media-Id" not in r.headers  # every byte, but the length is still unknown
+    r = patch(api, path, len(data), b"", headers={"Upload-Length": str(len(data))})
+    assert r.headers["Upload-Offset"] == str(len(data))
+    m = api.call("GET", f"/v1/media/{r.headers['Hues-Media-Id']}").body
+    assert m["content_type"] == "audio/wav" and m["duration_ms"] == 300
+    assert m["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_defer_length_a_chunk_that_does_not_count_leaves_it_deferred(api):
+    data = padded(mp4(), 40_000)
+    path, _ = create_deferred(api, type="video")
+    patch(api, path, 0, data, headers={"Upload-Length": str(len(data)), "Upload-Checksum": digest("sha1", b"x")},
+          expect=460)
+    patch(api, path, 0, padded(jpeg(), 40_000), headers={"Upload-Length": "40000"}, expect=415)
+    h = head(api, path)
+    assert (h.headers["Upload-Offset"], h.headers["Upload-Defer-Length"]) == ("0", "1")
+    patch(api, path, 0, data, headers={"Upload-Length": str(len(data))})
+
+
+def test_defer_length_the_type_limit_bounds_the_bytes(api, sandbox):
+    """While the length is unknown, the photo limit (25 MiB) is what a PATCH may not pass."""
+    data = padded(jpeg(), 25 * MiB - 10)
+    path, _ = create_deferred(api, type="photo")
+    patch(api, path, 0, data)
+    patch(api, path, len(data), b"x" * 11, expect=413).error("payload_too_large")  # Content-Length
+    r = requests.patch(api.base + path, data=iter([b"y" * 6, b"z" * 6]), timeout=30, headers={
+        **TUS, "X-Api-Key": api.api_key, "Content-Type": OCTET, "Upload-Offset": str(len(data))})
+    assert r.status_code == 413, r.text  # chunked, found once it goes past: none of it kept
+    h = head(api, path)
+    assert (h.headers["Upload-Offset"], h.headers["Upload-Defer-Length"]) == (str(len(data)), "1")
+    r = patch(api, path, len(data), b"w" * 10, headers={"Upload-Length": str(25 * MiB)})
+    assert r.headers["Upload-Offset"] == str(25 * MiB) and "Hues-Media-Id" in r.headers
+    assert hashlib.sha256(stored(sandbox.data_dir, path)).digest() == hashlib.sha256(data + b"w" * 10).digest()
+
+
+def test_defer_length_upload_survives_a_restart(spec, start_sandbox, tmp_path):
+    data = padded(jpeg(), 30_000)
+    sb = start_sandbox(str(tmp_path / "d"))
+    api = Api(spec, sb.url, api_key=sb.api_key)
+    path, _ = create_deferred(api, type="photo", body=data[:5_000])
+    api.close()
+    sb.stop()
+    sb2 = start_sandbox(str(tmp_path / "d"))
+    api = Api(spec, sb2.url, api_key=sb2.api_key)
+    try:
+        h = head(api, path)
+        assert (h.headers["Upload-Offset"], h.headers["Upload-Defer-Length"]) == ("5000", "1")
+        r = patch(api, path, 5_000, data[5_000:], headers={"Upload-Length": str(len(data))})
+        assert "Hues-Media-Id" in r.headers
+        assert stored(sb2.data_dir, path) == data
+    finally:
+        api.close()

@@ -284,8 +284,66 @@ public class UploadTests {
   }
 
   [Test]
+  public void AStreamOfUnknownLengthUploadsWithUploadDeferLength() {
+    // No size: the sandbox advertises creation-defer-length, so the SDK creates with
+    // Upload-Defer-Length: 1 and declares the length on the PATCH that finds the end (the
+    // short last chunk; for an exact multiple of the chunk size, an empty PATCH after it).
+    using (var client = NewClient()) {
+      foreach (var size in new[] {3 * MiB + 777, 2 * MiB}) {
+        var data = MakeFile(Path.Combine(dir, "u" + size + ".mp4"), size, 51);
+        var stream = new ForwardOnlyStream(data);
+        using (var up = new Upload(client, UploadMediaType.Video, source: stream, chunkSize: MiB)) {
+          var r = up.Start();
+          Assert.IsTrue(r.Complete);
+          Assert.That(r.Size, Is.EqualTo(size));
+          CollectionAssert.AreEqual(data, Stored(r.Url));
+          Assert.That(client.Media.Get(r.MediaId).Sha256, Is.EqualTo(Sha256Hex(data)));
+          Assert.That(stream.BytesRead, Is.EqualTo(size));
+        }
+      }
+    }
+  }
+
+  // A tus server's discovery without creation-defer-length: it answers every request (OPTIONS
+  // is all an upload that cannot start reaches) with 204 and Tus-Extension lacking it.
+  sealed class NoDeferServer : IDisposable {
+    readonly TcpListener listener = new TcpListener(IPAddress.Loopback, 0);
+    public readonly string Url;
+    public NoDeferServer() {
+      listener.Start();
+      Url = "http://127.0.0.1:" + ((IPEndPoint)listener.LocalEndpoint).Port;
+      new Thread(Serve) {IsBackground = true}.Start();
+    }
+    void Serve() {
+      try {
+        for (;;) {
+          var c = listener.AcceptTcpClient();
+          new Thread(() => {
+            using (c) {
+              var s = c.GetStream();
+              var head = new StringBuilder();
+              var buf = new byte[1];
+              try {
+                while (!head.ToString().EndsWith("\r\n\r\n") && s.Read(buf, 0, 1) == 1) head.Append((char)buf[0]);
+                var answer = Encoding.ASCII.GetBytes("HTTP/1.1 204 No Content\r\nTus-Version: 1.0.0\r\n" +
+                                                     "Tus-Extension: creation,termination,checksum\r\nConnection: close\r\n\r\n");
+                s.Write(answer, 0, answer.Length);
+              } catch (IOException) {
+              }
+            }
+          }) {IsBackground = true}.Start();
+        }
+      } catch (SocketException) {  // stopped
+      } catch (ObjectDisposedException) {
+      }
+    }
+    public void Dispose() { listener.Stop(); }
+  }
+
+  [Test]
   public void AStreamOfUnknownLengthNeedsDeferLengthOrASize() {
-    using (var client = NewClient())
+    using (var server = new NoDeferServer())
+    using (var client = NewClient(server.Url))
     using (var up = new Upload(client, UploadMediaType.Video, source: new ForwardOnlyStream(new byte[1000]))) {
       var e = Assert.Throws<ValidationException>(() => up.Start());
       Assert.That(e.Field, Is.EqualTo("source"));

@@ -326,11 +326,65 @@ def test_a_non_seekable_stream_resends_the_held_chunk_after_a_drop(sandbox, tmp_
         relay.close()
 
 
+@pytest.mark.parametrize("size", [3 * MiB + 777, 2 * MiB])  # a short last chunk; an exact multiple
+def test_a_pipe_of_unknown_length_uploads_with_upload_defer_length(sandbox, client, tmp_path, size):
+    """os.pipe()'s read end: no size, no seek. The sandbox advertises creation-defer-length, so
+    the SDK creates with Upload-Defer-Length: 1 and declares the length on the PATCH that finds
+    the end (the last chunk, or an empty PATCH after a whole one)."""
+    data = make_file(tmp_path / "p.mp4", size, 51)
+    r_fd, w_fd = os.pipe()
+
+    def feed():
+        with open(w_fd, "wb") as w:
+            for i in range(0, len(data), 64 * 1024):
+                w.write(data[i:i + 64 * 1024])
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    with open(r_fd, "rb", buffering=0) as pipe:
+        r = hues.Upload(client, "video", source=pipe, chunk_size=1 * MiB).start()
+    writer.join(10)
+    assert r.complete and r.size == len(data) and r.offset == len(data)
+    assert stored(sandbox, r.url) == data
+    assert client.media.get(r.media_id).sha256 == hashlib.sha256(data).hexdigest()
+
+
+class NoDeferServer:
+    """A tus server's discovery without creation-defer-length (OPTIONS only: nothing else is
+    reached by an upload that cannot start)."""
+
+    def __init__(self):
+        import http.server
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_OPTIONS(self):
+                self.send_response(204)
+                self.send_header("Tus-Version", "1.0.0")
+                self.send_header("Tus-Extension", "creation,termination,checksum")
+                self.send_header("Tus-Checksum-Algorithm", "sha256")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 def test_a_stream_of_unknown_length_needs_defer_length_or_size(sandbox, client):
-    stream = ForwardOnly(FTYP + bytes(1000))
-    with pytest.raises(hues.ValidationError) as e:
-        hues.Upload(client, "video", source=stream).start()  # the sandbox has no creation-defer-length
-    assert e.value.field == "source" and e.value.code == "length_required"
+    server = NoDeferServer()
+    try:
+        with hues.Client(base_url=server.url, api_key=sandbox.api_key, timeout=10) as c:
+            with pytest.raises(hues.ValidationError) as e:
+                hues.Upload(c, "video", source=ForwardOnly(FTYP + bytes(1000))).start()
+        assert e.value.field == "source" and e.value.code == "length_required"
+    finally:
+        server.close()
     with pytest.raises(hues.ValidationError) as e:
         hues.Upload(client, "video")
     assert e.value.field == "path"

@@ -315,12 +315,50 @@ class UploadTest extends SandboxTest {
   }
 
   @Test
+  void aStreamOfUnknownLengthUploadsWithUploadDeferLength() throws Exception {
+    // No size: the sandbox advertises creation-defer-length, so the SDK creates with
+    // Upload-Defer-Length: 1 and declares the length on the PATCH that finds the end (the
+    // short last chunk; for an exact multiple of the chunk size, an empty PATCH after it).
+    for (int size : new int[] {3 * MiB + 777, 2 * MiB}) {
+      byte[] data = makeFile(tmp.resolve("u" + size + ".mp4"), size, 51);
+      ForwardOnly stream = new ForwardOnly(data);
+      try (Upload up = new Upload(UploadConfig.builder().client(client).mediaType(UploadMediaType.VIDEO)
+          .source(stream).chunkSize(MiB).build())) {
+        UploadResult r = up.start();
+        assertTrue(r.getComplete());
+        assertEquals(size, r.getSize());
+        assertArrayEquals(data, stored(r.getUrl()));
+        assertEquals(sha256(data), client.media().get(r.getMediaId()).getSha256());
+        assertEquals(size, stream.bytesRead.get());
+      }
+    }
+  }
+
+  /** A tus server's discovery without creation-defer-length: OPTIONS is all an upload that cannot start reaches. */
+  static com.sun.net.httpserver.HttpServer noDeferServer() throws IOException {
+    var server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+    server.createContext("/", ex -> {
+      ex.getResponseHeaders().set("Tus-Version", "1.0.0");
+      ex.getResponseHeaders().set("Tus-Extension", "creation,termination,checksum");
+      ex.sendResponseHeaders("OPTIONS".equals(ex.getRequestMethod()) ? 204 : 405, -1);
+      ex.close();
+    });
+    server.start();
+    return server;
+  }
+
+  @Test
   void aStreamOfUnknownLengthNeedsDeferLengthOrASize() throws Exception {
-    try (Upload up = new Upload(UploadConfig.builder().client(client).mediaType(UploadMediaType.VIDEO)
-        .source(new ForwardOnly(new byte[1000])).build())) {
+    var server = noDeferServer();
+    try (HuesClient c = HuesClient.builder().baseUrl("http://127.0.0.1:" + server.getAddress().getPort())
+             .apiKey(sandbox.apiKey()).build();
+         Upload up = new Upload(UploadConfig.builder().client(c).mediaType(UploadMediaType.VIDEO)
+             .source(new ForwardOnly(new byte[1000])).build())) {
       ValidationException e = assertThrows(ValidationException.class, up::start);
       assertEquals("source", e.getField());
       assertEquals("length_required", e.getCode());
+    } finally {
+      server.stop(0);
     }
   }
 }
