@@ -614,18 +614,23 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
     core->send_async(std::move(del), call, [](std::exception_ptr, HttpResponse) {});
   }
 
+  // An item's state on disk; NotFoundError (field local_id) when there is none. Under mu.
+  std::string state_locked(const std::string& id, std::int64_t seq) {
+    require_open();
+    if (seq < 0) throw_error(ErrorType::kNotFound, "no outbox item " + id, 0, "not_found", {}, "local_id");
+    Stmt s(db, "SELECT state FROM items WHERE seq=?");
+    s.bind(1, seq);
+    if (!s.step()) throw_error(ErrorType::kNotFound, "no outbox item " + id, 0, "not_found", {}, "local_id");
+    return s.text(0);
+  }
+
   bool cancel(const std::string& id) {
     std::int64_t seq = seq_of(id);
     std::vector<std::string> copies, urls;
     std::shared_ptr<CancellationToken> running;
     {
       std::lock_guard<std::mutex> lock(mu);
-      require_open();
-      if (seq < 0) throw_error(ErrorType::kNotFound, "no outbox item " + id, 0, "not_found", {}, "local_id");
-      Stmt s(db, "SELECT state FROM items WHERE seq=?");
-      s.bind(1, seq);
-      if (!s.step()) throw_error(ErrorType::kNotFound, "no outbox item " + id, 0, "not_found", {}, "local_id");
-      if (s.text(0) != "pending") return false;
+      if (state_locked(id, seq) != "pending") return false;
       // Pending: not created yet (the sender marks an item `sending` under this lock before
       // its create goes out), though its media may be uploading: that upload is aborted.
       if (delete_items_locked("seq=? AND state='pending'", seq, copies, urls) == 0) return false;
@@ -640,12 +645,7 @@ struct Outbox::Impl : std::enable_shared_from_this<Outbox::Impl> {
     std::int64_t seq = seq_of(id);
     {
       std::lock_guard<std::mutex> lock(mu);
-      require_open();
-      if (seq < 0) throw_error(ErrorType::kNotFound, "no outbox item " + id, 0, "not_found", {}, "local_id");
-      Stmt s(db, "SELECT state FROM items WHERE seq=?");
-      s.bind(1, seq);
-      if (!s.step()) throw_error(ErrorType::kNotFound, "no outbox item " + id, 0, "not_found", {}, "local_id");
-      if (s.text(0) != "failed") return false;
+      if (state_locked(id, seq) != "failed") return false;
       // One transaction: the item is pending again with a fresh key and its unfinished media
       // start over (their tus uploads were terminated when it failed), or nothing changed.
       exec(db, "BEGIN IMMEDIATE");

@@ -29,12 +29,8 @@ TEST_CASE("media: the head of an upload is sniffed, a finished upload is a media
   Sandbox sb(options_with(-1, dir.path, 2));
   Client c(sb.port());
   c.connect();
-  const Headers key = {{"X-Api-Key", sb.api_key()}, {"Tus-Resumable", "1.0.0"}};
-  auto with = [&](Headers extra) {
-    Headers h = key;
-    h.insert(h.end(), extra.begin(), extra.end());
-    return h;
-  };
+  const Headers key = tus_headers(sb.api_key());
+  auto with = [&](const Headers& extra) { return tus_headers(sb.api_key(), extra); };
   const std::string octet = "application/offset+octet-stream";
   auto create = [&](const std::string& type, std::size_t length) {
     auto made = c.request(http::verb::post, "/v1/uploads", {},

@@ -48,6 +48,13 @@ class Sha256 {
 
 inline std::string sha256_b64(const std::string& data) { return b64(Sha256().add(data).raw()); }
 
+// A tus request's headers: the caller's API key and Tus-Resumable, then extra.
+inline Headers tus_headers(const std::string& api_key, const Headers& extra = {}) {
+  Headers h = {{"X-Api-Key", api_key}, {"Tus-Resumable", "1.0.0"}};
+  h.insert(h.end(), extra.begin(), extra.end());
+  return h;
+}
+
 inline std::string header(const Response& r, const char* name) {
   auto it = r.find(name);
   return it == r.end() ? std::string() : std::string(it->value());

@@ -20,12 +20,8 @@ TEST_CASE("tus core: offsets, conflicts, checksums and ownership on one connecti
   Sandbox sb(options_with(-1, dir.path, 2));
   Client c(sb.port());
   c.connect();
-  const Headers key = {{"X-Api-Key", sb.api_key()}, {"Tus-Resumable", "1.0.0"}};
-  auto with = [&](Headers extra) {
-    Headers h = key;
-    h.insert(h.end(), extra.begin(), extra.end());
-    return h;
-  };
+  const Headers key = tus_headers(sb.api_key());
+  auto with = [&](const Headers& extra) { return tus_headers(sb.api_key(), extra); };
   const std::string octet = "application/offset+octet-stream";
 
   auto opt = c.request(http::verb::options, "/v1/uploads");
@@ -188,12 +184,8 @@ TEST_CASE("tus creation-defer-length: the length comes with a PATCH, once, and t
   TempDir dir;
   Sandbox sb(options_with(-1, dir.path, 2));
   Client c(sb.port());
-  const Headers key = {{"X-Api-Key", sb.api_key()}, {"Tus-Resumable", "1.0.0"}};
-  auto with = [&](Headers extra) {
-    Headers h = key;
-    h.insert(h.end(), extra.begin(), extra.end());
-    return h;
-  };
+  const Headers key = tus_headers(sb.api_key());
+  auto with = [&](const Headers& extra) { return tus_headers(sb.api_key(), extra); };
   const std::string octet = "application/offset+octet-stream";
   auto patch = [&](const std::string& path, std::uint64_t off, std::string body, Headers extra = {}) {
     Headers h = with({{"Upload-Offset", std::to_string(off)}, {"Content-Type", octet}});
