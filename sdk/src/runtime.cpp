@@ -291,8 +291,9 @@ void Runtime::sync_wait(SyncWaiter& w, const std::function<void()>& start) {
   last_sync_slot = slot;
   current_sync_loop = this;
   current_sync_io_ = &io;
-  // start() runs here, outside the loop: what it posts (the call's first step) queues on the
-  // sync loop without waking anyone, and runs in the first run_one() below.
+  // start() runs here, outside the loop's run: the call's first steps run at once (up to the
+  // request's write; ClientCore::send_async), and what they leave for later (the read) queues
+  // on the sync loop without waking anyone, for the run_one() below.
   try {
     start();
   } catch (...) {  // wait_for's start does not throw; be safe

@@ -163,7 +163,10 @@ bool has_none_of(std::string_view s, std::string_view set) {
 }
 
 struct Connection {
-  explicit Connection(asio::io_context& io) : io(&io), plain(std::in_place, io) {}
+  // Reads ask the kernel for what the buffer can hold (Beast: its free capacity, at least 512
+  // bytes): room for a whole typical response takes it in one recv instead of several.
+  static constexpr std::size_t kReadBuffer = 16 << 10;
+  explicit Connection(asio::io_context& io) : io(&io), plain(std::in_place, io) { buffer.reserve(kReadBuffer); }
   asio::io_context* io;  // its socket's: only an attempt on the same io_context may use it
   std::optional<tcp::socket> plain;
   std::unique_ptr<ssl::stream<tcp::socket>> secure;
@@ -633,10 +636,34 @@ class Op : public std::enable_shared_from_this<Op> {
   void write() {
     phase_ = Phase::kWrite;
     arm(ctx_.deadline);
+    std::array<asio::const_buffer, 2> out{asio::buffer(wire_), request_.shared_body ? asio::buffer(*request_.shared_body)
+                                                                                    : asio::const_buffer()};
+    if (!conn_->secure) {
+      // Plain TCP: the request (nearly always a few hundred bytes into an empty send buffer)
+      // goes out now, in one non-blocking send, and the read starts at once; only what the
+      // kernel did not take waits for the socket, below. An async write would complete
+      // through the scheduler, one more turn (and epoll_wait) per request.
+      error_code ec;
+      auto& sock = *conn_->plain;
+      if (!sock.non_blocking()) sock.non_blocking(true, ec);
+      std::size_t n = ec ? 0 : sock.write_some(out, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+      if (ec) {
+        if (reused_) return stale();
+        return finish(classify_io_error(ec, "sending the request"));
+      }
+      if (n == asio::buffer_size(out)) {
+        if (request_.body_reader) return write_produced(0);
+        return written();
+      }
+      auto rest = beast::buffers_suffix<std::array<asio::const_buffer, 2>>(out);
+      rest.consume(n);
+      auto self = shared_from_this();
+      asio::async_write(sock, rest, on_strand(strand_, [self](error_code ec2, std::size_t) { self->on_written(ec2); }));
+      return;
+    }
     auto self = shared_from_this();
     conn_->with_stream([&](auto& stream) {
-      std::array<asio::const_buffer, 2> out{asio::buffer(wire_), request_.shared_body ? asio::buffer(*request_.shared_body)
-                                                                                      : asio::const_buffer()};
       asio::async_write(stream, out, on_strand(strand_, [self](error_code ec, std::size_t) {
         if (self->finished_) return;
         if (self->abort_error_) return self->finish(self->abort_error_);
@@ -646,6 +673,15 @@ class Op : public std::enable_shared_from_this<Op> {
         self->written();
       }));
     });
+  }
+
+  void on_written(error_code ec) {
+    if (finished_) return;
+    if (abort_error_) return finish(abort_error_);
+    if (ec && reused_) return stale();
+    if (ec) return finish(classify_io_error(ec, "sending the request"));
+    if (request_.body_reader) return write_produced(0);
+    written();
   }
 
   // Written: the caller may reuse its buffer, unless a stale connection could make us resend it.
@@ -1003,7 +1039,10 @@ void BeastTransport::send_async(HttpRequest request, AttemptContext ctx, Complet
   auto op = std::make_shared<Op>(shared_from_this(), internal::io_context_here(*runtime_), std::move(request),
                                 std::move(ctx), std::move(done));
   // From an I/O thread (the pipeline) this starts at once: a post would cost a scheduler round
-  // trip, often a wake-up of the other I/O thread. From any other thread it is a post.
+  // trip, often a wake-up of the other I/O thread. From any other thread it is a post. On a
+  // sync loop's thread it starts at once too, even outside the loop's run (the waiter starting
+  // its call): only that thread runs the loop, so nothing of this attempt can run meanwhile.
+  if (runtime_->in_sync_loop()) return op->start();
   asio::dispatch(op->strand(), [op] { op->start(); });
 }
 
