@@ -139,8 +139,8 @@ Endpoint parse_request_endpoint(const std::string& url) {
   if (rest_at != std::string::npos && url[rest_at] == '/' && url.find('#', rest_at) == std::string::npos) {
     std::string_view prefix(url.data(), rest_at), rest(url.data() + rest_at, url.size() - rest_at);
     if (!last.prefix.empty() && prefix == last.prefix && is_origin_form(rest)) {
-      Endpoint e = last.endpoint;
-      e.target.assign(rest.data(), rest.size());
+      const Endpoint& l = last.endpoint;
+      Endpoint e{l.scheme, l.host, l.port, l.userinfo, std::string(rest), l.pool_key, l.host_header};
       return e;
     }
     Endpoint e = parse_endpoint(url, "url");
@@ -348,7 +348,9 @@ class Deadlines : public std::enable_shared_from_this<Deadlines> {
   std::shared_ptr<internal::Timer> timer_;
 };
 
-class BeastTransport final : public Transport, public std::enable_shared_from_this<BeastTransport> {
+class BeastTransport final : public Transport,
+                             public internal::InPlaceTransport,
+                             public std::enable_shared_from_this<BeastTransport> {
  public:
   BeastTransport(const ClientOptions& options, std::shared_ptr<internal::Runtime> runtime)
       : runtime_(std::move(runtime)),
@@ -384,6 +386,8 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
   }
 
   void send_async(HttpRequest request, AttemptContext ctx, Completion done) override;
+  void send_in_place(const HttpRequest& request, AttemptContext ctx, Completion done) override;
+  const internal::Runtime* runtime() const override { return runtime_.get(); }
 
   // What acquire() found for an attempt.
   enum class Slot { kIdle, kNew, kQueued, kFull };
@@ -452,24 +456,33 @@ class Op : public std::enable_shared_from_this<Op> {
 
   // io: where the attempt runs, the I/O threads' io_context or a sync waiter's loop; its
   // connections come from (and go back to) that io_context's pool.
-  Op(std::shared_ptr<BeastTransport> t, asio::io_context& io, HttpRequest req, AttemptContext c,
-     Transport::Completion d)
-      : transport_(std::move(t)), io_(io), strand_(asio::make_strand(io)),
-        request_(std::move(req)), ctx_(std::move(c)), done_(std::move(d)) {}
+  Op(std::shared_ptr<BeastTransport> t, asio::io_context& io, AttemptContext c, Transport::Completion d)
+      : transport_(std::move(t)), io_(io), strand_(asio::make_strand(io)), ctx_(std::move(c)), done_(std::move(d)) {}
 
   const Strand& strand() const { return strand_; }
   asio::io_context& io() const { return io_; }
 
+  // Reads the request in place, before start(): its target and its bytes on the wire, and of
+  // the rest only what the attempt still needs (a shared or produced body, whether it may be
+  // resent). A request that cannot be sent fails in start().
+  void prepare(const HttpRequest& request) {
+    try {
+      target_ = parse_request_endpoint(request.url);
+      wire_ = transport_->serialize(target_, request);
+    } catch (...) {
+      prepare_error_ = std::current_exception();
+    }
+    request_.method = request.method;
+    request_.shared_body = request.shared_body;
+    request_.body_reader = request.body_reader;
+    request_.body_length = request.body_length;
+    retry_safe_ = internal::is_retry_safe(request);
+  }
+
   void start() {
     if (ctx_.cancel && ctx_.cancel->cancelled()) return finish(cancelled_error());
-    try {
-      target_ = parse_request_endpoint(request_.url);
-      wire_ = transport_->serialize(target_, request_);
-      std::string().swap(request_.body);  // wire_ holds it now: one copy of a large body, not two
-    } catch (...) {
-      return finish(std::current_exception());
-    }
-    key_ = target_.pool_key;
+    if (prepare_error_) return finish(prepare_error_);
+    key_ = std::move(target_.pool_key);
     if (ctx_.cancel) {
       std::weak_ptr<Op> weak = shared_from_this();
       // Runs under the token's lock: only post, never touch the socket from here.
@@ -686,7 +699,7 @@ class Op : public std::enable_shared_from_this<Op> {
 
   // Written: the caller may reuse its buffer, unless a stale connection could make us resend it.
   void written() {
-    if (!internal::is_retry_safe(request_)) {
+    if (!retry_safe_) {
       request_.shared_body.reset();
       request_.body_reader = nullptr;
     }
@@ -841,7 +854,7 @@ class Op : public std::enable_shared_from_this<Op> {
   // A reused keep-alive connection turned out closed by the server before it answered
   // anything: resend once on a fresh connection when that is safe.
   void stale() {
-    if (!internal::is_retry_safe(request_))
+    if (!retry_safe_)
       return finish(transport_error(ErrorType::kConnection, "connection_reset",
                                     "the server closed a kept-alive connection", true));
     conn_.reset();
@@ -953,7 +966,9 @@ class Op : public std::enable_shared_from_this<Op> {
   Strand strand_;
   std::optional<tcp::resolver> resolver_;
   std::optional<Deadlines::Key> deadline_key_;
-  HttpRequest request_;
+  HttpRequest request_;  // what prepare() kept: the method and a shared or produced body
+  std::exception_ptr prepare_error_;
+  bool retry_safe_ = false;
   AttemptContext ctx_;
   Transport::Completion done_;
   Endpoint target_;
@@ -1035,9 +1050,14 @@ void Deadlines::on_timer(std::uint64_t gen) {
 }
 
 void BeastTransport::send_async(HttpRequest request, AttemptContext ctx, Completion done) {
+  send_in_place(request, std::move(ctx), std::move(done));
+}
+
+void BeastTransport::send_in_place(const HttpRequest& request, AttemptContext ctx, Completion done) {
   if (runtime_->stopping()) return done(cancelled_error(), {});
-  auto op = std::make_shared<Op>(shared_from_this(), internal::io_context_here(*runtime_), std::move(request),
-                                std::move(ctx), std::move(done));
+  auto op = std::make_shared<Op>(shared_from_this(), internal::io_context_here(*runtime_), std::move(ctx),
+                                std::move(done));
+  op->prepare(request);
   // From an I/O thread (the pipeline) this starts at once: a post would cost a scheduler round
   // trip, often a wake-up of the other I/O thread. From any other thread it is a post. On a
   // sync loop's thread it starts at once too, even outside the loop's run (the waiter starting
