@@ -472,7 +472,7 @@ class Op : public std::enable_shared_from_this<Op> {
     } catch (...) {
       prepare_error_ = std::current_exception();
     }
-    request_.method = request.method;
+    head_ = request.method == "HEAD";
     request_.shared_body = request.shared_body;
     request_.body_reader = request.body_reader;
     request_.body_length = request.body_length;
@@ -547,8 +547,8 @@ class Op : public std::enable_shared_from_this<Op> {
     }
     phase_ = Phase::kResolving;
     auto self = shared_from_this();
-    resolver_.emplace(strand_);  // only when a name must be resolved: most attempts reuse a connection
-    resolver_->async_resolve(hop.host, hop.port,
+    rare().resolver.emplace(strand_);  // only when a name must be resolved: most attempts reuse a connection
+    rare_->resolver->async_resolve(hop.host, hop.port,
                             on_strand(strand_, [self](error_code rec, tcp::resolver::results_type results) {
                               if (self->finished_) return;
                               if (self->abort_error_) return self->finish(self->abort_error_);
@@ -584,18 +584,20 @@ class Op : public std::enable_shared_from_this<Op> {
   void open_tunnel() {
     phase_ = Phase::kTunnel;
     const auto& proxy = *transport_->proxy();
-    connect_req_.emplace(http::verb::connect, target_.authority(), 11);
-    connect_req_->set(http::field::host, target_.authority());
+    auto& connect_req = rare().connect_req;
+    connect_req.emplace(http::verb::connect, target_.authority(), 11);
+    connect_req->set(http::field::host, target_.authority());
     if (!proxy.userinfo.empty())
-      connect_req_->set(http::field::proxy_authorization, "Basic " + internal::base64_encode(proxy.userinfo));
+      connect_req->set(http::field::proxy_authorization, "Basic " + internal::base64_encode(proxy.userinfo));
     auto self = shared_from_this();
-    http::async_write(*conn_->plain, *connect_req_, on_strand(strand_, [self](error_code ec, std::size_t) {
+    http::async_write(*conn_->plain, *connect_req, on_strand(strand_, [self](error_code ec, std::size_t) {
       if (self->finished_) return;
       if (self->abort_error_) return self->finish(self->abort_error_);
       if (ec) return self->finish(transport_error(ErrorType::kConnection, "proxy_failed", "proxy tunnel failed: " + ec.message(), true));
-      self->connect_parser_.emplace();
-      self->connect_parser_->skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts right after
-      http::async_read(*self->conn_->plain, self->conn_->buffer, *self->connect_parser_,
+      auto& connect_parser = self->rare_->connect_parser;
+      connect_parser.emplace();
+      connect_parser->skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts right after
+      http::async_read(*self->conn_->plain, self->conn_->buffer, *connect_parser,
                        on_strand(self->strand_, [self](error_code ec2, std::size_t) { self->on_tunnel(ec2); }));
     }));
   }
@@ -604,7 +606,7 @@ class Op : public std::enable_shared_from_this<Op> {
     if (finished_) return;
     if (abort_error_) return finish(abort_error_);
     if (ec) return finish(transport_error(ErrorType::kConnection, "proxy_failed", "proxy tunnel failed: " + ec.message(), true));
-    unsigned status = connect_parser_->get().result_int();
+    unsigned status = rare_->connect_parser->get().result_int();
     if (status == 407)
       return finish(transport_error(ErrorType::kConnection, "proxy_auth_required",
                                     "the proxy requires (other) credentials", false));
@@ -739,7 +741,7 @@ class Op : public std::enable_shared_from_this<Op> {
     parser_->body_limit(transport_->max_response_bytes());
     parser_->get().body().limit = transport_->max_response_bytes();
     parser_->header_limit(64 * 1024);
-    if (request_.method == "HEAD") parser_->skip(true);
+    if (head_) parser_->skip(true);
     auto self = shared_from_this();
     if (ctx_.stream) {  // the head first: a 2xx body goes to the stream as it arrives
       parser_->body_limit(boost::none);
@@ -950,7 +952,7 @@ class Op : public std::enable_shared_from_this<Op> {
     auto keep = std::move(paused_self_);
     if (deadline_key_) transport_->deadlines().remove(*deadline_key_);
     deadline_key_.reset();
-    if (resolver_) resolver_->cancel();
+    if (rare_ && rare_->resolver) rare_->resolver->cancel();
     if (ctx_.cancel && cancel_id_) ctx_.cancel->remove_callback(cancel_id_);
     if (has_slot_) {
       has_slot_ = false;
@@ -964,11 +966,28 @@ class Op : public std::enable_shared_from_this<Op> {
   std::shared_ptr<BeastTransport> transport_;
   asio::io_context& io_;
   Strand strand_;
-  std::optional<tcp::resolver> resolver_;
+  // What only some attempts need (a name to resolve, a proxy tunnel), apart: an Op small
+  // enough for the allocator's per-thread cache is cheaper to make and free.
+  struct Rare {
+    std::optional<tcp::resolver> resolver;
+    std::optional<http::request<http::empty_body>> connect_req;
+    std::optional<http::response_parser<http::empty_body>> connect_parser;
+  };
+  Rare& rare() {
+    if (!rare_) rare_ = std::make_unique<Rare>();
+    return *rare_;
+  }
+  std::unique_ptr<Rare> rare_;
   std::optional<Deadlines::Key> deadline_key_;
-  HttpRequest request_;  // what prepare() kept: the method and a shared or produced body
+  // What prepare() kept of the request: a shared or produced body.
+  struct Body {
+    std::shared_ptr<const std::string> shared_body;
+    std::function<std::size_t(std::int64_t, char*, std::size_t)> body_reader;
+    std::int64_t body_length = 0;
+  } request_;
   std::exception_ptr prepare_error_;
   bool retry_safe_ = false;
+  bool head_ = false;
   AttemptContext ctx_;
   Transport::Completion done_;
   Endpoint target_;
@@ -977,8 +996,6 @@ class Op : public std::enable_shared_from_this<Op> {
   std::unique_ptr<char[]> piece_;  // write_produced's buffer, while it writes
   std::unique_ptr<Connection> conn_;
   std::optional<http::response_parser<BoundedStringBody>> parser_;
-  std::optional<http::request<http::empty_body>> connect_req_;
-  std::optional<http::response_parser<http::empty_body>> connect_parser_;
   Phase phase_ = Phase::kStart;
   std::exception_ptr abort_error_;
   std::uint64_t cancel_id_ = 0;
