@@ -1,9 +1,9 @@
 // The default transport: Boost.Beast over TCP or TLS (OpenSSL), with a keep-alive pool,
 // fully asynchronous on the runtime's I/O threads.
 //
-// Each attempt is an Op with its own strand: its socket operations, its deadline timer and
-// its cancel all run there, so a timeout or a cancel is just "close the socket" and the
-// pending operation ends at once. A host's pool caps connections; further attempts wait in
+// Each attempt is an Op with its own strand (on a sync loop, the loop's one, which only one
+// thread runs): its socket operations, its deadline timer and its cancel all run there, so a
+// timeout or a cancel is just "close the socket" and the pending operation ends at once. A host's pool caps connections; further attempts wait in
 // a bounded queue and take over a connection (or its slot) when one is released.
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -456,8 +456,9 @@ class Op : public std::enable_shared_from_this<Op> {
 
   // io: where the attempt runs, the I/O threads' io_context or a sync waiter's loop; its
   // connections come from (and go back to) that io_context's pool.
-  Op(std::shared_ptr<BeastTransport> t, asio::io_context& io, AttemptContext c, Transport::Completion d)
-      : transport_(std::move(t)), io_(io), strand_(asio::make_strand(io)), ctx_(std::move(c)), done_(std::move(d)) {}
+  // strand: the sync loop's (internal::current_sync_strand) for an attempt there, else its own.
+  Op(std::shared_ptr<BeastTransport> t, asio::io_context& io, Strand strand, AttemptContext c, Transport::Completion d)
+      : transport_(std::move(t)), io_(io), strand_(std::move(strand)), ctx_(std::move(c)), done_(std::move(d)) {}
 
   const Strand& strand() const { return strand_; }
   asio::io_context& io() const { return io_; }
@@ -1072,14 +1073,16 @@ void BeastTransport::send_async(HttpRequest request, AttemptContext ctx, Complet
 
 void BeastTransport::send_in_place(const HttpRequest& request, AttemptContext ctx, Completion done) {
   if (runtime_->stopping()) return done(cancelled_error(), {});
-  auto op = std::make_shared<Op>(shared_from_this(), internal::io_context_here(*runtime_), std::move(ctx),
-                                std::move(done));
+  bool local = runtime_->in_sync_loop();
+  auto& io = internal::io_context_here(*runtime_);
+  auto op = std::make_shared<Op>(shared_from_this(), io, local ? internal::current_sync_strand() : asio::make_strand(io),
+                                std::move(ctx), std::move(done));
   op->prepare(request);
   // From an I/O thread (the pipeline) this starts at once: a post would cost a scheduler round
   // trip, often a wake-up of the other I/O thread. From any other thread it is a post. On a
   // sync loop's thread it starts at once too, even outside the loop's run (the waiter starting
   // its call): only that thread runs the loop, so nothing of this attempt can run meanwhile.
-  if (runtime_->in_sync_loop()) return op->start();
+  if (local) return op->start();
   asio::dispatch(op->strand(), [op] { op->start(); });
 }
 
