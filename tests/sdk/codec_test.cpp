@@ -261,6 +261,13 @@ TEST_CASE("the streaming decoder gives what the document decoder gives, or leave
     CHECK(via_stream<hues::Report>(text) == via_document<hues::Report>(text));
   }
   CHECK(via_document<hues::Report>(R"({"id":"a","id":"b"})").find("\"id\":\"b\"") != std::string::npos);
+  // A null member is absent, so a later value of it is no duplicate; an earlier one is.
+  for (std::string text : {R"({"id":null,"id":"b"})", R"({"id":"b","id":null})", R"({"reporter":null})"}) {
+    CAPTURE(text);
+    CHECK(via_stream<hues::Report>(text) == via_document<hues::Report>(text));
+  }
+  CHECK(streams<hues::Report>(R"({"id":null,"id":"b"})"));
+  CHECK_FALSE(streams<hues::Report>(R"({"id":"b","id":null})"));
 
   // A list's member: streamed when it is there, the document's error when it is not.
   std::vector<hues::Report> items;
