@@ -217,7 +217,15 @@ void ClientCore::send_async(HttpRequest request, const CallOptions& call, std::s
       if (fired) completion->complete(make_error(ErrorType::kTimeout, "the call's deadline passed", "deadline_exceeded", true), {});
     }));
     auto pipeline = pipeline_;
-    // On a sync waiter's thread this queues on its sync loop (see Runtime::sync_wait).
+    // On a sync waiter's thread the call starts here, on its sync loop (see Runtime::sync_wait),
+    // as the first handler of that loop would have run it: the waiter writes the request before
+    // it first waits, with no scheduler turn in between. Elsewhere it is posted to the I/O threads.
+    if (runtime_->in_sync_loop()) {
+      pipeline->send(state, [completion](std::exception_ptr error, HttpResponse response) {
+        completion->complete(error, std::move(response));
+      });
+      return;
+    }
     bool posted = runtime_->post_local([pipeline, state, completion] {
       pipeline->send(state, [completion](std::exception_ptr error, HttpResponse response) {
         completion->complete(error, std::move(response));

@@ -45,6 +45,7 @@ std::uint64_t CancellationToken::add_callback(std::function<void()> fn) {
     fn();
     return 0;
   }
+  if (callbacks_.empty()) callbacks_.reserve(4);  // a call registers two or three: one allocation, not three
   callbacks_.emplace_back(next_id_, std::move(fn));
   return next_id_++;
 }

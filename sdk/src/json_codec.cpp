@@ -150,6 +150,20 @@ void read_json(const boost::json::value& in, bool& v, const std::string& path) {
 
 namespace {
 
+// A JSON number's text as the nearest double (Boost.JSON's own conversion can be one ULP off).
+bool exact_double(std::string_view number, double& d) {
+  auto res = std::from_chars(number.data(), number.data() + number.size(), d);
+  if (res.ec == std::errc::result_out_of_range) {
+    // Like Boost: underflow (1e-400) is a signed zero, overflow (1e999) an infinity that the
+    // model readers then refuse.
+    const bool neg = number[0] == '-';
+    const bool tiny = number.find("e-") != std::string::npos || number.find("E-") != std::string::npos;
+    d = tiny ? (neg ? -0.0 : 0.0) : (neg ? -1 : 1) * std::numeric_limits<double>::infinity();
+    return true;
+  }
+  return res.ec == std::errc() && res.ptr == number.data() + number.size();
+}
+
 // Builds a value like boost::json::parser, but converts doubles from their text.
 struct ExactHandler {
   static constexpr std::size_t max_object_size = std::size_t(-1);
@@ -179,14 +193,7 @@ struct ExactHandler {
   bool on_double(double, boost::json::string_view s, boost::system::error_code& ec) {
     number.append(s.data(), s.size());
     double d = 0;
-    auto res = std::from_chars(number.data(), number.data() + number.size(), d);
-    if (res.ec == std::errc::result_out_of_range) {
-      // Like Boost: underflow (1e-400) is a signed zero, overflow (1e999) an infinity that the
-      // model readers then refuse.
-      const bool neg = number[0] == '-';
-      const bool tiny = number.find("e-") != std::string::npos || number.find("E-") != std::string::npos;
-      d = tiny ? (neg ? -0.0 : 0.0) : (neg ? -1 : 1) * std::numeric_limits<double>::infinity();
-    } else if (res.ec != std::errc() || res.ptr != number.data() + number.size()) {
+    if (!exact_double(number, d)) {
       ec = boost::json::error::syntax;
       return false;
     }
@@ -295,6 +302,248 @@ std::string serialize_json(const boost::json::value& v) {
   std::string out;
   put_value(out, v);
   return out;
+}
+
+// ---- the streaming decoder (see SaxOps) ----
+
+namespace {
+
+// The leaves read a scalar the way read_json does; a mismatch is false (no path is built).
+template <typename T>
+bool read_scalar(void* target, const boost::json::value& v) {
+  try {
+    static const std::string no_path;
+    read_json(v, *static_cast<T*>(target), no_path);
+    return true;
+  } catch (const FieldError&) {
+    return false;
+  }
+}
+
+template <>
+bool read_scalar<double>(void* target, const boost::json::value& v) {
+  return try_read_leaf(v, *static_cast<double*>(target));
+}
+
+template <>
+bool read_scalar<bool>(void* target, const boost::json::value& v) {
+  return try_read_leaf(v, *static_cast<bool*>(target));
+}
+
+template <typename T>
+constexpr SaxOps scalar_ops() {
+  SaxOps o;
+  o.scalar = &read_scalar<T>;
+  return o;
+}
+
+constexpr SaxOps kDoubleOps = scalar_ops<double>();
+constexpr SaxOps kInt64Ops = scalar_ops<std::int64_t>();
+constexpr SaxOps kInt32Ops = scalar_ops<std::int32_t>();
+constexpr SaxOps kBoolOps = scalar_ops<bool>();
+constexpr SaxOps kStringOps = [] {
+  SaxOps o;
+  o.string = [](void* t, std::string_view s) {
+    if (!is_valid_utf8(s)) return false;
+    static_cast<std::string*>(t)->assign(s.data(), s.size());
+    return true;
+  };
+  return o;
+}();
+constexpr SaxOps kMemberOps = [] {
+  SaxOps o;
+  o.object_begin = [](void*) { return true; };
+  o.key = [](void* t, std::string_view key, SaxSink& member, int& index) {
+    auto* m = static_cast<SaxMember*>(t);
+    if (key == m->name) {
+      member = m->inner;
+      index = 0;
+    }
+    return true;
+  };
+  o.object_end = [](void*, std::uint64_t seen) { return (seen & 1) != 0; };
+  return o;
+}();
+
+class SaxHandler {
+ public:
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  explicit SaxHandler(SaxSink root) : root_(root) {}
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code& ec) {
+    if (skip_) return ++skip_, true;
+    SaxSink s;
+    if (!value_sink(s, ec)) return false;
+    if (!s.ops) return skip_ = 1, true;
+    if (!s.ops->object_begin || depth_ == kMaxDepth || !s.ops->object_begin(s.target)) return fail(ec);
+    frames_[depth_++] = {s, 0, true};
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code& ec) {
+    if (skip_) return --skip_, true;
+    Frame& f = frames_[--depth_];
+    if (f.sink.ops->object_end && !f.sink.ops->object_end(f.sink.target, f.seen)) return fail(ec);
+    return true;
+  }
+  bool on_array_begin(boost::system::error_code& ec) {
+    if (skip_) return ++skip_, true;
+    SaxSink s;
+    if (!value_sink(s, ec)) return false;
+    if (!s.ops) return skip_ = 1, true;
+    if (!s.ops->array_begin || depth_ == kMaxDepth || !s.ops->array_begin(s.target)) return fail(ec);
+    frames_[depth_++] = {s, 0, false};
+    return true;
+  }
+  bool on_array_end(std::size_t, boost::system::error_code&) {
+    if (skip_) return --skip_, true;
+    --depth_;
+    return true;
+  }
+  bool on_key_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+    if (!skip_) part_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
+    if (skip_) return true;
+    std::string_view key = whole(s);
+    Frame& f = frames_[depth_ - 1];
+    int index = -1;
+    member_ = {};
+    bool ok = f.sink.ops->key(f.sink.target, key, member_, index);
+    part_.clear();
+    if (!ok) return fail(ec);
+    last_index_ = index;
+    if (index >= 0) {
+      if (index >= 64 || (f.seen >> index) & 1) return fail(ec);  // a duplicate: the document keeps the last
+      f.seen |= std::uint64_t{1} << index;
+    }
+    return true;
+  }
+  bool on_string_part(boost::json::string_view s, std::size_t, boost::system::error_code&) {
+    if (!skip_) part_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_string(boost::json::string_view s, std::size_t, boost::system::error_code& ec) {
+    if (skip_) return true;
+    SaxSink sink;
+    if (!value_sink(sink, ec)) return false;
+    if (!sink.ops) return part_.clear(), true;
+    bool ok = sink.ops->string && sink.ops->string(sink.target, whole(s));
+    part_.clear();
+    return ok || fail(ec);
+  }
+  bool on_number_part(boost::json::string_view s, boost::system::error_code&) {
+    if (!skip_) number_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, boost::json::string_view, boost::system::error_code& ec) {
+    number_.clear();
+    return scalar(boost::json::value(i), ec);
+  }
+  bool on_uint64(std::uint64_t u, boost::json::string_view, boost::system::error_code& ec) {
+    number_.clear();
+    return scalar(boost::json::value(u), ec);
+  }
+  bool on_double(double, boost::json::string_view s, boost::system::error_code& ec) {
+    if (skip_) return number_.clear(), true;
+    double d = 0;
+    bool exact;
+    if (number_.empty()) {
+      exact = exact_double(std::string_view(s.data(), s.size()), d);
+    } else {
+      number_.append(s.data(), s.size());
+      exact = exact_double(number_, d);
+      number_.clear();
+    }
+    if (!exact) return fail(ec);
+    return scalar(boost::json::value(d), ec);
+  }
+  bool on_bool(bool b, boost::system::error_code& ec) { return scalar(boost::json::value(b), ec); }
+  bool on_null(boost::system::error_code& ec) {
+    if (skip_) return true;
+    if (depth_ > 0 && frames_[depth_ - 1].object) {  // a null member is absent: not seen either
+      member_ = {};
+      if (last_index_ >= 0) frames_[depth_ - 1].seen &= ~(std::uint64_t{1} << last_index_);
+      return true;
+    }
+    return fail(ec);
+  }
+  bool on_comment_part(boost::json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(boost::json::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  static constexpr std::size_t kMaxDepth = 64;
+  struct Frame {
+    SaxSink sink;
+    std::uint64_t seen;
+    bool object;
+  };
+
+  static bool fail(boost::system::error_code& ec) {
+    ec = boost::json::error::syntax;  // only tells the caller to fall back
+    return false;
+  }
+
+  std::string_view whole(boost::json::string_view s) {
+    if (part_.empty()) return {s.data(), s.size()};
+    part_.append(s.data(), s.size());
+    return part_;
+  }
+
+  // Where the value starting now goes (ops null: skip it), past any optional.
+  bool value_sink(SaxSink& out, boost::system::error_code& ec) {
+    if (depth_ == 0) {
+      if (root_used_) return fail(ec);
+      root_used_ = true;
+      out = root_;
+    } else if (Frame& f = frames_[depth_ - 1]; f.object) {
+      out = std::exchange(member_, SaxSink{});
+    } else {
+      out = f.sink.ops->element(f.sink.target);
+    }
+    while (out.ops && out.ops->unwrap) out = out.ops->unwrap(out.target);
+    return true;
+  }
+
+  bool scalar(const boost::json::value& v, boost::system::error_code& ec) {
+    if (skip_) return true;
+    SaxSink sink;
+    if (!value_sink(sink, ec)) return false;
+    if (!sink.ops) return true;
+    return (sink.ops->scalar && sink.ops->scalar(sink.target, v)) || fail(ec);
+  }
+
+  SaxSink root_;
+  bool root_used_ = false;
+  SaxSink member_;        // the sink of the member whose key came last
+  int last_index_ = -1;   // and its index
+  std::size_t skip_ = 0;  // nesting depth inside a skipped value
+  std::size_t depth_ = 0;
+  Frame frames_[kMaxDepth];
+  std::string part_;    // a key's or a string's parts
+  std::string number_;  // a number's parts
+};
+
+}  // namespace
+
+SaxSink sax_sink(std::string& v) { return {&kStringOps, &v}; }
+SaxSink sax_sink(double& v) { return {&kDoubleOps, &v}; }
+SaxSink sax_sink(std::int64_t& v) { return {&kInt64Ops, &v}; }
+SaxSink sax_sink(std::int32_t& v) { return {&kInt32Ops, &v}; }
+SaxSink sax_sink(bool& v) { return {&kBoolOps, &v}; }
+SaxSink sax_sink(SaxMember& m) { return {&kMemberOps, &m}; }
+
+bool sax_decode(std::string_view text, SaxSink root) {
+  boost::json::basic_parser<SaxHandler> p(parse_options(), root);
+  boost::system::error_code ec;
+  std::size_t n = p.write_some(false, text.data(), text.size(), ec);
+  return !ec && n == text.size();
 }
 
 boost::json::value parse_json(std::string_view text) { return parse_json(text, {}); }

@@ -70,10 +70,17 @@ long long parse_retry_after(const std::string& value) {
 
 namespace {
 
+// Whether request has a non-empty header name (HttpRequest::header copies the value).
+bool has_header(const HttpRequest& request, std::string_view name) {
+  for (const auto& [k, v] : request.headers)
+    if (k.size() == name.size() && strncasecmp(k.data(), name.data(), name.size()) == 0) return !v.empty();
+  return false;
+}
+
 class RequestIdPolicy final : public Policy {
  public:
   void send(HttpRequest& req, CallStatePtr state, const Next& next, Done done) override {
-    if (req.header("X-Request-Id").empty()) req.set_header("X-Request-Id", new_request_id());
+    if (!has_header(req, "X-Request-Id")) req.set_header("X-Request-Id", new_request_id());
     next(req, std::move(state), std::move(done));
   }
 };
@@ -505,7 +512,8 @@ class LoggingPolicy final : public Policy {
 
 class TransportStage final : public Policy {
  public:
-  explicit TransportStage(std::shared_ptr<Transport> transport) : transport_(std::move(transport)) {}
+  explicit TransportStage(std::shared_ptr<Transport> transport)
+      : transport_(std::move(transport)), in_place_(dynamic_cast<InPlaceTransport*>(transport_.get())) {}
   void send(HttpRequest& req, CallStatePtr state, const Next&, Done done) override {
     AttemptContext ctx;
     ctx.deadline = std::min(state->deadline, Clock::now() + state->attempt_timeout);
@@ -515,6 +523,9 @@ class TransportStage final : public Policy {
     ctx.stream_idle_timeout = state->stream_idle_timeout;
     auto rt = state->runtime;
     // User transports may complete on any thread; the call goes on from an I/O thread.
+    // The SDK's transport on the call's runtime completes on its I/O threads already.
+    if (in_place_ && in_place_->runtime() == state->runtime.get())
+      return in_place_->send_in_place(req, std::move(ctx), std::move(done));
     transport_->send_async(req, ctx, [rt, done](std::exception_ptr error, HttpResponse res) {
       if (rt->on_io_thread() || rt->in_sync_loop()) return done(error, std::move(res));
       auto shared_res = std::make_shared<HttpResponse>(std::move(res));
@@ -524,6 +535,7 @@ class TransportStage final : public Policy {
 
  private:
   std::shared_ptr<Transport> transport_;
+  InPlaceTransport* in_place_;  // transport_, when it is one
 };
 
 }  // namespace

@@ -19,6 +19,7 @@ thread_local const Runtime* current_runtime = nullptr;
 thread_local const HostExecutor* current_host = nullptr;
 thread_local const Runtime* current_sync_loop = nullptr;  // the runtime whose sync loop this thread runs
 thread_local asio::io_context* current_sync_io_ = nullptr;  // and which of its loops
+thread_local const asio::strand<asio::io_context::executor_type>* current_sync_strand_ = nullptr;
 thread_local std::size_t last_sync_slot = 0;  // the loop this thread ran last (its connection is there)
 
 // SDK threads must not take the host process's termination signals (SIGINT belongs to its
@@ -79,6 +80,8 @@ class AsioTimer final : public Timer, public std::enable_shared_from_this<AsioTi
 bool on_sdk_io_thread() { return current_runtime != nullptr; }
 
 asio::io_context* current_sync_io() { return current_sync_io_; }
+
+const asio::strand<asio::io_context::executor_type>& current_sync_strand() { return *current_sync_strand_; }
 
 SyncStats& sync_stats() {
   thread_local SyncStats stats;
@@ -291,8 +294,10 @@ void Runtime::sync_wait(SyncWaiter& w, const std::function<void()>& start) {
   last_sync_slot = slot;
   current_sync_loop = this;
   current_sync_io_ = &io;
-  // start() runs here, outside the loop: what it posts (the call's first step) queues on the
-  // sync loop without waking anyone, and runs in the first run_one() below.
+  current_sync_strand_ = &loop->strand;
+  // start() runs here, outside the loop's run: the call's first steps run at once (up to the
+  // request's write; ClientCore::send_async), and what they leave for later (the read) queues
+  // on the sync loop without waking anyone, for the run_one() below.
   try {
     start();
   } catch (...) {  // wait_for's start does not throw; be safe
@@ -325,6 +330,7 @@ void Runtime::sync_wait(SyncWaiter& w, const std::function<void()>& start) {
   }
   current_sync_loop = nullptr;
   current_sync_io_ = nullptr;
+  current_sync_strand_ = nullptr;
   loop->busy.store(false, std::memory_order_release);
   std::unique_lock<std::mutex> lock(w.mu);
   w.cv.wait(lock, [&] { return w.done; });  // only waits when the loop stopped first

@@ -1,9 +1,9 @@
 // The default transport: Boost.Beast over TCP or TLS (OpenSSL), with a keep-alive pool,
 // fully asynchronous on the runtime's I/O threads.
 //
-// Each attempt is an Op with its own strand: its socket operations, its deadline timer and
-// its cancel all run there, so a timeout or a cancel is just "close the socket" and the
-// pending operation ends at once. A host's pool caps connections; further attempts wait in
+// Each attempt is an Op with its own strand (on a sync loop, the loop's one, which only one
+// thread runs): its socket operations, its deadline timer and its cancel all run there, so a
+// timeout or a cancel is just "close the socket" and the pending operation ends at once. A host's pool caps connections; further attempts wait in
 // a bounded queue and take over a connection (or its slot) when one is released.
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -139,8 +139,8 @@ Endpoint parse_request_endpoint(const std::string& url) {
   if (rest_at != std::string::npos && url[rest_at] == '/' && url.find('#', rest_at) == std::string::npos) {
     std::string_view prefix(url.data(), rest_at), rest(url.data() + rest_at, url.size() - rest_at);
     if (!last.prefix.empty() && prefix == last.prefix && is_origin_form(rest)) {
-      Endpoint e = last.endpoint;
-      e.target.assign(rest.data(), rest.size());
+      const Endpoint& l = last.endpoint;
+      Endpoint e{l.scheme, l.host, l.port, l.userinfo, std::string(rest), l.pool_key, l.host_header};
       return e;
     }
     Endpoint e = parse_endpoint(url, "url");
@@ -163,7 +163,10 @@ bool has_none_of(std::string_view s, std::string_view set) {
 }
 
 struct Connection {
-  explicit Connection(asio::io_context& io) : io(&io), plain(std::in_place, io) {}
+  // Reads ask the kernel for what the buffer can hold (Beast: its free capacity, at least 512
+  // bytes): room for a whole typical response takes it in one recv instead of several.
+  static constexpr std::size_t kReadBuffer = 16 << 10;
+  explicit Connection(asio::io_context& io) : io(&io), plain(std::in_place, io) { buffer.reserve(kReadBuffer); }
   asio::io_context* io;  // its socket's: only an attempt on the same io_context may use it
   std::optional<tcp::socket> plain;
   std::unique_ptr<ssl::stream<tcp::socket>> secure;
@@ -345,7 +348,9 @@ class Deadlines : public std::enable_shared_from_this<Deadlines> {
   std::shared_ptr<internal::Timer> timer_;
 };
 
-class BeastTransport final : public Transport, public std::enable_shared_from_this<BeastTransport> {
+class BeastTransport final : public Transport,
+                             public internal::InPlaceTransport,
+                             public std::enable_shared_from_this<BeastTransport> {
  public:
   BeastTransport(const ClientOptions& options, std::shared_ptr<internal::Runtime> runtime)
       : runtime_(std::move(runtime)),
@@ -381,6 +386,8 @@ class BeastTransport final : public Transport, public std::enable_shared_from_th
   }
 
   void send_async(HttpRequest request, AttemptContext ctx, Completion done) override;
+  void send_in_place(const HttpRequest& request, AttemptContext ctx, Completion done) override;
+  const internal::Runtime* runtime() const override { return runtime_.get(); }
 
   // What acquire() found for an attempt.
   enum class Slot { kIdle, kNew, kQueued, kFull };
@@ -449,24 +456,34 @@ class Op : public std::enable_shared_from_this<Op> {
 
   // io: where the attempt runs, the I/O threads' io_context or a sync waiter's loop; its
   // connections come from (and go back to) that io_context's pool.
-  Op(std::shared_ptr<BeastTransport> t, asio::io_context& io, HttpRequest req, AttemptContext c,
-     Transport::Completion d)
-      : transport_(std::move(t)), io_(io), strand_(asio::make_strand(io)),
-        request_(std::move(req)), ctx_(std::move(c)), done_(std::move(d)) {}
+  // strand: the sync loop's (internal::current_sync_strand) for an attempt there, else its own.
+  Op(std::shared_ptr<BeastTransport> t, asio::io_context& io, Strand strand, AttemptContext c, Transport::Completion d)
+      : transport_(std::move(t)), io_(io), strand_(std::move(strand)), ctx_(std::move(c)), done_(std::move(d)) {}
 
   const Strand& strand() const { return strand_; }
   asio::io_context& io() const { return io_; }
 
+  // Reads the request in place, before start(): its target and its bytes on the wire, and of
+  // the rest only what the attempt still needs (a shared or produced body, whether it may be
+  // resent). A request that cannot be sent fails in start().
+  void prepare(const HttpRequest& request) {
+    try {
+      target_ = parse_request_endpoint(request.url);
+      wire_ = transport_->serialize(target_, request);
+    } catch (...) {
+      prepare_error_ = std::current_exception();
+    }
+    head_ = request.method == "HEAD";
+    request_.shared_body = request.shared_body;
+    request_.body_reader = request.body_reader;
+    request_.body_length = request.body_length;
+    retry_safe_ = internal::is_retry_safe(request);
+  }
+
   void start() {
     if (ctx_.cancel && ctx_.cancel->cancelled()) return finish(cancelled_error());
-    try {
-      target_ = parse_request_endpoint(request_.url);
-      wire_ = transport_->serialize(target_, request_);
-      std::string().swap(request_.body);  // wire_ holds it now: one copy of a large body, not two
-    } catch (...) {
-      return finish(std::current_exception());
-    }
-    key_ = target_.pool_key;
+    if (prepare_error_) return finish(prepare_error_);
+    key_ = std::move(target_.pool_key);
     if (ctx_.cancel) {
       std::weak_ptr<Op> weak = shared_from_this();
       // Runs under the token's lock: only post, never touch the socket from here.
@@ -531,8 +548,8 @@ class Op : public std::enable_shared_from_this<Op> {
     }
     phase_ = Phase::kResolving;
     auto self = shared_from_this();
-    resolver_.emplace(strand_);  // only when a name must be resolved: most attempts reuse a connection
-    resolver_->async_resolve(hop.host, hop.port,
+    rare().resolver.emplace(strand_);  // only when a name must be resolved: most attempts reuse a connection
+    rare_->resolver->async_resolve(hop.host, hop.port,
                             on_strand(strand_, [self](error_code rec, tcp::resolver::results_type results) {
                               if (self->finished_) return;
                               if (self->abort_error_) return self->finish(self->abort_error_);
@@ -568,18 +585,20 @@ class Op : public std::enable_shared_from_this<Op> {
   void open_tunnel() {
     phase_ = Phase::kTunnel;
     const auto& proxy = *transport_->proxy();
-    connect_req_.emplace(http::verb::connect, target_.authority(), 11);
-    connect_req_->set(http::field::host, target_.authority());
+    auto& connect_req = rare().connect_req;
+    connect_req.emplace(http::verb::connect, target_.authority(), 11);
+    connect_req->set(http::field::host, target_.authority());
     if (!proxy.userinfo.empty())
-      connect_req_->set(http::field::proxy_authorization, "Basic " + internal::base64_encode(proxy.userinfo));
+      connect_req->set(http::field::proxy_authorization, "Basic " + internal::base64_encode(proxy.userinfo));
     auto self = shared_from_this();
-    http::async_write(*conn_->plain, *connect_req_, on_strand(strand_, [self](error_code ec, std::size_t) {
+    http::async_write(*conn_->plain, *connect_req, on_strand(strand_, [self](error_code ec, std::size_t) {
       if (self->finished_) return;
       if (self->abort_error_) return self->finish(self->abort_error_);
       if (ec) return self->finish(transport_error(ErrorType::kConnection, "proxy_failed", "proxy tunnel failed: " + ec.message(), true));
-      self->connect_parser_.emplace();
-      self->connect_parser_->skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts right after
-      http::async_read(*self->conn_->plain, self->conn_->buffer, *self->connect_parser_,
+      auto& connect_parser = self->rare_->connect_parser;
+      connect_parser.emplace();
+      connect_parser->skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts right after
+      http::async_read(*self->conn_->plain, self->conn_->buffer, *connect_parser,
                        on_strand(self->strand_, [self](error_code ec2, std::size_t) { self->on_tunnel(ec2); }));
     }));
   }
@@ -588,7 +607,7 @@ class Op : public std::enable_shared_from_this<Op> {
     if (finished_) return;
     if (abort_error_) return finish(abort_error_);
     if (ec) return finish(transport_error(ErrorType::kConnection, "proxy_failed", "proxy tunnel failed: " + ec.message(), true));
-    unsigned status = connect_parser_->get().result_int();
+    unsigned status = rare_->connect_parser->get().result_int();
     if (status == 407)
       return finish(transport_error(ErrorType::kConnection, "proxy_auth_required",
                                     "the proxy requires (other) credentials", false));
@@ -633,10 +652,34 @@ class Op : public std::enable_shared_from_this<Op> {
   void write() {
     phase_ = Phase::kWrite;
     arm(ctx_.deadline);
+    std::array<asio::const_buffer, 2> out{asio::buffer(wire_), request_.shared_body ? asio::buffer(*request_.shared_body)
+                                                                                    : asio::const_buffer()};
+    if (!conn_->secure) {
+      // Plain TCP: the request (nearly always a few hundred bytes into an empty send buffer)
+      // goes out now, in one non-blocking send, and the read starts at once; only what the
+      // kernel did not take waits for the socket, below. An async write would complete
+      // through the scheduler, one more turn (and epoll_wait) per request.
+      error_code ec;
+      auto& sock = *conn_->plain;
+      if (!sock.non_blocking()) sock.non_blocking(true, ec);
+      std::size_t n = ec ? 0 : sock.write_some(out, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};
+      if (ec) {
+        if (reused_) return stale();
+        return finish(classify_io_error(ec, "sending the request"));
+      }
+      if (n == asio::buffer_size(out)) {
+        if (request_.body_reader) return write_produced(0);
+        return written();
+      }
+      auto rest = beast::buffers_suffix<std::array<asio::const_buffer, 2>>(out);
+      rest.consume(n);
+      auto self = shared_from_this();
+      asio::async_write(sock, rest, on_strand(strand_, [self](error_code ec2, std::size_t) { self->on_written(ec2); }));
+      return;
+    }
     auto self = shared_from_this();
     conn_->with_stream([&](auto& stream) {
-      std::array<asio::const_buffer, 2> out{asio::buffer(wire_), request_.shared_body ? asio::buffer(*request_.shared_body)
-                                                                                      : asio::const_buffer()};
       asio::async_write(stream, out, on_strand(strand_, [self](error_code ec, std::size_t) {
         if (self->finished_) return;
         if (self->abort_error_) return self->finish(self->abort_error_);
@@ -648,9 +691,18 @@ class Op : public std::enable_shared_from_this<Op> {
     });
   }
 
+  void on_written(error_code ec) {
+    if (finished_) return;
+    if (abort_error_) return finish(abort_error_);
+    if (ec && reused_) return stale();
+    if (ec) return finish(classify_io_error(ec, "sending the request"));
+    if (request_.body_reader) return write_produced(0);
+    written();
+  }
+
   // Written: the caller may reuse its buffer, unless a stale connection could make us resend it.
   void written() {
-    if (!internal::is_retry_safe(request_)) {
+    if (!retry_safe_) {
       request_.shared_body.reset();
       request_.body_reader = nullptr;
     }
@@ -690,7 +742,7 @@ class Op : public std::enable_shared_from_this<Op> {
     parser_->body_limit(transport_->max_response_bytes());
     parser_->get().body().limit = transport_->max_response_bytes();
     parser_->header_limit(64 * 1024);
-    if (request_.method == "HEAD") parser_->skip(true);
+    if (head_) parser_->skip(true);
     auto self = shared_from_this();
     if (ctx_.stream) {  // the head first: a 2xx body goes to the stream as it arrives
       parser_->body_limit(boost::none);
@@ -805,7 +857,7 @@ class Op : public std::enable_shared_from_this<Op> {
   // A reused keep-alive connection turned out closed by the server before it answered
   // anything: resend once on a fresh connection when that is safe.
   void stale() {
-    if (!internal::is_retry_safe(request_))
+    if (!retry_safe_)
       return finish(transport_error(ErrorType::kConnection, "connection_reset",
                                     "the server closed a kept-alive connection", true));
     conn_.reset();
@@ -901,7 +953,7 @@ class Op : public std::enable_shared_from_this<Op> {
     auto keep = std::move(paused_self_);
     if (deadline_key_) transport_->deadlines().remove(*deadline_key_);
     deadline_key_.reset();
-    if (resolver_) resolver_->cancel();
+    if (rare_ && rare_->resolver) rare_->resolver->cancel();
     if (ctx_.cancel && cancel_id_) ctx_.cancel->remove_callback(cancel_id_);
     if (has_slot_) {
       has_slot_ = false;
@@ -915,9 +967,28 @@ class Op : public std::enable_shared_from_this<Op> {
   std::shared_ptr<BeastTransport> transport_;
   asio::io_context& io_;
   Strand strand_;
-  std::optional<tcp::resolver> resolver_;
+  // What only some attempts need (a name to resolve, a proxy tunnel), apart: an Op small
+  // enough for the allocator's per-thread cache is cheaper to make and free.
+  struct Rare {
+    std::optional<tcp::resolver> resolver;
+    std::optional<http::request<http::empty_body>> connect_req;
+    std::optional<http::response_parser<http::empty_body>> connect_parser;
+  };
+  Rare& rare() {
+    if (!rare_) rare_ = std::make_unique<Rare>();
+    return *rare_;
+  }
+  std::unique_ptr<Rare> rare_;
   std::optional<Deadlines::Key> deadline_key_;
-  HttpRequest request_;
+  // What prepare() kept of the request: a shared or produced body.
+  struct Body {
+    std::shared_ptr<const std::string> shared_body;
+    std::function<std::size_t(std::int64_t, char*, std::size_t)> body_reader;
+    std::int64_t body_length = 0;
+  } request_;
+  std::exception_ptr prepare_error_;
+  bool retry_safe_ = false;
+  bool head_ = false;
   AttemptContext ctx_;
   Transport::Completion done_;
   Endpoint target_;
@@ -926,8 +997,6 @@ class Op : public std::enable_shared_from_this<Op> {
   std::unique_ptr<char[]> piece_;  // write_produced's buffer, while it writes
   std::unique_ptr<Connection> conn_;
   std::optional<http::response_parser<BoundedStringBody>> parser_;
-  std::optional<http::request<http::empty_body>> connect_req_;
-  std::optional<http::response_parser<http::empty_body>> connect_parser_;
   Phase phase_ = Phase::kStart;
   std::exception_ptr abort_error_;
   std::uint64_t cancel_id_ = 0;
@@ -999,11 +1068,21 @@ void Deadlines::on_timer(std::uint64_t gen) {
 }
 
 void BeastTransport::send_async(HttpRequest request, AttemptContext ctx, Completion done) {
+  send_in_place(request, std::move(ctx), std::move(done));
+}
+
+void BeastTransport::send_in_place(const HttpRequest& request, AttemptContext ctx, Completion done) {
   if (runtime_->stopping()) return done(cancelled_error(), {});
-  auto op = std::make_shared<Op>(shared_from_this(), internal::io_context_here(*runtime_), std::move(request),
+  bool local = runtime_->in_sync_loop();
+  auto& io = internal::io_context_here(*runtime_);
+  auto op = std::make_shared<Op>(shared_from_this(), io, local ? internal::current_sync_strand() : asio::make_strand(io),
                                 std::move(ctx), std::move(done));
+  op->prepare(request);
   // From an I/O thread (the pipeline) this starts at once: a post would cost a scheduler round
-  // trip, often a wake-up of the other I/O thread. From any other thread it is a post.
+  // trip, often a wake-up of the other I/O thread. From any other thread it is a post. On a
+  // sync loop's thread it starts at once too, even outside the loop's run (the waiter starting
+  // its call): only that thread runs the loop, so nothing of this attempt can run meanwhile.
+  if (local) return op->start();
   asio::dispatch(op->strand(), [op] { op->start(); });
 }
 

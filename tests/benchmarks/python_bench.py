@@ -44,6 +44,14 @@ class PeerReport:
     media: list
     created_at: str
     updated_at: str
+    version: int = 0
+    due_at: str = ""
+    overdue: bool = False
+    duplicate_of: str | None = None
+    reporter: str | None = None
+    answer: dict | None = None
+    rating: dict | None = None
+    possible_duplicates: list | None = None
 
 
 def start_sandbox(binary: str) -> tuple[subprocess.Popen, str]:

@@ -184,3 +184,97 @@ TEST_CASE("the call table describes every call and builds requests from args") {
         "/v1/reports?near_lat=16.4726&near_lon=107.5885&radius_m=300&limit=5");
   for (std::size_t i = 0; i < hues::internal::kCallCount; ++i) CHECK(hues::internal::kCalls[i].id == static_cast<int>(i));
 }
+
+namespace {
+
+// The document decoder's outcome: the re-encoded model, or the error's field and message.
+template <typename T>
+std::string via_document(const std::string& text) {
+  try {
+    return hues::internal::to_json_string(hues::internal::from_json<T>(parse_json(text)));
+  } catch (const FieldError& e) {
+    return std::string("error ") + e.what();
+  }
+}
+
+template <typename T>
+std::string via_stream(const std::string& text) {
+  try {
+    return hues::internal::to_json_string(hues::internal::from_json_string<T>(text));
+  } catch (const FieldError& e) {
+    return std::string("error ") + e.what();
+  }
+}
+
+template <typename T>
+bool streams(const std::string& text) {
+  T out{};
+  return hues::internal::sax_decode(text, hues::internal::sax_sink(out));
+}
+
+}  // namespace
+
+TEST_CASE("the streaming decoder gives what the document decoder gives, or leaves the text to it") {
+  const std::string report =
+      "{\"id\":\"r1\",\"category\":\"street_light\",\"description\":\"\xC4\x90\xC3\xA8n \\\"h\\u1ecfng\\\"\\n\","
+      "\"location\":{\"lat\":16.4726,\"lon\":107,\"address\":\"2 Tr\xE1\xBA\xA7n H\xC6\xB0ng \xC4\x90\xE1\xBA\xA1o\","
+      "\"ward\":\"\xC4\x90\xC3\xB4ng Ba\",\"extra\":{\"deep\":[1,{\"x\":[null,true]}]}},"
+      "\"anonymous\":true,\"visibility\":\"private\",\"status\":\"escalated\",\"agency_code\":\"A\","
+      "\"media\":[\"m1\",\"m2\"],\"created_at\":\"2026-11-28T09:16:16Z\",\"updated_at\":\"2026-11-28T09:16:17Z\","
+      "\"version\":3.0,\"overdue\":false,\"reporter\":null,\"duplicate_of\":\"r0\",\"unknown\":[[],{}],"
+      "\"rating\":{\"stars\":4,\"comment\":\"t\\u1ed1t\"}}";
+  // The common case streams (no document), and agrees with the document.
+  CHECK(streams<hues::Report>(report));
+  CHECK(via_stream<hues::Report>(report) == via_document<hues::Report>(report));
+  auto r = hues::internal::from_json_string<hues::Report>(report);
+  CHECK(r.description == "\xC4\x90\xC3\xA8n \"h\xE1\xBB\x8Fng\"\n");
+  CHECK(r.location.ward == "\xC4\x90\xC3\xB4ng Ba");
+  CHECK(same_bits(r.location.lat, 16.4726));
+  CHECK(r.version == 3);
+  CHECK(r.status == "escalated");
+  CHECK_FALSE(r.reporter.has_value());
+  CHECK(r.duplicate_of.value_or("") == "r0");
+  CHECK(r.media == std::vector<std::string>{"m1", "m2"});
+
+  // Each of these is left to the document decoder (sax_decode refuses it), which then gives
+  // its own result or error: a duplicate member, a wrong type, invalid UTF-8, a fraction in
+  // an integer, null in a list, malformed or trailing text, a document that is not an object.
+  std::vector<std::string> refused = {
+      R"({"id":"a","id":"b"})",
+      R"({"location":{"lat":1},"location":{"lon":2}})",
+      R"({"status":7})",
+      "{\"description\":\"\xff\"}",
+      R"({"version":1.5})",
+      R"({"version":1e300})",
+      R"({"media":["a",null]})",
+      R"({"media":"a"})",
+      R"({"location":[]})",
+      R"({"id":"a")",
+      R"({"id":"a"} x)",
+      R"([])",
+      R"(null)",
+      R"({"location":{"lat":1e999}})",
+  };
+  for (const auto& text : refused) {
+    CAPTURE(text);
+    CHECK_FALSE(streams<hues::Report>(text));
+    CHECK(via_stream<hues::Report>(text) == via_document<hues::Report>(text));
+  }
+  CHECK(via_document<hues::Report>(R"({"id":"a","id":"b"})").find("\"id\":\"b\"") != std::string::npos);
+  // A null member is absent, so a later value of it is no duplicate; an earlier one is.
+  for (std::string text : {R"({"id":null,"id":"b"})", R"({"id":"b","id":null})", R"({"reporter":null})"}) {
+    CAPTURE(text);
+    CHECK(via_stream<hues::Report>(text) == via_document<hues::Report>(text));
+  }
+  CHECK(streams<hues::Report>(R"({"id":null,"id":"b"})"));
+  CHECK_FALSE(streams<hues::Report>(R"({"id":"b","id":null})"));
+
+  // A list's member: streamed when it is there, the document's error when it is not.
+  std::vector<hues::Report> items;
+  CHECK(hues::internal::sax_decode_member(R"({"next":1,"items":[)" + report + "]}", "items", items));
+  REQUIRE(items.size() == 1);
+  CHECK(items[0].id == "r1");
+  items.clear();
+  CHECK_FALSE(hues::internal::sax_decode_member(R"({"next":1})", "items", items));
+  CHECK_FALSE(hues::internal::sax_decode_member(R"({"items":null})", "items", items));
+}

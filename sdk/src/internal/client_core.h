@@ -108,11 +108,14 @@ T decode_body(const HttpResponse& response) {
 template <typename T>
 std::vector<T> decode_items(const HttpResponse& response) {
   try {
-    auto doc = parse_json(response.body);
+    std::vector<T> out;
+    if (sax_decode_member(response.body, "items", out)) return out;
+    out.clear();
+    ScratchJson scratch;
+    auto doc = parse_json(response.body, &scratch.resource);
     const auto* obj = doc.if_object();
     const auto* items = obj ? obj->if_contains("items") : nullptr;
     if (!items) throw FieldError("items", "missing");
-    std::vector<T> out;
     read_json(*items, out, "items");
     return out;
   } catch (const FieldError& e) {

@@ -21,6 +21,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "hues/models.h"
@@ -60,6 +62,48 @@ void read_json(const boost::json::value& in, std::int64_t& v, const std::string&
 void read_json(const boost::json::value& in, std::int32_t& v, const std::string& path);
 void read_json(const boost::json::value& in, bool& v, const std::string& path);
 
+// The streaming decoder (sax_decode): Boost.JSON's parser events go straight into the model,
+// with no document in between. A SaxSink is where the next JSON value goes; its ops say what it
+// accepts. Any value that does not fit (a wrong type, invalid UTF-8, a duplicate member, a
+// missing selected member) makes sax_decode return false, and the caller decodes the same
+// text again through the document (read_json), whose error names the field: so both paths
+// give the same model or the same error, and only the common case is made cheaper.
+struct SaxOps;
+struct SaxSink {
+  const SaxOps* ops = nullptr;  // null: the value is skipped (an unknown member)
+  void* target = nullptr;
+};
+struct SaxOps {
+  // A complete string (a value, not a key).
+  bool (*string)(void* target, std::string_view s) = nullptr;
+  // A number or a boolean, as a value without storage.
+  bool (*scalar)(void* target, const boost::json::value& v) = nullptr;
+  // An object: begin (reset), then each key gives the member's sink (ops null: skip it) and
+  // its index among the model's members (-1: not one; used to refuse duplicates); end gets
+  // the indexes seen, as bits.
+  bool (*object_begin)(void* target) = nullptr;
+  bool (*key)(void* target, std::string_view key, SaxSink& member, int& index) = nullptr;
+  bool (*object_end)(void* target, std::uint64_t seen) = nullptr;
+  // An array: begin (clear), then a sink for each new element.
+  bool (*array_begin)(void* target) = nullptr;
+  SaxSink (*element)(void* target) = nullptr;
+  // An optional: the sink of its value once it is there (null is never passed on to it).
+  SaxSink (*unwrap)(void* target) = nullptr;
+};
+
+// Decodes text into root; false when the text or a value does not fit (see SaxOps).
+bool sax_decode(std::string_view text, SaxSink root);
+
+SaxSink sax_sink(std::string& v);
+SaxSink sax_sink(double& v);
+SaxSink sax_sink(std::int64_t& v);
+SaxSink sax_sink(std::int32_t& v);
+SaxSink sax_sink(bool& v);
+template <typename T>
+SaxSink sax_sink(std::vector<T>& v);
+template <typename T>
+SaxSink sax_sink(std::optional<T>& v);
+
 }  // namespace hues::internal
 
 #include "internal/model_codec.h"
@@ -89,6 +133,43 @@ void read_json(const boost::json::value& in, std::vector<T>& items, const std::s
     items.push_back(std::move(item));
   }
 }
+
+template <typename T>
+SaxSink sax_sink(std::vector<T>& v) {
+  static constexpr SaxOps ops = [] {
+    SaxOps o;
+    o.array_begin = [](void* t) {
+      static_cast<std::vector<T>*>(t)->clear();
+      return true;
+    };
+    o.element = [](void* t) { return sax_sink(static_cast<std::vector<T>*>(t)->emplace_back()); };
+    return o;
+  }();
+  return {&ops, &v};
+}
+
+template <typename T>
+SaxSink sax_sink(std::optional<T>& v) {
+  static constexpr SaxOps ops = [] {
+    SaxOps o;
+    o.unwrap = [](void* t) { return sax_sink(static_cast<std::optional<T>*>(t)->emplace()); };
+    return o;
+  }();
+  return {&ops, &v};
+}
+
+template <typename T, typename = void>
+struct has_sax_sink : std::false_type {};
+template <typename T>
+struct has_sax_sink<T, std::void_t<decltype(sax_sink(std::declval<T&>()))>> : std::true_type {};
+
+// The root sink of a document whose one member `name` is decoded into inner (the others are
+// skipped); sax_decode fails when it is absent, as the document path's "is required" does.
+struct SaxMember {
+  std::string_view name;
+  SaxSink inner;
+};
+SaxSink sax_sink(SaxMember& m);
 
 // A member's path is only needed for an error: leaves that read fine skip building it. On
 // false, nothing was stored and read_json (with the path) reports what is wrong.
@@ -192,10 +273,28 @@ struct ScratchJson {
   boost::json::monotonic_resource resource{buffer, sizeof buffer};
 };
 
+// Streamed into the model when its type has a sink (sax_decode); through the document when
+// that fails, so an error is the document path's, naming the field.
 template <typename T>
 T from_json_string(std::string_view text) {
+  if constexpr (has_sax_sink<T>::value) {
+    T model{};
+    if (sax_decode(text, sax_sink(model))) return model;
+  }
   ScratchJson scratch;
   return from_json<T>(parse_json(text, &scratch.resource));
+}
+
+// Streams the member `name` of a JSON object into out (decode_member, decode_items); false
+// when that fails (the caller then reads the document, for its error).
+template <typename T>
+bool sax_decode_member(std::string_view text, const char* name, T& out) {
+  if constexpr (has_sax_sink<T>::value) {
+    SaxMember member{name, sax_sink(out)};
+    return sax_decode(text, sax_sink(member));
+  } else {
+    return false;
+  }
 }
 
 }  // namespace hues::internal

@@ -44,6 +44,18 @@ using Done = std::function<void(std::exception_ptr, HttpResponse)>;
 
 class Policy;
 
+// A transport that reads the request in place (the SDK's own: it serializes the request when
+// the attempt starts and keeps only what a resend needs), so the pipeline need not copy the
+// request for each attempt as Transport::send_async's by-value request does.
+class InPlaceTransport {
+ public:
+  virtual ~InPlaceTransport() = default;
+  // As Transport::send_async; request is only read during the call. done runs on one of the
+  // runtime's I/O threads (or its sync loop).
+  virtual void send_in_place(const HttpRequest& request, AttemptContext ctx, Transport::Completion done) = 0;
+  virtual const Runtime* runtime() const = 0;
+};
+
 // The rest of the pipeline after a policy.
 class Next {
  public:

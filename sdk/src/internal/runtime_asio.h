@@ -3,6 +3,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <memory>
@@ -29,6 +30,9 @@ struct Runtime::Impl {
     boost::asio::io_context io{1};
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
     std::atomic<bool> busy{false};
+    // One strand for every attempt on this loop: one thread at a time runs the loop, so its
+    // attempts never run at once anyway, and a strand per attempt would only cost its making.
+    boost::asio::strand<boost::asio::io_context::executor_type> strand{io.get_executor()};
   };
   std::vector<std::unique_ptr<SyncLoop>> sync_loops;
   explicit Impl(int concurrency) : io(concurrency) {}
@@ -36,6 +40,8 @@ struct Runtime::Impl {
 
 // The sync loop this thread runs (any runtime's), or null.
 boost::asio::io_context* current_sync_io();
+// That loop's strand (valid while current_sync_io() is not null).
+const boost::asio::strand<boost::asio::io_context::executor_type>& current_sync_strand();
 
 inline boost::asio::io_context& io_context(Runtime& rt) { return rt.impl().io; }
 

@@ -28,12 +28,14 @@ struct decode_member {
   explicit decode_member(const char* name) : name(name) {}
   T operator()(const HttpResponse& res) const {
     try {
+      T out{};
+      if (sax_decode_member(res.body, name, out)) return out;
+      out = T{};
       ScratchJson scratch;
       auto doc = parse_json(res.body, &scratch.resource);
       const auto* obj = doc.if_object();
       const auto* member = obj ? obj->if_contains(name) : nullptr;
       if (!member) throw FieldError(name, "is required");
-      T out{};
       read_json(*member, out, name);
       return out;
     } catch (const FieldError& e) {
