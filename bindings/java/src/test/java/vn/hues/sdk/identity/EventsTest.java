@@ -139,6 +139,7 @@ class EventsTest extends SignedInSandbox {
         assertTrue(again.waitFor(es -> es.size() >= expected.size()));
         assertEquals(expected, again.ids().subList(0, expected.size()));
         assertEquals(received.getId(), again.ids().get(0));
+        assertEquals(again.ids().get(again.ids().size() - 1), resumed.lastEventId());
       }
     } finally {
       app.shutdownNow();
@@ -162,6 +163,7 @@ class EventsTest extends SignedInSandbox {
       sub.done().get(30, TimeUnit.SECONDS);
       try (EventSubscription unbroken = client.events().stream(FROM_START, null, FAST, whole)) {
         assertTrue(whole.waitForReport(last, 1));
+        assertFalse(unbroken.done().isDone());
       }
       assertEquals(5, relay.cut.get());
       List<String> ids = cut.ids();
@@ -242,6 +244,7 @@ class EventsTest extends SignedInSandbox {
       Recorder whole = new Recorder();
       try (EventSubscription unbounded = client.events().stream(FROM_START, null, FAST, whole)) {
         assertTrue(whole.waitForReport(last, 1));
+        assertFalse(unbounded.done().isDone());
       }
       java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
       java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
