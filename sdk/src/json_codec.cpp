@@ -376,30 +376,14 @@ class SaxHandler {
 
   bool on_document_begin(boost::system::error_code&) { return true; }
   bool on_document_end(boost::system::error_code&) { return true; }
-  bool on_object_begin(boost::system::error_code& ec) {
-    if (skip_) return ++skip_, true;
-    SaxSink s;
-    if (!value_sink(s, ec)) return false;
-    if (!s.ops) return skip_ = 1, true;
-    if (!s.ops->object_begin || depth_ == kMaxDepth || !s.ops->object_begin(s.target)) return fail(ec);
-    frames_[depth_++] = {s, 0, true};
-    return true;
-  }
+  bool on_object_begin(boost::system::error_code& ec) { return open(ec, &SaxOps::object_begin, true); }
   bool on_object_end(std::size_t, boost::system::error_code& ec) {
     if (skip_) return --skip_, true;
     Frame& f = frames_[--depth_];
     if (f.sink.ops->object_end && !f.sink.ops->object_end(f.sink.target, f.seen)) return fail(ec);
     return true;
   }
-  bool on_array_begin(boost::system::error_code& ec) {
-    if (skip_) return ++skip_, true;
-    SaxSink s;
-    if (!value_sink(s, ec)) return false;
-    if (!s.ops) return skip_ = 1, true;
-    if (!s.ops->array_begin || depth_ == kMaxDepth || !s.ops->array_begin(s.target)) return fail(ec);
-    frames_[depth_++] = {s, 0, false};
-    return true;
-  }
+  bool on_array_begin(boost::system::error_code& ec) { return open(ec, &SaxOps::array_begin, false); }
   bool on_array_end(std::size_t, boost::system::error_code&) {
     if (skip_) return --skip_, true;
     --depth_;
@@ -478,6 +462,19 @@ class SaxHandler {
   bool on_comment(boost::json::string_view, boost::system::error_code&) { return true; }
 
  private:
+  // An object or an array starts: its sink's begin (object_begin or array_begin) and a frame;
+  // inside a skipped value, or for an unknown member, it is skipped whole.
+  bool open(boost::system::error_code& ec, bool (*SaxOps::*begin)(void*), bool object) {
+    if (skip_) return ++skip_, true;
+    SaxSink s;
+    if (!value_sink(s, ec)) return false;
+    if (!s.ops) return skip_ = 1, true;
+    auto fn = s.ops->*begin;
+    if (!fn || depth_ == kMaxDepth || !fn(s.target)) return fail(ec);
+    frames_[depth_++] = {s, 0, object};
+    return true;
+  }
+
   static constexpr std::size_t kMaxDepth = 64;
   struct Frame {
     SaxSink sink;
