@@ -120,6 +120,13 @@ std::string tag() {
   return buf;
 }
 
+// A request head's Idempotency-Key line, lowercased ("" when it has none).
+std::string idempotency_key_line(std::string head) {
+  for (auto& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  auto at = head.find("idempotency-key:");
+  return at == std::string::npos ? std::string() : head.substr(at, head.find("\r\n", at) - at);
+}
+
 // Every report in the sandbox whose text holds word (full-text search), description -> ids.
 std::map<std::string, std::vector<std::string>> reports_with(hues::Client& client, const std::string& word) {
   std::map<std::string, std::vector<std::string>> out;
@@ -749,13 +756,8 @@ TEST_CASE("outbox: 5xx and 429 (Retry-After honoured) back off and deliver exact
   for (const auto& s : relay.seen())
     if (s.head.rfind("POST /v1/reports ", 0) == 0) posts.push_back(s);
   REQUIRE(posts.size() == 4);
-  auto key_of = [](std::string h) {
-    for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    auto at = h.find("idempotency-key:");
-    return at == std::string::npos ? std::string() : h.substr(at, h.find("\r\n", at) - at);
-  };
-  CHECK_FALSE(key_of(posts[0].head).empty());
-  for (const auto& p : posts) CHECK(key_of(p.head) == key_of(posts[0].head));
+  CHECK_FALSE(idempotency_key_line(posts[0].head).empty());
+  for (const auto& p : posts) CHECK(idempotency_key_line(p.head) == idempotency_key_line(posts[0].head));
   CHECK(posts[3].at - posts[2].at >= std::chrono::milliseconds(990));
 }
 
@@ -802,14 +804,9 @@ TEST_CASE("outbox: retry queues a failed item again with a new key; it is delive
   REQUIRE(held.size() == 2);  // each report once
   CHECK(media_sha256(reader, list.items[0].report_id) == std::vector<std::string>{sha256_hex(bytes)});
   // The retry went with another key than the refused attempt.
-  auto key_of = [](std::string h) {
-    for (auto& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    auto at = h.find("idempotency-key:");
-    return at == std::string::npos ? std::string() : h.substr(at, h.find("\r\n", at) - at);
-  };
   std::vector<std::string> keys;
   for (const auto& s : relay.seen())
-    if (s.head.rfind("POST /v1/reports ", 0) == 0) keys.push_back(key_of(s.head));
+    if (s.head.rfind("POST /v1/reports ", 0) == 0) keys.push_back(idempotency_key_line(s.head));
   REQUIRE(keys.size() == 3);  // refused, the next item, the retry
   CHECK_FALSE(keys[0].empty());
   CHECK(keys[2] != keys[0]);
